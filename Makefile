@@ -1,0 +1,52 @@
+# evercert — the commands of the README. Each installs missing Debian packages first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+CONFIG     ?= etc/evercert.conf
+STATE_DIR  ?= var
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build run demo test test-unit test-asan lint fuzz clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The main job: a CA named ROOTCA on the shipped configuration, listening on 127.0.0.1:8080.
+run: build
+	./$(BUILD)/evercertd --config $(CONFIG) --state-dir $(STATE_DIR) --foreground
+
+demo: build
+	bash scripts/demo.sh $(BUILD)
+
+lint:
+	@bash scripts/lint.sh
+
+test: build lint
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+# The whole suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEVERCERT_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+# Each libFuzzer target for FUZZ_SECONDS seconds on its seed corpus.
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DEVERCERT_FUZZ=ON -DEVERCERT_SANITIZE=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,120 @@
+/*
+ * ca.h - one certificate server (SPEC §6): its CA key generations, SCEP request handling,
+ * the request queue, CRL, rollover and the operator's commands.
+ *
+ * The engine never reads the clock: every call takes `now` from the daemon. It owns its store
+ * (SQLite database in the CA directory), its keys and certificates. Files live in the CA
+ * directory (`database url`, default <state-dir>/<NAME>):
+ *   NAME.db          the store (certificates, requests, CA generations, serial counter)
+ *   NAME.<G>.key     the key of CA generation G (0 first, then one per rollover), encrypted
+ *   NAME.pem         the active CA certificate, for operators and clients to copy
+ *   NAME.crl         the current CRL (DER)
+ *   NAME.p12         archive of the first CA; NAME_00001.p12 ... archives of rollover CAs
+ *   NAME.keypass     random key password when no archive password is configured (0600)
+ *   <serial>.cer     issued certificates at database level complete
+ *
+ * Thread safety: ca_handle_* may run on several HTTP threads at once; operator commands and
+ * ca_run_timers run on the daemon's main thread. The engine locks internally.
+ *
+ * Every issued certificate is committed to the store before the function that issued it
+ * returns, so a reply built from it can never describe a certificate the store lost.
+ */
+#ifndef EVERCERT_CA_CA_H
+#define EVERCERT_CA_CA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/x509.h>
+
+#include "clock/clock.h"
+#include "clock/timerlist.h"
+#include "config/config.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+typedef struct ca_engine ca_engine;
+
+/* What the engine needs from its host. */
+typedef struct ca_env {
+	const char *state_dir;          /* default parent of the CA directory */
+	int default_key_bits;           /* RSA size of CA keys (from `crypto key generate rsa`) */
+	int rollover_key_bits;
+	/* Optional: trusted certificates of a trustpoint named by `grant auto trustpoint`; returns
+	 * a new stack (caller frees) or NULL when the trustpoint has none. */
+	STACK_OF(X509) *(*trustpoint_certs)(void *ctx, const char *trustpoint);
+	void *trustpoint_ctx;
+	/* Optional: receives one line per audited event (issuance, grant, revoke, rollover...). */
+	void (*audit)(void *ctx, const char *line);
+	void *audit_ctx;
+} ca_env;
+
+/* Opens the server: on first start creates the key pair, the self-signed CA certificate
+ * (serial 1) and the archive; on later starts loads them and checks file modes. */
+int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **out, ec_err *err) EC_MUST_USE;
+void ca_close(ca_engine *ca);
+
+const char *ca_name(const ca_engine *ca);
+
+/* ---- SCEP operations (HTTP threads) ---- */
+
+typedef struct ca_http_reply {
+	int http_status;                /* 200, 400, 404, 503 ... */
+	const char *content_type;       /* static string */
+	uint8_t *body;                  /* malloc'd, owned by the caller */
+	size_t body_len;
+	int64_t retry_after_seconds;    /* >= 0: send a Retry-After header */
+} ca_http_reply;
+
+void ca_http_reply_free(ca_http_reply *r);
+
+/* GetCACert: the active CA certificate, DER. */
+int ca_get_ca_cert(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+/* GetCACaps: the capability list of SPEC §3. */
+int ca_get_ca_caps(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+/* GetNextCACert: the rollover CA certificate in signedData, or 503 with Retry-After. */
+int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+/* The current CRL, DER (served at `/NAME.crl` and `operation=GetCRL`). */
+int ca_get_crl_der(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+/* PKIOperation. Returns -1 for input that is not a pkiMessage at all (the caller answers HTTP
+ * 400 with err's reason) and -2 for a failure of the server itself (HTTP 500); every other
+ * outcome, refusals included, is a CertRep in *out. */
+int ca_pki_operation(ca_engine *ca, const uint8_t *msg, size_t len, const char *source,
+                     ec_time now, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+
+/* ---- timers ---- */
+
+/* Lists the server's timers, soonest first; returns the count written (at most max). */
+size_t ca_timers(ca_engine *ca, ec_timer_entry *out, size_t max);
+/* The earliest fire-at, or INT64_MAX when nothing is scheduled. */
+ec_time ca_next_timer(ca_engine *ca);
+/* Fires every timer due at or before now, in order. */
+int ca_run_timers(ca_engine *ca, ec_time now, ec_err *err) EC_MUST_USE;
+
+/* ---- operator commands (main thread); human-readable results are appended to out ---- */
+
+int ca_cmd_info_requests(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
+/* id < 0: all pending requests. */
+int ca_cmd_grant(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
+int ca_cmd_reject(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
+int ca_cmd_revoke(ca_engine *ca, const char *serial_hex, bool revoke, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
+int ca_cmd_password_generate(ca_engine *ca, int minutes, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
+int ca_cmd_rollover(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
+/* confirmed false: only reports what a cancel would remove. */
+int ca_cmd_rollover_cancel(ca_engine *ca, bool confirmed, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
+int ca_cmd_shutdown(ca_engine *ca, bool shutdown, ec_buf *out, ec_err *err) EC_MUST_USE;
+
+/* show crypto pki server / certificates / mypubkey, text or JSON (flags: CA_SHOW_*). */
+#define CA_SHOW_JSON 1u
+#define CA_SHOW_MD5 2u
+int ca_show_server(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
+int ca_show_certificates(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
+int ca_show_mypubkey(ca_engine *ca, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
+
+/* The active CA certificate (borrowed; valid until the next rollover switch) and its SHA-256
+ * fingerprint in display form. */
+X509 *ca_active_cert(ca_engine *ca);
+int ca_fingerprint(ca_engine *ca, char *out, size_t outsz) EC_MUST_USE;
+
+#endif

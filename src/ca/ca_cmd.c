@@ -1,0 +1,229 @@
+/* Operator commands on a certificate server (SPEC §6.9). */
+#include "ca/ca_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/json.h"
+
+static int out_of_space(ec_err *err)
+{
+	return ec_err_set(err, "output too long");
+}
+
+static const char *state_name(int state)
+{
+	switch (state) {
+	case STORE_REQ_PENDING: return "pending";
+	case STORE_REQ_GRANTED: return "granted";
+	case STORE_REQ_REJECTED: return "rejected";
+	case STORE_REQ_EXPIRED: return "expired";
+	default: return "approved";
+	}
+}
+
+typedef struct listing {
+	ec_buf *out;
+	int64_t n;
+} listing;
+
+static int list_one(void *ctx, const store_request *r)
+{
+	listing *l = ctx;
+	l->n++;
+	/* The first 16 hex digits of the key's SHA-256 are enough to tell requests apart. */
+	return ec_buf_printf(l->out, "%-6lld %-9s %-16.16s %-9s %s\n", (long long)r->id,
+	                     state_name(r->state), r->pubkey_fp, r->renewal ? "renewal" : "initial", r->subject);
+}
+
+int ca_cmd_info_requests(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err)
+{
+	listing l = {out, 0};
+	if (ec_buf_printf(out, "Enrollment Request Database:\n\nRouter certificates requests:\n"
+	                  "%-6s %-9s %-16s %-9s %s\n", "ReqID", "State", "Key fingerprint", "Type",
+	                  "SubjectName") != 0 ||
+	    ec_buf_printf(out, "----------------------------------------------------------------\n") != 0)
+		return out_of_space(err);
+	if (store_request_each(ca->store, STORE_REQ_PENDING, list_one, &l, err) != 0)
+		return -1;
+	if (l.n == 0 && ec_buf_printf(out, "(no pending requests)\n") != 0)
+		return out_of_space(err);
+	(void)now;
+	return 0;
+}
+
+typedef struct id_list {
+	int64_t *ids;
+	size_t n, cap;
+} id_list;
+
+static int collect_id(void *ctx, const store_request *r)
+{
+	id_list *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		int64_t *p = realloc(l->ids, cap * sizeof(*p));
+		if (p == NULL)
+			return -1;
+		l->ids = p;
+		l->cap = cap;
+	}
+	l->ids[l->n++] = r->id;
+	return 0;
+}
+
+/* The pending requests a grant or reject acts on: one, or all of them. */
+static int select_pending(ca_engine *ca, int64_t id, id_list *l, ec_err *err)
+{
+	if (id >= 0) {
+		store_request r;
+		int rc = store_request_get(ca->store, id, &r, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			return ec_err_set(err, "no enrollment request %lld", (long long)id);
+		int state = r.state;
+		store_request_free(&r);
+		if (state != STORE_REQ_PENDING)
+			return ec_err_set(err, "request %lld is %s, not pending", (long long)id, state_name(state));
+		return collect_id(l, &r) == 0 ? 0 : ec_err_set(err, "out of memory");
+	}
+	return store_request_each(ca->store, STORE_REQ_PENDING, collect_id, l, err);
+}
+
+static int grant_one(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err)
+{
+	store_request r;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int rc = store_request_get(ca->store, id, &r, err);
+	if (rc != 0)
+		return rc < 0 ? -1 : ec_err_set(err, "no enrollment request %lld", (long long)id);
+	rc = -1;
+	ca_gen *gen = ca_gen_by_serial(ca, r.ca_serial);
+	if (r.state != STORE_REQ_PENDING)
+		ec_err_set(err, "request %lld is %s, not pending", (long long)id, state_name(r.state));
+	else if (gen == NULL)
+		ec_err_set(err, "request %lld was made to CA %s, which no longer exists", (long long)id, r.ca_serial);
+	else if (ca_issue_for_request(ca, &r, gen, now, &der, &len, err) == 0) {
+		ca_audit(ca, "request %lld granted by the operator", (long long)id);
+		store_request g;
+		if (store_request_get(ca->store, id, &g, err) == 0) {
+			rc = ec_buf_printf(out, "Request %lld granted: certificate serial %s issued to %s\n",
+			                   (long long)id, g.cert_serial, g.subject) == 0 ? 0 : out_of_space(err);
+			store_request_free(&g);
+		}
+	}
+	free(der);
+	store_request_free(&r);
+	return rc;
+}
+
+int ca_cmd_grant(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err)
+{
+	id_list l = {0};
+	int rc = -1;
+	pthread_rwlock_rdlock(&ca->lock);
+	pthread_mutex_lock(&ca->tx_lock);
+	if (select_pending(ca, id, &l, err) != 0)
+		goto out;
+	rc = 0;
+	for (size_t i = 0; i < l.n && rc == 0; i++)
+		rc = grant_one(ca, l.ids[i], now, out, err);
+	if (rc == 0 && l.n == 0 && ec_buf_printf(out, "No pending requests.\n") != 0)
+		rc = out_of_space(err);
+out:
+	pthread_mutex_unlock(&ca->tx_lock);
+	pthread_rwlock_unlock(&ca->lock);
+	free(l.ids);
+	return rc;
+}
+
+int ca_cmd_reject(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err)
+{
+	id_list l = {0};
+	int rc = -1;
+	pthread_mutex_lock(&ca->tx_lock);
+	if (select_pending(ca, id, &l, err) != 0)
+		goto out;
+	rc = 0;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		rc = store_request_set_state(ca->store, l.ids[i], STORE_REQ_REJECTED, SCEP_FAIL_BADREQUEST, err);
+		if (rc == 0) {
+			ca_audit(ca, "request %lld rejected by the operator", (long long)l.ids[i]);
+			rc = ec_buf_printf(out, "Request %lld rejected.\n", (long long)l.ids[i]) == 0 ? 0 : out_of_space(err);
+		}
+	}
+	if (rc == 0 && l.n == 0 && ec_buf_printf(out, "No pending requests.\n") != 0)
+		rc = out_of_space(err);
+out:
+	pthread_mutex_unlock(&ca->tx_lock);
+	free(l.ids);
+	(void)now;
+	return rc;
+}
+
+int ca_cmd_revoke(ca_engine *ca, const char *serial_hex, bool revoke, ec_time now, ec_buf *out, ec_err *err)
+{
+	ASN1_INTEGER *canon = NULL;
+	char serial[PKI_SERIAL_MAX];
+	if (pki_serial_from_hex(serial_hex, &canon, err) != 0)
+		return ec_err_wrap(err, "serial number '%s'", serial_hex);
+	int rc = pki_serial_to_hex(canon, serial);
+	ASN1_INTEGER_free(canon);
+	if (rc != 0)
+		return ec_err_set(err, "bad serial number '%s'", serial_hex);
+	pthread_rwlock_wrlock(&ca->lock);
+	if (ca_gen_by_serial(ca, serial) != NULL) {
+		rc = ec_err_set(err, "serial %s is a CA certificate of this server; it cannot be revoked here", serial);
+		goto out;
+	}
+	rc = store_cert_set_revoked(ca->store, serial, revoke, now, err);
+	if (rc == 1)
+		rc = ec_err_set(err, "no certificate with serial number %s was issued by this server", serial);
+	if (rc != 0)
+		goto out;
+	ca_audit(ca, "certificate %s %s by the operator", serial, revoke ? "revoked" : "unrevoked");
+	rc = ca_crl_issue(ca, now, err);
+	if (rc == 0 && ec_buf_printf(out, "Certificate %s %s; CRL %lld issued.\n", serial,
+	                             revoke ? "revoked" : "unrevoked", (long long)ca->crl_number) != 0)
+		rc = out_of_space(err);
+out:
+	pthread_rwlock_unlock(&ca->lock);
+	return rc;
+}
+
+int ca_cmd_password_generate(ca_engine *ca, int minutes, ec_time now, ec_buf *out, ec_err *err)
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+	if (minutes < 1 || minutes > 1440)
+		return ec_err_set(err, "password lifetime must be 1 to 1440 minutes");
+	uint8_t rnd[16];
+	char password[sizeof(rnd) + 1];
+	if (scep_random(rnd, sizeof(rnd)) != 0)
+		return ec_err_set(err, "no randomness");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		password[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
+	password[sizeof(rnd)] = '\0';
+	int rc = store_otp_add(ca->store, password, now + (ec_time)minutes * EC_MS_PER_MINUTE, err);
+	if (rc == 0) {
+		ca_audit(ca, "one-time enrollment password generated, valid %d minutes", minutes);
+		if (ec_buf_printf(out, "One-time enrollment password: %s\nPassword will be effective for "
+		                  "%d minutes\n", password, minutes) != 0)
+			rc = out_of_space(err);
+	}
+	OPENSSL_cleanse(password, sizeof(password));
+	return rc;
+}
+
+int ca_cmd_shutdown(ca_engine *ca, bool shutdown, ec_buf *out, ec_err *err)
+{
+	pthread_rwlock_wrlock(&ca->lock);
+	ca->shutdown = shutdown;
+	pthread_rwlock_unlock(&ca->lock);
+	ca_audit(ca, "server %s by the operator", shutdown ? "shut down" : "enabled");
+	if (ec_buf_printf(out, "Certificate server %s %s.\n", ca->cfg.name, shutdown ? "disabled" : "enabled") != 0)
+		return out_of_space(err);
+	return 0;
+}

@@ -1,0 +1,341 @@
+#include "ca/ca_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "util/encoding.h"
+#include "util/fsutil.h"
+
+int ca_path(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...)
+{
+	char name[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return -1;
+	return ec_path_join(out, outsz, ca->dir, name);
+}
+
+int ca_gen_files(const ca_engine *ca, int generation, char *key_path, char *cert_path, size_t sz)
+{
+	if (key_path != NULL && ca_path(ca, key_path, sz, "%s.%d.key", ca->cfg.name, generation) != 0)
+		return -1;
+	if (cert_path != NULL && ca_path(ca, cert_path, sz, "%s.%d.pem", ca->cfg.name, generation) != 0)
+		return -1;
+	return 0;
+}
+
+void ca_audit(ca_engine *ca, const char *fmt, ...)
+{
+	if (ca->env.audit == NULL)
+		return;
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "CA %s: ", ca->cfg.name);
+	va_list ap;
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(line))
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	ca->env.audit(ca->env.audit_ctx, line);
+}
+
+ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial)
+{
+	for (size_t i = 0; i < ca->n_gens; i++)
+		if (strcmp(ca->gens[i].serial, serial) == 0)
+			return &ca->gens[i];
+	return NULL;
+}
+
+const char *ca_name(const ca_engine *ca)
+{
+	return ca->cfg.name;
+}
+
+static const EVP_MD *digest_for(int hash)
+{
+	switch (hash) {
+	case CFG_HASH_SHA1: return EVP_sha1();
+	case CFG_HASH_SHA384: return EVP_sha384();
+	case CFG_HASH_SHA512: return EVP_sha512();
+	default: return EVP_sha256();
+	}
+}
+
+/* The secret that encrypts CA keys at rest: the archive password, or a random one kept in a
+ * private file beside the keys. */
+static int load_key_password(ca_engine *ca, ec_err *err)
+{
+	if (ca->cfg.archive_password[0] != '\0') {
+		snprintf(ca->key_password, sizeof(ca->key_password), "%s", ca->cfg.archive_password);
+		return 0;
+	}
+	char path[CA_PATH_MAX];
+	if (ca_path(ca, path, sizeof(path), "%s.keypass", ca->cfg.name) != 0)
+		return ec_err_set(err, "CA directory path too long");
+	if (ec_file_exists(path)) {
+		uint8_t *data = NULL;
+		size_t len = 0;
+		if (ec_check_private(path, err) != 0 || ec_read_file(path, 255, &data, &len, err) != 0)
+			return -1;
+		while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+			len--;
+		data[len] = '\0';
+		snprintf(ca->key_password, sizeof(ca->key_password), "%s", (char *)data);
+		OPENSSL_cleanse(data, len);
+		free(data);
+		if (ca->key_password[0] == '\0')
+			return ec_err_set(err, "%s is empty", path);
+		return 0;
+	}
+	uint8_t rnd[32];
+	if (scep_random(rnd, sizeof(rnd)) != 0)
+		return ec_err_set(err, "no randomness for the key password");
+	ec_hex_encode(rnd, sizeof(rnd), ca->key_password);
+	OPENSSL_cleanse(rnd, sizeof(rnd));
+	return ec_write_atomic(path, ca->key_password, strlen(ca->key_password), 0600, err);
+}
+
+static int archive_generation(ca_engine *ca, const ca_gen *g, ec_err *err)
+{
+	bool pem = ca->cfg.archive_format == CFG_ARCHIVE_PEM;
+	char path[CA_PATH_MAX];
+	int rc = g->generation == 0
+	             ? ca_path(ca, path, sizeof(path), "%s.%s", ca->cfg.name, pem ? "pem.archive" : "p12")
+	             : ca_path(ca, path, sizeof(path), "%s_%05d.%s", ca->cfg.name, g->generation,
+	                       pem ? "pem.archive" : "p12");
+	if (rc != 0)
+		return ec_err_set(err, "archive path too long");
+	char label[CFG_NAME_MAX + 2];
+	snprintf(label, sizeof(label), "%s%s", ca->cfg.name, g->role == STORE_CA_ROLLOVER ? "#" : "");
+	if (pem)
+		return pki_export_pem(path, g->key, g->cert, ca->key_password, err);
+	return pki_export_pkcs12(path, label, g->key, g->cert, ca->key_password, err);
+}
+
+/* Writes NAME.pem, the active CA certificate in PEM, for people and scripts. */
+int ca_publish_active(ca_engine *ca, ec_err *err)
+{
+	char path[CA_PATH_MAX];
+	if (ca_path(ca, path, sizeof(path), "%s.pem", ca->cfg.name) != 0)
+		return ec_err_set(err, "CA directory path too long");
+	return pki_cert_save_pem(path, ca->gens[ca->active].cert, 0644, err);
+}
+
+int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
+                         ec_err *err)
+{
+	int rc = -1;
+	ca_gen g = {.generation = generation, .role = role};
+	X509_NAME *subject = NULL;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	char key_path[CA_PATH_MAX];
+	char subject_text[CFG_TEXT_MAX + 8];
+
+	if (ca->n_gens >= CA_MAX_GENERATIONS) {
+		ec_err_set(err, "too many CA generations");
+		goto out;
+	}
+	if (ca->cfg.issuer_name[0] != '\0')
+		snprintf(subject_text, sizeof(subject_text), "%s", ca->cfg.issuer_name);
+	else
+		snprintf(subject_text, sizeof(subject_text), "CN=%s", ca->cfg.name);
+	int bits = role == STORE_CA_ROLLOVER ? ca->env.rollover_key_bits : ca->env.default_key_bits;
+	if (pki_name_parse(subject_text, &subject, err) != 0 ||
+	    pki_key_generate(bits > 0 ? bits : 2048, &g.key, err) != 0 ||
+	    store_reserve_serial(ca->store, g.serial, err) != 0)
+		goto out;
+	/* Certificates carry whole seconds; the engine's copy of the dates must match them. */
+	g.not_before = not_before - not_before % 1000;
+	g.not_after = g.not_before + ca->cfg.lifetime_ca_certificate;
+	pki_ca_params p = {subject, g.key, g.serial, g.not_before, g.not_after, ca->digest};
+	if (pki_make_ca_cert(&p, &g.cert, err) != 0 ||
+	    ca_gen_files(ca, generation, key_path, NULL, sizeof(key_path)) != 0 ||
+	    pki_key_save(key_path, g.key, ca->key_password, err) != 0 ||
+	    archive_generation(ca, &g, err) != 0 ||
+	    pki_cert_to_der(g.cert, &der, &der_len, err) != 0)
+		goto out;
+	store_ca_cert row = {generation, role, "", g.not_before, g.not_after, der, der_len};
+	snprintf(row.serial, sizeof(row.serial), "%s", g.serial);
+	if (store_ca_put(ca->store, &row, err) != 0)
+		goto out;
+	ca->gens[ca->n_gens++] = g;
+	memset(&g, 0, sizeof(g));
+	ca_audit(ca, "CA certificate generation %d created, serial %s, valid %lld..%lld (created at %lld)",
+	         generation, ca->gens[ca->n_gens - 1].serial, (long long)not_before,
+	         (long long)(not_before + ca->cfg.lifetime_ca_certificate), (long long)now);
+	rc = 0;
+out:
+	X509_NAME_free(subject);
+	X509_free(g.cert);
+	EVP_PKEY_free(g.key);
+	free(der);
+	return rc;
+}
+
+static int load_generation(void *ctx, const store_ca_cert *row)
+{
+	ca_engine *ca = ctx;
+	ec_err err;
+	if (ca->n_gens >= CA_MAX_GENERATIONS)
+		return -1;
+	ca_gen *g = &ca->gens[ca->n_gens];
+	memset(g, 0, sizeof(*g));
+	g->generation = row->generation;
+	g->role = row->role;
+	g->not_before = row->not_before;
+	g->not_after = row->not_after;
+	snprintf(g->serial, sizeof(g->serial), "%s", row->serial);
+	if (pki_cert_from_der(row->der, row->der_len, &g->cert, &err) != 0)
+		return -1;
+	char key_path[CA_PATH_MAX];
+	if (ca_gen_files(ca, row->generation, key_path, NULL, sizeof(key_path)) == 0 &&
+	    ec_file_exists(key_path)) {
+		if (pki_key_load(key_path, ca->key_password, &g->key, &err) != 0) {
+			X509_free(g->cert);
+			g->cert = NULL;
+			ca_audit(ca, "cannot load CA key of generation %d: %s", row->generation, err.msg);
+			return -2;
+		}
+	}
+	ca->n_gens++;
+	return 0;
+}
+
+static int find_roles(ca_engine *ca, ec_err *err)
+{
+	ca->active = -1;
+	ca->rollover = -1;
+	for (size_t i = 0; i < ca->n_gens; i++) {
+		ca_gen *g = &ca->gens[i];
+		if (g->role == STORE_CA_ROLLOVER) {
+			ca->rollover = (int)i;
+			continue;
+		}
+		if (g->role != STORE_CA_ACTIVE)
+			continue;
+		/* Two active generations mean a switch was cut short: the newer one won. */
+		if (ca->active >= 0) {
+			ca_gen *older = &ca->gens[ca->active];
+			if (older->generation > g->generation)
+				older = g;
+			if (store_ca_set_role(ca->store, older->generation, STORE_CA_RETIRED, err) != 0)
+				return -1;
+			older->role = STORE_CA_RETIRED;
+		}
+		if (g->role == STORE_CA_ACTIVE)
+			ca->active = (int)i;
+	}
+	if (ca->active < 0)
+		return ec_err_set(err, "the store has CA certificates but none is active");
+	if (ca->gens[ca->active].key == NULL)
+		return ec_err_set(err, "the key of the active CA certificate (generation %d) is missing",
+		                  ca->gens[ca->active].generation);
+	if (ca->rollover >= 0 && ca->gens[ca->rollover].key == NULL)
+		return ec_err_set(err, "the key of the rollover CA certificate is missing");
+	return 0;
+}
+
+static int load_or_create(ca_engine *ca, ec_time now, ec_err *err)
+{
+	int rc = store_ca_each(ca->store, load_generation, ca, err);
+	if (rc == -2)
+		return ec_err_set(err, "cannot load the CA keys from %s (see the log)", ca->dir);
+	if (rc != 0)
+		return ec_err_wrap(err, "loading CA certificates");
+	if (ca->n_gens == 0) {
+		if (ca_create_generation(ca, 0, STORE_CA_ACTIVE, now, now, err) != 0)
+			return ec_err_wrap(err, "creating the CA");
+		ca_audit(ca, "key '%s' generated; self-signed CA certificate created", ca->cfg.name);
+	}
+	return find_roles(ca, err);
+}
+
+static int resolve_dir(ca_engine *ca, ec_err *err)
+{
+	const char *base = ca->cfg.database_path;
+	int n;
+	if (base[0] != '\0')
+		n = snprintf(ca->dir, sizeof(ca->dir), "%s", base);
+	else
+		n = snprintf(ca->dir, sizeof(ca->dir), "%s/%s", ca->env.state_dir, ca->cfg.name);
+	if (n < 0 || (size_t)n >= sizeof(ca->dir))
+		return ec_err_set(err, "CA directory path too long");
+	size_t len = strlen(ca->dir);
+	while (len > 1 && ca->dir[len - 1] == '/')
+		ca->dir[--len] = '\0';
+	return ec_mkdir_p(ca->dir, 0700, err);
+}
+
+int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **out, ec_err *err)
+{
+	*out = NULL;
+	ca_engine *ca = calloc(1, sizeof(*ca));
+	if (ca == NULL)
+		return ec_err_set(err, "out of memory");
+	ca->cfg = *cfg;
+	ca->env = *env;
+	ca->digest = digest_for(cfg->hash);
+	ca->shutdown = cfg->shutdown;
+	ca->active = ca->rollover = -1;
+	pthread_rwlock_init(&ca->lock, NULL);
+	pthread_mutex_init(&ca->tx_lock, NULL);
+	char db[CA_PATH_MAX];
+	if (scep_init(err) != 0 || resolve_dir(ca, err) != 0 ||
+	    ca_path(ca, db, sizeof(db), "%s.db", cfg->name) != 0 ||
+	    store_open_sqlite(db, &ca->store, err) != 0 || load_key_password(ca, err) != 0 ||
+	    load_or_create(ca, now, err) != 0 || ca_publish_active(ca, err) != 0)
+		goto fail;
+	if (ca_crl_load(ca, err) != 0 && ca_crl_issue(ca, now, err) != 0)
+		goto fail;
+	*out = ca;
+	return 0;
+fail:
+	ec_err_wrap(err, "certificate server %s", cfg->name);
+	ca_close(ca);
+	return -1;
+}
+
+void ca_close(ca_engine *ca)
+{
+	if (ca == NULL)
+		return;
+	for (size_t i = 0; i < ca->n_gens; i++) {
+		X509_free(ca->gens[i].cert);
+		EVP_PKEY_free(ca->gens[i].key);
+	}
+	free(ca->crl_der);
+	store_close(ca->store);
+	OPENSSL_cleanse(ca->key_password, sizeof(ca->key_password));
+	pthread_rwlock_destroy(&ca->lock);
+	pthread_mutex_destroy(&ca->tx_lock);
+	free(ca);
+}
+
+X509 *ca_active_cert(ca_engine *ca)
+{
+	return ca->gens[ca->active].cert;
+}
+
+int ca_fingerprint(ca_engine *ca, char *out, size_t outsz)
+{
+	pthread_rwlock_rdlock(&ca->lock);
+	int rc = ec_cert_fingerprint(ca->gens[ca->active].cert, EVP_sha256(), out, outsz);
+	pthread_rwlock_unlock(&ca->lock);
+	return rc;
+}
+
+void ca_http_reply_free(ca_http_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}

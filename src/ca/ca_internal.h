@@ -1,0 +1,85 @@
+/*
+ * ca_internal.h - the certificate server's private state, shared by the ca_*.c files only.
+ *
+ * Locking: `lock` (a read-write lock) guards the key generations, the CRL and the shutdown flag:
+ * HTTP threads hold it for reading while they use keys; the main thread takes it for writing to
+ * change them (rollover, switch, CRL reissue). `tx_lock` serialises the decide-and-record part of
+ * enrollment so that two copies of one request can never both be issued. Order: lock, then
+ * tx_lock.
+ */
+#ifndef EVERCERT_CA_INTERNAL_H
+#define EVERCERT_CA_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "ca/ca.h"
+#include "ca/policy.h"
+#include "pki/pki.h"
+#include "scep/scep.h"
+#include "store/store.h"
+
+#define CA_MAX_GENERATIONS 64
+#define CA_PATH_MAX 4096
+
+typedef struct ca_gen {
+	int generation;
+	int role;                       /* enum store_ca_role */
+	X509 *cert;
+	EVP_PKEY *key;                  /* NULL when the key file is gone (retired, expired) */
+	char serial[PKI_SERIAL_MAX];
+	ec_time not_before;
+	ec_time not_after;
+} ca_gen;
+
+struct ca_engine {
+	cfg_server cfg;
+	ca_env env;
+	char dir[CA_PATH_MAX];
+	ec_store *store;
+	const EVP_MD *digest;           /* for certificates and CRLs */
+	char key_password[256];
+
+	pthread_rwlock_t lock;
+	pthread_mutex_t tx_lock;
+	ca_gen gens[CA_MAX_GENERATIONS];
+	size_t n_gens;
+	int active;                     /* index into gens */
+	int rollover;                   /* index into gens, or -1 */
+	bool shutdown;
+
+	uint8_t *crl_der;
+	size_t crl_len;
+	ec_time crl_this_update;
+	ec_time crl_next_update;
+	int64_t crl_number;
+};
+
+/* ca_core.c */
+int ca_path(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...) EC_PRINTF(4, 5);
+int ca_gen_files(const ca_engine *ca, int generation, char *key_path, char *cert_path, size_t sz);
+int ca_publish_active(ca_engine *ca, ec_err *err);
+int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
+                         ec_err *err);
+void ca_audit(ca_engine *ca, const char *fmt, ...) EC_PRINTF(2, 3);
+ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial);
+
+/* ca_crl.c */
+int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err); /* caller holds lock for writing */
+int ca_crl_load(ca_engine *ca, ec_err *err);
+
+/* ca_issue.c */
+/* Issues the certificate of a stored request with generation gen; caller holds tx_lock and lock
+ * (read). On success the request is GRANTED in the store and *der holds the certificate. */
+int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time now,
+                         uint8_t **der, size_t *der_len, ec_err *err);
+
+/* ca_rollover.c */
+int ca_rollover_create(ca_engine *ca, ec_time now, ec_err *err);  /* caller holds lock (write) */
+int ca_rollover_switch(ca_engine *ca, ec_time now, ec_err *err);  /* caller holds lock (write) */
+ec_time ca_shadow_generation_time(const ca_engine *ca);             /* INT64_MAX when none */
+
+#endif

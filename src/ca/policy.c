@@ -1,0 +1,52 @@
+#include "ca/policy.h"
+
+#include "scep/scep.h"
+
+static ca_policy_decision reject(const char *reason)
+{
+	ca_policy_decision d = {CA_VERDICT_REJECT, SCEP_FAIL_BADREQUEST, reason, false};
+	return d;
+}
+
+static ca_policy_decision decide(int verdict, const char *reason, bool consumes)
+{
+	ca_policy_decision d = {verdict, SCEP_FAIL_NONE, reason, consumes};
+	return d;
+}
+
+bool ca_policy_is_renewal(int signer)
+{
+	return signer == CA_SIGNER_OURS_VALID || signer == CA_SIGNER_TRUSTED;
+}
+
+ca_policy_decision ca_policy_decide(const ca_policy_facts *f)
+{
+	if (f->shutdown)
+		return reject("the certificate server is shut down");
+	if (f->grant == CFG_GRANT_NONE)
+		return reject("granting mode is none: every request is rejected");
+	if (f->signer == CA_SIGNER_OURS_REVOKED)
+		return reject("signed by a revoked certificate");
+
+	/* A renewal is authenticated by its signature; a challenge password it may still carry
+	 * (routers repeat the configured one) is not consulted. */
+	if (ca_policy_is_renewal(f->signer)) {
+		if (f->grant == CFG_GRANT_AUTO)
+			return decide(CA_VERDICT_GRANT, "renewal granted automatically", false);
+		if (f->grant == CFG_GRANT_AUTO_TRUSTPOINT && f->signer == CA_SIGNER_TRUSTED)
+			return decide(CA_VERDICT_GRANT, "renewal signed by a trusted certificate", false);
+		return decide(CA_VERDICT_PENDING, "renewal waiting for the operator", false);
+	}
+
+	if (f->challenge == CA_CHALLENGE_INVALID)
+		return reject("challenge password is not a valid one-time password");
+	if (f->challenge == CA_CHALLENGE_VALID)
+		return decide(CA_VERDICT_GRANT, "granted by one-time challenge password", true);
+	if (f->grant == CFG_GRANT_AUTO)
+		return decide(CA_VERDICT_GRANT, "granted automatically", false);
+	if (f->signer == CA_SIGNER_OURS_EXPIRED)
+		return decide(CA_VERDICT_PENDING, "signed by an expired certificate: waiting for the operator", false);
+	if (f->signer == CA_SIGNER_FOREIGN)
+		return decide(CA_VERDICT_PENDING, "signed by an unknown certificate: waiting for the operator", false);
+	return decide(CA_VERDICT_PENDING, "waiting for the operator", false);
+}

@@ -1,0 +1,208 @@
+/* evercert: the operator's command line; sends one command to the running evercertd. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/fsutil.h"
+
+#define CLI_REPLY_MAX (16 * 1024 * 1024)
+#define CLI_ARGS_MAX 64
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: evercert [--state-dir DIR] [--json] [--md5] [--yes] COMMAND...\n"
+	        "\n"
+	        "Talks to the evercertd running with state directory DIR (or $EVERCERT_STATE_DIR)\n"
+	        "over its operator socket. Commands use the router's words; unique abbreviations\n"
+	        "are accepted (`sh cry pki ser`).\n"
+	        "\n"
+	        "  show crypto pki server            status of each certificate server\n"
+	        "  show crypto pki certificates      CA certificates (active, rollover, retired)\n"
+	        "  show crypto pki timers            timers with the time left\n"
+	        "  show crypto key mypubkey rsa      the CA key pairs\n"
+	        "  show clock                        the daemon's clock\n"
+	        "  server NAME info requests         pending enrollment requests\n"
+	        "  server NAME grant all|ID          issue pending requests\n"
+	        "  server NAME reject all|ID         refuse pending requests\n"
+	        "  server NAME revoke SERIAL         revoke a certificate (hex serial); CRL reissued\n"
+	        "  server NAME unrevoke SERIAL       take a revocation back\n"
+	        "  server NAME password generate [MINUTES]\n"
+	        "                                    one-time challenge password (default 60 min)\n"
+	        "  server NAME rollover              create the rollover CA certificate now\n"
+	        "  server NAME rollover cancel       delete it (asks for confirmation)\n"
+	        "  server NAME shutdown | no shutdown\n"
+	        "                                    refuse / accept enrollment requests\n"
+	        "  clock advance DURATION            move a simulated clock (90d, 5m42.946s,\n"
+	        "                                    639d23:54:18), firing due timers in order\n"
+	        "  ping                              check that the daemon answers\n"
+	        "The router's long form `crypto pki server NAME ...` is accepted too.\n"
+	        "\n"
+	        "  -s, --state-dir DIR   the daemon's state directory\n"
+	        "      --json            machine-readable output for show commands\n"
+	        "      --md5             also show MD5 fingerprints\n"
+	        "  -y, --yes             do not ask for confirmation\n"
+	        "  -h, --help, -V, --version\n");
+}
+
+static int connect_daemon(const char *state_dir)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (ec_path_join(sa.sun_path, sizeof(sa.sun_path), state_dir, "evercertd.sock") != 0) {
+		fprintf(stderr, "evercert: state directory path too long\n");
+		return -1;
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr, "evercert: cannot reach evercertd at %s: %s\n"
+		        "(is evercertd running with --state-dir %s?)\n", sa.sun_path, strerror(errno), state_dir);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Sends the words, reads the whole reply; returns 0 (OK), 1 (ERROR) or -1 (no answer). */
+static int call(const char *state_dir, int argc, char **argv, ec_buf *reply)
+{
+	int fd = connect_daemon(state_dir);
+	if (fd < 0)
+		return -1;
+	int rc = -1;
+	for (int i = 0; i < argc; i++)
+		if (send_all(fd, argv[i], strlen(argv[i])) != 0 || send_all(fd, "\n", 1) != 0)
+			goto out;
+	if (send_all(fd, "\n", 1) != 0)
+		goto out;
+	for (;;) {
+		char chunk[8192];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n > 0 && ec_buf_append(reply, chunk, (size_t)n) != 0))
+			goto out;
+		if (n == 0)
+			break;
+	}
+	if (reply->len >= 3 && memcmp(reply->data, "OK\n", 3) == 0)
+		rc = 0;
+	else if (reply->len >= 6 && memcmp(reply->data, "ERROR\n", 6) == 0)
+		rc = 1;
+	else
+		fprintf(stderr, "evercert: the daemon closed the connection without an answer\n");
+out:
+	close(fd);
+	return rc;
+}
+
+static bool confirm(const char *question)
+{
+	if (!isatty(STDIN_FILENO))
+		return false;
+	fprintf(stderr, "%s [y/N] ", question);
+	char line[16];
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static bool is_rollover_cancel(int argc, char **argv)
+{
+	for (int i = 0; i + 1 < argc; i++)
+		if (strncasecmp(argv[i], "rollover", 2) == 0 && strncasecmp(argv[i + 1], "cancel", 1) == 0)
+			return true;
+	return false;
+}
+
+static int print_reply(int rc, ec_buf *reply)
+{
+	size_t skip = rc == 0 ? 3 : 6;
+	fwrite(reply->data + skip, 1, reply->len - skip, rc == 0 ? stdout : stderr);
+	return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state-dir", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+		{"md5", no_argument, NULL, 'm'},             {"yes", no_argument, NULL, 'y'},
+		{"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
+	const char *state_dir = getenv("EVERCERT_STATE_DIR");
+	char *words[CLI_ARGS_MAX + 3];
+	int n = 0, c;
+	bool yes = false;
+	while ((c = getopt_long(argc, argv, "+s:yhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': state_dir = optarg; break;
+		case 'j': words[n++] = "--json"; break;
+		case 'm': words[n++] = "--md5"; break;
+		case 'y': yes = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("evercert %s\n", EVERCERT_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (state_dir == NULL) {
+		fprintf(stderr, "evercert: give the daemon's state directory with --state-dir DIR or EVERCERT_STATE_DIR\n");
+		return 2;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (n >= CLI_ARGS_MAX || strchr(argv[i], '\n') != NULL) {
+			fprintf(stderr, "evercert: too many words, or a word with a line break\n");
+			return 2;
+		}
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--md5") == 0 || strcmp(argv[i], "--yes") == 0) {
+			yes = yes || strcmp(argv[i], "--yes") == 0;
+			if (strcmp(argv[i], "--yes") == 0)
+				continue;
+		}
+		words[n++] = argv[i];
+	}
+	ec_buf reply;
+	ec_buf_init(&reply, CLI_REPLY_MAX);
+	if (yes)
+		words[n++] = "--yes";
+	int rc = call(state_dir, n, words, &reply);
+	if (rc == 0 && !yes && is_rollover_cancel(n, words)) {
+		print_reply(rc, &reply);
+		if (!confirm("Delete the rollover CA certificate and key?")) {
+			fprintf(stderr, "Nothing deleted.\n");
+			ec_buf_free(&reply);
+			return 1;
+		}
+		ec_buf_reset(&reply);
+		words[n++] = "--yes";
+		rc = call(state_dir, n, words, &reply);
+	}
+	int status = rc < 0 ? 1 : print_reply(rc, &reply);
+	ec_buf_free(&reply);
+	return status;
+}

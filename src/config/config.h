@@ -1,0 +1,141 @@
+/*
+ * config.h - the router-style configuration language (SPEC §4, §5) parsed into a plain model.
+ *
+ * Pure: cfg_parse reads bytes and returns a cfg_config or an error naming the line
+ * ("line 12: unknown command 'foo' in crypto pki server block"). Unknown lines are errors, never
+ * ignored. Nothing is opened, resolved or generated here: the daemon applies the model.
+ *
+ * Layout of the language: global lines start at column 0; `crypto pki server NAME` and
+ * `crypto pki trustpoint NAME` open a block whose lines are indented; a line `!`, `exit`, or the
+ * next unindented line closes it. `!` at the start of a line begins a comment. Keywords are
+ * case-insensitive; values keep their case. `no <line>` is accepted where the router accepts it
+ * (`no shutdown`).
+ *
+ * Ownership: cfg_config_free frees everything; strings are fixed-size arrays inside the model.
+ */
+#ifndef EVERCERT_CONFIG_CONFIG_H
+#define EVERCERT_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock/clock.h"
+#include "util/err.h"
+
+#define CFG_NAME_MAX 64
+#define CFG_TEXT_MAX 1024
+#define CFG_SECRET_MAX 256
+#define CFG_MAX_SERVERS 8
+#define CFG_MAX_TRUSTPOINTS 64
+#define CFG_MAX_KEYS 64
+#define CFG_MAX_GRANT_TPS 8
+/* A configuration file larger than this is refused. */
+#define CFG_FILE_MAX (1024 * 1024)
+
+enum cfg_grant {
+	CFG_GRANT_MANUAL = 0,       /* no grant line */
+	CFG_GRANT_AUTO = 1,         /* grant auto */
+	CFG_GRANT_NONE = 2,         /* grant none */
+	CFG_GRANT_AUTO_TRUSTPOINT = 3, /* grant auto trustpoint TP / grant auto tp-list TP... */
+};
+
+enum cfg_db_level { CFG_DB_MINIMUM = 0, CFG_DB_NAMES = 1, CFG_DB_COMPLETE = 2 };
+enum cfg_archive { CFG_ARCHIVE_PKCS12 = 0, CFG_ARCHIVE_PEM = 1 };
+enum cfg_hash { CFG_HASH_SHA256 = 0, CFG_HASH_SHA384, CFG_HASH_SHA512, CFG_HASH_SHA1 };
+enum cfg_server_mode { CFG_MODE_ROOT = 0, CFG_MODE_SUB_CS = 1, CFG_MODE_RA = 2 };
+enum cfg_revocation { CFG_REVOCATION_NONE = 0, CFG_REVOCATION_CRL = 1 };
+
+typedef struct cfg_server {
+	char name[CFG_NAME_MAX];
+	int line;                              /* where the block starts */
+	char issuer_name[CFG_TEXT_MAX];        /* "" means CN=<name> */
+	int grant;                             /* enum cfg_grant */
+	char grant_trustpoints[CFG_MAX_GRANT_TPS][CFG_NAME_MAX];
+	size_t n_grant_trustpoints;
+	bool grant_auto_rollover_ca;           /* grant auto rollover ca-cert (sub-CA rollover) */
+	ec_time lifetime_certificate;          /* ms; default 365 days */
+	ec_time lifetime_ca_certificate;       /* ms; default 1095 days */
+	ec_time lifetime_crl;                  /* ms; default 6 hours */
+	ec_time lifetime_enrollment_request;   /* ms; default 168 hours */
+	int database_level;                    /* enum cfg_db_level */
+	char database_path[CFG_TEXT_MAX];      /* from `database url`, scheme removed; "" = state dir */
+	bool archive_set;                      /* a `database archive` line was given */
+	int archive_format;                    /* enum cfg_archive */
+	char archive_password[CFG_SECRET_MAX]; /* decoded clear text; "" when none */
+	bool auto_rollover;
+	ec_time auto_rollover_period;          /* ms; `auto-rollover` alone: 30 days */
+	int hash;                              /* enum cfg_hash */
+	char cdp_url[CFG_TEXT_MAX];
+	bool shutdown;
+	int mode;                              /* enum cfg_server_mode */
+	char parent_url[CFG_TEXT_MAX];         /* not used until sub-CA mode */
+} cfg_server;
+
+typedef struct cfg_trustpoint {
+	char name[CFG_NAME_MAX];
+	int line;
+	char enrollment_url[CFG_TEXT_MAX];     /* "" = none */
+	char subject_name[CFG_TEXT_MAX];       /* "" = CN=<hostname> */
+	bool serial_number;                    /* `serial-number` (not `serial-number none`) */
+	char ip_address[64];                   /* "" = none */
+	char password[CFG_SECRET_MAX];         /* decoded challenge password; "" = none */
+	char rsakeypair[CFG_NAME_MAX];         /* "" = the trustpoint's name */
+	int rsakeypair_bits;                   /* default 2048 */
+	bool auto_enroll;
+	int auto_enroll_percent;               /* 1..100; `auto-enroll` alone: 100 */
+	bool auto_enroll_regenerate;
+	int retry_count;                       /* default 999; 0 = no limit */
+	int retry_period_minutes;              /* default 1 */
+	int revocation_check;                  /* enum cfg_revocation */
+	char fingerprint[CFG_TEXT_MAX];        /* hex as written ("" = ask the operator) */
+	char certificate_file[CFG_TEXT_MAX];   /* `output certificate PATH` */
+	char key_file[CFG_TEXT_MAX];           /* `output key PATH` */
+	char chain_file[CFG_TEXT_MAX];         /* `output chain PATH` */
+	char post_install[CFG_TEXT_MAX];       /* `output post-install COMMAND...` */
+} cfg_trustpoint;
+
+/* `crypto key generate rsa [general-keys] label NAME [modulus BITS]` */
+typedef struct cfg_key {
+	char label[CFG_NAME_MAX];
+	int bits;
+} cfg_key;
+
+typedef struct cfg_config {
+	char hostname[CFG_NAME_MAX];           /* "" = the system's */
+	bool http_server;                      /* `ip http server` present */
+	int http_port;                         /* default 80 */
+	char http_bind[64];                    /* "" = all addresses */
+	bool calendar_valid;                   /* `clock calendar-valid` */
+	bool clock_simulated;                  /* `clock simulate start ISO [rate F]` */
+	ec_time clock_simulate_start;
+	double clock_simulate_rate;            /* default 1 */
+	cfg_key keys[CFG_MAX_KEYS];
+	size_t n_keys;
+	cfg_server servers[CFG_MAX_SERVERS];
+	size_t n_servers;
+	cfg_trustpoint trustpoints[CFG_MAX_TRUSTPOINTS];
+	size_t n_trustpoints;
+} cfg_config;
+
+/* Parses a whole configuration. On error *out is NULL and err says "line N: ...". */
+int cfg_parse(const uint8_t *text, size_t len, cfg_config **out, ec_err *err) EC_MUST_USE;
+
+/* Reads and parses a file (at most CFG_FILE_MAX bytes); errors name the file and line. */
+int cfg_load_file(const char *path, cfg_config **out, ec_err *err) EC_MUST_USE;
+
+void cfg_config_free(cfg_config *cfg);
+
+/* Decodes a router type 7 password ("01100F175804575D72" -> "...") into out. */
+int cfg_type7_decode(const char *encoded, char *out, size_t outsz) EC_MUST_USE;
+/* Encodes clear text as type 7 with the given salt index (0..15); for tests and `show`. */
+int cfg_type7_encode(const char *clear, int salt, char *out, size_t outsz) EC_MUST_USE;
+
+/* Key size configured for a key label by `crypto key generate rsa`, or def when none. */
+int cfg_key_bits(const cfg_config *cfg, const char *label, int def);
+
+/* Lookups by name (case-sensitive); NULL when absent. */
+const cfg_server *cfg_find_server(const cfg_config *cfg, const char *name);
+const cfg_trustpoint *cfg_find_trustpoint(const cfg_config *cfg, const char *name);
+
+#endif

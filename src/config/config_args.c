@@ -1,0 +1,144 @@
+/* Argument readers shared by the global, server and trustpoint lines: each checks one value fully
+ * and names the line and the value in its error. */
+#include "config/config_internal.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Words quoted in errors are cut to this many characters. */
+#define QUOTE_MAX 60
+
+int cfg_fail(const cfg_parser *p, const cfg_line *ln, const char *fmt, ...)
+{
+	char what[EC_ERR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return ec_err_set(p->err, "line %d: %s", ln->no, what);
+}
+
+bool cfg_is(const cfg_line *ln, size_t i, const char *kw)
+{
+	return i < ln->n && strcasecmp(ln->w[i], kw) == 0;
+}
+
+const char *cfg_rest(const cfg_line *ln, size_t i)
+{
+	return i < ln->n ? ln->raw + ln->off[i] : "";
+}
+
+int cfg_want(const cfg_parser *p, const cfg_line *ln, size_t min, size_t max, const char *syntax)
+{
+	if (ln->n < min)
+		return cfg_fail(p, ln, "incomplete command (syntax: %s)", syntax);
+	if (ln->n > max)
+		return cfg_fail(p, ln, "unexpected argument '%.*s' (syntax: %s)", QUOTE_MAX, ln->w[max], syntax);
+	return 0;
+}
+
+int cfg_int(const cfg_parser *p, const cfg_line *ln, size_t i, long min, long max, const char *what,
+            long *out)
+{
+	if (i >= ln->n)
+		return cfg_fail(p, ln, "missing %s", what);
+	const char *s = ln->w[i];
+	for (const char *c = s; *c; c++) {
+		if (!isdigit((unsigned char)*c))
+			return cfg_fail(p, ln, "%s: '%.*s' is not a number", what, QUOTE_MAX, s);
+	}
+	errno = 0;
+	char *end = NULL;
+	long long v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0')
+		return cfg_fail(p, ln, "%s: '%.*s' is not a number", what, QUOTE_MAX, s);
+	if (errno == ERANGE || v < min || v > max)
+		return cfg_fail(p, ln, "%s %.*s out of range %ld..%ld", what, QUOTE_MAX, s, min, max);
+	*out = (long)v;
+	return 0;
+}
+
+int cfg_text(const cfg_parser *p, const cfg_line *ln, const char *text, char *dst, size_t dstsz,
+             const char *what)
+{
+	size_t len = strlen(text);
+	if (len == 0)
+		return cfg_fail(p, ln, "missing %s", what);
+	if (len >= dstsz)
+		return cfg_fail(p, ln, "%s is too long (at most %zu characters)", what, dstsz - 1);
+	memcpy(dst, text, len + 1);
+	return 0;
+}
+
+int cfg_name(const cfg_parser *p, const cfg_line *ln, size_t i, bool label, char *dst, const char *what)
+{
+	if (i >= ln->n)
+		return cfg_fail(p, ln, "missing %s", what);
+	const char *s = ln->w[i];
+	if (s[0] == '.' || s[0] == '-' || s[0] == '#')
+		return cfg_fail(p, ln, "%s '%.*s' must start with a letter, a digit or '_'", what, QUOTE_MAX, s);
+	for (const char *c = s; *c; c++) {
+		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-' && !(label && *c == '#'))
+			return cfg_fail(p, ln, "%s '%.*s' may only hold letters, digits, '.', '_' and '-'%s", what,
+			                QUOTE_MAX, s, label ? " (and '#')" : "");
+	}
+	return cfg_text(p, ln, s, dst, CFG_NAME_MAX, what);
+}
+
+int cfg_secret(const cfg_parser *p, const cfg_line *ln, size_t i, char *dst, size_t dstsz,
+               const char *syntax)
+{
+	if (cfg_want(p, ln, i + 1, i + 2, syntax) != 0)
+		return -1;
+	if (ln->n == i + 1)
+		return cfg_text(p, ln, ln->w[i], dst, dstsz, "password");
+	if (strcmp(ln->w[i], "0") == 0)
+		return cfg_text(p, ln, ln->w[i + 1], dst, dstsz, "password");
+	if (strcmp(ln->w[i], "7") != 0)
+		return cfg_fail(p, ln, "password type '%.*s' is not 0 (clear text) or 7 (syntax: %s)", QUOTE_MAX,
+		                ln->w[i], syntax);
+	char clear[CFG_SECRET_MAX];
+	if (cfg_type7_decode(ln->w[i + 1], clear, sizeof(clear)) != 0)
+		return cfg_fail(p, ln, "'%.*s' is not a valid type 7 password", QUOTE_MAX, ln->w[i + 1]);
+	return cfg_text(p, ln, clear, dst, dstsz, "password");
+}
+
+int cfg_dhm(const cfg_parser *p, const cfg_line *ln, size_t i, long max_days, ec_time *out)
+{
+	long days = 0, hours = 0, minutes = 0;
+	if (cfg_int(p, ln, i, 0, max_days, "days", &days) != 0 ||
+	    (i + 1 < ln->n && cfg_int(p, ln, i + 1, 0, 23, "hours", &hours) != 0) ||
+	    (i + 2 < ln->n && cfg_int(p, ln, i + 2, 0, 59, "minutes", &minutes) != 0))
+		return -1;
+	if (days == 0 && hours == 0 && minutes == 0)
+		return cfg_fail(p, ln, "the period must be longer than zero");
+	*out = ec_time_dhm(days, hours, minutes);
+	return 0;
+}
+
+int cfg_address(const cfg_parser *p, const cfg_line *ln, size_t i, char *dst, size_t dstsz,
+                const char *what)
+{
+	unsigned char bin[16];
+	if (i >= ln->n)
+		return cfg_fail(p, ln, "missing %s", what);
+	if (inet_pton(AF_INET, ln->w[i], bin) != 1 && inet_pton(AF_INET6, ln->w[i], bin) != 1)
+		return cfg_fail(p, ln, "%s '%.*s' is not a numeric IPv4 or IPv6 address", what, QUOTE_MAX, ln->w[i]);
+	return cfg_text(p, ln, ln->w[i], dst, dstsz, what);
+}
+
+size_t cfg_scheme_len(const char *text)
+{
+	if (!isalpha((unsigned char)text[0]))
+		return 0;
+	size_t i = 1;
+	while (isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' || text[i] == '.')
+		i++;
+	return text[i] == ':' ? i : 0;
+}

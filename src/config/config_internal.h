@@ -1,0 +1,94 @@
+/*
+ * config_internal.h - what the parts of the configuration parser share: one split line, the
+ * parser's state, and the argument readers that turn words into checked values.
+ *
+ * Every reader that fails writes "line N: <reason>" into the parser's ec_err and returns -1, so a
+ * handler can `return cfg_fail(...)` or chain readers with `||`. Nothing here allocates.
+ */
+#ifndef EVERCERT_CONFIG_INTERNAL_H
+#define EVERCERT_CONFIG_INTERNAL_H
+
+#include "config/config.h"
+
+/* The longest line accepted (without its line ending). */
+#define CFG_LINE_MAX 4096
+/* The most words on one line. */
+#define CFG_WORDS_MAX 128
+
+/* One configuration line, split into words. */
+typedef struct cfg_line {
+	int no;                         /* 1-based line number */
+	bool indented;                  /* starts with a space or a tab */
+	char raw[CFG_LINE_MAX + 1];     /* the line, trailing blanks and line ending removed */
+	char words[CFG_LINE_MAX + 1];   /* the same text, each word NUL-terminated */
+	const char *w[CFG_WORDS_MAX];   /* the words, pointing into words */
+	size_t off[CFG_WORDS_MAX];      /* where each word starts in raw */
+	size_t n;                       /* number of words */
+} cfg_line;
+
+enum cfg_block { CFG_BLOCK_NONE = 0, CFG_BLOCK_SERVER, CFG_BLOCK_TRUSTPOINT };
+
+typedef struct cfg_parser {
+	cfg_config *cfg;
+	ec_err *err;
+	int block;                      /* enum cfg_block: the open block, if any */
+	size_t index;                   /* which server or trustpoint the open block fills */
+	int grant_line[CFG_MAX_SERVERS]; /* where each server's last grant line was, for validation */
+	int end_line;                   /* the `end` line, 0 before it */
+} cfg_parser;
+
+/* Writes "line N: <fmt...>" into p->err; returns -1. */
+int cfg_fail(const cfg_parser *p, const cfg_line *ln, const char *fmt, ...) EC_PRINTF(3, 4);
+
+/* 1 when word i exists and equals kw, ignoring case. */
+bool cfg_is(const cfg_line *ln, size_t i, const char *kw);
+
+/* The rest of the line from word i on, as written (inner spaces kept). */
+const char *cfg_rest(const cfg_line *ln, size_t i);
+
+/* Checks that the line has between min and max words; the error quotes the syntax. */
+int cfg_want(const cfg_parser *p, const cfg_line *ln, size_t min, size_t max, const char *syntax) EC_MUST_USE;
+
+/* Reads word i as a decimal integer in [min, max]; what names it in errors ("hours"). */
+int cfg_int(const cfg_parser *p, const cfg_line *ln, size_t i, long min, long max, const char *what,
+            long *out) EC_MUST_USE;
+
+/* Copies text into dst (size dstsz); an error names what when it does not fit or is empty. */
+int cfg_text(const cfg_parser *p, const cfg_line *ln, const char *text, char *dst, size_t dstsz,
+             const char *what) EC_MUST_USE;
+
+/* Copies word i as a name: letters, digits, '.', '_', '-' (and '#' when label is set, for key
+ * labels such as ROOTCA#), not starting with '.', '-' or '#', shorter than CFG_NAME_MAX. */
+int cfg_name(const cfg_parser *p, const cfg_line *ln, size_t i, bool label, char *dst, const char *what) EC_MUST_USE;
+
+/* Reads `[0|7] SECRET` from word i to the end of the line into dst (decoded clear text). */
+int cfg_secret(const cfg_parser *p, const cfg_line *ln, size_t i, char *dst, size_t dstsz,
+               const char *syntax) EC_MUST_USE;
+
+/* Reads `DAYS [HOURS [MINUTES]]` from word i to the end of the line; the total must be > 0. */
+int cfg_dhm(const cfg_parser *p, const cfg_line *ln, size_t i, long max_days, ec_time *out) EC_MUST_USE;
+
+/* Copies word i as a numeric IPv4 or IPv6 address into dst (size dstsz). */
+int cfg_address(const cfg_parser *p, const cfg_line *ln, size_t i, char *dst, size_t dstsz,
+                const char *what) EC_MUST_USE;
+
+/* Length of a URL scheme at the start of text ("ftp" in "ftp://h/x"), 0 when there is none:
+ * a letter, then letters, digits, '+', '-' or '.', then ':'. */
+size_t cfg_scheme_len(const char *text);
+
+/* The block parsers: one line of a server or trustpoint block. */
+int cfg_server_line(cfg_parser *p, const cfg_line *ln, cfg_server *s) EC_MUST_USE;
+int cfg_trustpoint_line(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp) EC_MUST_USE;
+
+/* Whether a first word is a server or trustpoint block command (for "only valid inside ..."). */
+bool cfg_server_keyword(const char *word);
+bool cfg_trustpoint_keyword(const char *word);
+
+/* Defaults of a new block. */
+void cfg_server_defaults(cfg_server *s);
+void cfg_trustpoint_defaults(cfg_trustpoint *tp);
+
+/* One global line (outside any block); may open a block. */
+int cfg_global_line(cfg_parser *p, const cfg_line *ln) EC_MUST_USE;
+
+#endif

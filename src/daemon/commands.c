@@ -1,0 +1,244 @@
+/*
+ * Operator commands, as the CLI sends them (router words; unique abbreviations such as
+ * `sh cry pki ser` are accepted):
+ *   show crypto pki server|certificates|timers [--json] [--md5]
+ *   show crypto key mypubkey rsa          show clock
+ *   [crypto pki] server NAME info requests | grant all|ID | reject all|ID | revoke SERIAL |
+ *       unrevoke SERIAL | password generate [MINUTES] | rollover [cancel [--yes]] |
+ *       shutdown | no shutdown
+ *   clock advance DURATION                ping
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CMD_WORDS_MAX 64
+
+typedef struct cmd {
+	daemon_ctx *d;
+	char *w[CMD_WORDS_MAX];
+	int n;
+	unsigned show_flags;
+	bool yes;
+	ec_buf *out;
+	ec_time now;
+} cmd;
+
+/* Whether word abbreviates keyword (at least min characters, or the whole keyword). */
+static bool kw(const char *word, const char *keyword, size_t min)
+{
+	size_t n = strlen(word);
+	if (n == 0 || n > strlen(keyword) || strncasecmp(word, keyword, n) != 0)
+		return false;
+	return n >= min || n == strlen(keyword);
+}
+
+static bool at(const cmd *c, int i, const char *keyword, size_t min)
+{
+	return i < c->n && kw(c->w[i], keyword, min);
+}
+
+static int fail(cmd *c, const char *fmt, ...) EC_PRINTF(2, 3);
+
+static int fail(cmd *c, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (ec_buf_printf(c->out, "%s\n", text) != 0)
+		return -1;
+	return -1;
+}
+
+static int fail_err(cmd *c, const ec_err *err)
+{
+	return fail(c, "%s", err->msg);
+}
+
+static int parse_id(const char *text, int64_t *id)
+{
+	if (strcasecmp(text, "all") == 0) {
+		*id = -1;
+		return 0;
+	}
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < 0)
+		return -1;
+	*id = v;
+	return 0;
+}
+
+static ca_engine *find_ca(daemon_ctx *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_cas; i++)
+		if (strcmp(ca_name(d->cas[i]), name) == 0)
+			return d->cas[i];
+	return NULL;
+}
+
+static int show_timers(cmd *c)
+{
+	daemon_ctx *d = c->d;
+	ec_timer_entry t[256];
+	size_t n = 0;
+	for (size_t i = 0; i < d->n_cas && n < 256; i++)
+		n += ca_timers(d->cas[i], t + n, 256 - n);
+	if (c->show_flags & CA_SHOW_JSON) {
+		if (ec_buf_printf(c->out, "{\"authoritative\":%s,\"cs_timers\":",
+		                  ec_clock_is_authoritative(d->clock) ? "true" : "false") != 0 ||
+		    ec_timers_format_json(c->out, t, n, c->now) != 0 || ec_buf_printf(c->out, "}\n") != 0)
+			return -1;
+		return 0;
+	}
+	if (!ec_clock_is_authoritative(d->clock) &&
+	    ec_buf_printf(c->out, "%% clock not authoritative: PKI timers are not running\n") != 0)
+		return -1;
+	char now_text[EC_TIME_TEXT_MAX];
+	ec_time_format_router(c->now, now_text);
+	if (ec_buf_printf(c->out, "Time source is %s, %s\n", ec_clock_is_simulated(d->clock) ? "simulated" : "system clock", now_text) != 0 ||
+	    ec_timers_format(c->out, "PKI Timers", NULL, 0, c->now) != 0)
+		return -1;
+	if (d->n_cas > 0 && ec_timers_format(c->out, "CS Timers", t, n, c->now) != 0)
+		return -1;
+	return 0;
+}
+
+static int show(cmd *c)
+{
+	ec_err err;
+	int rc = 0;
+	if (at(c, 1, "clock", 2)) {
+		char iso[EC_TIME_TEXT_MAX];
+		ec_time_format_iso(c->now, iso);
+		return ec_buf_printf(c->out, "%s (%s, %s)\n", iso, ec_clock_is_simulated(c->d->clock) ? "simulated" : "system",
+		                     ec_clock_is_authoritative(c->d->clock) ? "authoritative" : "not authoritative");
+	}
+	if (at(c, 1, "crypto", 2) && at(c, 2, "key", 2) && at(c, 3, "mypubkey", 2)) {
+		for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
+			rc = ca_show_mypubkey(c->d->cas[i], c->show_flags, c->out, &err);
+		return rc == 0 ? 0 : fail_err(c, &err);
+	}
+	if (!at(c, 1, "crypto", 2) || !at(c, 2, "pki", 3))
+		return fail(c, "unknown show command; try: show crypto pki server|certificates|timers");
+	if (at(c, 3, "timers", 2))
+		return show_timers(c);
+	bool server = at(c, 3, "server", 2), certs = at(c, 3, "certificates", 2);
+	if (!server && !certs)
+		return fail(c, "unknown show command; try: show crypto pki server|certificates|timers");
+	if (c->d->n_cas == 0)
+		return ec_buf_printf(c->out, "%% No certificate server is configured.\n");
+	for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
+		rc = server ? ca_show_server(c->d->cas[i], c->now, c->show_flags, c->out, &err)
+		            : ca_show_certificates(c->d->cas[i], c->now, c->show_flags, c->out, &err);
+	return rc == 0 ? 0 : fail_err(c, &err);
+}
+
+static int server_password(cmd *c, ca_engine *ca, int i, ec_err *err)
+{
+	long minutes = 60;
+	if (i + 2 < c->n) {
+		char *end = NULL;
+		errno = 0;
+		minutes = strtol(c->w[i + 2], &end, 10);
+		if (errno != 0 || end == c->w[i + 2] || *end != '\0')
+			return fail(c, "bad number of minutes '%s'", c->w[i + 2]);
+	}
+	return ca_cmd_password_generate(ca, (int)(minutes > 100000 ? 100000 : minutes), c->now, c->out, err);
+}
+
+/* server NAME <verb> ... ; i is the index of the verb. */
+static int server_verb(cmd *c, ca_engine *ca, int i)
+{
+	ec_err err;
+	int64_t id;
+	int rc;
+	const char *arg = i + 1 < c->n ? c->w[i + 1] : NULL;
+	if (at(c, i, "info", 2) && at(c, i + 1, "requests", 3))
+		rc = ca_cmd_info_requests(ca, c->now, c->out, &err);
+	else if ((at(c, i, "grant", 2) || at(c, i, "reject", 3)) && arg != NULL) {
+		if (parse_id(arg, &id) != 0)
+			return fail(c, "expected 'all' or a request number, not '%s'", arg);
+		rc = at(c, i, "grant", 2) ? ca_cmd_grant(ca, id, c->now, c->out, &err)
+		                          : ca_cmd_reject(ca, id, c->now, c->out, &err);
+	} else if ((at(c, i, "revoke", 3) || at(c, i, "unrevoke", 3)) && arg != NULL)
+		rc = ca_cmd_revoke(ca, arg, at(c, i, "revoke", 3), c->now, c->out, &err);
+	else if (at(c, i, "password", 2) && at(c, i + 1, "generate", 1))
+		rc = server_password(c, ca, i, &err);
+	else if (at(c, i, "rollover", 2) && at(c, i + 1, "cancel", 1))
+		rc = ca_cmd_rollover_cancel(ca, c->yes, c->now, c->out, &err);
+	else if (at(c, i, "rollover", 2) && arg == NULL)
+		rc = ca_cmd_rollover(ca, c->now, c->out, &err);
+	else if (at(c, i, "shutdown", 2) && arg == NULL)
+		rc = ca_cmd_shutdown(ca, true, c->out, &err);
+	else if (at(c, i, "no", 2) && at(c, i + 1, "shutdown", 2))
+		rc = ca_cmd_shutdown(ca, false, c->out, &err);
+	else
+		return fail(c, "unknown server command; try: info requests, grant all|ID, reject all|ID, "
+		            "revoke SERIAL, unrevoke SERIAL, password generate [MINUTES], rollover [cancel], "
+		            "shutdown, no shutdown");
+	if (rc == 0 && at(c, i, "rollover", 2) && at(c, i + 1, "cancel", 1) && !c->yes)
+		return ec_buf_printf(c->out, "Run again with --yes to delete it.\n") == 0 ? 0 : -1;
+	if (rc == 0)
+		dlog(c->d, "operator: server %s %s%s%s", ca_name(ca), c->w[i], arg ? " " : "", arg ? arg : "");
+	return rc == 0 ? 0 : fail_err(c, &err);
+}
+
+static int server(cmd *c, int i)
+{
+	if (i + 1 >= c->n)
+		return fail(c, "usage: server NAME <command>");
+	ca_engine *ca = find_ca(c->d, c->w[i]);
+	if (ca == NULL)
+		return fail(c, "no certificate server named '%s'", c->w[i]);
+	return server_verb(c, ca, i + 1);
+}
+
+static int clock_cmd(cmd *c)
+{
+	ec_err err;
+	ec_time delta;
+	if (!at(c, 1, "advance", 2) || c->n != 3)
+		return fail(c, "usage: clock advance DURATION (e.g. 90d, 5m42.946s, 639d23:54:18)");
+	if (ec_duration_parse(c->w[2], &delta) != 0)
+		return fail(c, "bad duration '%s' (examples: 90d, 1d2h3m, 5m42.946s, 639d23:54:18)", c->w[2]);
+	if (daemon_clock_advance(c->d, delta, c->out, &err) != 0)
+		return fail_err(c, &err);
+	return 0;
+}
+
+int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
+{
+	cmd c = {.d = d, .out = out, .now = ec_clock_now(d->clock)};
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			c.show_flags |= CA_SHOW_JSON;
+		else if (strcmp(argv[i], "--md5") == 0)
+			c.show_flags |= CA_SHOW_MD5;
+		else if (strcmp(argv[i], "--yes") == 0 || strcmp(argv[i], "-y") == 0)
+			c.yes = true;
+		else if (c.n < CMD_WORDS_MAX)
+			c.w[c.n++] = argv[i];
+	}
+	if (c.n == 0)
+		return fail(&c, "empty command");
+	if (kw(c.w[0], "ping", 4))
+		return ec_buf_printf(out, "evercertd %s running\n", EVERCERT_VERSION) == 0 ? 0 : -1;
+	if (kw(c.w[0], "show", 2))
+		return show(&c);
+	if (kw(c.w[0], "clock", 2))
+		return clock_cmd(&c);
+	if (kw(c.w[0], "crypto", 2) && at(&c, 1, "pki", 3) && at(&c, 2, "server", 2))
+		return server(&c, 3);
+	if (kw(c.w[0], "server", 2))
+		return server(&c, 1);
+	return fail(&c, "unknown command '%s' (see evercert --help)", c.w[0]);
+}

@@ -1,0 +1,146 @@
+/*
+ * The operator socket: a Unix stream socket in the state directory, mode 0600, that accepts
+ * only connections from the daemon's own user (checked with SO_PEERCRED as well).
+ *
+ * Protocol: the client sends its arguments one per line and an empty line; the daemon answers
+ * "OK\n" or "ERROR\n" followed by the command's text, and closes the connection.
+ */
+#define _GNU_SOURCE /* SO_PEERCRED credentials and accept4 */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/fsutil.h"
+
+#define CONTROL_REQUEST_MAX (64 * 1024)
+#define CONTROL_ARGS_MAX 64
+#define CONTROL_REPLY_MAX (16 * 1024 * 1024)
+#define CONTROL_READ_TIMEOUT_MS 5000
+
+int control_open(daemon_ctx *d, ec_err *err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char path[sizeof(sa.sun_path)];
+	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_SOCKET_NAME) != 0)
+		return ec_err_set(err, "state directory path too long for a socket");
+	memcpy(sa.sun_path, path, sizeof(path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return ec_err_set(err, "socket: %s", strerror(errno));
+	unlink(path); /* a stale socket of a previous run; the lock file proves none is running */
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 16) != 0) {
+		int e = errno;
+		close(fd);
+		return ec_err_set(err, "cannot listen on %s: %s", path, strerror(e));
+	}
+	d->control_fd = fd;
+	return 0;
+}
+
+void control_close(daemon_ctx *d)
+{
+	if (d->control_fd < 0)
+		return;
+	close(d->control_fd);
+	d->control_fd = -1;
+	char path[4096];
+	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_SOCKET_NAME) == 0)
+		unlink(path);
+}
+
+static int peer_is_us(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return 0;
+	return cred.uid == geteuid();
+}
+
+/* Reads the request: lines up to an empty line, within a size and time bound. */
+static int read_request(int fd, ec_buf *in)
+{
+	for (;;) {
+		/* Complete when the data ends with an empty line (or is just one). */
+		if (in->len >= 1 && in->data[in->len - 1] == '\n' &&
+		    (in->len == 1 || in->data[in->len - 2] == '\n'))
+			return 0;
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, CONTROL_READ_TIMEOUT_MS) <= 0)
+			return -1;
+		char chunk[4096];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || ec_buf_append(in, chunk, (size_t)n) != 0)
+			return -1;
+	}
+}
+
+static void write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static int split_args(ec_buf *in, char **argv)
+{
+	int argc = 0;
+	char *p = (char *)in->data;
+	char *end = p + in->len;
+	while (p < end && *p != '\n') {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL || argc == CONTROL_ARGS_MAX)
+			return -1;
+		*nl = '\0';
+		argv[argc++] = p;
+		p = nl + 1;
+	}
+	return argc;
+}
+
+void control_serve_one(daemon_ctx *d)
+{
+	int fd = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	ec_buf in, out;
+	ec_buf_init(&in, CONTROL_REQUEST_MAX);
+	ec_buf_init(&out, CONTROL_REPLY_MAX);
+	char *argv[CONTROL_ARGS_MAX];
+	int argc;
+	if (!peer_is_us(fd)) {
+		static const char denied[] = "ERROR\npermission denied: the operator socket serves the daemon's user only\n";
+		write_all(fd, denied, sizeof(denied) - 1);
+		dlog(d, "operator connection from another user refused");
+	} else if (read_request(fd, &in) != 0 || (argc = split_args(&in, argv)) < 0) {
+		static const char bad[] = "ERROR\nmalformed or incomplete operator request\n";
+		write_all(fd, bad, sizeof(bad) - 1);
+	} else {
+		int rc = command_run(d, argc, argv, &out);
+		const char *head = rc == 0 ? "OK\n" : "ERROR\n";
+		write_all(fd, head, strlen(head));
+		write_all(fd, out.data ? (char *)out.data : "", out.len);
+	}
+	ec_buf_free(&in);
+	ec_buf_free(&out);
+	close(fd);
+}

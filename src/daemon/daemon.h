@@ -1,0 +1,63 @@
+/*
+ * daemon.h - evercertd's context: the one place that owns the configuration, the clock, the
+ * certificate servers, the HTTP listener and the operator socket, and wires them together.
+ *
+ * Threads: the main thread runs the timer loop and the operator commands; libmicrohttpd's
+ * workers run SCEP requests. Nothing else is global.
+ */
+#ifndef EVERCERT_DAEMON_DAEMON_H
+#define EVERCERT_DAEMON_DAEMON_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ca/ca.h"
+#include "clock/clock.h"
+#include "config/config.h"
+#include "http/http_server.h"
+#include "http/scep_router.h"
+#include "util/buf.h"
+
+#define EVERCERTD_SOCKET_NAME "evercertd.sock"
+#define EVERCERTD_LOCK_NAME "evercertd.lock"
+#define EVERCERTD_LOG_NAME "evercertd.log"
+
+typedef struct daemon_ctx {
+	const char *config_path;
+	const char *state_dir;
+	bool foreground;
+	cfg_config *cfg;
+	ec_clock *clock;
+	ca_engine *cas[CFG_MAX_SERVERS];
+	size_t n_cas;
+	scep_router router;
+	http_server *http;
+	int control_fd;
+	int lock_fd;
+	FILE *log;
+	bool clock_warned;            /* "clock not authoritative" was logged */
+	volatile sig_atomic_t stop;
+} daemon_ctx;
+
+/* log.c: one line, prefixed with the daemon clock's time. */
+void dlog(daemon_ctx *d, const char *fmt, ...) EC_PRINTF(2, 3);
+/* Adapter for the modules' audit/log callbacks (ctx is the daemon_ctx). */
+void dlog_line(void *ctx, const char *line);
+
+/* control.c: the operator socket. */
+int control_open(daemon_ctx *d, ec_err *err) EC_MUST_USE;
+void control_serve_one(daemon_ctx *d);
+void control_close(daemon_ctx *d);
+
+/* commands.c: runs one operator command (argv from the CLI); output and errors go to out.
+ * Returns 0 on success, -1 when the command failed (out then holds the reason). */
+int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out);
+
+/* loop.c */
+int daemon_run_due_timers(daemon_ctx *d, ec_time now);
+ec_time daemon_next_timer(daemon_ctx *d);
+int daemon_clock_advance(daemon_ctx *d, ec_time delta, ec_buf *out, ec_err *err) EC_MUST_USE;
+void daemon_loop(daemon_ctx *d);
+
+#endif

@@ -1,0 +1,105 @@
+/* The main loop: PKI timers (only on an authoritative clock, SPEC §2) and operator commands. */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+
+/* The longest the loop sleeps, so that a clock that becomes authoritative, or a simulated
+ * clock running fast, is noticed promptly. */
+#define LOOP_MAX_SLEEP_MS 1000
+/* After a timer failed, the same timer is retried no sooner than this (real time). */
+#define LOOP_RETRY_MS 5000
+
+ec_time daemon_next_timer(daemon_ctx *d)
+{
+	ec_time t = INT64_MAX;
+	for (size_t i = 0; i < d->n_cas; i++) {
+		ec_time c = ca_next_timer(d->cas[i]);
+		if (c < t)
+			t = c;
+	}
+	return t;
+}
+
+int daemon_run_due_timers(daemon_ctx *d, ec_time now)
+{
+	int failures = 0;
+	for (size_t i = 0; i < d->n_cas; i++) {
+		if (ca_next_timer(d->cas[i]) > now)
+			continue;
+		ec_err err;
+		if (ca_run_timers(d->cas[i], now, &err) != 0) {
+			dlog(d, "certificate server %s: timer failed: %s", ca_name(d->cas[i]), err.msg);
+			failures++;
+		}
+	}
+	return failures ? -1 : 0;
+}
+
+int daemon_clock_advance(daemon_ctx *d, ec_time delta, ec_buf *out, ec_err *err)
+{
+	if (!ec_clock_is_simulated(d->clock))
+		return ec_err_set(err, "the daemon runs on the system clock; `clock advance` needs "
+		                  "`clock simulate start ...` in the configuration");
+	ec_time target = ec_clock_now(d->clock) + delta;
+	int fired = 0;
+	/* Each due timer runs at its own instant, in order, so that what one does (a rollover
+	 * certificate created) is in place before the next (a switch) runs. */
+	for (;;) {
+		ec_time next = daemon_next_timer(d);
+		if (next > target)
+			break;
+		if (next > ec_clock_now(d->clock) && ec_clock_set(d->clock, next, err) != 0)
+			return -1;
+		if (daemon_run_due_timers(d, ec_clock_now(d->clock)) != 0)
+			return ec_err_set(err, "a timer failed at the simulated time reached (see the log)");
+		fired++;
+	}
+	if (target > ec_clock_now(d->clock) && ec_clock_set(d->clock, target, err) != 0)
+		return -1;
+	char iso[EC_TIME_TEXT_MAX];
+	ec_time_format_iso(ec_clock_now(d->clock), iso);
+	dlog(d, "operator: clock advanced to %s (%d timer round(s) fired)", iso, fired);
+	if (ec_buf_printf(out, "Clock advanced to %s; %d timer round(s) fired.\n", iso, fired) != 0)
+		return ec_err_set(err, "output too long");
+	return 0;
+}
+
+static int sleep_ms(daemon_ctx *d, ec_time now, ec_time next)
+{
+	if (!ec_clock_is_authoritative(d->clock) || next == INT64_MAX)
+		return LOOP_MAX_SLEEP_MS;
+	ec_time wait = next - now;
+	if (wait < 0)
+		wait = 0;
+	return wait > LOOP_MAX_SLEEP_MS ? LOOP_MAX_SLEEP_MS : (int)wait;
+}
+
+void daemon_loop(daemon_ctx *d)
+{
+	int backoff_ms = 0;
+	while (!d->stop) {
+		ec_time now = ec_clock_now(d->clock);
+		if (!ec_clock_is_authoritative(d->clock)) {
+			if (!d->clock_warned)
+				dlog(d, "clock not authoritative: PKI timers are not started "
+				     "(synchronise the clock or configure `clock calendar-valid`)");
+			d->clock_warned = true;
+		} else if (backoff_ms <= 0 && daemon_next_timer(d) <= now) {
+			backoff_ms = daemon_run_due_timers(d, now) == 0 ? 0 : LOOP_RETRY_MS;
+		}
+		int timeout = sleep_ms(d, now, daemon_next_timer(d));
+		if (backoff_ms > 0) {
+			timeout = timeout < LOOP_MAX_SLEEP_MS ? LOOP_MAX_SLEEP_MS : timeout;
+			backoff_ms -= timeout;
+		}
+		struct pollfd p = {d->control_fd, POLLIN, 0};
+		int rc = poll(&p, 1, timeout);
+		if (rc < 0 && errno != EINTR)
+			dlog(d, "poll: %s", strerror(errno));
+		if (rc > 0 && (p.revents & POLLIN))
+			control_serve_one(d);
+	}
+}

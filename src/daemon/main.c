@@ -1,0 +1,287 @@
+/* evercertd: runs the certificate servers (and, later, trustpoints) of one configuration. */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pki/pki.h"
+#include "scep/scep.h"
+#include "util/encoding.h"
+#include "util/fsutil.h"
+
+#define HTTP_THREADS 4
+#define HTTP_CONNECTION_MEMORY (128 * 1024)
+#define HTTP_CONNECTION_TIMEOUT 30
+#define HTTP_CONNECTION_LIMIT 256
+
+static daemon_ctx *g_daemon; /* only for the signal handler */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_daemon != NULL)
+		g_daemon->stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: evercertd --config FILE --state-dir DIR [--foreground]\n"
+	        "\n"
+	        "Runs the certificate servers configured in FILE (router-style configuration,\n"
+	        "see docs/CONFIGURATION.md), serving SCEP over HTTP, with their keys, store and\n"
+	        "operator socket under DIR.\n"
+	        "\n"
+	        "  -c, --config FILE     configuration file\n"
+	        "  -s, --state-dir DIR   state directory (created 0700; also EVERCERT_STATE_DIR)\n"
+	        "  -f, --foreground      stay in the foreground and log to standard error\n"
+	        "                        (otherwise detach and log to DIR/evercertd.log)\n"
+	        "      --check           parse the configuration, report errors and exit\n"
+	        "  -h, --help            this help\n"
+	        "  -V, --version         print the version\n"
+	        "\n"
+	        "Operate the running daemon with `evercert --state-dir DIR <command>`.\n");
+}
+
+static int take_lock(daemon_ctx *d, ec_err *err)
+{
+	char path[4096];
+	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_LOCK_NAME) != 0)
+		return ec_err_set(err, "state directory path too long");
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		return ec_err_set(err, "cannot open %s: %s", path, strerror(errno));
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return ec_err_set(err, "another evercertd is already running with state directory %s", d->state_dir);
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) != 0 || write(d->lock_fd, pid, (size_t)n) != n)
+		return ec_err_set(err, "cannot write %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int make_clock(daemon_ctx *d, ec_err *err)
+{
+	if (d->cfg->clock_simulated)
+		d->clock = ec_clock_new_simulated(d->cfg->clock_simulate_start, d->cfg->clock_simulate_rate);
+	else
+		d->clock = ec_clock_new_system(d->cfg->calendar_valid);
+	return d->clock ? 0 : ec_err_set(err, "out of memory");
+}
+
+static int open_servers(daemon_ctx *d, ec_err *err)
+{
+	for (size_t i = 0; i < d->cfg->n_servers; i++) {
+		const cfg_server *s = &d->cfg->servers[i];
+		char rollover_label[CFG_NAME_MAX + 2];
+		snprintf(rollover_label, sizeof(rollover_label), "%s#", s->name);
+		int bits = cfg_key_bits(d->cfg, s->name, 2048);
+		ca_env env = {
+			.state_dir = d->state_dir,
+			.default_key_bits = bits,
+			.rollover_key_bits = cfg_key_bits(d->cfg, rollover_label, bits),
+			.audit = dlog_line,
+			.audit_ctx = d,
+		};
+		if (ca_open(s, &env, ec_clock_now(d->clock), &d->cas[d->n_cas], err) != 0)
+			return -1;
+		d->n_cas++;
+	}
+	for (size_t i = 0; i < d->cfg->n_trustpoints; i++)
+		dlog(d, "trustpoint %s: this version of evercertd runs certificate servers only; the "
+		     "trustpoint block is checked but not run", d->cfg->trustpoints[i].name);
+	return 0;
+}
+
+static int start_http(daemon_ctx *d, ec_err *err)
+{
+	if (d->n_cas == 0)
+		return 0;
+	d->router = (scep_router){d->cas, d->n_cas, d->clock, dlog_line, d};
+	http_server_opts o = {
+		.bind_address = d->cfg->http_bind,
+		.port = d->cfg->http_port,
+		.threads = HTTP_THREADS,
+		.max_body = SCEP_MESSAGE_MAX,
+		.connection_memory = HTTP_CONNECTION_MEMORY,
+		.connection_timeout = HTTP_CONNECTION_TIMEOUT,
+		.connection_limit = HTTP_CONNECTION_LIMIT,
+	};
+	return http_server_start(&o, scep_router_handle, &d->router, &d->http, err);
+}
+
+/* What an operator needs to point a client at this CA. */
+static void announce(daemon_ctx *d)
+{
+	const char *host = d->cfg->http_bind[0] ? d->cfg->http_bind : "127.0.0.1";
+	for (size_t i = 0; i < d->n_cas; i++) {
+		char fp[160], hex[65];
+		X509 *ca = ca_active_cert(d->cas[i]);
+		if (ca_fingerprint(d->cas[i], fp, sizeof(fp)) != 0 || pki_cert_fingerprint_hex(ca, hex) != 0)
+			continue;
+		dlog(d, "certificate server %s ready at http://%s:%d/cgi-bin/pkiclient.exe", ca_name(d->cas[i]),
+		     host, http_server_port(d->http));
+		dlog(d, "CA certificate fingerprint (SHA-256): %s", fp);
+		dlog(d, "enroll a client, e.g.: scepclient -server-url http://%s:%d/cgi-bin/pkiclient.exe "
+		     "-ca-fingerprint %s -private-key client.key -certificate client.pem -cn myhost",
+		     host, http_server_port(d->http), hex);
+	}
+}
+
+static int setup(daemon_ctx *d, ec_err *err)
+{
+	if (ec_mkdir_p(d->state_dir, 0700, err) != 0 || take_lock(d, err) != 0)
+		return -1;
+	if (!d->foreground) {
+		char path[4096];
+		if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_LOG_NAME) != 0 ||
+		    (d->log = fopen(path, "ae")) == NULL)
+			return ec_err_set(err, "cannot open the log file in %s", d->state_dir);
+	}
+	if (make_clock(d, err) != 0 || scep_init(err) != 0 || open_servers(d, err) != 0 ||
+	    start_http(d, err) != 0 || control_open(d, err) != 0)
+		return -1;
+	return 0;
+}
+
+static void teardown(daemon_ctx *d)
+{
+	http_server_stop(d->http);
+	control_close(d);
+	for (size_t i = 0; i < d->n_cas; i++)
+		ca_close(d->cas[i]);
+	cfg_config_free(d->cfg);
+	ec_clock_free(d->clock);
+	if (d->log)
+		fclose(d->log);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+}
+
+/* Detaches; the parent exits once the child reports that it started (or why it did not). */
+static int detach(int *report_fd)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		char buf[EC_ERR_MSG_MAX + 16];
+		ssize_t n = read(p[0], buf, sizeof(buf) - 1);
+		if (n <= 0)
+			_exit(1);
+		buf[n] = '\0';
+		if (strcmp(buf, "ok") == 0) {
+			printf("evercertd started (pid %ld)\n", (long)pid);
+			_exit(0);
+		}
+		fprintf(stderr, "evercertd: %s\n", buf);
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	*report_fd = p[1];
+	return 0;
+}
+
+static void report(int fd, const char *text)
+{
+	if (fd < 0)
+		return;
+	ssize_t ignored = write(fd, text, strlen(text));
+	(void)ignored;
+	close(fd);
+}
+
+static int parse_args(daemon_ctx *d, int argc, char **argv, bool *check_only)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"state-dir", required_argument, NULL, 's'},
+		{"foreground", no_argument, NULL, 'f'},   {"check", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:s:fhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': d->config_path = optarg; break;
+		case 's': d->state_dir = optarg; break;
+		case 'f': d->foreground = true; break;
+		case 'k': *check_only = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("evercertd %s\n", EVERCERT_VERSION); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (d->state_dir == NULL)
+		d->state_dir = getenv("EVERCERT_STATE_DIR");
+	if (optind != argc || d->config_path == NULL || (d->state_dir == NULL && !*check_only)) {
+		fprintf(stderr, "evercertd: --config FILE and --state-dir DIR are required\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	daemon_ctx d = {.control_fd = -1, .lock_fd = -1};
+	bool check_only = false;
+	ec_err err;
+	ec_err_clear(&err);
+	if (parse_args(&d, argc, argv, &check_only) != 0)
+		return 2;
+	if (cfg_load_file(d.config_path, &d.cfg, &err) != 0) {
+		fprintf(stderr, "evercertd: %s\n", err.msg);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK (%zu certificate server(s), %zu trustpoint(s))\n", d.config_path,
+		       d.cfg->n_servers, d.cfg->n_trustpoints);
+		cfg_config_free(d.cfg);
+		return 0;
+	}
+	umask(077);
+	int report_fd = -1;
+	if (!d.foreground && detach(&report_fd) != 0) {
+		fprintf(stderr, "evercertd: cannot detach: %s\n", strerror(errno));
+		return 1;
+	}
+	g_daemon = &d;
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (setup(&d, &err) != 0) {
+		if (d.foreground)
+			fprintf(stderr, "evercertd: %s\n", err.msg);
+		else
+			dlog(&d, "start failed: %s", err.msg);
+		report(report_fd, err.msg);
+		teardown(&d);
+		return 1;
+	}
+	announce(&d);
+	dlog(&d, "started (state directory %s)", d.state_dir);
+	report(report_fd, "ok");
+	daemon_loop(&d);
+	dlog(&d, "stopping");
+	teardown(&d);
+	return 0;
+}

@@ -1,0 +1,150 @@
+#include "http/scep_router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "scep/scep.h"
+#include "util/encoding.h"
+
+static ca_engine *select_ca(const scep_router *r, const http_request *req)
+{
+	if (r->n_cas == 0)
+		return NULL;
+	for (size_t i = 0; i < r->n_cas; i++) {
+		const char *name = ca_name(r->cas[i]);
+		size_t n = strlen(name);
+		const char *p = req->path ? req->path : "";
+		while (*p == '/')
+			p++;
+		if (strncmp(p, name, n) == 0 && (p[n] == '/' || p[n] == '\0' || p[n] == '.'))
+			return r->cas[i];
+		if (req->message != NULL && strcmp(req->message, name) == 0)
+			return r->cas[i];
+	}
+	return r->cas[0];
+}
+
+static void from_ca(http_response *resp, ca_http_reply *rep)
+{
+	resp->status = rep->http_status;
+	resp->content_type = rep->content_type;
+	resp->body = rep->body;
+	resp->body_len = rep->body_len;
+	resp->retry_after = rep->retry_after_seconds;
+	rep->body = NULL;
+}
+
+static void fault(http_response *resp, const char *what, const ec_err *err)
+{
+	char msg[EC_ERR_MSG_MAX + 64];
+	snprintf(msg, sizeof(msg), "%s: %s", what, err->msg);
+	http_response_text(resp, 500, msg);
+}
+
+static void pki_operation(const scep_router *r, ca_engine *ca, const http_request *req, http_response *resp)
+{
+	uint8_t *decoded = NULL;
+	size_t len = 0;
+	const uint8_t *msg = req->body;
+	ec_err err;
+	ec_err_clear(&err);
+	if (strcmp(req->method, "GET") == 0) {
+		if (req->message == NULL || req->message[0] == '\0') {
+			http_response_text(resp, 400, "PKIOperation by GET needs a base64 message= parameter");
+			return;
+		}
+		if (ec_b64_decode(req->message, strlen(req->message), &decoded, &len, &err) != 0) {
+			char text[EC_ERR_MSG_MAX + 32];
+			snprintf(text, sizeof(text), "bad PKIOperation message: %s", err.msg);
+			http_response_text(resp, 400, text);
+			return;
+		}
+		msg = decoded;
+	} else {
+		len = req->body_len;
+		if (len == 0) {
+			http_response_text(resp, 400, "PKIOperation by POST needs the pkiMessage as the body");
+			return;
+		}
+	}
+	ca_http_reply rep;
+	int rc = ca_pki_operation(ca, msg, len, req->peer, ec_clock_now(r->clock), &rep, &err);
+	free(decoded);
+	if (rc == -1) {
+		char text[EC_ERR_MSG_MAX + 32];
+		snprintf(text, sizeof(text), "bad pkiMessage: %s", err.msg);
+		http_response_text(resp, 400, text);
+	} else if (rc != 0) {
+		fault(resp, "PKIOperation failed", &err);
+	} else {
+		from_ca(resp, &rep);
+	}
+}
+
+static int is_crl_path(const char *path, const char *name)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t n = strlen(name);
+	return strncmp(base, name, n) == 0 && strcmp(base + n, ".crl") == 0;
+}
+
+static void route(const scep_router *r, const http_request *req, http_response *resp)
+{
+	ca_engine *ca = select_ca(r, req);
+	ca_http_reply rep;
+	ec_err err;
+	int rc;
+	if (ca == NULL) {
+		http_response_text(resp, 404, "this server runs no certificate server");
+		return;
+	}
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+		http_response_text(resp, 405, "only GET and POST are supported");
+		return;
+	}
+	const char *op = req->operation;
+	if (op == NULL && strcmp(req->method, "GET") == 0 && is_crl_path(req->path, ca_name(ca)))
+		op = "GetCRL";
+	if (op == NULL || op[0] == '\0') {
+		http_response_text(resp, 400, "missing operation= parameter (GetCACert, GetCACaps, "
+		                   "GetNextCACert, PKIOperation or GetCRL)");
+		return;
+	}
+	if (strcasecmp(op, "PKIOperation") == 0) {
+		pki_operation(r, ca, req, resp);
+		return;
+	}
+	if (strcasecmp(op, "GetCACert") == 0)
+		rc = ca_get_ca_cert(ca, &rep, &err);
+	else if (strcasecmp(op, "GetCACaps") == 0)
+		rc = ca_get_ca_caps(ca, &rep, &err);
+	else if (strcasecmp(op, "GetNextCACert") == 0)
+		rc = ca_get_next_ca_cert(ca, ec_clock_now(r->clock), &rep, &err);
+	else if (strcasecmp(op, "GetCRL") == 0)
+		rc = ca_get_crl_der(ca, &rep, &err);
+	else {
+		char text[160];
+		snprintf(text, sizeof(text), "unknown operation '%.64s'", op);
+		http_response_text(resp, 400, text);
+		return;
+	}
+	if (rc != 0)
+		fault(resp, op, &err);
+	else
+		from_ca(resp, &rep);
+}
+
+void scep_router_handle(void *ctx, const http_request *req, http_response *resp)
+{
+	const scep_router *r = ctx;
+	route(r, req, resp);
+	if (r->log != NULL) {
+		char line[512];
+		snprintf(line, sizeof(line), "http %s %s %s operation=%.40s -> %d (%zu bytes)", req->peer,
+		         req->method, req->path, req->operation ? req->operation : "-", resp->status, resp->body_len);
+		r->log(r->log_ctx, line);
+	}
+}

@@ -1,0 +1,33 @@
+/*
+ * scep_router.h - SCEP over HTTP (SPEC §3): maps one HTTP request to a certificate server call.
+ *
+ * GET and POST on /cgi-bin/pkiclient.exe and on any other path; `operation=` selects GetCACert,
+ * GetCACaps, GetNextCACert, PKIOperation (GET with base64 `message=`, or POST with a binary body,
+ * with or without a Content-Type) and GetCRL; `GET /<NAME>.crl` also returns the CRL. Bad input
+ * is answered with HTTP 400 and a one-line reason; a server fault with 500.
+ *
+ * With several certificate servers, the first path component or GetCACert's `message=` naming a
+ * server selects it; otherwise the first configured server answers.
+ */
+#ifndef EVERCERT_HTTP_SCEP_ROUTER_H
+#define EVERCERT_HTTP_SCEP_ROUTER_H
+
+#include <stddef.h>
+
+#include "ca/ca.h"
+#include "clock/clock.h"
+#include "http/http_server.h"
+
+typedef struct scep_router {
+	ca_engine **cas;
+	size_t n_cas;
+	ec_clock *clock;
+	/* Optional: called with one line per request for the access log. */
+	void (*log)(void *ctx, const char *line);
+	void *log_ctx;
+} scep_router;
+
+/* An http_handler; ctx is a scep_router. */
+void scep_router_handle(void *ctx, const http_request *req, http_response *resp);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * pki.h - X.509 building blocks shared by the CA and the client, over OpenSSL 3.
+ *
+ * Keys, CA and end-entity certificates, CRLs, archives, names, serials and chain checks. Pure
+ * with respect to time: every function that needs "now" takes it as an argument (ec_time, ms
+ * since the epoch) and chain verification pins OpenSSL's check time to it, never the wall clock.
+ * File functions write atomically (util/fsutil.h) and private files get mode 0600.
+ *
+ * Ownership: outputs (X509 **, EVP_PKEY **, ...) are new objects owned by the caller; inputs
+ * are borrowed. Failures return -1 with a reason in the ec_err.
+ */
+#ifndef EVERCERT_PKI_PKI_H
+#define EVERCERT_PKI_PKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "clock/clock.h"
+#include "util/err.h"
+
+#define PKI_SERIAL_MAX 44
+
+/* ---- names ---- */
+/* Parses "CN=RootCA,OU=TAC,O=Cisco" (RFC 4514 order, most specific first; `\,` escapes a comma)
+ * into an X509_NAME whose RDN sequence is the reverse (O first), as the router builds it. */
+int pki_name_parse(const char *text, X509_NAME **out, ec_err *err) EC_MUST_USE;
+/* The name back in the same form ("CN=RootCA,OU=TAC,O=Cisco"). */
+int pki_name_format(const X509_NAME *name, char *out, size_t outsz) EC_MUST_USE;
+
+/* ---- serials ---- */
+/* "1A" (hex) <-> ASN1_INTEGER. */
+int pki_serial_from_hex(const char *hex, ASN1_INTEGER **out, ec_err *err) EC_MUST_USE;
+/* Upper-case hex without leading zeros ("0" for zero). */
+int pki_serial_to_hex(const ASN1_INTEGER *serial, char out[PKI_SERIAL_MAX]) EC_MUST_USE;
+int pki_cert_serial_hex(X509 *cert, char out[PKI_SERIAL_MAX]) EC_MUST_USE;
+
+/* ---- times ---- */
+ec_time pki_asn1_time_ms(const ASN1_TIME *t); /* -1 on a malformed time */
+ec_time pki_cert_not_before(X509 *cert);
+ec_time pki_cert_not_after(X509 *cert);
+
+/* ---- keys ---- */
+int pki_key_generate(int bits, EVP_PKEY **out, ec_err *err) EC_MUST_USE;
+/* PKCS#8 PEM encrypted with AES-256-CBC under password (must be non-empty), mode 0600,
+ * written atomically. */
+int pki_key_save(const char *path, EVP_PKEY *key, const char *password, ec_err *err) EC_MUST_USE;
+/* Loads a key saved by pki_key_save; refuses a file readable by group or others. */
+int pki_key_load(const char *path, const char *password, EVP_PKEY **out, ec_err *err) EC_MUST_USE;
+/* SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex (65 bytes with NUL). */
+int pki_pubkey_fingerprint(EVP_PKEY *key, char out[65]) EC_MUST_USE;
+/* SHA-256 of a certificate's DER, lower-case hex. */
+int pki_cert_fingerprint_hex(X509 *cert, char out[65]) EC_MUST_USE;
+
+/* ---- certificates ---- */
+typedef struct pki_ca_params {
+	X509_NAME *subject;        /* also the issuer: CA certificates are self-signed */
+	EVP_PKEY *key;
+	const char *serial_hex;
+	ec_time not_before;
+	ec_time not_after;
+	const EVP_MD *digest;
+} pki_ca_params;
+
+/* A self-signed CA certificate: v3, basicConstraints critical CA:TRUE, keyUsage critical
+ * keyCertSign+cRLSign+digitalSignature, subject and authority key identifiers. */
+int pki_make_ca_cert(const pki_ca_params *p, X509 **out, ec_err *err) EC_MUST_USE;
+
+typedef struct pki_issue_params {
+	X509_REQ *csr;             /* subject, public key and subjectAltName come from here */
+	X509 *ca_cert;
+	EVP_PKEY *ca_key;
+	const char *serial_hex;
+	ec_time not_before;
+	ec_time not_after;
+	const EVP_MD *digest;
+	const char *cdp_url;       /* NULL or "" for none */
+} pki_issue_params;
+
+/* An end-entity certificate: v3, basicConstraints CA:FALSE, keyUsage critical
+ * digitalSignature+keyEncipherment, extendedKeyUsage clientAuth+serverAuth, SKI, AKI, the
+ * request's subjectAltName if it asked for one, and a CRL distribution point when given. */
+int pki_issue_cert(const pki_issue_params *p, X509 **out, ec_err *err) EC_MUST_USE;
+
+typedef struct pki_revoked {
+	const char *serial_hex;
+	ec_time revoked_at;
+} pki_revoked;
+
+typedef struct pki_crl_params {
+	X509 *ca_cert;
+	EVP_PKEY *ca_key;
+	const EVP_MD *digest;
+	ec_time this_update;
+	ec_time next_update;
+	int64_t crl_number;
+	const pki_revoked *revoked;
+	size_t n_revoked;
+} pki_crl_params;
+
+/* A v2 CRL with the crlNumber and authorityKeyIdentifier extensions. */
+int pki_make_crl(const pki_crl_params *p, X509_CRL **out, ec_err *err) EC_MUST_USE;
+
+/* ---- encodings and files ---- */
+int pki_cert_to_der(X509 *cert, uint8_t **der, size_t *len, ec_err *err) EC_MUST_USE;
+int pki_cert_from_der(const uint8_t *der, size_t len, X509 **out, ec_err *err) EC_MUST_USE;
+/* Reads PEM or DER. */
+int pki_cert_from_bytes(const uint8_t *data, size_t len, X509 **out, ec_err *err) EC_MUST_USE;
+int pki_cert_to_pem(X509 *cert, char **pem, size_t *len, ec_err *err) EC_MUST_USE;
+int pki_crl_to_der(X509_CRL *crl, uint8_t **der, size_t *len, ec_err *err) EC_MUST_USE;
+int pki_crl_from_der(const uint8_t *der, size_t len, X509_CRL **out, ec_err *err) EC_MUST_USE;
+int pki_csr_to_der(X509_REQ *req, uint8_t **der, size_t *len, ec_err *err) EC_MUST_USE;
+int pki_csr_from_der(const uint8_t *der, size_t len, X509_REQ **out, ec_err *err) EC_MUST_USE;
+/* Writes cert as PEM with the given mode, atomically. */
+int pki_cert_save_pem(const char *path, X509 *cert, int mode, ec_err *err) EC_MUST_USE;
+int pki_cert_load(const char *path, X509 **out, ec_err *err) EC_MUST_USE;
+
+/* Password-protected PKCS#12 (AES-256, PBKDF2) with friendly name, 0600, atomic. */
+int pki_export_pkcs12(const char *path, const char *friendly_name, EVP_PKEY *key, X509 *cert,
+                      const char *password, ec_err *err) EC_MUST_USE;
+/* PEM archive: the certificate then the key encrypted under password, 0600, atomic. */
+int pki_export_pem(const char *path, EVP_PKEY *key, X509 *cert, const char *password, ec_err *err) EC_MUST_USE;
+
+/* ---- verification ---- */
+/* Verifies cert against the trusted certificates at time `at` (and against crls when given:
+ * a revoked certificate fails). Partial chains are accepted: a trusted certificate may be an
+ * intermediate. */
+int pki_verify_cert(X509 *cert, STACK_OF(X509) *trusted, STACK_OF(X509_CRL) *crls, ec_time at,
+                    ec_err *err) EC_MUST_USE;
+/* Whether cert's issuer name and signature match issuer (no time or purpose check). */
+bool pki_cert_issued_by(X509 *cert, X509 *issuer);
+/* Whether the certificate is self-signed (issuer == subject and the signature verifies). */
+bool pki_cert_is_self_signed(X509 *cert);
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * pki_archive.c - password-protected archives of a key and its certificate (SPEC §4,
+ * `database archive pkcs12|pem`): PKCS#12 with PBES2/AES-256-CBC for both bags and an
+ * HMAC-SHA-256 MAC, or a PEM file holding the certificate then the encrypted PKCS#8 key.
+ * Both are written atomically with mode 0600.
+ */
+#include "pki/pki.h"
+#include "pki/pki_internal.h"
+
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+
+#define PKI_ARCHIVE_PASSWORD_MAX 1024
+
+static int check_password(const char *password, ec_err *err)
+{
+	if (password == NULL || password[0] == '\0')
+		return ec_err_set(err, "an archive needs a non-empty password");
+	if (strlen(password) > PKI_ARCHIVE_PASSWORD_MAX)
+		return ec_err_set(err, "password longer than %d characters", PKI_ARCHIVE_PASSWORD_MAX);
+	return 0;
+}
+
+/* A PKCS#12 of key and cert: AES-256-CBC (PBES2, PBKDF2) for the key and certificate bags,
+ * MAC with SHA-256 (PKCS12_create's own MAC would be SHA-1). */
+static PKCS12 *make_pkcs12(const char *friendly_name, EVP_PKEY *key, X509 *cert, const char *password,
+                           ec_err *err)
+{
+	PKCS12 *p12 = PKCS12_create_ex(password, friendly_name, key, cert, NULL, NID_aes_256_cbc,
+	                               NID_aes_256_cbc, PKCS12_DEFAULT_ITER, -1, 0, NULL, NULL);
+	if (p12 == NULL) {
+		ec_err_ssl(err, "cannot build the PKCS#12");
+		return NULL;
+	}
+	if (!PKCS12_set_mac(p12, password, -1, NULL, 0, PKCS12_DEFAULT_ITER, EVP_sha256())) {
+		ec_err_ssl(err, "cannot add the PKCS#12 MAC");
+		PKCS12_free(p12);
+		return NULL;
+	}
+	return p12;
+}
+
+int pki_export_pkcs12(const char *path, const char *friendly_name, EVP_PKEY *key, X509 *cert,
+                      const char *password, ec_err *err)
+{
+	int rc = -1;
+	PKCS12 *p12 = NULL;
+	BIO *bio = NULL;
+
+	if (check_password(password, err) != 0)
+		goto out;
+	if (X509_check_private_key(cert, key) != 1) {
+		ec_err_ssl(err, "the key does not match the certificate");
+		goto out;
+	}
+	p12 = make_pkcs12(friendly_name, key, cert, password, err);
+	if (p12 == NULL)
+		goto out;
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || i2d_PKCS12_bio(bio, p12) != 1) {
+		ec_err_ssl(err, "cannot encode the PKCS#12");
+		goto out;
+	}
+	if (pki_bio_write_file(bio, path, 0600, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		ec_err_wrap(err, "cannot export %s", path);
+	BIO_free(bio);
+	PKCS12_free(p12);
+	return rc;
+}
+
+int pki_export_pem(const char *path, EVP_PKEY *key, X509 *cert, const char *password, ec_err *err)
+{
+	int rc = -1;
+	BIO *bio = NULL;
+
+	if (check_password(password, err) != 0)
+		goto out;
+	if (X509_check_private_key(cert, key) != 1) {
+		ec_err_ssl(err, "the key does not match the certificate");
+		goto out;
+	}
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || !PEM_write_bio_X509(bio, cert) ||
+	    !PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), password, (int)strlen(password),
+	                                   NULL, NULL)) {
+		ec_err_ssl(err, "cannot encode the PEM archive");
+		goto out;
+	}
+	if (pki_bio_write_file(bio, path, 0600, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		ec_err_wrap(err, "cannot export %s", path);
+	BIO_free(bio);
+	return rc;
+}

@@ -1,0 +1,157 @@
+/*
+ * store.h - the CA's system of record: issued certificates, enrollment transactions, the serial
+ * counter, CA certificate generations, one-time passwords and small metadata.
+ *
+ * One interface, one backend today (SQLite in WAL mode, synchronous=FULL); a PostgreSQL backend
+ * will implement the same calls. Every call that changes something is one transaction: when it
+ * returns 0 the change is durable (fsynced), which is what lets the CA send a reply only after the
+ * certificate is recorded. Calls are serialised internally, so one ec_store may be shared by
+ * threads.
+ *
+ * Serials are 64-bit counters shown in upper-case hex without leading zeros ("1", "2", "1A"):
+ * one counter for CA and issued certificates. A reserved serial is never handed out again, even
+ * if the process dies before using it.
+ *
+ * Rows returned to the caller are copies the caller frees with the matching _free function.
+ * Failures return -1 with a reason; "not found" is returned as 1 where documented.
+ */
+#ifndef EVERCERT_STORE_STORE_H
+#define EVERCERT_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clock/clock.h"
+#include "util/err.h"
+
+typedef struct ec_store ec_store;
+
+#define STORE_SERIAL_MAX 44   /* hex text of a serial (RFC 5280: up to 20 bytes) */
+#define STORE_SUBJECT_MAX 1024
+#define STORE_FP_MAX 65       /* sha256 hex + NUL */
+#define STORE_TXID_MAX 257
+
+enum store_cert_status { STORE_CERT_VALID = 0, STORE_CERT_REVOKED = 1 };
+
+typedef struct store_cert {
+	char serial[STORE_SERIAL_MAX];
+	char issuer_serial[STORE_SERIAL_MAX]; /* serial of the CA certificate that signed it */
+	char subject[STORE_SUBJECT_MAX];      /* empty at database level minimum */
+	ec_time not_before;
+	ec_time not_after;
+	int status;                           /* enum store_cert_status */
+	ec_time revoked_at;                   /* 0 unless revoked */
+	uint8_t *der;                         /* NULL unless kept (level complete) */
+	size_t der_len;
+} store_cert;
+
+enum store_req_state {
+	STORE_REQ_PENDING = 0,
+	STORE_REQ_GRANTED = 1,   /* certificate issued */
+	STORE_REQ_REJECTED = 2,
+	STORE_REQ_EXPIRED = 3,
+	STORE_REQ_APPROVED = 4,  /* granted by the operator, certificate not yet issued */
+};
+
+/* An enrollment transaction: one PKCSReq/RenewalReq and its outcome. */
+typedef struct store_request {
+	int64_t id;                            /* assigned by store_request_insert */
+	char txid[STORE_TXID_MAX];
+	int state;                             /* enum store_req_state */
+	int msg_type;                          /* SCEP messageType of the request */
+	int fail_info;                         /* when rejected */
+	bool renewal;                          /* signed by a certificate this CA issued */
+	char subject[STORE_SUBJECT_MAX];
+	char signer_fp[STORE_FP_MAX];          /* SHA-256 of the signer certificate, hex */
+	char pubkey_fp[STORE_FP_MAX];          /* SHA-256 of the request's public key, hex */
+	char ca_serial[STORE_SERIAL_MAX];      /* the CA certificate the request was encrypted to */
+	char source[64];                       /* peer address */
+	ec_time created;
+	ec_time expires;                       /* pending requests are dropped after this */
+	char cert_serial[STORE_SERIAL_MAX];    /* when granted */
+	uint8_t *csr_der;                      /* the PKCS#10 */
+	size_t csr_der_len;
+	uint8_t *signer_der;                   /* the signer certificate (reply recipient) */
+	size_t signer_der_len;
+	uint8_t *cert_der;                     /* the issued certificate, kept for resends */
+	size_t cert_der_len;
+} store_request;
+
+/* CA certificate generations: the active CA, its rollover successor and retired ones. */
+enum store_ca_role { STORE_CA_ACTIVE = 0, STORE_CA_ROLLOVER = 1, STORE_CA_RETIRED = 2 };
+
+typedef struct store_ca_cert {
+	int generation;                        /* 0 for the first CA, then 1, 2, ... */
+	int role;                              /* enum store_ca_role */
+	char serial[STORE_SERIAL_MAX];
+	ec_time not_before;
+	ec_time not_after;
+	uint8_t *der;
+	size_t der_len;
+} store_ca_cert;
+
+/* Opens (creating if needed) the SQLite database at path, mode 0600. */
+int store_open_sqlite(const char *path, ec_store **out, ec_err *err) EC_MUST_USE;
+void store_close(ec_store *st);
+
+/* ---- serials ---- */
+/* Reserves the next serial (durably) and writes its hex text. The first serial is 1. */
+int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err) EC_MUST_USE;
+/* The last reserved serial ("0" when none). */
+int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err) EC_MUST_USE;
+
+/* ---- issued certificates ---- */
+/* Records an issued certificate and, when request_id > 0, marks that request GRANTED with the
+ * certificate attached: one transaction. */
+int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id,
+                        const uint8_t *cert_der, size_t cert_der_len, ec_err *err) EC_MUST_USE;
+/* 0 found, 1 not found. */
+int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err) EC_MUST_USE;
+/* Sets or clears revocation; 1 when the serial is unknown. */
+int store_cert_set_revoked(ec_store *st, const char *serial, bool revoked, ec_time when, ec_err *err) EC_MUST_USE;
+/* Calls fn for every revoked certificate issued by issuer_serial (NULL: any), in serial order.
+ * fn returns 0 to go on, non-zero to stop (then that value is returned). */
+int store_cert_each_revoked(ec_store *st, const char *issuer_serial,
+                            int (*fn)(void *ctx, const store_cert *c), void *ctx, ec_err *err) EC_MUST_USE;
+/* Number of issued certificates. */
+int store_cert_count(ec_store *st, int64_t *count, ec_err *err) EC_MUST_USE;
+void store_cert_free(store_cert *c);
+
+/* ---- enrollment transactions ---- */
+int store_request_insert(ec_store *st, store_request *req, ec_err *err) EC_MUST_USE; /* sets req->id */
+/* The newest transaction with this txid and signer fingerprint (signer_fp NULL: any signer).
+ * 0 found, 1 not found. */
+int store_request_find(ec_store *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err) EC_MUST_USE;
+/* 0 found, 1 not found. */
+int store_request_get(ec_store *st, int64_t id, store_request *out, ec_err *err) EC_MUST_USE;
+/* Changes state (and fail_info); 1 when id is unknown. */
+int store_request_set_state(ec_store *st, int64_t id, int state, int fail_info, ec_err *err) EC_MUST_USE;
+/* Calls fn for each request in the given state, oldest first. */
+int store_request_each(ec_store *st, int state, int (*fn)(void *ctx, const store_request *r),
+                       void *ctx, ec_err *err) EC_MUST_USE;
+/* Marks PENDING/APPROVED requests whose expiry is <= now as EXPIRED; returns the count. */
+int store_request_expire(ec_store *st, ec_time now, ec_err *err) EC_MUST_USE;
+/* Number of requests in a state. */
+int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err) EC_MUST_USE;
+void store_request_free(store_request *r);
+
+/* ---- CA certificate generations ---- */
+int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err) EC_MUST_USE; /* insert or replace by generation */
+int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err) EC_MUST_USE;
+int store_ca_delete(ec_store *st, int generation, ec_err *err) EC_MUST_USE;
+/* Calls fn for every generation, oldest first. */
+int store_ca_each(ec_store *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err) EC_MUST_USE;
+void store_ca_cert_free(store_ca_cert *ca);
+
+/* ---- one-time challenge passwords (kept as SHA-256 hashes) ---- */
+int store_otp_add(ec_store *st, const char *password, ec_time expires, ec_err *err) EC_MUST_USE;
+/* 0 when the password was valid and is now used up; 1 when unknown, used or expired. */
+int store_otp_consume(ec_store *st, const char *password, ec_time now, ec_err *err) EC_MUST_USE;
+
+/* ---- metadata (CRL number, CRL times, ...) ---- */
+/* 0 found, 1 not found. */
+int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_err *err) EC_MUST_USE;
+int store_meta_set(ec_store *st, const char *key, const char *value, ec_err *err) EC_MUST_USE;
+
+#endif

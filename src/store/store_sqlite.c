@@ -1,0 +1,1297 @@
+/*
+ * store_sqlite.c - the SQLite backend of store.h.
+ *
+ * One connection per ec_store, opened in serialized mode and guarded by our own mutex, so that
+ * one call's statements and transaction never interleave with another thread's. Every statement
+ * is prepared once at open and reset after each use: no read transaction is left open between
+ * calls (an open one would stall WAL checkpoints). A change is one transaction (BEGIN IMMEDIATE ..
+ * COMMIT, or a single autocommit statement); with journal_mode=WAL and synchronous=FULL the WAL
+ * is fsynced at commit, so a 0 return means the change is on disk.
+ *
+ * Iterations (the _each calls) read pages of STORE_PAGE rows keyed by the last row seen and call
+ * the callback with the lock released, so a callback may call the store (for example to change
+ * the state of the request it was given). A row changed during the walk may or may not be seen.
+ *
+ * Serials are kept twice: the hex text (primary key, what callers use) and the number (order).
+ * Serial text given by callers is parsed and re-printed, so "001a" finds "1A"; text that cannot
+ * be one of our serials (not hex, negative, above 2^63-1) is simply not found.
+ *
+ * No clock is read here: every time comes from the caller.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
+#define STORE_PAGE 64            /* rows per page of an iteration */
+#define STORE_PATH_MAX 4096
+#define STORE_OTP_HASH_MAX 65    /* SHA-256 hex + NUL */
+
+#define CERT_COLS "serial, issuer_serial, subject, not_before, not_after, status, revoked_at, der"
+#define CERT_NCOLS 8
+#define REQ_COLS "id, txid, state, msg_type, fail_info, renewal, subject, signer_fp, pubkey_fp, " \
+	"ca_serial, source, created, expires, cert_serial, csr, signer, cert"
+#define CA_COLS "generation, role, serial, not_before, not_after, der"
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS meta ("
+	" key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS serial_counter ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO serial_counter (id, last) VALUES (1, 0);"
+	"CREATE TABLE IF NOT EXISTS certs ("
+	" serial TEXT PRIMARY KEY NOT NULL, serial_num INTEGER NOT NULL UNIQUE,"
+	" issuer_serial TEXT NOT NULL, subject TEXT NOT NULL,"
+	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+	" status INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0, der BLOB);"
+	"CREATE INDEX IF NOT EXISTS certs_status ON certs (status, serial_num);"
+	"CREATE TABLE IF NOT EXISTS requests ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, txid TEXT NOT NULL, state INTEGER NOT NULL,"
+	" msg_type INTEGER NOT NULL, fail_info INTEGER NOT NULL, renewal INTEGER NOT NULL,"
+	" subject TEXT NOT NULL, signer_fp TEXT NOT NULL, pubkey_fp TEXT NOT NULL,"
+	" ca_serial TEXT NOT NULL, source TEXT NOT NULL, created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL, cert_serial TEXT NOT NULL DEFAULT '',"
+	" csr BLOB, signer BLOB, cert BLOB);"
+	"CREATE INDEX IF NOT EXISTS requests_txid ON requests (txid, signer_fp);"
+	"CREATE INDEX IF NOT EXISTS requests_state ON requests (state);"
+	"CREATE TABLE IF NOT EXISTS ca_certs ("
+	" generation INTEGER PRIMARY KEY, role INTEGER NOT NULL, serial TEXT NOT NULL,"
+	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, der BLOB);"
+	"CREATE TABLE IF NOT EXISTS otp ("
+	" hash TEXT PRIMARY KEY NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);"
+	"PRAGMA user_version = " STORE_STR(STORE_SCHEMA_VERSION) ";";
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SERIAL_BUMP,
+	ST_SERIAL_LAST,
+	ST_CERT_INSERT,
+	ST_CERT_GET,
+	ST_CERT_REVOKE,
+	ST_CERT_UNREVOKE,
+	ST_CERT_REVOKED,
+	ST_CERT_COUNT,
+	ST_REQ_INSERT,
+	ST_REQ_GRANT,
+	ST_REQ_FIND,
+	ST_REQ_GET,
+	ST_REQ_SET_STATE,
+	ST_REQ_EACH,
+	ST_REQ_EXPIRE,
+	ST_REQ_COUNT,
+	ST_CA_PUT,
+	ST_CA_ROLE,
+	ST_CA_DELETE,
+	ST_CA_EACH,
+	ST_OTP_ADD,
+	ST_OTP_CONSUME,
+	ST_META_GET,
+	ST_META_SET,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	/* The bound keeps the counter an integer: past 2^63-1 SQLite would turn it into a real. */
+	[ST_SERIAL_BUMP] = "UPDATE serial_counter SET last = last + 1"
+	                   " WHERE id = 1 AND last < 9223372036854775807",
+	[ST_SERIAL_LAST] = "SELECT last FROM serial_counter WHERE id = 1",
+	[ST_CERT_INSERT] = "INSERT INTO certs (serial, serial_num, issuer_serial, subject, not_before,"
+	                   " not_after, status, revoked_at, der) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_CERT_GET] = "SELECT " CERT_COLS " FROM certs WHERE serial = ?1",
+	/* A second revocation keeps the first date: it is what CRLs already published. */
+	[ST_CERT_REVOKE] = "UPDATE certs SET revoked_at = CASE WHEN status = ?2 THEN revoked_at"
+	                   " ELSE ?3 END, status = ?2 WHERE serial = ?1",
+	[ST_CERT_UNREVOKE] = "UPDATE certs SET status = ?2, revoked_at = 0 WHERE serial = ?1",
+	[ST_CERT_REVOKED] = "SELECT " CERT_COLS ", serial_num FROM certs WHERE status = ?1"
+	                    " AND (?2 IS NULL OR issuer_serial = ?2) AND serial_num > ?3"
+	                    " ORDER BY serial_num LIMIT ?4",
+	[ST_CERT_COUNT] = "SELECT count(*) FROM certs",
+	[ST_REQ_INSERT] = "INSERT INTO requests (txid, state, msg_type, fail_info, renewal, subject,"
+	                  " signer_fp, pubkey_fp, ca_serial, source, created, expires, cert_serial, csr,"
+	                  " signer, cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	                  " ?13, ?14, ?15, ?16)",
+	[ST_REQ_GRANT] = "UPDATE requests SET state = ?2, cert_serial = ?3, cert = ?4 WHERE id = ?1",
+	[ST_REQ_FIND] = "SELECT " REQ_COLS " FROM requests WHERE txid = ?1"
+	                " AND (?2 IS NULL OR signer_fp = ?2) ORDER BY id DESC LIMIT 1",
+	[ST_REQ_GET] = "SELECT " REQ_COLS " FROM requests WHERE id = ?1",
+	[ST_REQ_SET_STATE] = "UPDATE requests SET state = ?2, fail_info = ?3 WHERE id = ?1",
+	[ST_REQ_EACH] = "SELECT " REQ_COLS " FROM requests WHERE state = ?1 AND id > ?2"
+	                " ORDER BY id LIMIT ?3",
+	[ST_REQ_EXPIRE] = "UPDATE requests SET state = ?1 WHERE state IN (?2, ?3) AND expires <= ?4",
+	[ST_REQ_COUNT] = "SELECT count(*) FROM requests WHERE state = ?1",
+	[ST_CA_PUT] = "INSERT OR REPLACE INTO ca_certs (" CA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_CA_ROLE] = "UPDATE ca_certs SET role = ?2 WHERE generation = ?1",
+	[ST_CA_DELETE] = "DELETE FROM ca_certs WHERE generation = ?1",
+	[ST_CA_EACH] = "SELECT " CA_COLS " FROM ca_certs WHERE generation > ?1"
+	               " ORDER BY generation LIMIT ?2",
+	[ST_OTP_ADD] = "INSERT OR REPLACE INTO otp (hash, expires, used) VALUES (?1, ?2, 0)",
+	[ST_OTP_CONSUME] = "UPDATE otp SET used = 1 WHERE hash = ?1 AND used = 0 AND expires > ?2",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+};
+
+struct ec_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	pthread_mutex_t lock;
+	bool lock_ready;
+};
+
+/* ---- small helpers ---- */
+
+static void store_lock(ec_store *st)
+{
+	pthread_mutex_lock(&st->lock);
+}
+
+static void store_unlock(ec_store *st)
+{
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Writes "<what>: <SQLite's reason>" and returns -1. Call before the statement is reset. */
+static int db_fail(ec_store *st, ec_err *err, const char *fmt, ...) EC_PRINTF(3, 4);
+static int db_fail(ec_store *st, ec_err *err, const char *fmt, ...)
+{
+	char what[EC_ERR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return ec_err_set(err, "%s: %s", what, st->db != NULL ? sqlite3_errmsg(st->db) : "no database");
+}
+
+/* The prepared statement id, reset and unbound, ready to bind. */
+static sqlite3_stmt *stmt_use(ec_store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Ends a use of a statement: resets it (ending its read) and drops the bindings. */
+static void stmt_done(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/* Binding: the first failure is kept and later binds are skipped, so one check covers all. */
+typedef struct binder {
+	sqlite3_stmt *s;
+	int rc;
+} binder;
+
+/* Text of at most cap bytes (fixed-size fields need not be terminated); NULL binds NULL. */
+static void bind_text(binder *b, int i, const char *text, size_t cap)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	if (text == NULL)
+		b->rc = sqlite3_bind_null(b->s, i);
+	else
+		b->rc = sqlite3_bind_text64(b->s, i, text, strnlen(text, cap), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+static void bind_int(binder *b, int i, int64_t v)
+{
+	if (b->rc == SQLITE_OK)
+		b->rc = sqlite3_bind_int64(b->s, i, v);
+}
+
+/* A blob; NULL binds NULL. */
+static void bind_blob(binder *b, int i, const uint8_t *p, size_t len)
+{
+	if (b->rc != SQLITE_OK)
+		return;
+	if (p == NULL)
+		b->rc = sqlite3_bind_null(b->s, i);
+	else
+		b->rc = sqlite3_bind_blob64(b->s, i, p, len, SQLITE_TRANSIENT);
+}
+
+/* Copies a text column into dst, truncated to size; NULL reads as "". */
+static void col_text(sqlite3_stmt *s, int i, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(dst, size, "%s", t != NULL ? (const char *)t : "");
+}
+
+/* A malloc'd copy of a blob column; NULL and empty read as NULL/0. -1 when out of memory. */
+static int col_blob(sqlite3_stmt *s, int i, uint8_t **out, size_t *len)
+{
+	const void *p = sqlite3_column_blob(s, i);
+	int n = sqlite3_column_bytes(s, i);
+	*out = NULL;
+	*len = 0;
+	if (n <= 0)
+		return 0;
+	if (p == NULL || (*out = malloc((size_t)n)) == NULL)
+		return -1;
+	memcpy(*out, p, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Steps a statement that returns no row: 0, or -1 with "<what>: <reason>". */
+static int step_done(ec_store *st, sqlite3_stmt *s, ec_err *err, const char *what)
+{
+	if (sqlite3_step(s) == SQLITE_DONE)
+		return 0;
+	return db_fail(st, err, "%s", what);
+}
+
+/* Steps a query: 0 with a row, 1 when there are no (more) rows, -1 on failure. */
+static int step_row(ec_store *st, sqlite3_stmt *s, ec_err *err, const char *what)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return db_fail(st, err, "%s", what);
+}
+
+/* Runs BEGIN IMMEDIATE, COMMIT or ROLLBACK. */
+static int tx_step(ec_store *st, enum stmt_id id, ec_err *err)
+{
+	sqlite3_stmt *s = stmt_use(st, id);
+	int rc = step_done(st, s, err, stmt_sql[id]);
+	stmt_done(s);
+	return rc;
+}
+
+/* Rolls back the transaction if one is still open (a failure may already have ended it). */
+static void tx_abort(ec_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)tx_step(st, ST_ROLLBACK, NULL);
+}
+
+/* A 64-bit counter as serial text: upper-case hex, no leading zeros. */
+static void serial_format(int64_t num, char out[STORE_SERIAL_MAX])
+{
+	snprintf(out, STORE_SERIAL_MAX, "%" PRIX64, (uint64_t)num);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parses serial text (at most cap bytes) into its number and canonical text; -1 when the text
+ * cannot be one of our serials. */
+static int serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], int64_t *num)
+{
+	uint64_t v = 0;
+	size_t len = strnlen(text, cap), digits = 0;
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		int d = hex_digit(text[i]);
+		if (d < 0)
+			return -1;
+		if (v == 0 && d == 0)
+			continue;
+		if (++digits > 16)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (v > (uint64_t)INT64_MAX)
+		return -1;
+	*num = (int64_t)v;
+	serial_format(*num, canon);
+	return 0;
+}
+
+/* ---- opening ---- */
+
+/* Creates path with mode 0600 if it does not exist; an existing file is left as it is until
+ * SQLite has accepted it as a database (see make_private). */
+static int create_private(const char *path, ec_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int rc = 0;
+	if (fd < 0)
+		return errno == EEXIST ? 0 : ec_err_set(err, "cannot create database %s: %s", path, strerror(errno));
+	if (fchmod(fd, 0600) != 0)     /* whatever the umask */
+		rc = ec_err_set(err, "cannot make database %s private (mode 600): %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* Sets mode 0600 on path+suffix if that file exists: the database and SQLite's -wal and -shm
+ * files. Called only once the database is open and its schema checked, so that a wrong path
+ * (a file that is not our database) is refused before its mode is touched. */
+static int make_private(const char *path, const char *suffix, ec_err *err)
+{
+	char file[STORE_PATH_MAX];
+	struct stat sb;
+	int n = snprintf(file, sizeof(file), "%s%s", path, suffix);
+	if (n < 0 || (size_t)n >= sizeof(file))
+		return ec_err_set(err, "database path too long: %s", path);
+	if (stat(file, &sb) != 0)
+		return errno == ENOENT ? 0 : ec_err_set(err, "cannot stat %s: %s", file, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return ec_err_set(err, "%s is not a regular file", file);
+	if ((sb.st_mode & 07777) != 0600 && chmod(file, 0600) != 0)
+		return ec_err_set(err, "cannot make %s private (mode 600): %s", file, strerror(errno));
+	return 0;
+}
+
+/* Runs one or more SQL statements that need no binding. */
+static int exec_sql(ec_store *st, const char *sql, ec_err *err, const char *what)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return 0;
+	ec_err_set(err, "%s: %s", what, msg != NULL ? msg : sqlite3_errmsg(st->db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+/* Runs a one-row query (a PRAGMA) and reads column 0 as text (if text) and integer (if num). */
+static int query_one(ec_store *st, const char *sql, char *text, size_t size, int64_t *num, ec_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		db_fail(st, err, "preparing %s", sql);
+		goto out;
+	}
+	rc = step_row(st, s, err, sql);
+	if (rc == 1)
+		rc = ec_err_set(err, "%s returned no row", sql);
+	if (rc != 0)
+		goto out;
+	if (text != NULL)
+		col_text(s, 0, text, size);
+	if (num != NULL)
+		*num = sqlite3_column_int64(s, 0);
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Refuses a database made by a newer evercert (or not by evercert); *version is 0 when new. */
+static int schema_check(ec_store *st, int64_t *version, ec_err *err)
+{
+	if (query_one(st, "PRAGMA user_version", NULL, 0, version, err) != 0)
+		return ec_err_wrap(err, "reading the schema version");
+	if (*version > STORE_SCHEMA_VERSION)
+		return ec_err_set(err, "schema version %" PRId64 " is newer than version %d that this "
+		                  "evercert understands; use a newer evercert", *version, STORE_SCHEMA_VERSION);
+	if (*version < 0)
+		return ec_err_set(err, "unknown schema version %" PRId64, *version);
+	return 0;
+}
+
+/* Per-connection settings, the version check, WAL mode, then the schema in one transaction. */
+static int setup_db(ec_store *st, ec_err *err)
+{
+	char mode[16];
+	int64_t version = 0;
+	int rc = -1;
+	if (exec_sql(st, "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+	             "PRAGMA synchronous = FULL;", err, "configuring the connection") != 0 ||
+	    schema_check(st, &version, err) != 0)
+		goto out;
+	if (query_one(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode), NULL, err) != 0)
+		goto out;
+	if (strcmp(mode, "wal") != 0) {
+		ec_err_set(err, "cannot switch to WAL mode (the journal mode stays %s)", mode);
+		goto out;
+	}
+	/* Checked again inside the transaction: another process may have upgraded it meanwhile. */
+	if (exec_sql(st, "BEGIN IMMEDIATE", err, "starting the schema transaction") != 0 ||
+	    schema_check(st, &version, err) != 0 ||
+	    exec_sql(st, schema_sql, err, "creating the tables") != 0 ||
+	    exec_sql(st, "COMMIT", err, "committing the schema") != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0 && !sqlite3_get_autocommit(st->db))
+		(void)exec_sql(st, "ROLLBACK", NULL, "rolling back the schema");
+	return rc;
+}
+
+static int prepare_all(ec_store *st, ec_err *err)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &st->stmt[i], NULL) != SQLITE_OK)
+			return db_fail(st, err, "preparing \"%s\"", stmt_sql[i]);
+	return 0;
+}
+
+int store_open_sqlite(const char *path, ec_store **out, ec_err *err)
+{
+	ec_store *st = NULL;
+	int rc = -1;
+	const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+
+	*out = NULL;
+	if (!sqlite3_threadsafe()) {
+		ec_err_set(err, "the SQLite library was built without thread support");
+		goto out;
+	}
+	if (create_private(path, err) != 0)
+		goto out;
+	if ((st = calloc(1, sizeof(*st))) == NULL || pthread_mutex_init(&st->lock, NULL) != 0) {
+		ec_err_set(err, "opening database %s: out of memory", path);
+		goto out;
+	}
+	st->lock_ready = true;
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		db_fail(st, err, "cannot open database %s", path);
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	if (setup_db(st, err) != 0 || prepare_all(st, err) != 0) {
+		ec_err_wrap(err, "database %s", path);
+		goto out;
+	}
+	if (make_private(path, "", err) != 0 || make_private(path, "-wal", err) != 0 ||
+	    make_private(path, "-shm", err) != 0)
+		goto out;
+	*out = st;
+	st = NULL;
+	rc = 0;
+out:
+	store_close(st);
+	return rc;
+}
+
+void store_close(ec_store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	if (st->lock_ready)
+		pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+/* ---- serials ---- */
+
+/* The counter's current value (inside the caller's lock). */
+static int serial_read(ec_store *st, int64_t *last, ec_err *err)
+{
+	sqlite3_stmt *s = stmt_use(st, ST_SERIAL_LAST);
+	int rc = step_row(st, s, err, "reading the serial counter");
+	if (rc == 1)
+		rc = ec_err_set(err, "the serial counter is missing");
+	if (rc == 0)
+		*last = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return rc;
+}
+
+int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t last = 0;
+	int rc = -1;
+
+	serial[0] = '\0';
+	store_lock(st);
+	if (tx_step(st, ST_BEGIN, err) != 0)
+		goto out;
+	s = stmt_use(st, ST_SERIAL_BUMP);
+	if (step_done(st, s, err, "incrementing the serial counter") != 0)
+		goto out;
+	if (sqlite3_changes(st->db) != 1) {
+		ec_err_set(err, "the serial counter is missing or exhausted");
+		goto out;
+	}
+	if (serial_read(st, &last, err) != 0 || tx_step(st, ST_COMMIT, err) != 0)
+		goto out;
+	serial_format(last, serial);
+	rc = 0;
+out:
+	stmt_done(s);
+	tx_abort(st);
+	store_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "reserving a serial");
+	return rc;
+}
+
+int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
+{
+	int64_t last = 0;
+	int rc;
+
+	serial[0] = '\0';
+	store_lock(st);
+	rc = serial_read(st, &last, err);
+	store_unlock(st);
+	if (rc != 0)
+		return ec_err_wrap(err, "reading the last serial");
+	serial_format(last, serial);
+	return 0;
+}
+
+/* ---- issued certificates ---- */
+
+/* Reads a row of CERT_COLS into c (zeroed first); on failure c holds nothing to free. */
+static int read_cert(sqlite3_stmt *s, store_cert *c, ec_err *err)
+{
+	memset(c, 0, sizeof(*c));
+	col_text(s, 0, c->serial, sizeof(c->serial));
+	col_text(s, 1, c->issuer_serial, sizeof(c->issuer_serial));
+	col_text(s, 2, c->subject, sizeof(c->subject));
+	c->not_before = sqlite3_column_int64(s, 3);
+	c->not_after = sqlite3_column_int64(s, 4);
+	c->status = sqlite3_column_int(s, 5);
+	c->revoked_at = sqlite3_column_int64(s, 6);
+	if (col_blob(s, 7, &c->der, &c->der_len) != 0)
+		return ec_err_set(err, "reading certificate %s: out of memory", c->serial);
+	return 0;
+}
+
+/* Inserts the certificate row (inside the caller's transaction). */
+static int cert_insert(ec_store *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err)
+{
+	binder b = { stmt_use(st, ST_CERT_INSERT), SQLITE_OK };
+	int rc = -1;
+	bind_text(&b, 1, serial, STORE_SERIAL_MAX);
+	bind_int(&b, 2, num);
+	bind_text(&b, 3, cert->issuer_serial, sizeof(cert->issuer_serial));
+	bind_text(&b, 4, cert->subject, sizeof(cert->subject));
+	bind_int(&b, 5, cert->not_before);
+	bind_int(&b, 6, cert->not_after);
+	bind_int(&b, 7, cert->status);
+	bind_int(&b, 8, cert->revoked_at);
+	bind_blob(&b, 9, cert->der, cert->der_len);
+	if (b.rc != SQLITE_OK)
+		db_fail(st, err, "binding the certificate row");
+	else
+		rc = step_done(st, b.s, err, "inserting the certificate row");
+	stmt_done(b.s);
+	return rc;
+}
+
+/* Marks request id GRANTED with the certificate (inside the caller's transaction). */
+static int request_grant(ec_store *st, int64_t id, const char *serial, const uint8_t *der, size_t len,
+                         ec_err *err)
+{
+	binder b = { stmt_use(st, ST_REQ_GRANT), SQLITE_OK };
+	int rc = -1;
+	bind_int(&b, 1, id);
+	bind_int(&b, 2, STORE_REQ_GRANTED);
+	bind_text(&b, 3, serial, STORE_SERIAL_MAX);
+	bind_blob(&b, 4, der, len);
+	if (b.rc != SQLITE_OK)
+		db_fail(st, err, "binding the request update");
+	else if (step_done(st, b.s, err, "marking the request granted") == 0)
+		rc = sqlite3_changes(st->db) == 1 ? 0 : ec_err_set(err, "request %" PRId64 " does not exist", id);
+	stmt_done(b.s);
+	return rc;
+}
+
+int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id,
+                        const uint8_t *cert_der, size_t cert_der_len, ec_err *err)
+{
+	char serial[STORE_SERIAL_MAX];
+	int64_t num = 0;
+	int rc = -1;
+
+	if (serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
+		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
+		                  (int)sizeof(cert->serial), cert->serial);
+	store_lock(st);
+	if (tx_step(st, ST_BEGIN, err) != 0 || cert_insert(st, cert, serial, num, err) != 0)
+		goto out;
+	if (request_id > 0 && request_grant(st, request_id, serial, cert_der, cert_der_len, err) != 0)
+		goto out;
+	if (tx_step(st, ST_COMMIT, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	tx_abort(st);
+	store_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "recording certificate %s", serial);
+	return rc;
+}
+
+int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err)
+{
+	char canon[STORE_SERIAL_MAX];
+	int64_t num;
+	binder b;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (serial == NULL)
+		return ec_err_set(err, "looking up a certificate: no serial given");
+	if (serial_canon(serial, SIZE_MAX, canon, &num) != 0)
+		return 1;
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_CERT_GET), SQLITE_OK };
+	bind_text(&b, 1, canon, sizeof(canon));
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the serial");
+	else
+		rc = step_row(st, b.s, err, "reading the certificate");
+	if (rc == 0)
+		rc = read_cert(b.s, out, err);
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "looking up certificate %s", canon);
+	return rc;
+}
+
+int store_cert_set_revoked(ec_store *st, const char *serial, bool revoked, ec_time when, ec_err *err)
+{
+	char canon[STORE_SERIAL_MAX];
+	int64_t num;
+	binder b;
+	int rc;
+
+	if (serial == NULL)
+		return ec_err_set(err, "revoking a certificate: no serial given");
+	if (serial_canon(serial, SIZE_MAX, canon, &num) != 0)
+		return 1;
+	store_lock(st);
+	b = (binder){ stmt_use(st, revoked ? ST_CERT_REVOKE : ST_CERT_UNREVOKE), SQLITE_OK };
+	bind_text(&b, 1, canon, sizeof(canon));
+	bind_int(&b, 2, revoked ? STORE_CERT_REVOKED : STORE_CERT_VALID);
+	if (revoked)
+		bind_int(&b, 3, when);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the serial");
+	else
+		rc = step_done(st, b.s, err, "updating the certificate");
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = 1;
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
+	return rc;
+}
+
+/* Reads up to STORE_PAGE revoked certificates numbered above *after into rows[0..*n) and moves
+ * *after to the last one. On failure the rows read so far are still in rows[0..*n). */
+static int revoked_page(ec_store *st, const char *issuer, int64_t *after, store_cert *rows, size_t *n,
+                        ec_err *err)
+{
+	binder b;
+	int rc = 0;
+
+	*n = 0;
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_CERT_REVOKED), SQLITE_OK };
+	bind_int(&b, 1, STORE_CERT_REVOKED);
+	bind_text(&b, 2, issuer, SIZE_MAX);
+	bind_int(&b, 3, *after);
+	bind_int(&b, 4, STORE_PAGE);
+	if (b.rc != SQLITE_OK) {
+		rc = db_fail(st, err, "binding the query");
+		goto out;
+	}
+	while (*n < STORE_PAGE && (rc = step_row(st, b.s, err, "reading revoked certificates")) == 0) {
+		if ((rc = read_cert(b.s, &rows[*n], err)) != 0)
+			goto out;
+		*after = sqlite3_column_int64(b.s, CERT_NCOLS);
+		(*n)++;
+	}
+	rc = rc < 0 ? rc : 0;
+out:
+	stmt_done(b.s);
+	store_unlock(st);
+	return rc;
+}
+
+int store_cert_each_revoked(ec_store *st, const char *issuer_serial,
+                            int (*fn)(void *ctx, const store_cert *c), void *ctx, ec_err *err)
+{
+	store_cert *rows = calloc(STORE_PAGE, sizeof(*rows));
+	int64_t after = INT64_MIN;
+	size_t n = 0;
+	int rc = 0;
+
+	if (rows == NULL)
+		return ec_err_set(err, "listing revoked certificates: out of memory");
+	do {
+		if (revoked_page(st, issuer_serial, &after, rows, &n, err) != 0)
+			rc = ec_err_wrap(err, "listing revoked certificates");
+		for (size_t i = 0; i < n; i++) {
+			if (rc == 0)
+				rc = fn(ctx, &rows[i]);
+			store_cert_free(&rows[i]);
+		}
+	} while (rc == 0 && n == STORE_PAGE);
+	free(rows);
+	return rc;
+}
+
+/* Runs a count(*) statement with an optional integer parameter ?1. */
+static int count_rows(ec_store *st, enum stmt_id id, const int64_t *param, int64_t *count, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	*count = 0;
+	store_lock(st);
+	b = (binder){ stmt_use(st, id), SQLITE_OK };
+	if (param != NULL)
+		bind_int(&b, 1, *param);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the count");
+	else
+		rc = step_row(st, b.s, err, "counting");
+	if (rc == 1)
+		rc = ec_err_set(err, "counting: no result");
+	if (rc == 0)
+		*count = sqlite3_column_int64(b.s, 0);
+	stmt_done(b.s);
+	store_unlock(st);
+	return rc;
+}
+
+int store_cert_count(ec_store *st, int64_t *count, ec_err *err)
+{
+	if (count_rows(st, ST_CERT_COUNT, NULL, count, err) != 0)
+		return ec_err_wrap(err, "counting certificates");
+	return 0;
+}
+
+void store_cert_free(store_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->der);
+	c->der = NULL;
+	c->der_len = 0;
+}
+
+/* ---- enrollment transactions ---- */
+
+/* Reads a row of REQ_COLS into r (zeroed first); on failure r holds nothing to free. */
+static int read_request(sqlite3_stmt *s, store_request *r, ec_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, r->txid, sizeof(r->txid));
+	r->state = sqlite3_column_int(s, 2);
+	r->msg_type = sqlite3_column_int(s, 3);
+	r->fail_info = sqlite3_column_int(s, 4);
+	r->renewal = sqlite3_column_int(s, 5) != 0;
+	col_text(s, 6, r->subject, sizeof(r->subject));
+	col_text(s, 7, r->signer_fp, sizeof(r->signer_fp));
+	col_text(s, 8, r->pubkey_fp, sizeof(r->pubkey_fp));
+	col_text(s, 9, r->ca_serial, sizeof(r->ca_serial));
+	col_text(s, 10, r->source, sizeof(r->source));
+	r->created = sqlite3_column_int64(s, 11);
+	r->expires = sqlite3_column_int64(s, 12);
+	col_text(s, 13, r->cert_serial, sizeof(r->cert_serial));
+	if (col_blob(s, 14, &r->csr_der, &r->csr_der_len) != 0 ||
+	    col_blob(s, 15, &r->signer_der, &r->signer_der_len) != 0 ||
+	    col_blob(s, 16, &r->cert_der, &r->cert_der_len) != 0) {
+		store_request_free(r);
+		return ec_err_set(err, "reading request %" PRId64 ": out of memory", r->id);
+	}
+	return 0;
+}
+
+static void bind_request(binder *b, const store_request *r)
+{
+	bind_text(b, 1, r->txid, sizeof(r->txid));
+	bind_int(b, 2, r->state);
+	bind_int(b, 3, r->msg_type);
+	bind_int(b, 4, r->fail_info);
+	bind_int(b, 5, r->renewal ? 1 : 0);
+	bind_text(b, 6, r->subject, sizeof(r->subject));
+	bind_text(b, 7, r->signer_fp, sizeof(r->signer_fp));
+	bind_text(b, 8, r->pubkey_fp, sizeof(r->pubkey_fp));
+	bind_text(b, 9, r->ca_serial, sizeof(r->ca_serial));
+	bind_text(b, 10, r->source, sizeof(r->source));
+	bind_int(b, 11, r->created);
+	bind_int(b, 12, r->expires);
+	bind_text(b, 13, r->cert_serial, sizeof(r->cert_serial));
+	bind_blob(b, 14, r->csr_der, r->csr_der_len);
+	bind_blob(b, 15, r->signer_der, r->signer_der_len);
+	bind_blob(b, 16, r->cert_der, r->cert_der_len);
+}
+
+int store_request_insert(ec_store *st, store_request *req, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_REQ_INSERT), SQLITE_OK };
+	bind_request(&b, req);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the request");
+	else
+		rc = step_done(st, b.s, err, "inserting the request");
+	if (rc == 0)
+		req->id = sqlite3_last_insert_rowid(st->db);
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "recording transaction %.64s", req->txid);
+	return rc;
+}
+
+/* Runs a bound single-request query: 0 with *out filled, 1 when no row, -1 on failure. Takes
+ * over the binding's statement (resets it) and expects the caller to hold the lock. */
+static int request_fetch(ec_store *st, binder *b, store_request *out, ec_err *err)
+{
+	int rc;
+	if (b->rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the query");
+	else
+		rc = step_row(st, b->s, err, "reading the request");
+	if (rc == 0)
+		rc = read_request(b->s, out, err);
+	stmt_done(b->s);
+	return rc;
+}
+
+int store_request_find(ec_store *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (txid == NULL)
+		return ec_err_set(err, "looking up a transaction: no transaction ID given");
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_REQ_FIND), SQLITE_OK };
+	bind_text(&b, 1, txid, SIZE_MAX);
+	bind_text(&b, 2, signer_fp, SIZE_MAX);
+	rc = request_fetch(st, &b, out, err);
+	store_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "looking up transaction %.64s", txid);
+	return rc;
+}
+
+int store_request_get(ec_store *st, int64_t id, store_request *out, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_REQ_GET), SQLITE_OK };
+	bind_int(&b, 1, id);
+	rc = request_fetch(st, &b, out, err);
+	store_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "looking up request %" PRId64, id);
+	return rc;
+}
+
+int store_request_set_state(ec_store *st, int64_t id, int state, int fail_info, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_REQ_SET_STATE), SQLITE_OK };
+	bind_int(&b, 1, id);
+	bind_int(&b, 2, state);
+	bind_int(&b, 3, fail_info);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the update");
+	else
+		rc = step_done(st, b.s, err, "updating the request");
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		rc = 1;
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "changing the state of request %" PRId64, id);
+	return rc;
+}
+
+/* Reads up to STORE_PAGE requests in state with id above *after (see revoked_page). */
+static int request_page(ec_store *st, int state, int64_t *after, store_request *rows, size_t *n,
+                        ec_err *err)
+{
+	binder b;
+	int rc = 0;
+
+	*n = 0;
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_REQ_EACH), SQLITE_OK };
+	bind_int(&b, 1, state);
+	bind_int(&b, 2, *after);
+	bind_int(&b, 3, STORE_PAGE);
+	if (b.rc != SQLITE_OK) {
+		rc = db_fail(st, err, "binding the query");
+		goto out;
+	}
+	while (*n < STORE_PAGE && (rc = step_row(st, b.s, err, "reading requests")) == 0) {
+		if ((rc = read_request(b.s, &rows[*n], err)) != 0)
+			goto out;
+		*after = rows[*n].id;
+		(*n)++;
+	}
+	rc = rc < 0 ? rc : 0;
+out:
+	stmt_done(b.s);
+	store_unlock(st);
+	return rc;
+}
+
+int store_request_each(ec_store *st, int state, int (*fn)(void *ctx, const store_request *r),
+                       void *ctx, ec_err *err)
+{
+	store_request *rows = calloc(STORE_PAGE, sizeof(*rows));
+	int64_t after = INT64_MIN;
+	size_t n = 0;
+	int rc = 0;
+
+	if (rows == NULL)
+		return ec_err_set(err, "listing requests: out of memory");
+	do {
+		if (request_page(st, state, &after, rows, &n, err) != 0)
+			rc = ec_err_wrap(err, "listing requests in state %d", state);
+		for (size_t i = 0; i < n; i++) {
+			if (rc == 0)
+				rc = fn(ctx, &rows[i]);
+			store_request_free(&rows[i]);
+		}
+	} while (rc == 0 && n == STORE_PAGE);
+	free(rows);
+	return rc;
+}
+
+int store_request_expire(ec_store *st, ec_time now, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_REQ_EXPIRE), SQLITE_OK };
+	bind_int(&b, 1, STORE_REQ_EXPIRED);
+	bind_int(&b, 2, STORE_REQ_PENDING);
+	bind_int(&b, 3, STORE_REQ_APPROVED);
+	bind_int(&b, 4, now);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the update");
+	else
+		rc = step_done(st, b.s, err, "updating requests");
+	if (rc == 0)
+		rc = sqlite3_changes(st->db);
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "expiring requests");
+	return rc;
+}
+
+int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err)
+{
+	int64_t param = state;
+	if (count_rows(st, ST_REQ_COUNT, &param, count, err) != 0)
+		return ec_err_wrap(err, "counting requests in state %d", state);
+	return 0;
+}
+
+void store_request_free(store_request *r)
+{
+	if (r == NULL)
+		return;
+	free(r->csr_der);
+	free(r->signer_der);
+	free(r->cert_der);
+	r->csr_der = r->signer_der = r->cert_der = NULL;
+	r->csr_der_len = r->signer_der_len = r->cert_der_len = 0;
+}
+
+/* ---- CA certificate generations ---- */
+
+int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_CA_PUT), SQLITE_OK };
+	bind_int(&b, 1, ca->generation);
+	bind_int(&b, 2, ca->role);
+	bind_text(&b, 3, ca->serial, sizeof(ca->serial));
+	bind_int(&b, 4, ca->not_before);
+	bind_int(&b, 5, ca->not_after);
+	bind_blob(&b, 6, ca->der, ca->der_len);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the row");
+	else
+		rc = step_done(st, b.s, err, "writing the row");
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "storing CA certificate generation %d", ca->generation);
+	return rc;
+}
+
+/* Runs a CA statement on one generation (role: ?2 when role >= 0); *changed gets changes(). */
+static int ca_update(ec_store *st, enum stmt_id id, int generation, int role, int *changed, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, id), SQLITE_OK };
+	bind_int(&b, 1, generation);
+	if (role >= 0)
+		bind_int(&b, 2, role);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the update");
+	else
+		rc = step_done(st, b.s, err, "updating the row");
+	*changed = rc == 0 ? sqlite3_changes(st->db) : 0;
+	stmt_done(b.s);
+	store_unlock(st);
+	return rc;
+}
+
+int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err)
+{
+	int changed = 0;
+	if (role < 0)
+		return ec_err_set(err, "setting the role of CA generation %d: bad role %d", generation, role);
+	if (ca_update(st, ST_CA_ROLE, generation, role, &changed, err) != 0)
+		return ec_err_wrap(err, "setting the role of CA generation %d", generation);
+	if (changed == 0)
+		return ec_err_set(err, "setting the role of CA generation %d: no such generation", generation);
+	return 0;
+}
+
+/* Deleting a generation that is not there succeeds: the outcome is the same. */
+int store_ca_delete(ec_store *st, int generation, ec_err *err)
+{
+	int changed = 0;
+	if (ca_update(st, ST_CA_DELETE, generation, -1, &changed, err) != 0)
+		return ec_err_wrap(err, "deleting CA generation %d", generation);
+	return 0;
+}
+
+/* Reads a row of CA_COLS into ca (zeroed first); on failure ca holds nothing to free. */
+static int read_ca(sqlite3_stmt *s, store_ca_cert *ca, ec_err *err)
+{
+	memset(ca, 0, sizeof(*ca));
+	ca->generation = sqlite3_column_int(s, 0);
+	ca->role = sqlite3_column_int(s, 1);
+	col_text(s, 2, ca->serial, sizeof(ca->serial));
+	ca->not_before = sqlite3_column_int64(s, 3);
+	ca->not_after = sqlite3_column_int64(s, 4);
+	if (col_blob(s, 5, &ca->der, &ca->der_len) != 0)
+		return ec_err_set(err, "reading CA generation %d: out of memory", ca->generation);
+	return 0;
+}
+
+/* Reads up to STORE_PAGE generations above *after (see revoked_page). */
+static int ca_page(ec_store *st, int64_t *after, store_ca_cert *rows, size_t *n, ec_err *err)
+{
+	binder b;
+	int rc = 0;
+
+	*n = 0;
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_CA_EACH), SQLITE_OK };
+	bind_int(&b, 1, *after);
+	bind_int(&b, 2, STORE_PAGE);
+	if (b.rc != SQLITE_OK) {
+		rc = db_fail(st, err, "binding the query");
+		goto out;
+	}
+	while (*n < STORE_PAGE && (rc = step_row(st, b.s, err, "reading CA certificates")) == 0) {
+		if ((rc = read_ca(b.s, &rows[*n], err)) != 0)
+			goto out;
+		*after = rows[*n].generation;
+		(*n)++;
+	}
+	rc = rc < 0 ? rc : 0;
+out:
+	stmt_done(b.s);
+	store_unlock(st);
+	return rc;
+}
+
+int store_ca_each(ec_store *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
+{
+	store_ca_cert *rows = calloc(STORE_PAGE, sizeof(*rows));
+	int64_t after = INT64_MIN;
+	size_t n = 0;
+	int rc = 0;
+
+	if (rows == NULL)
+		return ec_err_set(err, "listing CA certificates: out of memory");
+	do {
+		if (ca_page(st, &after, rows, &n, err) != 0)
+			rc = ec_err_wrap(err, "listing CA certificates");
+		for (size_t i = 0; i < n; i++) {
+			if (rc == 0)
+				rc = fn(ctx, &rows[i]);
+			store_ca_cert_free(&rows[i]);
+		}
+	} while (rc == 0 && n == STORE_PAGE);
+	free(rows);
+	return rc;
+}
+
+void store_ca_cert_free(store_ca_cert *ca)
+{
+	if (ca == NULL)
+		return;
+	free(ca->der);
+	ca->der = NULL;
+	ca->der_len = 0;
+}
+
+/* ---- one-time passwords ---- */
+
+/* The SHA-256 of password as lower-case hex. */
+static int otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *err)
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (EVP_Digest(password, strlen(password), md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+		return ec_err_ssl(err, "hashing a one-time password");
+	for (unsigned int i = 0; i < len; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 0x0f];
+	}
+	hex[2 * len] = '\0';
+	OPENSSL_cleanse(md, sizeof(md));
+	return 0;
+}
+
+/* Runs an OTP statement: ?1 the hash, ?2 a time; *changed gets changes(). */
+static int otp_run(ec_store *st, enum stmt_id id, const char *hash, ec_time t, int *changed, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, id), SQLITE_OK };
+	bind_text(&b, 1, hash, STORE_OTP_HASH_MAX);
+	bind_int(&b, 2, t);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the password hash");
+	else
+		rc = step_done(st, b.s, err, "updating the password table");
+	*changed = rc == 0 ? sqlite3_changes(st->db) : 0;
+	stmt_done(b.s);
+	store_unlock(st);
+	return rc;
+}
+
+/* Adding a password that is already known makes it usable again with the new expiry. */
+int store_otp_add(ec_store *st, const char *password, ec_time expires, ec_err *err)
+{
+	char hash[STORE_OTP_HASH_MAX];
+	int changed = 0;
+	if (password == NULL || password[0] == '\0')
+		return ec_err_set(err, "adding a one-time password: the password is empty");
+	if (otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_ADD, hash, expires, &changed, err) != 0)
+		return ec_err_wrap(err, "adding a one-time password");
+	return 0;
+}
+
+int store_otp_consume(ec_store *st, const char *password, ec_time now, ec_err *err)
+{
+	char hash[STORE_OTP_HASH_MAX];
+	int changed = 0;
+	if (password == NULL || password[0] == '\0')
+		return 1;
+	if (otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_CONSUME, hash, now, &changed, err) != 0)
+		return ec_err_wrap(err, "checking a one-time password");
+	return changed == 1 ? 0 : 1;
+}
+
+/* ---- metadata ---- */
+
+/* A value that does not fit in size is an error, not a truncated value. */
+int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_err *err)
+{
+	const unsigned char *text;
+	binder b;
+	int rc;
+
+	if (size == 0)
+		return ec_err_set(err, "reading metadata %s: no room for the value", key);
+	value[0] = '\0';
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_META_GET), SQLITE_OK };
+	bind_text(&b, 1, key, SIZE_MAX);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the key");
+	else
+		rc = step_row(st, b.s, err, "reading the value");
+	if (rc == 0) {
+		text = sqlite3_column_text(b.s, 0);
+		if (text != NULL && (size_t)sqlite3_column_bytes(b.s, 0) >= size)
+			rc = ec_err_set(err, "the value is longer than %zu bytes", size - 1);
+		else
+			snprintf(value, size, "%s", text != NULL ? (const char *)text : "");
+	}
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "reading metadata %s", key);
+	return rc;
+}
+
+int store_meta_set(ec_store *st, const char *key, const char *value, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_META_SET), SQLITE_OK };
+	bind_text(&b, 1, key, SIZE_MAX);
+	bind_text(&b, 2, value != NULL ? value : "", SIZE_MAX);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the value");
+	else
+		rc = step_done(st, b.s, err, "writing the value");
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "writing metadata %s", key);
+	return rc;
+}

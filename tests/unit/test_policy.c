@@ -1,0 +1,70 @@
+/* The grant policy of SPEC §6.2, as a table of facts and expected verdicts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "ca/policy.h"
+#include "scep/scep.h"
+
+typedef struct row {
+	int grant, shutdown, signer, challenge, verdict;
+} row;
+
+static void verdicts(void **state)
+{
+	static const row table[] = {
+		/* grant auto: everything but a revoked signer or a wrong password */
+		{CFG_GRANT_AUTO, 0, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_ABSENT, CA_VERDICT_GRANT},
+		{CFG_GRANT_AUTO, 0, CA_SIGNER_OURS_VALID, CA_CHALLENGE_ABSENT, CA_VERDICT_GRANT},
+		{CFG_GRANT_AUTO, 0, CA_SIGNER_OURS_EXPIRED, CA_CHALLENGE_ABSENT, CA_VERDICT_GRANT},
+		{CFG_GRANT_AUTO, 0, CA_SIGNER_OURS_REVOKED, CA_CHALLENGE_ABSENT, CA_VERDICT_REJECT},
+		{CFG_GRANT_AUTO, 0, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_INVALID, CA_VERDICT_REJECT},
+		/* a renewal's repeated password is not consulted */
+		{CFG_GRANT_AUTO, 0, CA_SIGNER_OURS_VALID, CA_CHALLENGE_INVALID, CA_VERDICT_GRANT},
+		/* manual: the queue, unless a one-time password vouches for the request */
+		{CFG_GRANT_MANUAL, 0, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
+		{CFG_GRANT_MANUAL, 0, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_VALID, CA_VERDICT_GRANT},
+		{CFG_GRANT_MANUAL, 0, CA_SIGNER_OURS_VALID, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
+		{CFG_GRANT_MANUAL, 0, CA_SIGNER_FOREIGN, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
+		/* none and shutdown reject everything */
+		{CFG_GRANT_NONE, 0, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_VALID, CA_VERDICT_REJECT},
+		{CFG_GRANT_NONE, 0, CA_SIGNER_OURS_VALID, CA_CHALLENGE_ABSENT, CA_VERDICT_REJECT},
+		{CFG_GRANT_AUTO, 1, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_ABSENT, CA_VERDICT_REJECT},
+		/* auto trustpoint: only signers that chain to the trustpoint, the rest queue */
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_TRUSTED, CA_CHALLENGE_ABSENT, CA_VERDICT_GRANT},
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_OURS_VALID, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_OURS_EXPIRED, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_FOREIGN, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_OURS_REVOKED, CA_CHALLENGE_ABSENT, CA_VERDICT_REJECT},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		const row *r = &table[i];
+		ca_policy_facts f = {r->grant, r->shutdown != 0, r->signer, r->challenge};
+		ca_policy_decision d = ca_policy_decide(&f);
+		if (d.verdict != r->verdict)
+			fail_msg("row %zu: verdict %d, expected %d (%s)", i, d.verdict, r->verdict, d.reason);
+		if (d.verdict == CA_VERDICT_REJECT)
+			assert_int_equal(d.fail_info, SCEP_FAIL_BADREQUEST);
+		assert_non_null(d.reason);
+		assert_int_equal(d.consumes_challenge, r->challenge == CA_CHALLENGE_VALID && d.verdict == CA_VERDICT_GRANT);
+	}
+}
+
+static void renewal_kinds(void **state)
+{
+	assert_true(ca_policy_is_renewal(CA_SIGNER_OURS_VALID));
+	assert_true(ca_policy_is_renewal(CA_SIGNER_TRUSTED));
+	assert_false(ca_policy_is_renewal(CA_SIGNER_SELF_SIGNED));
+	assert_false(ca_policy_is_renewal(CA_SIGNER_OURS_EXPIRED));
+	assert_false(ca_policy_is_renewal(CA_SIGNER_FOREIGN));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {cmocka_unit_test(verdicts), cmocka_unit_test(renewal_kinds)};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,886 @@
+/*
+ * test_store.c - unit tests of the SQLite store (src/store).
+ *
+ * Each test gets a fresh database in its own temporary directory (removed afterwards). Times
+ * are plain numbers: the store never reads the clock, it only compares what it is given.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "testutil.h"
+
+typedef struct fixture {
+	char *dir;
+	char path[4096];
+	ec_store *st;
+} fixture;
+
+/* ---- helpers ---- */
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	ec_err err = {""};
+	assert_non_null(f);
+	f->dir = tu_tmpdir("test_store");
+	snprintf(f->path, sizeof(f->path), "%s/ca.db", f->dir);
+	if (store_open_sqlite(f->path, &f->st, &err) != 0)
+		fail_msg("open: %s", err.msg);
+	*state = f;
+	return 0;
+}
+
+static void remove_with_suffix(const char *path, const char *suffix)
+{
+	char p[4200];
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	unlink(p);
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	store_close(f->st);
+	remove_with_suffix(f->path, "");
+	remove_with_suffix(f->path, "-wal");
+	remove_with_suffix(f->path, "-shm");
+	rmdir(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void reopen(fixture *f)
+{
+	ec_err err = {""};
+	store_close(f->st);
+	f->st = NULL;
+	if (store_open_sqlite(f->path, &f->st, &err) != 0)
+		fail_msg("reopen: %s", err.msg);
+}
+
+static void reserve(ec_store *st, char serial[STORE_SERIAL_MAX])
+{
+	ec_err err = {""};
+	if (store_reserve_serial(st, serial, &err) != 0)
+		fail_msg("reserve: %s", err.msg);
+}
+
+static store_cert make_cert(const char *serial, const char *issuer, uint8_t *der, size_t der_len)
+{
+	store_cert c;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.serial, sizeof(c.serial), "%s", serial);
+	snprintf(c.issuer_serial, sizeof(c.issuer_serial), "%s", issuer);
+	snprintf(c.subject, sizeof(c.subject), "CN=cert %s", serial);
+	c.not_before = 1000;
+	c.not_after = 2000;
+	c.der = der;
+	c.der_len = der_len;
+	return c;
+}
+
+static void record(ec_store *st, const char *serial, const char *issuer)
+{
+	ec_err err = {""};
+	store_cert c = make_cert(serial, issuer, NULL, 0);
+	if (store_record_issued(st, &c, 0, NULL, 0, &err) != 0)
+		fail_msg("record %s: %s", serial, err.msg);
+}
+
+static store_request make_request(const char *txid, const char *signer_fp, ec_time created, ec_time expires)
+{
+	store_request r;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.txid, sizeof(r.txid), "%s", txid);
+	snprintf(r.signer_fp, sizeof(r.signer_fp), "%s", signer_fp);
+	snprintf(r.pubkey_fp, sizeof(r.pubkey_fp), "pk-%s", txid);
+	snprintf(r.subject, sizeof(r.subject), "CN=%s", txid);
+	snprintf(r.ca_serial, sizeof(r.ca_serial), "1");
+	snprintf(r.source, sizeof(r.source), "127.0.0.1");
+	r.state = STORE_REQ_PENDING;
+	r.msg_type = 19;
+	r.created = created;
+	r.expires = expires;
+	return r;
+}
+
+static int64_t insert_request(ec_store *st, store_request *r)
+{
+	ec_err err = {""};
+	if (store_request_insert(st, r, &err) != 0)
+		fail_msg("insert: %s", err.msg);
+	assert_true(r->id > 0);
+	return r->id;
+}
+
+/* Runs one SQL text on the database file through SQLite directly (not through the store). */
+static void raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* ---- serials ---- */
+
+static void test_serial_sequence(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	char serial[STORE_SERIAL_MAX], expect[STORE_SERIAL_MAX];
+
+	assert_int_equal(store_last_serial(f->st, serial, &err), 0);
+	assert_string_equal(serial, "0");
+	for (unsigned i = 1; i <= 16; i++) {
+		reserve(f->st, serial);
+		snprintf(expect, sizeof(expect), "%X", i);
+		assert_string_equal(serial, expect);
+	}
+	assert_string_equal(serial, "10");
+	reserve(f->st, serial);
+	assert_string_equal(serial, "11");
+	reserve(f->st, serial);
+	reserve(f->st, serial);
+	reserve(f->st, serial);
+	reserve(f->st, serial);
+	reserve(f->st, serial);
+	reserve(f->st, serial);
+	reserve(f->st, serial);
+	reserve(f->st, serial);
+	reserve(f->st, serial);
+	assert_string_equal(serial, "1A");
+
+	reopen(f);
+	assert_int_equal(store_last_serial(f->st, serial, &err), 0);
+	assert_string_equal(serial, "1A");
+	reserve(f->st, serial);
+	assert_string_equal(serial, "1B");
+}
+
+/* A reserved serial is not handed out again even if it was never used before the restart. */
+static void test_serial_no_reuse_after_reopen(void **state)
+{
+	fixture *f = *state;
+	char a[STORE_SERIAL_MAX], b[STORE_SERIAL_MAX], c[STORE_SERIAL_MAX];
+
+	reserve(f->st, a);
+	reserve(f->st, b);
+	store_close(f->st);     /* nothing recorded with them */
+	f->st = NULL;
+	reopen(f);
+	reserve(f->st, c);
+	assert_string_equal(a, "1");
+	assert_string_equal(b, "2");
+	assert_string_equal(c, "3");
+}
+
+/* ---- issued certificates ---- */
+
+static void test_record_issued_and_get(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+	uint8_t reply[] = { 0x30, 0x01, 0x00 };
+	char serial[STORE_SERIAL_MAX];
+	store_cert got;
+	store_request req = make_request("tx-1", "aa", 100, 200);
+	int64_t count = -1;
+
+	int64_t id = insert_request(f->st, &req);
+	reserve(f->st, serial);
+	store_cert c = make_cert(serial, "CA1", der, sizeof(der));
+	assert_int_equal(store_record_issued(f->st, &c, id, reply, sizeof(reply), &err), 0);
+
+	assert_int_equal(store_cert_get(f->st, serial, &got, &err), 0);
+	assert_string_equal(got.serial, "1");
+	assert_string_equal(got.issuer_serial, "CA1");
+	assert_string_equal(got.subject, "CN=cert 1");
+	assert_int_equal(got.not_before, 1000);
+	assert_int_equal(got.not_after, 2000);
+	assert_int_equal(got.status, STORE_CERT_VALID);
+	assert_int_equal(got.revoked_at, 0);
+	assert_int_equal(got.der_len, sizeof(der));
+	assert_memory_equal(got.der, der, sizeof(der));
+	store_cert_free(&got);
+	assert_null(got.der);
+
+	/* The serial is canonicalised: leading zeros and lower case find the same row. */
+	assert_int_equal(store_cert_get(f->st, "0001", &got, &err), 0);
+	store_cert_free(&got);
+	assert_int_equal(store_cert_get(f->st, "2", &got, &err), 1);
+	assert_int_equal(store_cert_get(f->st, "not-hex", &got, &err), 1);
+	assert_int_equal(store_cert_get(f->st, "123456789ABCDEF01234", &got, &err), 1);
+
+	store_request r;
+	assert_int_equal(store_request_get(f->st, id, &r, &err), 0);
+	assert_int_equal(r.state, STORE_REQ_GRANTED);
+	assert_string_equal(r.cert_serial, "1");
+	assert_int_equal(r.cert_der_len, sizeof(reply));
+	assert_memory_equal(r.cert_der, reply, sizeof(reply));
+	store_request_free(&r);
+
+	/* Without DER (database level minimum) and without a request. */
+	reserve(f->st, serial);
+	c = make_cert(serial, "CA1", NULL, 0);
+	assert_int_equal(store_record_issued(f->st, &c, 0, NULL, 0, &err), 0);
+	assert_int_equal(store_cert_get(f->st, "2", &got, &err), 0);
+	assert_null(got.der);
+	assert_int_equal(got.der_len, 0);
+	store_cert_free(&got);
+
+	/* The same serial twice is refused. */
+	assert_int_equal(store_record_issued(f->st, &c, 0, NULL, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "UNIQUE"));
+	assert_int_equal(store_cert_count(f->st, &count, &err), 0);
+	assert_int_equal(count, 2);
+}
+
+static void test_record_issued_unknown_request_rolls_back(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	store_cert got;
+	int64_t count = -1;
+	store_cert c = make_cert("5", "CA1", NULL, 0);
+
+	assert_int_equal(store_record_issued(f->st, &c, 42, NULL, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "request 42 does not exist"));
+	assert_non_null(strstr(err.msg, "recording certificate 5"));
+	assert_int_equal(store_cert_get(f->st, "5", &got, &err), 1);
+	assert_int_equal(store_cert_count(f->st, &count, &err), 0);
+	assert_int_equal(count, 0);
+
+	/* The store is usable afterwards (no transaction left open). */
+	assert_int_equal(store_record_issued(f->st, &c, 0, NULL, 0, &err), 0);
+	assert_int_equal(store_cert_count(f->st, &count, &err), 0);
+	assert_int_equal(count, 1);
+
+	/* A bad serial is refused before touching the database. */
+	c = make_cert("xyz", "CA1", NULL, 0);
+	assert_int_equal(store_record_issued(f->st, &c, 0, NULL, 0, &err), -1);
+}
+
+typedef struct revoked_list {
+	char serials[256][STORE_SERIAL_MAX];
+	ec_time when[256];
+	int n;
+	int stop_at;   /* returns 7 at this entry (1-based); 0 never */
+} revoked_list;
+
+static int collect_revoked(void *ctx, const store_cert *c)
+{
+	revoked_list *l = ctx;
+	assert_true(l->n < 256);
+	assert_int_equal(c->status, STORE_CERT_REVOKED);
+	snprintf(l->serials[l->n], STORE_SERIAL_MAX, "%s", c->serial);
+	l->when[l->n] = c->revoked_at;
+	l->n++;
+	return l->n == l->stop_at ? 7 : 0;
+}
+
+static void test_revoke_and_each_revoked(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	store_cert got;
+	revoked_list *l = calloc(1, sizeof(*l));
+	assert_non_null(l);
+
+	record(f->st, "2", "CA1");
+	record(f->st, "A", "CA1");
+	record(f->st, "10", "CA2");
+	record(f->st, "11", "CA1");
+	assert_int_equal(store_cert_set_revoked(f->st, "10", true, 500, &err), 0);
+	assert_int_equal(store_cert_set_revoked(f->st, "a", true, 600, &err), 0);
+	assert_int_equal(store_cert_set_revoked(f->st, "2", true, 700, &err), 0);
+	assert_int_equal(store_cert_set_revoked(f->st, "99", true, 700, &err), 1);
+	assert_int_equal(store_cert_set_revoked(f->st, "99", false, 0, &err), 1);
+
+	/* Numeric order (text order would put "10" before "2"). */
+	assert_int_equal(store_cert_each_revoked(f->st, NULL, collect_revoked, l, &err), 0);
+	assert_int_equal(l->n, 3);
+	assert_string_equal(l->serials[0], "2");
+	assert_string_equal(l->serials[1], "A");
+	assert_string_equal(l->serials[2], "10");
+	assert_int_equal(l->when[1], 600);
+
+	/* Revoking again keeps the first date; unrevoking clears it. */
+	assert_int_equal(store_cert_set_revoked(f->st, "A", true, 900, &err), 0);
+	assert_int_equal(store_cert_get(f->st, "A", &got, &err), 0);
+	assert_int_equal(got.revoked_at, 600);
+	store_cert_free(&got);
+	assert_int_equal(store_cert_set_revoked(f->st, "2", false, 0, &err), 0);
+	assert_int_equal(store_cert_get(f->st, "2", &got, &err), 0);
+	assert_int_equal(got.status, STORE_CERT_VALID);
+	assert_int_equal(got.revoked_at, 0);
+	store_cert_free(&got);
+
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_cert_each_revoked(f->st, "CA1", collect_revoked, l, &err), 0);
+	assert_int_equal(l->n, 1);
+	assert_string_equal(l->serials[0], "A");
+
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(store_cert_each_revoked(f->st, "CA3", collect_revoked, l, &err), 0);
+	assert_int_equal(l->n, 0);
+
+	/* The callback's non-zero value stops the walk and is returned. */
+	memset(l, 0, sizeof(*l));
+	l->stop_at = 1;
+	assert_int_equal(store_cert_each_revoked(f->st, NULL, collect_revoked, l, &err), 7);
+	assert_int_equal(l->n, 1);
+	free(l);
+}
+
+/* More revoked certificates than one page: all are seen once, in order. */
+static void test_each_revoked_pages(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	char serial[STORE_SERIAL_MAX];
+	revoked_list *l = calloc(1, sizeof(*l));
+	assert_non_null(l);
+
+	for (int i = 0; i < 200; i++) {
+		reserve(f->st, serial);
+		record(f->st, serial, "CA1");
+		if (i % 4 != 0)
+			assert_int_equal(store_cert_set_revoked(f->st, serial, true, 100 + i, &err), 0);
+	}
+	assert_int_equal(store_cert_each_revoked(f->st, "CA1", collect_revoked, l, &err), 0);
+	assert_int_equal(l->n, 150);
+	assert_string_equal(l->serials[0], "2");
+	assert_string_equal(l->serials[149], "C8");
+	for (int i = 1; i < l->n; i++)
+		assert_true(strtol(l->serials[i - 1], NULL, 16) < strtol(l->serials[i], NULL, 16));
+
+	memset(l, 0, sizeof(*l));
+	l->stop_at = 100;
+	assert_int_equal(store_cert_each_revoked(f->st, NULL, collect_revoked, l, &err), 7);
+	assert_int_equal(l->n, 100);
+	free(l);
+}
+
+/* ---- enrollment transactions ---- */
+
+static void test_request_insert_find(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	uint8_t csr[] = { 1, 2, 3, 4 };
+	uint8_t signer[] = { 9, 8, 7 };
+	store_request got;
+
+	store_request a = make_request("tx", "fp-a", 100, 1000);
+	a.csr_der = csr;
+	a.csr_der_len = sizeof(csr);
+	a.signer_der = signer;
+	a.signer_der_len = sizeof(signer);
+	a.renewal = true;
+	int64_t id_a = insert_request(f->st, &a);
+	store_request b = make_request("tx", "fp-b", 200, 1000);
+	int64_t id_b = insert_request(f->st, &b);
+	store_request a2 = make_request("tx", "fp-a", 300, 1000);
+	int64_t id_a2 = insert_request(f->st, &a2);
+	assert_true(id_a < id_b && id_b < id_a2);
+
+	/* Newest of any signer. */
+	assert_int_equal(store_request_find(f->st, "tx", NULL, &got, &err), 0);
+	assert_int_equal(got.id, id_a2);
+	store_request_free(&got);
+	/* Newest of one signer. */
+	assert_int_equal(store_request_find(f->st, "tx", "fp-b", &got, &err), 0);
+	assert_int_equal(got.id, id_b);
+	assert_null(got.csr_der);
+	store_request_free(&got);
+	assert_int_equal(store_request_find(f->st, "tx", "fp-c", &got, &err), 1);
+	assert_int_equal(store_request_find(f->st, "nope", NULL, &got, &err), 1);
+
+	/* Every field comes back. */
+	assert_int_equal(store_request_get(f->st, id_a, &got, &err), 0);
+	assert_string_equal(got.txid, "tx");
+	assert_int_equal(got.state, STORE_REQ_PENDING);
+	assert_int_equal(got.msg_type, 19);
+	assert_true(got.renewal);
+	assert_string_equal(got.subject, "CN=tx");
+	assert_string_equal(got.signer_fp, "fp-a");
+	assert_string_equal(got.pubkey_fp, "pk-tx");
+	assert_string_equal(got.ca_serial, "1");
+	assert_string_equal(got.source, "127.0.0.1");
+	assert_int_equal(got.created, 100);
+	assert_int_equal(got.expires, 1000);
+	assert_string_equal(got.cert_serial, "");
+	assert_int_equal(got.csr_der_len, sizeof(csr));
+	assert_memory_equal(got.csr_der, csr, sizeof(csr));
+	assert_int_equal(got.signer_der_len, sizeof(signer));
+	assert_memory_equal(got.signer_der, signer, sizeof(signer));
+	assert_null(got.cert_der);
+	store_request_free(&got);
+	assert_null(got.csr_der);
+	assert_null(got.signer_der);
+	assert_int_equal(store_request_get(f->st, 9999, &got, &err), 1);
+}
+
+typedef struct id_list {
+	int64_t ids[16];
+	int n;
+	ec_store *st;      /* when set, the callback rejects each request it sees */
+} id_list;
+
+static int collect_ids(void *ctx, const store_request *r)
+{
+	id_list *l = ctx;
+	ec_err err = {""};
+	assert_true(l->n < 16);
+	l->ids[l->n++] = r->id;
+	if (l->st != NULL && store_request_set_state(l->st, r->id, STORE_REQ_REJECTED, 2, &err) != 0)
+		fail_msg("set_state from callback: %s", err.msg);
+	return 0;
+}
+
+static void test_request_state_expire_count(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	int64_t count = -1;
+	store_request got;
+	id_list l = { .n = 0 };
+
+	store_request r1 = make_request("t1", "fp", 100, 1000);
+	store_request r2 = make_request("t2", "fp", 100, 2000);
+	store_request r3 = make_request("t3", "fp", 100, 1000);
+	store_request r4 = make_request("t4", "fp", 100, 500);
+	int64_t id1 = insert_request(f->st, &r1);
+	int64_t id2 = insert_request(f->st, &r2);
+	int64_t id3 = insert_request(f->st, &r3);
+	int64_t id4 = insert_request(f->st, &r4);
+
+	assert_int_equal(store_request_set_state(f->st, id3, STORE_REQ_APPROVED, 0, &err), 0);
+	assert_int_equal(store_request_set_state(f->st, id4, STORE_REQ_REJECTED, 7, &err), 0);
+	assert_int_equal(store_request_set_state(f->st, 12345, STORE_REQ_REJECTED, 7, &err), 1);
+	assert_int_equal(store_request_get(f->st, id4, &got, &err), 0);
+	assert_int_equal(got.state, STORE_REQ_REJECTED);
+	assert_int_equal(got.fail_info, 7);
+	store_request_free(&got);
+
+	assert_int_equal(store_request_count(f->st, STORE_REQ_PENDING, &count, &err), 0);
+	assert_int_equal(count, 2);
+
+	/* Expiry is inclusive of now; rejected requests are left alone. */
+	assert_int_equal(store_request_expire(f->st, 999, &err), 0);
+	assert_int_equal(store_request_expire(f->st, 1000, &err), 2);
+	assert_int_equal(store_request_expire(f->st, 1000, &err), 0);
+	assert_int_equal(store_request_count(f->st, STORE_REQ_EXPIRED, &count, &err), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_request_count(f->st, STORE_REQ_REJECTED, &count, &err), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(store_request_count(f->st, STORE_REQ_PENDING, &count, &err), 0);
+	assert_int_equal(count, 1);
+
+	assert_int_equal(store_request_each(f->st, STORE_REQ_EXPIRED, collect_ids, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.ids[0], id1);
+	assert_int_equal(l.ids[1], id3);
+
+	/* A callback may call the store (no deadlock, no lost rows). */
+	memset(&l, 0, sizeof(l));
+	l.st = f->st;
+	assert_int_equal(store_request_each(f->st, STORE_REQ_EXPIRED, collect_ids, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(store_request_count(f->st, STORE_REQ_REJECTED, &count, &err), 0);
+	assert_int_equal(count, 3);
+	(void)id2;
+}
+
+/* ---- CA generations ---- */
+
+typedef struct ca_list {
+	int gen[8];
+	int role[8];
+	char serial[8][STORE_SERIAL_MAX];
+	size_t der_len[8];
+	int n;
+} ca_list;
+
+static int collect_ca(void *ctx, const store_ca_cert *ca)
+{
+	ca_list *l = ctx;
+	assert_true(l->n < 8);
+	l->gen[l->n] = ca->generation;
+	l->role[l->n] = ca->role;
+	snprintf(l->serial[l->n], STORE_SERIAL_MAX, "%s", ca->serial);
+	l->der_len[l->n] = ca->der_len;
+	l->n++;
+	return 0;
+}
+
+static void test_ca_generations(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	uint8_t der[] = { 0x30, 0x00 };
+	ca_list l = { .n = 0 };
+	store_ca_cert ca = { .generation = 1, .role = STORE_CA_ROLLOVER, .serial = "5",
+	                     .not_before = 10, .not_after = 20, .der = der, .der_len = sizeof(der) };
+
+	assert_int_equal(store_ca_put(f->st, &ca, &err), 0);
+	ca.generation = 0;
+	ca.role = STORE_CA_ACTIVE;
+	snprintf(ca.serial, sizeof(ca.serial), "1");
+	assert_int_equal(store_ca_put(f->st, &ca, &err), 0);
+	assert_int_equal(store_ca_each(f->st, collect_ca, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.gen[0], 0);
+	assert_string_equal(l.serial[0], "1");
+	assert_int_equal(l.gen[1], 1);
+	assert_int_equal(l.role[1], STORE_CA_ROLLOVER);
+	assert_int_equal(l.der_len[1], sizeof(der));
+
+	/* Put replaces by generation. */
+	ca.generation = 1;
+	snprintf(ca.serial, sizeof(ca.serial), "7");
+	ca.der = NULL;
+	ca.der_len = 0;
+	assert_int_equal(store_ca_put(f->st, &ca, &err), 0);
+	assert_int_equal(store_ca_set_role(f->st, 0, STORE_CA_RETIRED, &err), 0);
+	assert_int_equal(store_ca_set_role(f->st, 9, STORE_CA_RETIRED, &err), -1);
+	assert_non_null(strstr(err.msg, "no such generation"));
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_ca_each(f->st, collect_ca, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.role[0], STORE_CA_RETIRED);
+	assert_string_equal(l.serial[1], "7");
+	assert_int_equal(l.der_len[1], 0);
+
+	assert_int_equal(store_ca_delete(f->st, 0, &err), 0);
+	assert_int_equal(store_ca_delete(f->st, 0, &err), 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_ca_each(f->st, collect_ca, &l, &err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.gen[0], 1);
+}
+
+/* ---- one-time passwords and metadata ---- */
+
+static void test_otp(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+
+	assert_int_equal(store_otp_add(f->st, "secret-1", 1000, &err), 0);
+	assert_int_equal(store_otp_add(f->st, "secret-2", 1000, &err), 0);
+	assert_int_equal(store_otp_add(f->st, "", 1000, &err), -1);
+
+	assert_int_equal(store_otp_consume(f->st, "secret-1", 999, &err), 0);
+	assert_int_equal(store_otp_consume(f->st, "secret-1", 999, &err), 1);    /* used */
+	assert_int_equal(store_otp_consume(f->st, "secret-2", 1000, &err), 1);   /* expired */
+	assert_int_equal(store_otp_consume(f->st, "unknown", 10, &err), 1);
+	assert_int_equal(store_otp_consume(f->st, "", 10, &err), 1);
+
+	/* Only the hash is stored. */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT hash FROM otp ORDER BY hash", -1, &s, NULL), SQLITE_OK);
+	int rows = 0;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(s, 0);
+		assert_int_equal(strlen(h), 64);
+		assert_null(strstr(h, "secret"));
+		rows++;
+	}
+	assert_int_equal(rows, 2);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+
+	/* Adding a used password again makes it usable again. */
+	assert_int_equal(store_otp_add(f->st, "secret-1", 5000, &err), 0);
+	assert_int_equal(store_otp_consume(f->st, "secret-1", 4999, &err), 0);
+}
+
+static void test_meta(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	char value[16];
+	char tiny[4];
+
+	assert_int_equal(store_meta_get(f->st, "crl_number", value, sizeof(value), &err), 1);
+	assert_int_equal(store_meta_set(f->st, "crl_number", "1", &err), 0);
+	assert_int_equal(store_meta_set(f->st, "crl_number", "42", &err), 0);
+	assert_int_equal(store_meta_get(f->st, "crl_number", value, sizeof(value), &err), 0);
+	assert_string_equal(value, "42");
+	assert_int_equal(store_meta_set(f->st, "long", "123456", &err), 0);
+	assert_int_equal(store_meta_get(f->st, "long", tiny, sizeof(tiny), &err), -1);
+	assert_string_equal(tiny, "");
+
+	reopen(f);
+	assert_int_equal(store_meta_get(f->st, "crl_number", value, sizeof(value), &err), 0);
+	assert_string_equal(value, "42");
+}
+
+/* ---- the file ---- */
+
+static void test_file_mode(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	struct stat sb;
+	char path[4200];
+	char serial[STORE_SERIAL_MAX];
+
+	reserve(f->st, serial);     /* makes sure the WAL exists */
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s-wal", f->path);
+	if (stat(path, &sb) == 0)
+		assert_int_equal(sb.st_mode & 0777, 0600);
+
+	/* A database created under a permissive umask is still private, and an existing database
+	 * that is too open is made private. */
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(chmod(f->path, 0644), 0);
+	mode_t old = umask(0);
+	int rc = store_open_sqlite(f->path, &f->st, &err);
+	umask(old);
+	assert_int_equal(rc, 0);
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s-shm", f->path);
+	if (stat(path, &sb) == 0)
+		assert_int_equal(sb.st_mode & 0777, 0600);
+
+	/* WAL mode is on. */
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+static void test_open_errors(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	ec_store *st = NULL;
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/missing-dir/x.db", f->dir);
+	assert_int_equal(store_open_sqlite(path, &st, &err), -1);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "missing-dir"));
+
+	/* Not a database. */
+	snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database\n", fp);
+	fclose(fp);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(store_open_sqlite(path, &st, &err), -1);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "not a database"));
+	/* A wrong path is refused before its mode is touched. */
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	unlink(path);
+}
+
+static void test_schema_version(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	char serial[STORE_SERIAL_MAX];
+
+	reserve(f->st, serial);
+	store_close(f->st);
+	f->st = NULL;
+	raw_sql(f->path, "PRAGMA user_version = 99");
+	assert_int_equal(store_open_sqlite(f->path, &f->st, &err), -1);
+	assert_null(f->st);
+	assert_non_null(strstr(err.msg, "schema version 99"));
+	assert_non_null(strstr(err.msg, "newer"));
+
+	/* Version 1 opens again, with its data. */
+	raw_sql(f->path, "PRAGMA user_version = 1");
+	reopen(f);
+	assert_int_equal(store_last_serial(f->st, serial, &err), 0);
+	assert_string_equal(serial, "1");
+}
+
+/* Over-long and NULL columns (written behind the store's back) read safely. */
+static void test_robust_rows(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	store_cert got;
+	store_request r;
+	char sql[4096];
+	char longtext[3000];
+
+	memset(longtext, 'x', sizeof(longtext) - 1);
+	longtext[sizeof(longtext) - 1] = '\0';
+	snprintf(sql, sizeof(sql), "INSERT INTO certs (serial, serial_num, issuer_serial, subject,"
+	         " not_before, not_after, status, revoked_at, der) VALUES ('7', 7, '', '%s', 1, 2, 0, 0,"
+	         " NULL)", longtext);
+	raw_sql(f->path, sql);
+	store_close(f->st);
+	f->st = NULL;
+	/* A requests row with NULLs: rebuild the table without NOT NULL to allow it. */
+	raw_sql(f->path, "BEGIN; ALTER TABLE requests RENAME TO r_old;"
+	        "CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, txid, state, msg_type,"
+	        " fail_info, renewal, subject, signer_fp, pubkey_fp, ca_serial, source, created, expires,"
+	        " cert_serial, csr BLOB, signer BLOB, cert BLOB);"
+	        "INSERT INTO requests (id, txid) VALUES (5, 'nulls');"
+	        "DROP TABLE r_old; COMMIT;");
+	reopen(f);
+
+	assert_int_equal(store_cert_get(f->st, "7", &got, &err), 0);
+	assert_int_equal(strlen(got.subject), STORE_SUBJECT_MAX - 1);
+	assert_null(got.der);
+	store_cert_free(&got);
+
+	assert_int_equal(store_request_get(f->st, 5, &r, &err), 0);
+	assert_string_equal(r.txid, "nulls");
+	assert_string_equal(r.subject, "");
+	assert_string_equal(r.signer_fp, "");
+	assert_int_equal(r.state, 0);
+	assert_int_equal(r.expires, 0);
+	assert_null(r.csr_der);
+	store_request_free(&r);
+
+	/* A fixed-size field without a terminator is bound up to its size only. */
+	store_request u = make_request("t", "fp", 1, 2);
+	memset(u.source, 'S', sizeof(u.source));
+	int64_t id = insert_request(f->st, &u);
+	assert_int_equal(store_request_get(f->st, id, &r, &err), 0);
+	assert_int_equal(strlen(r.source), sizeof(r.source) - 1);
+	store_request_free(&r);
+}
+
+/* ---- concurrency ---- */
+
+#define PER_THREAD 500
+
+typedef struct reserver {
+	ec_store *st;
+	char serials[PER_THREAD][STORE_SERIAL_MAX];
+	int failures;
+} reserver;
+
+static void *reserve_many(void *arg)
+{
+	reserver *r = arg;
+	ec_err err = {""};
+	for (int i = 0; i < PER_THREAD; i++)
+		if (store_reserve_serial(r->st, r->serials[i], &err) != 0)
+			r->failures++;
+	return NULL;
+}
+
+static void check_distinct(reserver *r, int nthreads)
+{
+	int total = nthreads * PER_THREAD;
+	char *seen = calloc((size_t)total + 1, 1);
+	assert_non_null(seen);
+	for (int t = 0; t < nthreads; t++) {
+		assert_int_equal(r[t].failures, 0);
+		for (int i = 0; i < PER_THREAD; i++) {
+			long v = strtol(r[t].serials[i], NULL, 16);
+			assert_true(v >= 1 && v <= total);
+			assert_int_equal(seen[v], 0);
+			seen[v] = 1;
+		}
+	}
+	free(seen);
+}
+
+static void run_reservers(reserver *r, int nthreads)
+{
+	pthread_t th[2];
+	for (int t = 0; t < nthreads; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, reserve_many, &r[t]), 0);
+	for (int t = 0; t < nthreads; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	check_distinct(r, nthreads);
+}
+
+static void test_threads_share_one_store(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	char last[STORE_SERIAL_MAX];
+	reserver *r = calloc(2, sizeof(*r));
+	assert_non_null(r);
+	r[0].st = r[1].st = f->st;
+	run_reservers(r, 2);
+	assert_int_equal(store_last_serial(f->st, last, &err), 0);
+	assert_string_equal(last, "3E8");
+	free(r);
+}
+
+/* Two connections (as two processes would have) wait for each other through busy_timeout. */
+static void test_threads_two_connections(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	char last[STORE_SERIAL_MAX];
+	ec_store *other = NULL;
+	reserver *r = calloc(2, sizeof(*r));
+	assert_non_null(r);
+	if (store_open_sqlite(f->path, &other, &err) != 0)
+		fail_msg("second open: %s", err.msg);
+	r[0].st = f->st;
+	r[1].st = other;
+	run_reservers(r, 2);
+	assert_int_equal(store_last_serial(other, last, &err), 0);
+	assert_string_equal(last, "3E8");
+	store_close(other);
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_serial_sequence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial_no_reuse_after_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_issued_and_get, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_issued_unknown_request_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_and_each_revoked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each_revoked_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_insert_find, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_state_expire_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_generations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_otp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_robust_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_share_one_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads_two_connections, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

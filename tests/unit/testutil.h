@@ -1,0 +1,35 @@
+/*
+ * testutil.h - helpers shared by the unit tests: temporary directories and throw-away keys,
+ * certificates and requests made directly with OpenSSL (independent of the code under test).
+ * Every helper aborts the test program on failure, so callers need not check.
+ */
+#ifndef EVERCERT_TESTUTIL_H
+#define EVERCERT_TESTUTIL_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* A fresh empty directory under $EVERCERT_TEST_TMP (or /tmp); returns a static-lifetime path
+ * that the caller frees with free(). */
+char *tu_tmpdir(const char *tag);
+
+/* An RSA key; keys of the same size are cached and shared (do not free the result). */
+EVP_PKEY *tu_rsa_key(int bits);
+/* A new, never shared RSA key (caller frees). */
+EVP_PKEY *tu_rsa_key_new(int bits);
+
+/* A self-signed certificate for key with subject CN=cn, valid from not_before (Unix seconds)
+ * for days days. ca selects CA extensions (basicConstraints CA:TRUE, keyUsage certSign...). */
+X509 *tu_self_signed(EVP_PKEY *key, const char *cn, long serial, time_t not_before, int days, int ca);
+
+/* A certificate for subject_key signed by issuer/issuer_key. */
+X509 *tu_issue(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *subject_key, const char *cn,
+               long serial, time_t not_before, int days);
+
+/* A PKCS#10 request with subject CN=cn and an optional challenge password. */
+X509_REQ *tu_csr(EVP_PKEY *key, const char *cn, const char *challenge);
+
+/* DER of a request (caller frees with OPENSSL_free). */
+int tu_csr_der(X509_REQ *req, unsigned char **der);
+
+#endif
