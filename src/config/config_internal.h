@@ -33,6 +33,7 @@ typedef struct cfg_parser {
 	ec_err *err;
 	int block;                      /* enum cfg_block: the open block, if any */
 	size_t index;                   /* which server or trustpoint the open block fills */
+	bool was_open;                  /* a block was open when the current line came */
 	int grant_line[CFG_MAX_SERVERS]; /* where each server's last grant line was, for validation */
 	int end_line;                   /* the `end` line, 0 before it */
 } cfg_parser;
@@ -83,6 +84,9 @@ int cfg_trustpoint_line(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp) E
 /* Whether a first word is a server or trustpoint block command (for "only valid inside ..."). */
 bool cfg_server_keyword(const char *word);
 bool cfg_trustpoint_keyword(const char *word);
+
+/* Whether a first word is a global command (for the hint "global commands start at column 0"). */
+bool cfg_global_keyword(const char *word);
 
 /* Defaults of a new block. */
 void cfg_server_defaults(cfg_server *s);

@@ -18,7 +18,9 @@
 
 #define HTTP_THREADS 4
 #define HTTP_CONNECTION_MEMORY (128 * 1024)
-#define HTTP_CONNECTION_TIMEOUT 30
+/* Longer than the 30 s that common clients sleep between polls on a kept-alive connection:
+ * closing it just as they reuse it makes their POST fail. */
+#define HTTP_CONNECTION_TIMEOUT 90
 #define HTTP_CONNECTION_LIMIT 256
 
 static daemon_ctx *g_daemon; /* only for the signal handler */

@@ -358,12 +358,23 @@ static void refusals_change_nothing(void **state)
 	assert_int_equal(ca_pki_operation(f.ca, junk, sizeof(junk), "test", T0, &rep, &err), -1);
 	assert_true(strlen(err.msg) > 0);
 
-	/* Signed with a key that is not the certificate's: badMessageCheck. */
+	/* A signature that does not verify with the certificate inside: badMessageCheck. The
+	 * encrypted digest is the last field of the DER, so flipping the last byte breaks it. */
 	EVP_PKEY *wrong = tu_rsa_key_new(1024);
 	X509_REQ *req = tu_csr(c.key, "c", NULL);
 	unsigned char *der = NULL;
 	int len = tu_csr_der(req, &der);
-	m = send_req(&f, T0, SCEP_MSG_PKCSREQ, "tx-badsig", c.self, wrong, NULL, der, (size_t)len);
+	uint8_t nonce[SCEP_NONCE_LEN] = {0};
+	scep_request_params p = {SCEP_MSG_PKCSREQ, "tx-badsig", nonce, c.self, c.key, ca_active_cert(f.ca),
+	                         EVP_aes_128_cbc(), EVP_sha256(), der, (size_t)len};
+	uint8_t *msg = NULL;
+	size_t msg_len = 0;
+	assert_int_equal(scep_build_request(&p, &msg, &msg_len, &err), 0);
+	msg[msg_len - 1] ^= 0x5a;
+	assert_int_equal(ca_pki_operation(f.ca, msg, msg_len, "test", T0, &rep, &err), 0);
+	free(msg);
+	assert_int_equal(scep_msg_parse(rep.body, rep.body_len, &m, &err), 0);
+	ca_http_reply_free(&rep);
 	assert_int_equal(m->status, SCEP_STATUS_FAILURE);
 	assert_int_equal(m->fail_info, SCEP_FAIL_BADMESSAGECHECK);
 	scep_msg_free(m);

@@ -1,0 +1,275 @@
+/* The global lines: hostname, ip http, clock, crypto key generate rsa, and the two lines that open
+ * a block (`crypto pki server NAME`, `crypto pki trustpoint NAME`). */
+#include "config/config_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define KEY_SYNTAX "crypto key generate rsa [general-keys] label NAME [modulus BITS]"
+#define SIMULATE_SYNTAX "clock simulate start ISO-8601-TIME [rate FACTOR]"
+#define RATE_MAX 1000000.0
+
+static int cmd_hostname(cfg_parser *p, const cfg_line *ln)
+{
+	if (cfg_want(p, ln, 2, 2, "hostname NAME") != 0)
+		return -1;
+	return cfg_name(p, ln, 1, false, p->cfg->hostname, "hostname");
+}
+
+static int cmd_ip(cfg_parser *p, const cfg_line *ln)
+{
+	static const char syntax[] = "ip http server [PORT] | ip http port PORT | ip http bind ADDRESS";
+	long port = 0;
+	if (!cfg_is(ln, 1, "http") || ln->n < 3)
+		return cfg_fail(p, ln, "unknown command '%.60s' (syntax: %s)", cfg_rest(ln, 0), syntax);
+	if (cfg_is(ln, 2, "server")) {
+		if (cfg_want(p, ln, 3, 4, "ip http server [PORT]") != 0 ||
+		    (ln->n == 4 && cfg_int(p, ln, 3, 1, 65535, "port", &port) != 0))
+			return -1;
+		p->cfg->http_server = true;
+		if (port != 0)
+			p->cfg->http_port = (int)port;
+		return 0;
+	}
+	if (cfg_is(ln, 2, "port")) {
+		if (cfg_want(p, ln, 4, 4, "ip http port PORT") != 0 || cfg_int(p, ln, 3, 1, 65535, "port", &port) != 0)
+			return -1;
+		p->cfg->http_port = (int)port;
+		return 0;
+	}
+	if (cfg_is(ln, 2, "bind"))
+		return cfg_want(p, ln, 4, 4, "ip http bind ADDRESS") != 0
+		       ? -1 : cfg_address(p, ln, 3, p->cfg->http_bind, sizeof(p->cfg->http_bind), "address");
+	return cfg_fail(p, ln, "unknown command '%.60s' (syntax: %s)", cfg_rest(ln, 0), syntax);
+}
+
+/* A rate: digits with an optional fraction ("1", "0", "86400", "0.5"), 0..RATE_MAX. */
+static int parse_rate(cfg_parser *p, const cfg_line *ln, size_t i, double *out)
+{
+	const char *s = ln->w[i];
+	size_t digits = 0, dots = 0;
+	for (const char *c = s; *c; c++) {
+		if (isdigit((unsigned char)*c))
+			digits++;
+		else if (*c == '.')
+			dots++;
+		else
+			return cfg_fail(p, ln, "rate '%.60s' is not a decimal number", s);
+	}
+	if (digits == 0 || dots > 1)
+		return cfg_fail(p, ln, "rate '%.60s' is not a decimal number", s);
+	errno = 0;
+	char *end = NULL;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0')
+		return cfg_fail(p, ln, "rate '%.60s' is not a decimal number", s);
+	if (errno == ERANGE || v > RATE_MAX)
+		return cfg_fail(p, ln, "rate %.60s out of range 0..%.0f", s, RATE_MAX);
+	*out = v;
+	return 0;
+}
+
+static int cmd_clock(cfg_parser *p, const cfg_line *ln)
+{
+	if (cfg_is(ln, 1, "calendar-valid")) {
+		if (cfg_want(p, ln, 2, 2, "clock calendar-valid") != 0)
+			return -1;
+		p->cfg->calendar_valid = true;
+		return 0;
+	}
+	if (!cfg_is(ln, 1, "simulate"))
+		return cfg_fail(p, ln, "unknown command '%.60s' (syntax: clock calendar-valid | %s)", cfg_rest(ln, 0),
+		                SIMULATE_SYNTAX);
+	if (cfg_want(p, ln, 4, 6, SIMULATE_SYNTAX) != 0)
+		return -1;
+	if (!cfg_is(ln, 2, "start") || ln->n == 5 || (ln->n == 6 && !cfg_is(ln, 4, "rate")))
+		return cfg_fail(p, ln, "malformed command (syntax: %s)", SIMULATE_SYNTAX);
+	ec_time start = 0;
+	double rate = 1.0;
+	if (ec_time_parse_iso(ln->w[3], &start) != 0)
+		return cfg_fail(p, ln, "'%.60s' is not an ISO 8601 UTC time (e.g. 2015-10-09T13:14:16Z)", ln->w[3]);
+	if (ln->n == 6 && parse_rate(p, ln, 5, &rate) != 0)
+		return -1;
+	p->cfg->clock_simulated = true;
+	p->cfg->clock_simulate_start = start;
+	p->cfg->clock_simulate_rate = rate;
+	return 0;
+}
+
+/* Reads the options of `crypto key generate rsa` from word 4 on into *k. */
+static int key_options(cfg_parser *p, const cfg_line *ln, cfg_key *k)
+{
+	bool general = false, modulus = false;
+	long bits = 2048;
+	for (size_t i = 4; i < ln->n; i++) {
+		if (cfg_is(ln, i, "general-keys") && !general) {
+			general = true;
+		} else if (cfg_is(ln, i, "label") && k->label[0] == '\0') {
+			if (cfg_name(p, ln, ++i, true, k->label, "key label") != 0)
+				return -1;
+		} else if (cfg_is(ln, i, "modulus") && !modulus) {
+			modulus = true;
+			if (cfg_int(p, ln, ++i, 1024, 8192, "modulus", &bits) != 0)
+				return -1;
+		} else {
+			return cfg_fail(p, ln, "unexpected argument '%.60s' (syntax: %s)", ln->w[i], KEY_SYNTAX);
+		}
+	}
+	if (k->label[0] == '\0')
+		return cfg_fail(p, ln, "missing 'label NAME' (syntax: %s)", KEY_SYNTAX);
+	k->bits = (int)bits;
+	return 0;
+}
+
+/* `crypto key generate rsa ...`: a second line for the same label replaces the first. */
+static int key_generate(cfg_parser *p, const cfg_line *ln)
+{
+	cfg_config *cfg = p->cfg;
+	cfg_key k = {{0}, 0};
+	if (!cfg_is(ln, 2, "generate") || !cfg_is(ln, 3, "rsa"))
+		return cfg_fail(p, ln, "unknown command '%.60s' (syntax: %s)", cfg_rest(ln, 0), KEY_SYNTAX);
+	if (key_options(p, ln, &k) != 0)
+		return -1;
+	for (size_t i = 0; i < cfg->n_keys; i++) {
+		if (strcmp(cfg->keys[i].label, k.label) == 0) {
+			cfg->keys[i] = k;
+			return 0;
+		}
+	}
+	if (cfg->n_keys >= CFG_MAX_KEYS)
+		return cfg_fail(p, ln, "too many crypto key generate rsa lines (at most %d)", CFG_MAX_KEYS);
+	cfg->keys[cfg->n_keys++] = k;
+	return 0;
+}
+
+static int open_server(cfg_parser *p, const cfg_line *ln)
+{
+	cfg_config *cfg = p->cfg;
+	char name[CFG_NAME_MAX];
+	if (cfg_want(p, ln, 4, 4, "crypto pki server NAME") != 0 || cfg_name(p, ln, 3, false, name, "server name") != 0)
+		return -1;
+	for (size_t i = 0; i < cfg->n_servers; i++) {
+		if (strcmp(cfg->servers[i].name, name) == 0)
+			return cfg_fail(p, ln, "duplicate crypto pki server %s (already defined at line %d)", name,
+			                cfg->servers[i].line);
+	}
+	if (cfg->n_servers >= CFG_MAX_SERVERS)
+		return cfg_fail(p, ln, "too many crypto pki server blocks (at most %d)", CFG_MAX_SERVERS);
+	cfg_server *s = &cfg->servers[cfg->n_servers];
+	cfg_server_defaults(s);
+	memcpy(s->name, name, sizeof(name));
+	s->line = ln->no;
+	p->block = CFG_BLOCK_SERVER;
+	p->index = cfg->n_servers++;
+	return 0;
+}
+
+static int open_trustpoint(cfg_parser *p, const cfg_line *ln)
+{
+	cfg_config *cfg = p->cfg;
+	char name[CFG_NAME_MAX];
+	if (cfg_want(p, ln, 4, 4, "crypto pki trustpoint NAME") != 0 ||
+	    cfg_name(p, ln, 3, false, name, "trustpoint name") != 0)
+		return -1;
+	for (size_t i = 0; i < cfg->n_trustpoints; i++) {
+		if (strcmp(cfg->trustpoints[i].name, name) == 0)
+			return cfg_fail(p, ln, "duplicate crypto pki trustpoint %s (already defined at line %d)", name,
+			                cfg->trustpoints[i].line);
+	}
+	if (cfg->n_trustpoints >= CFG_MAX_TRUSTPOINTS)
+		return cfg_fail(p, ln, "too many crypto pki trustpoint blocks (at most %d)", CFG_MAX_TRUSTPOINTS);
+	cfg_trustpoint *tp = &cfg->trustpoints[cfg->n_trustpoints];
+	cfg_trustpoint_defaults(tp);
+	memcpy(tp->name, name, sizeof(name));
+	tp->line = ln->no;
+	p->block = CFG_BLOCK_TRUSTPOINT;
+	p->index = cfg->n_trustpoints++;
+	return 0;
+}
+
+static int cmd_crypto(cfg_parser *p, const cfg_line *ln)
+{
+	if (cfg_is(ln, 1, "key"))
+		return key_generate(p, ln);
+	if (cfg_is(ln, 1, "pki") && cfg_is(ln, 2, "server"))
+		return open_server(p, ln);
+	if (cfg_is(ln, 1, "pki") && cfg_is(ln, 2, "trustpoint"))
+		return open_trustpoint(p, ln);
+	return cfg_fail(p, ln, "unknown command '%.60s' (expected crypto pki server NAME, crypto pki trustpoint "
+	                "NAME or %s)", cfg_rest(ln, 0), KEY_SYNTAX);
+}
+
+/* `no ip http server`. */
+static int cmd_no(cfg_parser *p, const cfg_line *ln)
+{
+	if (ln->n == 4 && cfg_is(ln, 1, "ip") && cfg_is(ln, 2, "http") && cfg_is(ln, 3, "server")) {
+		p->cfg->http_server = false;
+		return 0;
+	}
+	return -2; /* not a global `no` line */
+}
+
+static int cmd_end(cfg_parser *p, const cfg_line *ln)
+{
+	if (cfg_want(p, ln, 1, 1, "end") != 0)
+		return -1;
+	p->end_line = ln->no;
+	return 0;
+}
+
+static int cmd_exit(cfg_parser *p, const cfg_line *ln)
+{
+	return cfg_want(p, ln, 1, 1, "exit");
+}
+
+typedef int (*global_fn)(cfg_parser *p, const cfg_line *ln);
+
+static const struct {
+	const char *keyword;
+	global_fn fn;
+} global_cmds[] = {
+	{"hostname", cmd_hostname}, {"ip", cmd_ip},   {"clock", cmd_clock}, {"crypto", cmd_crypto},
+	{"no", cmd_no},             {"end", cmd_end}, {"exit", cmd_exit},
+};
+
+bool cfg_global_keyword(const char *word)
+{
+	for (size_t i = 0; i < sizeof(global_cmds) / sizeof(global_cmds[0]); i++) {
+		if (strcasecmp(word, global_cmds[i].keyword) == 0 && strcasecmp(word, "no") != 0)
+			return true;
+	}
+	return false;
+}
+
+/* The error for a line that is not a global command: a block command out of its block, or unknown. */
+static int not_global(cfg_parser *p, const cfg_line *ln)
+{
+	const char *word = cfg_is(ln, 0, "no") && ln->n > 1 ? ln->w[1] : ln->w[0];
+	bool no_alone = strcasecmp(word, "no") == 0;
+	bool server = !no_alone && cfg_server_keyword(word);
+	bool trustpoint = !no_alone && cfg_trustpoint_keyword(word);
+	const char *hint = p->was_open && !ln->indented ? "lines of a block must be indented" : "no block is open here";
+	if (server && trustpoint)
+		return cfg_fail(p, ln, "'%.60s' is only valid inside a crypto pki server or trustpoint block (%s)",
+		                cfg_rest(ln, 0), hint);
+	if (server || trustpoint)
+		return cfg_fail(p, ln, "'%.60s' is only valid inside a crypto pki %s block (%s)", cfg_rest(ln, 0),
+		                server ? "server" : "trustpoint", hint);
+	if (word != ln->w[0])
+		return cfg_fail(p, ln, "unknown command 'no %.60s'", word);
+	return cfg_fail(p, ln, "unknown command '%.60s'", ln->w[0]);
+}
+
+int cfg_global_line(cfg_parser *p, const cfg_line *ln)
+{
+	for (size_t i = 0; i < sizeof(global_cmds) / sizeof(global_cmds[0]); i++) {
+		if (cfg_is(ln, 0, global_cmds[i].keyword)) {
+			int rc = global_cmds[i].fn(p, ln);
+			return rc == -2 ? not_global(p, ln) : rc;
+		}
+	}
+	return not_global(p, ln);
+}
