@@ -41,7 +41,7 @@ typedef struct cfg_parser {
 /* Writes "line N: <fmt...>" into p->err; returns -1. */
 int cfg_fail(const cfg_parser *p, const cfg_line *ln, const char *fmt, ...) EC_PRINTF(3, 4);
 
-/* 1 when word i exists and equals kw, ignoring case. */
+/* True when word i exists and equals kw, ignoring case. */
 bool cfg_is(const cfg_line *ln, size_t i, const char *kw);
 
 /* The rest of the line from word i on, as written (inner spaces kept). */

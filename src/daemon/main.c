@@ -106,6 +106,10 @@ static int start_http(daemon_ctx *d, ec_err *err)
 {
 	if (d->n_cas == 0)
 		return 0;
+	if (!d->cfg->http_server) {
+		dlog(d, "no `ip http server` line: the certificate servers are not reachable over HTTP");
+		return 0;
+	}
 	d->router = (scep_router){d->cas, d->n_cas, d->clock, dlog_line, d};
 	http_server_opts o = {
 		.bind_address = d->cfg->http_bind,
@@ -122,6 +126,8 @@ static int start_http(daemon_ctx *d, ec_err *err)
 /* What an operator needs to point a client at this CA. */
 static void announce(daemon_ctx *d)
 {
+	if (d->http == NULL)
+		return;
 	const char *host = d->cfg->http_bind[0] ? d->cfg->http_bind : "127.0.0.1";
 	for (size_t i = 0; i < d->n_cas; i++) {
 		char fp[160], hex[65];

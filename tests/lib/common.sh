@@ -17,7 +17,13 @@ cleanup() {
   for p in "${PIDS[@]:-}"; do
     [ -n "$p" ] && wait "$p" 2>/dev/null || true
   done
+  # A sanitizer report in any daemon's log fails the test, even when the daemon behaved.
+  if grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/*.log 2>/dev/null; then
+    grep -hE -A30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/*.log | head -60 >&2
+    FAILED=1
+  fi
   if [ "$FAILED" -eq 0 ] && [ -z "${KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK"; fi
+  [ "$FAILED" -eq 0 ] || exit 1
 }
 trap cleanup EXIT
 
