@@ -1,4 +1,5 @@
 # evercert — the commands of the README. Each installs missing Debian packages first.
+MAKEFLAGS  += --no-print-directory
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz

@@ -169,9 +169,12 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 		goto out;
 	ca->gens[ca->n_gens++] = g;
 	memset(&g, 0, sizeof(g));
-	ca_audit(ca, "CA certificate generation %d created, serial %s, valid %lld..%lld (created at %lld)",
-	         generation, ca->gens[ca->n_gens - 1].serial, (long long)not_before,
-	         (long long)(not_before + ca->cfg.lifetime_ca_certificate), (long long)now);
+	char nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
+	ec_time_format_iso(ca->gens[ca->n_gens - 1].not_before, nb);
+	ec_time_format_iso(ca->gens[ca->n_gens - 1].not_after, na);
+	ca_audit(ca, "CA certificate generation %d created: serial %s, valid %s to %s", generation,
+	         ca->gens[ca->n_gens - 1].serial, nb, na);
+	(void)now;
 	rc = 0;
 out:
 	X509_NAME_free(subject);

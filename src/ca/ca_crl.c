@@ -98,7 +98,6 @@ int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err)
 	ca->crl_number = number;
 	ca->crl_this_update = now;
 	ca->crl_next_update = now + ca->cfg.lifetime_crl;
-	ca_audit(ca, "CRL %" PRId64 " issued with %zu revoked certificate(s)", number, list.n);
 	rc = 0;
 out:
 	free(list.items);

@@ -168,8 +168,10 @@ static int cert_text(ca_engine *ca, ca_gen *g, ec_time now, ec_buf *out)
 	                    : g->role == STORE_CA_RETIRED ? "CA Certificate (Retired)" : "CA Certificate";
 	const char *status = now < g->not_before ? "Available (not yet valid)"
 	                     : now > g->not_after ? "Expired" : "Available";
-	if (ec_buf_printf(out, "%s\n  Status: %s\n  Certificate Serial Number (hex): %s\n"
-	                  "  Certificate Usage: Signature\n  Issuer:\n", title, status, g->serial) ||
+	/* Whole octets, as the router prints serials in certificate listings ("01", "03"). */
+	const char *pad = strlen(g->serial) % 2 ? "0" : "";
+	if (ec_buf_printf(out, "%s\n  Status: %s\n  Certificate Serial Number (hex): %s%s\n"
+	                  "  Certificate Usage: Signature\n  Issuer:\n", title, status, pad, g->serial) ||
 	    name_lines(out, X509_get_issuer_name(g->cert)) || ec_buf_printf(out, "  Subject:\n") ||
 	    name_lines(out, X509_get_subject_name(g->cert)) ||
 	    ec_buf_printf(out, "  Validity Date:\n    start date: %s\n    end   date: %s\n"

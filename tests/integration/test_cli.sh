@@ -26,7 +26,7 @@ assert_contains "$json" '"name":"CS CERT EXPIRE"'
 assert_contains "$(cli ca sh cry pki ser)" "Certificate Server ROOTCA:"
 assert_contains "$(cli ca show crypto pki server)" "Granting mode is: manual"
 assert_contains "$(cli ca show crypto pki server --md5)" "CA cert fingerprint (MD5):"
-assert_contains "$(cli ca show crypto pki certificates)" "Certificate Serial Number (hex): 1"
+assert_contains "$(cli ca show crypto pki certificates)" "Certificate Serial Number (hex): 01"
 assert_contains "$(cli ca show crypto key mypubkey rsa)" "Key name: ROOTCA"
 assert_contains "$(cli ca crypto pki server ROOTCA info requests)" "no pending requests"
 pw=$(cli ca server ROOTCA password generate 5)
