@@ -1,0 +1,91 @@
+/*
+ * scep_client.h - the client side of SCEP over HTTP, over libcurl.
+ *
+ * One call per SCEP operation against a CA URL ("http://host:port[/path]"; when the URL has no
+ * path, /cgi-bin/pkiclient.exe is used). Every call is bounded: connect and total timeouts and a
+ * reply size cap. The result says how the exchange ended so that the caller (the trustpoint
+ * state machine) can choose between retrying later (unreachable, 5xx with optional Retry-After)
+ * and failing (4xx, wrong content type). Bodies are returned raw; SCEP parsing is scep.h's job.
+ *
+ * Thread safety: a scep_client may be used by one thread at a time; scep_client_global_init
+ * must run once before any thread uses libcurl.
+ */
+#ifndef EVERCERT_NET_SCEP_CLIENT_H
+#define EVERCERT_NET_SCEP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+/* A reply larger than this is refused (a CA certificate chain or a CertRep is far smaller). */
+#define SCEP_CLIENT_REPLY_MAX (1024 * 1024)
+
+enum scep_client_outcome {
+	SCEP_CLIENT_OK = 0,          /* HTTP 200 with the expected content type */
+	SCEP_CLIENT_UNREACHABLE,     /* DNS, connect, timeout, reset: retry later */
+	SCEP_CLIENT_UNAVAILABLE,     /* HTTP 5xx (503 with Retry-After for an early GetNextCACert) */
+	SCEP_CLIENT_REFUSED,         /* HTTP 4xx or any other status */
+	SCEP_CLIENT_BAD_REPLY,       /* 200 but wrong content type, empty or oversized body */
+};
+
+typedef struct scep_client_reply {
+	int outcome;                 /* enum scep_client_outcome */
+	long http_status;            /* 0 when no HTTP answer */
+	int64_t retry_after_seconds; /* from Retry-After (delta seconds or HTTP date); -1 if absent */
+	char content_type[128];
+	uint8_t *body;               /* malloc'd; NULL when none */
+	size_t body_len;
+	char reason[256];            /* human-readable when outcome != OK */
+} scep_client_reply;
+
+typedef struct scep_client_opts {
+	long connect_timeout_ms;     /* default 5000 when 0 */
+	long total_timeout_ms;       /* default 20000 when 0 */
+	bool use_get_for_pkioperation; /* send PKIOperation by GET (base64 in message=) */
+} scep_client_opts;
+
+/* Once per process, before threads. */
+int scep_client_global_init(ec_err *err) EC_MUST_USE;
+
+typedef struct scep_client scep_client;
+
+/* url: the trustpoint's `enrollment url`. -1 for a URL libcurl cannot use or a scheme other
+ * than http/https. */
+int scep_client_new(const char *url, const scep_client_opts *opts, scep_client **out, ec_err *err) EC_MUST_USE;
+void scep_client_free(scep_client *c);
+
+/* GetCACert: body is DER (application/x-x509-ca-cert) or a degenerate PKCS#7
+ * (application/x-x509-ca-ra-cert); *is_chain tells which. message is the CA identifier (may be
+ * NULL). */
+int scep_client_get_ca_cert(scep_client *c, const char *message, scep_client_reply *out, bool *is_chain);
+/* GetCACaps: body is the text; see scep_caps_parse. */
+int scep_client_get_ca_caps(scep_client *c, scep_client_reply *out);
+/* GetNextCACert: body is the signed PKCS#7 (application/x-x509-next-ca-cert). */
+int scep_client_get_next_ca_cert(scep_client *c, scep_client_reply *out);
+/* PKIOperation: POST (application/x-pki-message body) unless opts say GET. */
+int scep_client_pki_operation(scep_client *c, const uint8_t *msg, size_t len, scep_client_reply *out);
+
+/* Each returns 0 when out->outcome is SCEP_CLIENT_OK and -1 otherwise (out->reason says why). */
+
+void scep_client_reply_free(scep_client_reply *r);
+
+/* ---- capabilities ---- */
+typedef struct scep_caps {
+	bool get_next_ca_cert, renewal, post_pkioperation, scep_standard;
+	bool sha1, sha256, sha384, sha512, aes, des3;
+} scep_caps;
+
+/* Parses a GetCACaps body (one name per line, case-insensitive, CR/LF tolerated; unknown names
+ * ignored). Pure. */
+void scep_caps_parse(const uint8_t *text, size_t len, scep_caps *out);
+/* The strongest digest and cipher offered (SHA-512 > SHA-384 > SHA-256 > SHA-1; AES(-128) >
+ * DES3 > DES; with SCEPStandard: AES and SHA-256 at least). Names as scep_digest_by_name /
+ * scep_cipher_by_name take them. */
+const char *scep_caps_best_digest(const scep_caps *caps);
+const char *scep_caps_best_cipher(const scep_caps *caps);
+/* The router's names of the offered capabilities ("CA_CAP_RENEWAL ..."), for show output. */
+void scep_caps_format(const scep_caps *caps, char *out, size_t outsz);
+
+#endif
