@@ -26,8 +26,8 @@ static void usage(FILE *f)
 	        "are accepted (`sh cry pki ser`).\n"
 	        "\n"
 	        "  show crypto pki server            status of each certificate server\n"
-	        "  show crypto pki certificates      CA certificates (active, rollover, retired)\n"
-	        "  show crypto pki timers            timers with the time left\n"
+	        "  show crypto pki certificates      identity and CA certificates (active, rollover)\n"
+	        "  show crypto pki timers            PKI and CS timers with the time left\n"
 	        "  show crypto key mypubkey rsa      the CA key pairs\n"
 	        "  show clock                        the daemon's clock\n"
 	        "  server NAME info requests         pending enrollment requests\n"
@@ -41,6 +41,10 @@ static void usage(FILE *f)
 	        "  server NAME rollover cancel       delete it (asks for confirmation)\n"
 	        "  server NAME shutdown | no shutdown\n"
 	        "                                    refuse / accept enrollment requests\n"
+	        "  show crypto pki trustpoints       each trustpoint's state and armed renewal\n"
+	        "  authenticate TP                   fetch and show the CA certificate; install it\n"
+	        "                                    once confirmed (or when `fingerprint` matches)\n"
+	        "  enroll TP                         enroll now, or renew at once (asks first)\n"
 	        "  clock advance DURATION            move a simulated clock (90d, 5m42.946s,\n"
 	        "                                    639d23:54:18), firing due timers in order\n"
 	        "  ping                              check that the daemon answers\n"
@@ -129,12 +133,24 @@ static bool confirm(const char *question)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-static bool is_rollover_cancel(int argc, char **argv)
+/* A reply whose last line is "?confirm QUESTION" asks the operator before the daemon acts;
+ * returns the question (inside the reply buffer) and cuts it from the reply, or NULL. */
+static char *confirm_question(ec_buf *reply)
 {
-	for (int i = 0; i + 1 < argc; i++)
-		if (strncasecmp(argv[i], "rollover", 2) == 0 && strncasecmp(argv[i + 1], "cancel", 1) == 0)
-			return true;
-	return false;
+	if (reply->len < 2)
+		return NULL;
+	char *text = (char *)reply->data;
+	size_t end = reply->len;
+	if (text[end - 1] == '\n')
+		end--;
+	size_t start = end;
+	while (start > 0 && text[start - 1] != '\n')
+		start--;
+	if (end - start < 10 || strncmp(text + start, "?confirm ", 9) != 0)
+		return NULL;
+	text[end] = '\0';
+	reply->len = start;
+	return text + start + 9;
 }
 
 static int print_reply(int rc, ec_buf *reply)
@@ -191,10 +207,14 @@ int main(int argc, char **argv)
 	if (yes)
 		words[n++] = "--yes";
 	int rc = call(state_dir, n, words, &reply);
-	if (rc == 0 && !yes && is_rollover_cancel(n, words)) {
+	char *question = rc == 0 ? confirm_question(&reply) : NULL;
+	if (question != NULL) {
+		char q[512];
+		snprintf(q, sizeof(q), "%s", question);
 		print_reply(rc, &reply);
-		if (!confirm("Delete the rollover CA certificate and key?")) {
-			fprintf(stderr, "Nothing deleted.\n");
+		if (!confirm(q)) {
+			fprintf(stderr, isatty(STDIN_FILENO) ? "Nothing done.\n"
+			                                     : "Not confirmed: run again with --yes to confirm.\n");
 			ec_buf_free(&reply);
 			return 1;
 		}

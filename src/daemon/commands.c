@@ -6,6 +6,8 @@
  *   [crypto pki] server NAME info requests | grant all|ID | reject all|ID | revoke SERIAL |
  *       unrevoke SERIAL | password generate [MINUTES] | rollover [cancel [--yes]] |
  *       shutdown | no shutdown
+ *   authenticate TP [--yes]               enroll TP [--yes]
+ *   show crypto pki trustpoints [status]
  *   clock advance DURATION                ping
  */
 #include "daemon/daemon.h"
@@ -88,14 +90,18 @@ static ca_engine *find_ca(daemon_ctx *d, const char *name)
 static int show_timers(cmd *c)
 {
 	daemon_ctx *d = c->d;
-	ec_timer_entry t[256];
-	size_t n = 0;
-	for (size_t i = 0; i < d->n_cas && n < 256; i++)
-		n += ca_timers(d->cas[i], t + n, 256 - n);
+	ec_timer_entry cs[256], pki[256];
+	size_t n_cs = 0, n_pki = 0;
+	for (size_t i = 0; i < d->n_cas && n_cs < 256; i++)
+		n_cs += ca_timers(d->cas[i], cs + n_cs, 256 - n_cs);
+	for (size_t i = 0; i < d->n_tps && n_pki < 256; i++)
+		n_pki += client_timers(d->tps[i], pki + n_pki, 256 - n_pki);
 	if (c->show_flags & CA_SHOW_JSON) {
-		if (ec_buf_printf(c->out, "{\"authoritative\":%s,\"cs_timers\":",
+		if (ec_buf_printf(c->out, "{\"authoritative\":%s,\"pki_timers\":",
 		                  ec_clock_is_authoritative(d->clock) ? "true" : "false") != 0 ||
-		    ec_timers_format_json(c->out, t, n, c->now) != 0 || ec_buf_printf(c->out, "}\n") != 0)
+		    ec_timers_format_json(c->out, pki, n_pki, c->now) != 0 ||
+		    ec_buf_printf(c->out, ",\"cs_timers\":") != 0 ||
+		    ec_timers_format_json(c->out, cs, n_cs, c->now) != 0 || ec_buf_printf(c->out, "}\n") != 0)
 			return -1;
 		return 0;
 	}
@@ -105,16 +111,40 @@ static int show_timers(cmd *c)
 	char now_text[EC_TIME_TEXT_MAX];
 	ec_time_format_router(c->now, now_text);
 	if (ec_buf_printf(c->out, "Time source is %s, %s\n", ec_clock_is_simulated(d->clock) ? "simulated" : "system clock", now_text) != 0 ||
-	    ec_timers_format(c->out, "PKI Timers", NULL, 0, c->now) != 0)
+	    ec_timers_format(c->out, "PKI Timers", pki, n_pki, c->now) != 0)
 		return -1;
-	if (d->n_cas > 0 && ec_timers_format(c->out, "CS Timers", t, n, c->now) != 0)
+	if (d->n_cas > 0 && ec_timers_format(c->out, "CS Timers", cs, n_cs, c->now) != 0)
 		return -1;
 	return 0;
 }
 
+static int show_trustpoints(cmd *c)
+{
+	if (c->d->n_tps == 0)
+		return ec_buf_printf(c->out, "%% No trustpoint is configured.\n");
+	for (size_t i = 0; i < c->d->n_tps; i++)
+		if (client_show_status(c->d->tps[i], c->now, c->show_flags & CA_SHOW_JSON, c->out) != 0)
+			return -1;
+	return 0;
+}
+
+static int show_certificates(cmd *c)
+{
+	ec_err err = {""};
+	int rc = 0;
+	for (size_t i = 0; i < c->d->n_tps && rc == 0; i++)
+		rc = client_show_certificates(c->d->tps[i], c->now, c->show_flags & CA_SHOW_JSON, c->out);
+	for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
+		if (ca_show_certificates(c->d->cas[i], c->now, c->show_flags, c->out, &err) != 0)
+			return fail_err(c, &err);
+	if (rc == 0 && c->d->n_cas == 0 && c->d->n_tps == 0)
+		rc = ec_buf_printf(c->out, "%% No certificates.\n");
+	return rc;
+}
+
 static int show(cmd *c)
 {
-	ec_err err;
+	ec_err err = {""};
 	int rc = 0;
 	if (at(c, 1, "clock", 2)) {
 		char iso[EC_TIME_TEXT_MAX];
@@ -131,14 +161,16 @@ static int show(cmd *c)
 		return fail(c, "unknown show command; try: show crypto pki server|certificates|timers");
 	if (at(c, 3, "timers", 2))
 		return show_timers(c);
-	bool server = at(c, 3, "server", 2), certs = at(c, 3, "certificates", 2);
-	if (!server && !certs)
-		return fail(c, "unknown show command; try: show crypto pki server|certificates|timers");
+	if (at(c, 3, "trustpoints", 2))
+		return show_trustpoints(c);
+	if (at(c, 3, "certificates", 2))
+		return show_certificates(c);
+	if (!at(c, 3, "server", 2))
+		return fail(c, "unknown show command; try: show crypto pki server|certificates|timers|trustpoints");
 	if (c->d->n_cas == 0)
 		return ec_buf_printf(c->out, "%% No certificate server is configured.\n");
 	for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
-		rc = server ? ca_show_server(c->d->cas[i], c->now, c->show_flags, c->out, &err)
-		            : ca_show_certificates(c->d->cas[i], c->now, c->show_flags, c->out, &err);
+		rc = ca_show_server(c->d->cas[i], c->now, c->show_flags, c->out, &err);
 	return rc == 0 ? 0 : fail_err(c, &err);
 }
 
@@ -158,7 +190,7 @@ static int server_password(cmd *c, ca_engine *ca, int i, ec_err *err)
 /* server NAME <verb> ... ; i is the index of the verb. */
 static int server_verb(cmd *c, ca_engine *ca, int i)
 {
-	ec_err err;
+	ec_err err = {""};
 	int64_t id;
 	int rc;
 	const char *arg = i + 1 < c->n ? c->w[i + 1] : NULL;
@@ -186,7 +218,7 @@ static int server_verb(cmd *c, ca_engine *ca, int i)
 		            "revoke SERIAL, unrevoke SERIAL, password generate [MINUTES], rollover [cancel], "
 		            "shutdown, no shutdown");
 	if (rc == 0 && at(c, i, "rollover", 2) && at(c, i + 1, "cancel", 1) && !c->yes)
-		return ec_buf_printf(c->out, "Run again with --yes to delete it.\n") == 0 ? 0 : -1;
+		return ec_buf_printf(c->out, "?confirm Delete the rollover CA certificate and key?\n") == 0 ? 0 : -1;
 	if (rc == 0)
 		dlog(c->d, "operator: server %s %s%s%s", ca_name(ca), c->w[i], arg ? " " : "", arg ? arg : "");
 	return rc == 0 ? 0 : fail_err(c, &err);
@@ -202,9 +234,34 @@ static int server(cmd *c, int i)
 	return server_verb(c, ca, i + 1);
 }
 
+static tp_runtime *find_tp(daemon_ctx *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_tps; i++)
+		if (strcmp(client_name(d->tps[i]), name) == 0)
+			return d->tps[i];
+	return NULL;
+}
+
+/* authenticate TP | enroll TP */
+static int trustpoint_cmd(cmd *c, bool enroll)
+{
+	if (c->n != 2)
+		return fail(c, "usage: %s TRUSTPOINT", enroll ? "enroll" : "authenticate");
+	tp_runtime *tp = find_tp(c->d, c->w[1]);
+	if (tp == NULL)
+		return fail(c, "no trustpoint named '%s'", c->w[1]);
+	ec_err err = {""};
+	int rc = enroll ? client_cmd_enroll(tp, c->yes, c->now, c->out, &err)
+	                : client_cmd_authenticate(tp, c->yes, c->now, c->out, &err);
+	if (rc != 0)
+		return fail_err(c, &err);
+	dlog(c->d, "operator: %s %s", enroll ? "enroll" : "authenticate", c->w[1]);
+	return 0;
+}
+
 static int clock_cmd(cmd *c)
 {
-	ec_err err;
+	ec_err err = {""};
 	ec_time delta;
 	if (!at(c, 1, "advance", 2) || c->n != 3)
 		return fail(c, "usage: clock advance DURATION (e.g. 90d, 5m42.946s, 639d23:54:18)");
@@ -236,6 +293,10 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 		return show(&c);
 	if (kw(c.w[0], "clock", 2))
 		return clock_cmd(&c);
+	if (kw(c.w[0], "authenticate", 4))
+		return trustpoint_cmd(&c, false);
+	if (kw(c.w[0], "enroll", 3))
+		return trustpoint_cmd(&c, true);
 	if (kw(c.w[0], "crypto", 2) && at(&c, 1, "pki", 3) && at(&c, 2, "server", 2))
 		return server(&c, 3);
 	if (kw(c.w[0], "server", 2))

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "ca/ca.h"
+#include "client/client.h"
 #include "clock/clock.h"
 #include "config/config.h"
 #include "http/http_server.h"
@@ -31,6 +32,8 @@ typedef struct daemon_ctx {
 	ec_clock *clock;
 	ca_engine *cas[CFG_MAX_SERVERS];
 	size_t n_cas;
+	tp_runtime *tps[CFG_MAX_TRUSTPOINTS];
+	size_t n_tps;
 	scep_router router;
 	http_server *http;
 	int control_fd;

@@ -20,6 +20,11 @@ ec_time daemon_next_timer(daemon_ctx *d)
 		if (c < t)
 			t = c;
 	}
+	for (size_t i = 0; i < d->n_tps; i++) {
+		ec_time c = client_next_timer(d->tps[i]);
+		if (c < t)
+			t = c;
+	}
 	return t;
 }
 
@@ -35,6 +40,12 @@ int daemon_run_due_timers(daemon_ctx *d, ec_time now)
 			failures++;
 		}
 	}
+	/* Trustpoints after the servers, so that a CA's new state (a rollover certificate created
+	 * at this instant) is there when its own clients ask. Their failures are theirs: each
+	 * trustpoint has already scheduled its retry. */
+	for (size_t i = 0; i < d->n_tps; i++)
+		if (client_next_timer(d->tps[i]) <= now)
+			client_run_timers(d->tps[i], now);
 	return failures ? -1 : 0;
 }
 

@@ -1,4 +1,4 @@
-/* evercertd: runs the certificate servers (and, later, trustpoints) of one configuration. */
+/* evercertd: runs the certificate servers and trustpoints of one configuration. */
 #include "daemon/daemon.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "net/scep_client.h"
 #include "pki/pki.h"
 #include "scep/scep.h"
 #include "util/encoding.h"
@@ -37,9 +38,10 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: evercertd --config FILE --state-dir DIR [--foreground]\n"
 	        "\n"
-	        "Runs the certificate servers configured in FILE (router-style configuration,\n"
-	        "see docs/CONFIGURATION.md), serving SCEP over HTTP, with their keys, store and\n"
-	        "operator socket under DIR.\n"
+	        "Runs the certificate servers and trustpoints configured in FILE (router-style\n"
+	        "configuration, see docs/CONFIGURATION.md): certificate servers answer SCEP over\n"
+	        "HTTP, trustpoints enroll and renew with their CA. Keys, stores, state and the\n"
+	        "operator socket live under DIR.\n"
 	        "\n"
 	        "  -c, --config FILE     configuration file\n"
 	        "  -s, --state-dir DIR   state directory (created 0700; also EVERCERT_STATE_DIR)\n"
@@ -78,6 +80,16 @@ static int make_clock(daemon_ctx *d, ec_err *err)
 	return d->clock ? 0 : ec_err_set(err, "out of memory");
 }
 
+/* For `grant auto trustpoint TP`: the CA certificates a trustpoint of this daemon trusts. */
+static STACK_OF(X509) *trustpoint_certs(void *ctx, const char *name)
+{
+	daemon_ctx *d = ctx;
+	for (size_t i = 0; i < d->n_tps; i++)
+		if (strcmp(client_name(d->tps[i]), name) == 0)
+			return client_trusted_certs(d->tps[i]);
+	return NULL;
+}
+
 static int open_servers(daemon_ctx *d, ec_err *err)
 {
 	for (size_t i = 0; i < d->cfg->n_servers; i++) {
@@ -89,6 +101,8 @@ static int open_servers(daemon_ctx *d, ec_err *err)
 			.state_dir = d->state_dir,
 			.default_key_bits = bits,
 			.rollover_key_bits = cfg_key_bits(d->cfg, rollover_label, bits),
+			.trustpoint_certs = trustpoint_certs,
+			.trustpoint_ctx = d,
 			.audit = dlog_line,
 			.audit_ctx = d,
 		};
@@ -96,9 +110,22 @@ static int open_servers(daemon_ctx *d, ec_err *err)
 			return -1;
 		d->n_cas++;
 	}
-	for (size_t i = 0; i < d->cfg->n_trustpoints; i++)
-		dlog(d, "trustpoint %s: this version of evercertd runs certificate servers only; the "
-		     "trustpoint block is checked but not run", d->cfg->trustpoints[i].name);
+	return 0;
+}
+
+static int open_trustpoints(daemon_ctx *d, ec_err *err)
+{
+	char host[256] = "";
+	if (d->cfg->hostname[0])
+		snprintf(host, sizeof(host), "%s", d->cfg->hostname);
+	else if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "evercert");
+	for (size_t i = 0; i < d->cfg->n_trustpoints; i++) {
+		client_env env = {.state_dir = d->state_dir, .hostname = host, .log = dlog_line, .log_ctx = d};
+		if (client_open(&d->cfg->trustpoints[i], &env, ec_clock_now(d->clock), &d->tps[d->n_tps], err) != 0)
+			return -1;
+		d->n_tps++;
+	}
 	return 0;
 }
 
@@ -153,8 +180,9 @@ static int setup(daemon_ctx *d, ec_err *err)
 		    (d->log = fopen(path, "ae")) == NULL)
 			return ec_err_set(err, "cannot open the log file in %s", d->state_dir);
 	}
-	if (make_clock(d, err) != 0 || scep_init(err) != 0 || open_servers(d, err) != 0 ||
-	    start_http(d, err) != 0 || control_open(d, err) != 0)
+	if (make_clock(d, err) != 0 || scep_init(err) != 0 || scep_client_global_init(err) != 0 ||
+	    open_servers(d, err) != 0 || start_http(d, err) != 0 || open_trustpoints(d, err) != 0 ||
+	    control_open(d, err) != 0)
 		return -1;
 	return 0;
 }
@@ -163,6 +191,8 @@ static void teardown(daemon_ctx *d)
 {
 	http_server_stop(d->http);
 	control_close(d);
+	for (size_t i = 0; i < d->n_tps; i++)
+		client_close(d->tps[i]);
 	for (size_t i = 0; i < d->n_cas; i++)
 		ca_close(d->cas[i]);
 	cfg_config_free(d->cfg);

@@ -1,0 +1,318 @@
+/* A trustpoint's files: state, keys, the application's copies; and its timers. */
+#include "client/client_internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+
+#include "pki/pki.h"
+#include "scep/scep.h"
+#include "util/encoding.h"
+#include "util/fsutil.h"
+
+void client_log(tp_runtime *tp, const char *fmt, ...)
+{
+	if (tp->env.log == NULL)
+		return;
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "trustpoint %s: ", tp->cfg.name);
+	va_list ap;
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(line))
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	tp->env.log(tp->env.log_ctx, line);
+}
+
+const char *client_name(const tp_runtime *tp)
+{
+	return tp->cfg.name;
+}
+
+static const char *key_label(const tp_runtime *tp)
+{
+	return tp->cfg.rsakeypair[0] ? tp->cfg.rsakeypair : tp->cfg.name;
+}
+
+int client_key_path(tp_runtime *tp, char slot, char *out, size_t sz)
+{
+	int n = snprintf(out, sz, "%s/keys/%s.%c.key", tp->dir, key_label(tp), slot);
+	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+}
+
+static int state_path(tp_runtime *tp, char *out, size_t sz)
+{
+	int n = snprintf(out, sz, "%s/%s.state", tp->dir, tp->cfg.name);
+	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+}
+
+int client_save(tp_runtime *tp, ec_err *err)
+{
+	char path[CLIENT_PATH_MAX];
+	ec_buf b;
+	ec_buf_init(&b, TP_RECORD_MAX);
+	int rc = -1;
+	if (state_path(tp, path, sizeof(path)) != 0)
+		ec_err_set(err, "state path too long");
+	else if (tp_record_format(&tp->rec, &b) != 0)
+		ec_err_set(err, "state too large");
+	else
+		rc = ec_write_atomic(path, b.data, b.len, 0600, err);
+	ec_buf_free(&b);
+	return rc;
+}
+
+int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY **out, ec_err *err)
+{
+	char path[CLIENT_PATH_MAX];
+	*out = NULL;
+	if (client_key_path(tp, slot, path, sizeof(path)) != 0)
+		return ec_err_set(err, "key path too long");
+	if (!create || ec_file_exists(path))
+		return ec_file_exists(path) ? pki_key_load(path, tp->key_password, out, err) : 0;
+	int bits = tp->cfg.rsakeypair_bits > 0 ? tp->cfg.rsakeypair_bits : 2048;
+	if (pki_key_generate(bits, out, err) != 0 || pki_key_save(path, *out, tp->key_password, err) != 0) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	client_log(tp, "key '%s%s' does not exist; generated automatically (%d bits)", key_label(tp),
+	           slot == tp->rec.key_slot ? "" : "#", bits);
+	return 0;
+}
+
+int client_set_cert(tp_runtime *tp, int which, X509 *cert, ec_err *err)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	if (cert != NULL && pki_cert_to_der(cert, &der, &len, err) != 0)
+		return -1;
+	int rc = tp_record_set_blob(&tp->rec, which, der, len);
+	free(der);
+	return rc == 0 ? 0 : ec_err_set(err, "out of memory");
+}
+
+static int write_key_pem(const char *path, EVP_PKEY *key, ec_err *err)
+{
+	BIO *mem = BIO_new(BIO_s_mem());
+	int rc = -1;
+	if (mem != NULL && PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL) == 1) {
+		char *data = NULL;
+		long n = BIO_get_mem_data(mem, &data);
+		rc = ec_write_atomic(path, data, (size_t)n, 0600, err);
+	} else {
+		ec_err_ssl(err, "cannot encode the key for %s", path);
+	}
+	BIO_free_all(mem); /* BIO_s_mem frees and cleanses nothing: the data is short-lived */
+	return rc;
+}
+
+int client_write_outputs(tp_runtime *tp, ec_err *err)
+{
+	if (tp->cfg.certificate_file[0] && tp->cert != NULL &&
+	    pki_cert_save_pem(tp->cfg.certificate_file, tp->cert, 0644, err) != 0)
+		return -1;
+	if (tp->cfg.key_file[0] && tp->key != NULL && write_key_pem(tp->cfg.key_file, tp->key, err) != 0)
+		return -1;
+	if (tp->cfg.chain_file[0] && tp->ca != NULL && pki_cert_save_pem(tp->cfg.chain_file, tp->ca, 0644, err) != 0)
+		return -1;
+	return 0;
+}
+
+void client_run_post_install(tp_runtime *tp)
+{
+	if (tp->cfg.post_install[0] == '\0')
+		return;
+	pid_t pid = fork();
+	if (pid < 0) {
+		client_log(tp, "post-install command not run: fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", tp->cfg.post_install, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		client_log(tp, "post-install command succeeded");
+	else
+		client_log(tp, "post-install command failed (status %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+static int load_key_password(tp_runtime *tp, ec_err *err)
+{
+	char path[CLIENT_PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s/client.keypass", tp->dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return ec_err_set(err, "state path too long");
+	if (!ec_file_exists(path)) {
+		uint8_t rnd[32];
+		if (scep_random(rnd, sizeof(rnd)) != 0)
+			return ec_err_set(err, "no randomness");
+		ec_hex_encode(rnd, sizeof(rnd), tp->key_password);
+		OPENSSL_cleanse(rnd, sizeof(rnd));
+		/* Created only once: O_EXCL semantics through a temp file would race with a second
+		 * trustpoint of the same daemon, which runs on the same thread. */
+		return ec_write_atomic(path, tp->key_password, strlen(tp->key_password), 0600, err);
+	}
+	uint8_t *data = NULL;
+	size_t len = 0;
+	if (ec_check_private(path, err) != 0 || ec_read_file(path, sizeof(tp->key_password) - 1, &data, &len, err) != 0)
+		return -1;
+	memcpy(tp->key_password, data, len);
+	tp->key_password[len] = '\0';
+	OPENSSL_cleanse(data, len);
+	free(data);
+	return len > 0 ? 0 : ec_err_set(err, "%s is empty", path);
+}
+
+static tp_policy policy_of(const cfg_trustpoint *c)
+{
+	tp_policy p = {
+		.auto_enroll = c->auto_enroll,
+		.percent = c->auto_enroll_percent > 0 ? c->auto_enroll_percent : 100,
+		.has_url = c->enrollment_url[0] != '\0',
+		.retry_count = c->retry_count,
+		.retry_period = (ec_time)(c->retry_period_minutes > 0 ? c->retry_period_minutes : 1) * EC_MS_PER_MINUTE,
+	};
+	return p;
+}
+
+/* Loads the state file if there is one; else starts fresh. */
+static int load_state(tp_runtime *tp, ec_time now, ec_err *err)
+{
+	char path[CLIENT_PATH_MAX];
+	if (state_path(tp, path, sizeof(path)) != 0)
+		return ec_err_set(err, "state path too long");
+	if (!ec_file_exists(path)) {
+		tp_record_init(&tp->rec);
+		tp_init(&tp->rec.m, &tp->policy, now);
+		return client_save(tp, err);
+	}
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc = ec_read_file(path, TP_RECORD_MAX, &text, &len, err);
+	if (rc == 0 && tp_record_parse(text, len, &tp->rec, err) != 0)
+		rc = ec_err_wrap(err, "%s", path);
+	free(text);
+	if (rc != 0)
+		return -1;
+	if (tp->rec.blob[TP_BLOB_CA] &&
+	    pki_cert_from_der(tp->rec.blob[TP_BLOB_CA], tp->rec.blob_len[TP_BLOB_CA], &tp->ca, err) != 0)
+		return ec_err_wrap(err, "%s: CA certificate", path);
+	if (tp->rec.blob[TP_BLOB_CERT] &&
+	    pki_cert_from_der(tp->rec.blob[TP_BLOB_CERT], tp->rec.blob_len[TP_BLOB_CERT], &tp->cert, err) != 0)
+		return ec_err_wrap(err, "%s: certificate", path);
+	/* A configuration that turned auto-enroll on since the last run starts it now. */
+	if (tp->policy.auto_enroll && tp->policy.has_url && tp_next_wakeup(&tp->rec.m) == TP_NEVER &&
+	    tp->rec.m.phase == TP_PHASE_IDLE)
+		tp->rec.m.renew_at = tp->rec.m.enrolled
+		                         ? tp_renewal_time(now, tp->rec.m.cert_not_after, tp->policy.percent)
+		                         : now;
+	return 0;
+}
+
+int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, tp_runtime **out, ec_err *err)
+{
+	*out = NULL;
+	tp_runtime *tp = calloc(1, sizeof(*tp));
+	if (tp == NULL)
+		return ec_err_set(err, "out of memory");
+	tp->cfg = *cfg;
+	tp->env = *env;
+	tp->policy = policy_of(cfg);
+	tp_record_init(&tp->rec);
+	char keys[CLIENT_PATH_MAX + 8];
+	int n = snprintf(tp->dir, sizeof(tp->dir), "%s/trustpoints", env->state_dir);
+	if (n < 0 || (size_t)n >= sizeof(tp->dir) || snprintf(keys, sizeof(keys), "%s/keys", tp->dir) < 0 ||
+	    ec_mkdir_p(tp->dir, 0700, err) != 0 || ec_mkdir_p(keys, 0700, err) != 0 ||
+	    load_key_password(tp, err) != 0 || load_state(tp, now, err) != 0 ||
+	    client_key_load_or_create(tp, tp->rec.key_slot, false, &tp->key, err) != 0)
+		goto fail;
+	if (cfg->enrollment_url[0] != '\0' && scep_client_new(cfg->enrollment_url, NULL, &tp->http, err) != 0)
+		goto fail;
+	*out = tp;
+	return 0;
+fail:
+	ec_err_wrap(err, "trustpoint %s", cfg->name);
+	client_close(tp);
+	return -1;
+}
+
+void client_close(tp_runtime *tp)
+{
+	if (tp == NULL)
+		return;
+	X509_free(tp->ca);
+	X509_free(tp->cert);
+	X509_free(tp->candidate_ca);
+	EVP_PKEY_free(tp->key);
+	EVP_PKEY_free(tp->shadow_key);
+	scep_client_free(tp->http);
+	tp_record_free(&tp->rec);
+	OPENSSL_cleanse(tp->key_password, sizeof(tp->key_password));
+	free(tp);
+}
+
+size_t client_timers(tp_runtime *tp, ec_timer_entry *out, size_t max)
+{
+	size_t n = 0;
+	const tp_state *s = &tp->rec.m;
+	struct { const char *name; ec_time at; } t[3] = {
+		{s->enrolled && s->renewal_kind == TP_REQ_SHADOW ? "SHADOW" : "RENEW", s->renew_at},
+		{"POLL", s->poll_at},
+		{"CONNECT RETRY", s->retry_at},
+	};
+	for (size_t i = 0; i < 3 && n < max; i++) {
+		if (t[i].at == TP_NEVER)
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s %s", t[i].name, tp->cfg.name);
+		out[n].fire_at = t[i].at;
+		n++;
+	}
+	return n;
+}
+
+ec_time client_next_timer(tp_runtime *tp)
+{
+	return tp_next_wakeup(&tp->rec.m);
+}
+
+void client_run_timers(tp_runtime *tp, ec_time now)
+{
+	/* Bounded: each action re-arms its timers in the future or clears them. */
+	for (int i = 0; i < 8; i++) {
+		int action = tp_due(&tp->rec.m, &tp->policy, now);
+		if (action == TP_ACT_NONE)
+			break;
+		if (action == TP_ACT_POLL)
+			client_poll(tp, now);
+		else
+			client_enroll(tp, now);
+	}
+	ec_err err;
+	if (client_save(tp, &err) != 0)
+		client_log(tp, "cannot save state: %s", err.msg);
+}
+
+STACK_OF(X509) *client_trusted_certs(tp_runtime *tp)
+{
+	if (tp->ca == NULL)
+		return NULL;
+	STACK_OF(X509) *s = sk_X509_new_null();
+	if (s == NULL || !sk_X509_push(s, X509_dup(tp->ca))) {
+		sk_X509_pop_free(s, X509_free);
+		return NULL;
+	}
+	return s;
+}

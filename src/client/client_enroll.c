@@ -1,0 +1,595 @@
+/* The exchanges of a trustpoint with its CA: authenticate, enroll (initial and RENEW), poll. */
+#include "client/client_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509v3.h>
+
+#include "pki/pki.h"
+#include "scep/scep.h"
+#include "util/encoding.h"
+#include "util/fsutil.h"
+
+/* ---- authenticate ---- */
+
+static X509 *pick_ca_cert(const uint8_t *body, size_t len, bool is_chain, ec_err *err)
+{
+	X509 *cert = NULL;
+	if (!is_chain)
+		return pki_cert_from_der(body, len, &cert, err) == 0 ? cert : NULL;
+	STACK_OF(X509) *certs = NULL;
+	if (scep_degenerate_parse(body, len, &certs, NULL, err) != 0)
+		return NULL;
+	/* The CA is the self-signed one; the others are RA certificates. */
+	for (int i = 0; i < sk_X509_num(certs) && cert == NULL; i++)
+		if (pki_cert_is_self_signed(sk_X509_value(certs, i)))
+			cert = X509_dup(sk_X509_value(certs, i));
+	if (cert == NULL && sk_X509_num(certs) > 0)
+		cert = X509_dup(sk_X509_value(certs, 0));
+	sk_X509_pop_free(certs, X509_free);
+	if (cert == NULL)
+		ec_err_set(err, "the GetCACert reply holds no certificate");
+	return cert;
+}
+
+/* Whether the configured fingerprint (MD5, SHA-1 or SHA-256 by its length) matches. */
+static int fingerprint_matches(const char *configured, X509 *cert)
+{
+	uint8_t want[64], got[EVP_MAX_MD_SIZE];
+	size_t want_len = 0;
+	unsigned got_len = 0;
+	if (ec_hex_decode(configured, want, sizeof(want), &want_len) != 0)
+		return 0;
+	const EVP_MD *md = want_len == 16 ? EVP_md5() : want_len == 20 ? EVP_sha1() : want_len == 32 ? EVP_sha256() : NULL;
+	if (md == NULL || X509_digest(cert, md, got, &got_len) != 1 || got_len != want_len)
+		return 0;
+	return CRYPTO_memcmp(want, got, want_len) == 0;
+}
+
+static int describe_ca(X509 *cert, ec_buf *out)
+{
+	char md5[160], sha1[160], sha256[160], subject[1024], nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
+	if (ec_cert_fingerprint(cert, EVP_md5(), md5, sizeof(md5)) != 0 ||
+	    ec_cert_fingerprint(cert, EVP_sha1(), sha1, sizeof(sha1)) != 0 ||
+	    ec_cert_fingerprint(cert, EVP_sha256(), sha256, sizeof(sha256)) != 0 ||
+	    pki_name_format(X509_get_subject_name(cert), subject, sizeof(subject)) != 0)
+		return -1;
+	ec_time_format_router(pki_cert_not_before(cert), nb);
+	ec_time_format_router(pki_cert_not_after(cert), na);
+	return ec_buf_printf(out, "Certificate has the following attributes:\n"
+	                     "       Subject: %s\n       Valid: %s to %s\n"
+	                     "       Fingerprint MD5: %s\n       Fingerprint SHA1: %s\n"
+	                     "       Fingerprint SHA256: %s\n", subject, nb, na, md5, sha1, sha256);
+}
+
+static void fetch_caps(tp_runtime *tp)
+{
+	scep_client_reply r;
+	if (scep_client_get_ca_caps(tp->http, &r) == 0) {
+		scep_caps caps;
+		scep_caps_parse(r.body, r.body_len, &caps);
+		tp->rec.caps = (caps.get_next_ca_cert ? 1u : 0) | (caps.renewal ? 2u : 0) |
+		               (caps.post_pkioperation ? 4u : 0) | (caps.sha1 ? 8u : 0) | (caps.sha256 ? 16u : 0) |
+		               (caps.sha384 ? 32u : 0) | (caps.sha512 ? 64u : 0) | (caps.aes ? 128u : 0) |
+		               (caps.des3 ? 256u : 0) | (caps.scep_standard ? 512u : 0) | 0x8000u;
+	} else {
+		client_log(tp, "GetCACaps failed: %s", r.reason);
+	}
+	scep_client_reply_free(&r);
+}
+
+static scep_caps caps_of(const tp_runtime *tp)
+{
+	unsigned c = tp->rec.caps;
+	scep_caps caps = {
+		.get_next_ca_cert = c & 1u, .renewal = c & 2u, .post_pkioperation = c & 4u, .sha1 = c & 8u,
+		.sha256 = c & 16u, .sha384 = c & 32u, .sha512 = c & 64u, .aes = c & 128u, .des3 = c & 256u,
+		.scep_standard = c & 512u,
+	};
+	return caps;
+}
+
+static int install_ca(tp_runtime *tp, X509 *cert, ec_time now, ec_err *err)
+{
+	if (client_set_cert(tp, TP_BLOB_CA, cert, err) != 0)
+		return -1;
+	X509_free(tp->ca);
+	tp->ca = X509_dup(cert);
+	tp_on_authenticated(&tp->rec.m, &tp->policy, pki_cert_not_after(cert), now);
+	fetch_caps(tp);
+	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "CA certificate accepted");
+	if (client_save(tp, err) != 0)
+		return -1;
+	char fp[160];
+	if (ec_cert_fingerprint(cert, EVP_sha256(), fp, sizeof(fp)) == 0)
+		client_log(tp, "CA certificate accepted (SHA-256 %s)", fp);
+	return 0;
+}
+
+/* Returns 0 installed, 1 shown and awaiting confirmation, -1 error (err), -2 unreachable. */
+static int authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, int64_t *retry_after, ec_err *err)
+{
+	scep_client_reply r;
+	bool is_chain = false;
+	int rc = -1;
+	X509 *cert = NULL;
+	if (tp->http == NULL)
+		return ec_err_set(err, "no `enrollment url` is configured");
+	if (scep_client_get_ca_cert(tp->http, tp->cfg.name, &r, &is_chain) != 0) {
+		ec_err_set(err, "GetCACert failed: %s", r.reason);
+		rc = (r.outcome == SCEP_CLIENT_UNREACHABLE || r.outcome == SCEP_CLIENT_UNAVAILABLE) ? -2 : -1;
+		*retry_after = r.retry_after_seconds;
+		goto out;
+	}
+	if ((cert = pick_ca_cert(r.body, r.body_len, is_chain, err)) == NULL)
+		goto out;
+	if (out != NULL && describe_ca(cert, out) != 0) {
+		ec_err_set(err, "output too long");
+		goto out;
+	}
+	if (tp->cfg.fingerprint[0] != '\0') {
+		if (!fingerprint_matches(tp->cfg.fingerprint, cert)) {
+			ec_err_set(err, "the CA certificate's fingerprint does not match the configured "
+			           "fingerprint %s; certificate not installed", tp->cfg.fingerprint);
+			goto out;
+		}
+	} else if (!confirmed) {
+		X509_free(tp->candidate_ca);
+		tp->candidate_ca = X509_dup(cert);
+		rc = 1;
+		goto out;
+	} else if (tp->candidate_ca != NULL && X509_cmp(tp->candidate_ca, cert) != 0) {
+		ec_err_set(err, "the CA certificate changed since it was shown; run authenticate again");
+		goto out;
+	}
+	rc = install_ca(tp, cert, now, err);
+out:
+	X509_free(cert);
+	scep_client_reply_free(&r);
+	return rc;
+}
+
+int client_cmd_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, ec_err *err)
+{
+	int64_t retry_after = -1;
+	int rc = authenticate(tp, confirmed, now, out, &retry_after, err);
+	if (rc == 1)
+		return ec_buf_printf(out, "?confirm Do you accept this certificate?\n") == 0 ? 0 : -1;
+	if (rc != 0)
+		return -1;
+	if (ec_buf_printf(out, "Trustpoint %s: CA certificate accepted.\n", tp->cfg.name) != 0)
+		return -1;
+	return client_save(tp, err);
+}
+
+/* ---- requests ---- */
+
+/* The self-signed certificate that signs a first request (and its polls). */
+static X509 *self_signed(EVP_PKEY *key, X509_NAME *subject, ec_time now)
+{
+	X509 *c = X509_new();
+	uint8_t rnd[8];
+	ASN1_INTEGER *serial = NULL;
+	time_t t = (time_t)(now / 1000);
+	if (c == NULL || scep_random(rnd, sizeof(rnd)) != 0)
+		goto fail;
+	rnd[0] &= 0x7f;
+	serial = ASN1_INTEGER_new();
+	BIGNUM *bn = BN_bin2bn(rnd, sizeof(rnd), NULL);
+	if (serial == NULL || bn == NULL || BN_to_ASN1_INTEGER(bn, serial) == NULL) {
+		BN_free(bn);
+		goto fail;
+	}
+	BN_free(bn);
+	if (!X509_set_version(c, 2) || !X509_set_serialNumber(c, serial) ||
+	    !X509_time_adj_ex(X509_getm_notBefore(c), 0, -3600, &t) ||
+	    !X509_time_adj_ex(X509_getm_notAfter(c), 1, 0, &t) || !X509_set_subject_name(c, subject) ||
+	    !X509_set_issuer_name(c, subject) || !X509_set_pubkey(c, key) || !X509_sign(c, key, EVP_sha256()))
+		goto fail;
+	ASN1_INTEGER_free(serial);
+	return c;
+fail:
+	ASN1_INTEGER_free(serial);
+	X509_free(c);
+	return NULL;
+}
+
+static int request_subject(tp_runtime *tp, char *out, size_t sz)
+{
+	int n;
+	if (tp->cfg.subject_name[0])
+		n = snprintf(out, sz, "%s", tp->cfg.subject_name);
+	else
+		n = snprintf(out, sz, "CN=%s", tp->env.hostname && *tp->env.hostname ? tp->env.hostname : "evercert");
+	if (n < 0 || (size_t)n >= sz)
+		return -1;
+	if (tp->cfg.serial_number) {
+		/* The host's identity, as the router adds its serial number to the subject. */
+		uint8_t *id = NULL;
+		size_t len = 0;
+		ec_err e;
+		if (ec_read_file("/etc/machine-id", 64, &id, &len, &e) == 0) {
+			while (len > 0 && (id[len - 1] == '\n' || id[len - 1] == '\r'))
+				id[--len] = '\0';
+			size_t used = strlen(out);
+			n = snprintf(out + used, sz - used, ",serialNumber=%s", (char *)id);
+			free(id);
+			if (n < 0 || (size_t)n >= sz - used)
+				return -1;
+		}
+	}
+	if (tp->cfg.ip_address[0]) {
+		size_t used = strlen(out);
+		n = snprintf(out + used, sz - used, ",unstructuredAddress=%s", tp->cfg.ip_address);
+		if (n < 0 || (size_t)n >= sz - used)
+			return -1;
+	}
+	return 0;
+}
+
+static const EVP_MD *csr_digest(const scep_caps *caps)
+{
+	const EVP_MD *md = scep_digest_by_name(scep_caps_best_digest(caps));
+	return md != NULL ? md : EVP_sha256();
+}
+
+static X509_REQ *make_csr(tp_runtime *tp, EVP_PKEY *key, X509_NAME *subject, const EVP_MD *md)
+{
+	X509_REQ *req = X509_REQ_new();
+	if (req == NULL || !X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, subject) ||
+	    !X509_REQ_set_pubkey(req, key))
+		goto fail;
+	if (tp->cfg.password[0] &&
+	    !X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, MBSTRING_UTF8,
+	                               (const unsigned char *)tp->cfg.password, -1))
+		goto fail;
+	if (!X509_REQ_sign(req, key, md))
+		goto fail;
+	return req;
+fail:
+	X509_REQ_free(req);
+	return NULL;
+}
+
+/* One request or poll in flight, with what is needed to read its reply. */
+typedef struct exchange {
+	int action;                 /* TP_ACT_ENROLL or TP_ACT_POLL */
+	X509 *signer;               /* borrowed */
+	EVP_PKEY *signer_key;       /* borrowed */
+	EVP_PKEY *request_key;      /* borrowed: the key the certificate is for */
+	bool request_key_shadow;
+	uint8_t nonce[SCEP_NONCE_LEN];
+	char txid[TP_TXID_MAX + 1];
+	char subject[TP_TEXT_MAX];
+} exchange;
+
+static void fail_exchange(tp_runtime *tp, ec_time now, const char *fmt, ...) EC_PRINTF(3, 4);
+
+static void fail_exchange(tp_runtime *tp, ec_time now, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tp->rec.last_result, sizeof(tp->rec.last_result), fmt, ap);
+	va_end(ap);
+	client_log(tp, "%s; installed certificates unchanged", tp->rec.last_result);
+	tp_on_failure(&tp->rec.m, &tp->policy, now);
+}
+
+static X509 *find_cert_for(STACK_OF(X509) *certs, EVP_PKEY *key)
+{
+	for (int i = 0; i < sk_X509_num(certs); i++)
+		if (EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(certs, i)), key) == 1)
+			return sk_X509_value(certs, i);
+	return NULL;
+}
+
+static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
+{
+	ec_err err;
+	char old_slot_path[CLIENT_PATH_MAX] = "";
+	if (x->request_key_shadow) {
+		client_key_path(tp, tp->rec.key_slot, old_slot_path, sizeof(old_slot_path));
+		tp->rec.key_slot = tp->rec.key_slot == 'a' ? 'b' : 'a';
+		EVP_PKEY_free(tp->key);
+		tp->key = tp->shadow_key;
+		tp->shadow_key = NULL;
+	}
+	if (client_set_cert(tp, TP_BLOB_CERT, cert, &err) != 0 || client_set_cert(tp, TP_BLOB_SIGNER, NULL, &err) != 0) {
+		client_log(tp, "cannot record the certificate: %s", err.msg);
+		return;
+	}
+	X509_free(tp->cert);
+	tp->cert = X509_dup(cert);
+	tp->rec.txid[0] = '\0';
+	tp->rec.request_key_shadow = 0;
+	tp_on_installed(&tp->rec.m, &tp->policy, pki_cert_not_after(cert), pki_cert_not_after(tp->ca), now);
+	char serial[PKI_SERIAL_MAX] = "?", until[EC_TIME_TEXT_MAX], next[EC_TIME_TEXT_MAX] = "never";
+	if (pki_cert_serial_hex(cert, serial) != 0)
+		snprintf(serial, sizeof(serial), "?");
+	ec_time_format_router(pki_cert_not_after(cert), until);
+	if (tp->rec.m.renew_at != TP_NEVER)
+		ec_time_format_router(tp->rec.m.renew_at, next);
+	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "certificate %s installed, valid until %s", serial, until);
+	/* The state file is the commit point: files for applications follow it. */
+	if (client_save(tp, &err) != 0) {
+		client_log(tp, "cannot save state: %s", err.msg);
+		return;
+	}
+	if (old_slot_path[0])
+		unlink(old_slot_path);
+	client_log(tp, "certificate %s installed, valid until %s; %s at %s", serial, until,
+	           tp_request_kind_name(tp->rec.m.renewal_kind), next);
+	if (client_write_outputs(tp, &err) != 0)
+		client_log(tp, "cannot write the output files: %s", err.msg);
+	client_run_post_install(tp);
+}
+
+static void on_success(tp_runtime *tp, scep_msg *m, const exchange *x, ec_time now)
+{
+	uint8_t *p7 = NULL;
+	size_t len = 0;
+	STACK_OF(X509) *certs = NULL;
+	ec_err err;
+	if (scep_msg_decrypt(m, x->signer, x->signer_key, &p7, &len, NULL, &err) != 0 ||
+	    scep_degenerate_parse(p7, len, &certs, NULL, &err) != 0) {
+		fail_exchange(tp, now, "unreadable certificate in the CA's reply: %s", err.msg);
+		goto out;
+	}
+	X509 *cert = find_cert_for(certs, x->request_key);
+	if (cert == NULL) {
+		fail_exchange(tp, now, "the CA's reply holds no certificate for our key");
+		goto out;
+	}
+	STACK_OF(X509) *trusted = sk_X509_new_null();
+	int ok = trusted != NULL && sk_X509_push(trusted, tp->ca) &&
+	         pki_verify_cert(cert, trusted, NULL, now, &err) == 0;
+	sk_X509_free(trusted);
+	if (!ok) {
+		fail_exchange(tp, now, "the issued certificate does not verify against the CA: %s", err.msg);
+		goto out;
+	}
+	install(tp, cert, x, now);
+out:
+	sk_X509_pop_free(certs, X509_free);
+	free(p7);
+}
+
+static void on_pending(tp_runtime *tp, const exchange *x, ec_time now)
+{
+	ec_err err;
+	snprintf(tp->rec.txid, sizeof(tp->rec.txid), "%s", x->txid);
+	snprintf(tp->rec.request_subject, sizeof(tp->rec.request_subject), "%s", x->subject);
+	tp->rec.request_key_shadow = x->request_key_shadow;
+	if (client_set_cert(tp, TP_BLOB_SIGNER, x->signer, &err) != 0) {
+		fail_exchange(tp, now, "cannot record the pending request: %s", err.msg);
+		return;
+	}
+	tp_on_pending(&tp->rec.m, &tp->policy, now);
+	if (tp->rec.m.phase == TP_PHASE_POLLING) {
+		snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "request pending at the CA (poll %d)",
+		         tp->rec.m.poll_count);
+		client_log(tp, "%s; next POLL in %lld s", tp->rec.last_result,
+		           (long long)((tp->rec.m.poll_at - now) / 1000));
+	} else {
+		client_log(tp, "request still pending after %d poll(s): abandoned until the next attempt",
+		           tp->rec.m.poll_count);
+	}
+}
+
+/* Reads the CA's answer: checks who signed it and that it answers this request. */
+static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange *x, ec_time now)
+{
+	scep_msg *m = NULL;
+	ec_err err;
+	if (r->outcome == SCEP_CLIENT_UNREACHABLE || r->outcome == SCEP_CLIENT_UNAVAILABLE) {
+		snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "CA not reachable: %s", r->reason);
+		tp_on_unreachable(&tp->rec.m, &tp->policy, x->action,
+		                  r->retry_after_seconds >= 0 ? r->retry_after_seconds * 1000 : -1, now);
+		client_log(tp, "%s; CONNECT RETRY in %lld s", tp->rec.last_result,
+		           (long long)((tp->rec.m.retry_at - now) / 1000));
+		return;
+	}
+	if (r->outcome != SCEP_CLIENT_OK) {
+		fail_exchange(tp, now, "the CA refused the exchange: %s", r->reason);
+		return;
+	}
+	if (scep_msg_parse(r->body, r->body_len, &m, &err) != 0) {
+		fail_exchange(tp, now, "the CA's reply is not a pkiMessage: %s", err.msg);
+		return;
+	}
+	if (!m->signature_ok || X509_cmp(m->signer, tp->ca) != 0)
+		fail_exchange(tp, now, "the CA's reply is not signed by the CA certificate");
+	else if (m->type != SCEP_MSG_CERTREP || strcmp(m->txid, x->txid) != 0)
+		fail_exchange(tp, now, "the CA's reply answers another transaction");
+	else if (m->recipient_nonce_len != SCEP_NONCE_LEN ||
+	         CRYPTO_memcmp(m->recipient_nonce, x->nonce, SCEP_NONCE_LEN) != 0)
+		fail_exchange(tp, now, "the CA's reply does not echo our nonce");
+	else if (m->status == SCEP_STATUS_SUCCESS)
+		on_success(tp, m, x, now);
+	else if (m->status == SCEP_STATUS_PENDING)
+		on_pending(tp, x, now);
+	else {
+		snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "request rejected by the CA (failInfo %s)",
+		         scep_fail_name(m->fail_info));
+		client_log(tp, "%s; run `enroll %s` to try again", tp->rec.last_result, tp->cfg.name);
+		tp_on_rejected(&tp->rec.m);
+	}
+	scep_msg_free(m);
+}
+
+static void send_exchange(tp_runtime *tp, int type, const exchange *x, const uint8_t *payload, size_t len, ec_time now)
+{
+	scep_caps caps = caps_of(tp);
+	const char *cipher_name = scep_caps_best_cipher(&caps);
+	const char *digest_name = scep_caps_best_digest(&caps);
+	scep_request_params p = {type, x->txid, x->nonce, x->signer, x->signer_key, tp->ca,
+	                         scep_cipher_by_name(cipher_name), scep_digest_by_name(digest_name), payload, len};
+	uint8_t *msg = NULL;
+	size_t msg_len = 0;
+	ec_err err;
+	if (p.cipher == NULL)
+		p.cipher = EVP_aes_128_cbc();
+	if (p.digest == NULL)
+		p.digest = EVP_sha256();
+	if (scep_build_request(&p, &msg, &msg_len, &err) != 0) {
+		fail_exchange(tp, now, "cannot build the request: %s", err.msg);
+		return;
+	}
+	scep_client_reply r;
+	scep_client_pki_operation(tp->http, msg, msg_len, &r);
+	free(msg);
+	on_reply(tp, &r, x, now);
+	scep_client_reply_free(&r);
+}
+
+/* Authenticates on the way to a request when a fingerprint allows it; false when not
+ * authenticated (the machine has been told what to do next). */
+static bool ensure_authenticated(tp_runtime *tp, ec_time now)
+{
+	if (tp->rec.m.authenticated && tp->ca != NULL)
+		return true;
+	if (tp->cfg.fingerprint[0] == '\0') {
+		snprintf(tp->rec.last_result, sizeof(tp->rec.last_result),
+		         "waiting for the CA certificate: run `authenticate %s`", tp->cfg.name);
+		tp_on_not_authenticated(&tp->rec.m, &tp->policy, now);
+		return false;
+	}
+	ec_err err;
+	int64_t retry_after = -1;
+	int rc = authenticate(tp, true, now, NULL, &retry_after, &err);
+	if (rc == 0)
+		return true;
+	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "%s", err.msg);
+	client_log(tp, "authentication failed: %s", err.msg);
+	if (rc == -2)
+		tp_on_unreachable(&tp->rec.m, &tp->policy, TP_ACT_ENROLL, retry_after >= 0 ? retry_after * 1000 : -1, now);
+	else
+		tp_on_not_authenticated(&tp->rec.m, &tp->policy, now);
+	return false;
+}
+
+/* The key the new certificate is for: the active pair, or a fresh shadow pair (`regenerate`). */
+static EVP_PKEY *request_key(tp_runtime *tp, bool renewal, bool *shadow, ec_err *err)
+{
+	*shadow = false;
+	if (tp->key == NULL || !renewal || !tp->cfg.auto_enroll_regenerate) {
+		if (tp->key == NULL && client_key_load_or_create(tp, tp->rec.key_slot, true, &tp->key, err) != 0)
+			return NULL;
+		return tp->key;
+	}
+	char other = tp->rec.key_slot == 'a' ? 'b' : 'a';
+	char path[CLIENT_PATH_MAX];
+	EVP_PKEY_free(tp->shadow_key);
+	tp->shadow_key = NULL;
+	if (client_key_path(tp, other, path, sizeof(path)) == 0)
+		unlink(path); /* a shadow pair left from an abandoned attempt is not reused */
+	if (client_key_load_or_create(tp, other, true, &tp->shadow_key, err) != 0)
+		return NULL;
+	*shadow = true;
+	return tp->shadow_key;
+}
+
+void client_enroll(tp_runtime *tp, ec_time now)
+{
+	exchange x = {.action = TP_ACT_ENROLL};
+	X509 *self = NULL;
+	X509_NAME *subject = NULL;
+	X509_REQ *csr = NULL;
+	uint8_t *csr_der = NULL;
+	size_t csr_len = 0;
+	ec_err err;
+	uint8_t rnd[16];
+	if (tp->http == NULL) {
+		fail_exchange(tp, now, "no `enrollment url` is configured");
+		return;
+	}
+	if (!ensure_authenticated(tp, now))
+		return;
+	fetch_caps(tp);
+	/* A certificate that already ended cannot sign a renewal: enroll anew. */
+	bool renewal = tp->cert != NULL && now < pki_cert_not_after(tp->cert);
+	if ((x.request_key = request_key(tp, renewal, &x.request_key_shadow, &err)) == NULL ||
+	    request_subject(tp, x.subject, sizeof(x.subject)) != 0 ||
+	    pki_name_parse(x.subject, &subject, &err) != 0) {
+		fail_exchange(tp, now, "cannot prepare the request: %s", err.msg);
+		goto out;
+	}
+	scep_caps caps = caps_of(tp);
+	csr = make_csr(tp, x.request_key, subject, csr_digest(&caps));
+	if (!renewal)
+		self = self_signed(x.request_key, subject, now);
+	x.signer = renewal ? tp->cert : self;
+	x.signer_key = renewal ? tp->key : x.request_key;
+	if (csr == NULL || x.signer == NULL || pki_csr_to_der(csr, &csr_der, &csr_len, &err) != 0 ||
+	    scep_random(x.nonce, sizeof(x.nonce)) != 0 || scep_random(rnd, sizeof(rnd)) != 0) {
+		fail_exchange(tp, now, "cannot build the certificate request");
+		goto out;
+	}
+	ec_hex_encode(rnd, sizeof(rnd), x.txid);
+	int type = renewal && caps.renewal ? SCEP_MSG_RENEWALREQ : SCEP_MSG_PKCSREQ;
+	client_log(tp, "%s: sending %s for '%s' (transaction %s)", tp_request_kind_name(tp->rec.m.request_kind),
+	           scep_msg_type_name(type), x.subject, x.txid);
+	send_exchange(tp, type, &x, csr_der, csr_len, now);
+out:
+	X509_free(self);
+	X509_NAME_free(subject);
+	X509_REQ_free(csr);
+	free(csr_der);
+}
+
+void client_poll(tp_runtime *tp, ec_time now)
+{
+	exchange x = {.action = TP_ACT_POLL};
+	X509 *signer = NULL;
+	X509_NAME *subject = NULL;
+	uint8_t *payload = NULL;
+	size_t len = 0;
+	ec_err err;
+	if (tp->http == NULL || tp->ca == NULL || tp->rec.blob[TP_BLOB_SIGNER] == NULL || tp->rec.txid[0] == '\0') {
+		fail_exchange(tp, now, "no request to poll for");
+		return;
+	}
+	x.request_key_shadow = tp->rec.request_key_shadow;
+	if (x.request_key_shadow && tp->shadow_key == NULL)
+		client_key_load_or_create(tp, tp->rec.key_slot == 'a' ? 'b' : 'a', false, &tp->shadow_key, &err);
+	x.request_key = x.request_key_shadow ? tp->shadow_key : tp->key;
+	if (x.request_key == NULL ||
+	    pki_cert_from_der(tp->rec.blob[TP_BLOB_SIGNER], tp->rec.blob_len[TP_BLOB_SIGNER], &signer, &err) != 0 ||
+	    pki_name_parse(tp->rec.request_subject, &subject, &err) != 0 ||
+	    scep_issuer_and_subject_build(X509_get_subject_name(tp->ca), subject, &payload, &len, &err) != 0 ||
+	    scep_random(x.nonce, sizeof(x.nonce)) != 0) {
+		fail_exchange(tp, now, "cannot poll: the pending request's state is incomplete");
+		goto out;
+	}
+	/* The poll is signed like the request was: by the self-signed certificate of the request
+	 * key, or by the identity certificate. */
+	x.signer = signer;
+	x.signer_key = EVP_PKEY_eq(X509_get0_pubkey(signer), x.request_key) == 1 ? x.request_key : tp->key;
+	snprintf(x.txid, sizeof(x.txid), "%s", tp->rec.txid);
+	snprintf(x.subject, sizeof(x.subject), "%s", tp->rec.request_subject);
+	send_exchange(tp, SCEP_MSG_CERTPOLL, &x, payload, len, now);
+out:
+	X509_free(signer);
+	X509_NAME_free(subject);
+	free(payload);
+}
+
+int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, ec_err *err)
+{
+	if (tp->http == NULL)
+		return ec_err_set(err, "trustpoint %s has no `enrollment url`", tp->cfg.name);
+	if (!tp->rec.m.authenticated && tp->cfg.fingerprint[0] == '\0')
+		return ec_err_set(err, "trustpoint %s is not authenticated: run `authenticate %s` first",
+		                  tp->cfg.name, tp->cfg.name);
+	if (tp->rec.m.enrolled && !confirmed)
+		return ec_buf_printf(out, "%% The trustpoint %s already has a certificate.\n"
+		                     "?confirm Renew it now?\n", tp->cfg.name) == 0 ? 0 : -1;
+	tp_on_manual_enroll(&tp->rec.m, now);
+	client_run_timers(tp, now);
+	return ec_buf_printf(out, "Trustpoint %s: %s\n", tp->cfg.name, tp->rec.last_result) == 0 ? 0 : -1;
+}

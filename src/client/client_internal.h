@@ -1,0 +1,46 @@
+/*
+ * client_internal.h - a trustpoint's runtime, shared by the client_*.c files only.
+ */
+#ifndef EVERCERT_CLIENT_INTERNAL_H
+#define EVERCERT_CLIENT_INTERNAL_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "client/client.h"
+#include "client/tp_record.h"
+#include "net/scep_client.h"
+
+#define CLIENT_PATH_MAX 4096
+
+struct tp_runtime {
+	cfg_trustpoint cfg;
+	client_env env;
+	tp_policy policy;
+	tp_record rec;
+	char dir[CLIENT_PATH_MAX];        /* <state-dir>/trustpoints */
+	char key_password[128];
+	X509 *ca;                         /* from rec, parsed */
+	X509 *cert;
+	EVP_PKEY *key;                    /* active key pair (slot rec.key_slot), NULL until made */
+	EVP_PKEY *shadow_key;             /* the other slot, when a regenerated renewal is in flight */
+	scep_client *http;
+	X509 *candidate_ca;               /* fetched by `authenticate`, awaiting confirmation */
+};
+
+/* client_core.c */
+void client_log(tp_runtime *tp, const char *fmt, ...) EC_PRINTF(2, 3);
+int client_save(tp_runtime *tp, ec_err *err);
+int client_key_path(tp_runtime *tp, char slot, char *out, size_t sz);
+/* Loads or creates the key of a slot. */
+int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY **out, ec_err *err);
+int client_write_outputs(tp_runtime *tp, ec_err *err);
+void client_run_post_install(tp_runtime *tp);
+int client_set_cert(tp_runtime *tp, int which, X509 *cert, ec_err *err);
+
+/* client_enroll.c */
+int client_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, ec_err *err);
+void client_enroll(tp_runtime *tp, ec_time now);
+void client_poll(tp_runtime *tp, ec_time now);
+
+#endif

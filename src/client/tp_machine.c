@@ -1,0 +1,180 @@
+#include "client/tp_machine.h"
+
+const char *tp_phase_name(int phase)
+{
+	switch (phase) {
+	case TP_PHASE_POLLING: return "polling";
+	case TP_PHASE_REJECTED: return "rejected";
+	default: return "idle";
+	}
+}
+
+const char *tp_request_kind_name(int kind)
+{
+	switch (kind) {
+	case TP_REQ_RENEW: return "RENEW";
+	case TP_REQ_SHADOW: return "SHADOW";
+	default: return "ENROLL";
+	}
+}
+
+static void clear_exchange(tp_state *s)
+{
+	s->poll_at = TP_NEVER;
+	s->retry_at = TP_NEVER;
+	s->poll_interval = 0;
+	s->retry_interval = 0;
+	s->poll_count = 0;
+	s->retry_action = TP_ACT_NONE;
+}
+
+void tp_init(tp_state *s, const tp_policy *p, ec_time now)
+{
+	*s = (tp_state){0};
+	s->phase = TP_PHASE_IDLE;
+	s->request_kind = TP_REQ_INITIAL;
+	s->renewal_kind = TP_REQ_RENEW;
+	s->renew_at = TP_NEVER;
+	s->cert_not_after = TP_NEVER;
+	s->ca_not_after = TP_NEVER;
+	clear_exchange(s);
+	if (p->auto_enroll && p->has_url)
+		s->renew_at = now;
+}
+
+ec_time tp_renewal_time(ec_time installed_at, ec_time not_after, int percent)
+{
+	if (not_after <= installed_at)
+		return installed_at;
+	/* Computed in parts so that long lifetimes in ms cannot overflow. */
+	ec_time span = not_after - installed_at;
+	return installed_at + span / 100 * percent + span % 100 * percent / 100;
+}
+
+int tp_renewal_kind(ec_time cert_not_after, ec_time ca_not_after)
+{
+	return cert_not_after < ca_not_after ? TP_REQ_RENEW : TP_REQ_SHADOW;
+}
+
+ec_time tp_backoff_next(ec_time prev, ec_time period)
+{
+	if (period <= 0)
+		period = EC_MS_PER_MINUTE;
+	ec_time next = prev <= 0 ? period : prev * 2;
+	return next > TP_BACKOFF_CAP ? TP_BACKOFF_CAP : next;
+}
+
+ec_time tp_next_wakeup(const tp_state *s)
+{
+	ec_time t = s->renew_at;
+	if (s->poll_at < t)
+		t = s->poll_at;
+	if (s->retry_at < t)
+		t = s->retry_at;
+	return t;
+}
+
+int tp_due(tp_state *s, const tp_policy *p, ec_time now)
+{
+	(void)p;
+	if (s->retry_at <= now) {
+		s->retry_at = TP_NEVER;
+		return s->retry_action;
+	}
+	if (s->poll_at <= now) {
+		s->poll_at = TP_NEVER;
+		return TP_ACT_POLL;
+	}
+	if (s->renew_at <= now) {
+		s->renew_at = TP_NEVER;
+		s->request_kind = s->enrolled ? s->renewal_kind : TP_REQ_INITIAL;
+		clear_exchange(s);
+		return TP_ACT_ENROLL;
+	}
+	return TP_ACT_NONE;
+}
+
+void tp_on_authenticated(tp_state *s, const tp_policy *p, ec_time ca_not_after, ec_time now)
+{
+	s->authenticated = true;
+	s->ca_not_after = ca_not_after;
+	if (p->auto_enroll && p->has_url && !s->enrolled && s->phase == TP_PHASE_IDLE &&
+	    s->renew_at == TP_NEVER && s->retry_at == TP_NEVER)
+		s->renew_at = now;
+}
+
+void tp_on_not_authenticated(tp_state *s, const tp_policy *p, ec_time now)
+{
+	s->renew_at = now + tp_backoff_next(0, p->retry_period);
+}
+
+void tp_on_installed(tp_state *s, const tp_policy *p, ec_time cert_not_after, ec_time ca_not_after, ec_time now)
+{
+	s->enrolled = true;
+	s->phase = TP_PHASE_IDLE;
+	s->cert_not_after = cert_not_after;
+	s->ca_not_after = ca_not_after;
+	clear_exchange(s);
+	s->renewal_kind = tp_renewal_kind(cert_not_after, ca_not_after);
+	s->renew_at = p->auto_enroll ? tp_renewal_time(now, cert_not_after, p->percent) : TP_NEVER;
+}
+
+void tp_on_pending(tp_state *s, const tp_policy *p, ec_time now)
+{
+	if (s->phase == TP_PHASE_POLLING)
+		s->poll_count++;
+	else
+		s->poll_count = 0;
+	s->phase = TP_PHASE_POLLING;
+	s->retry_at = TP_NEVER;
+	s->retry_interval = 0;
+	s->poll_interval = tp_backoff_next(s->poll_count == 0 ? 0 : s->poll_interval, p->retry_period);
+	ec_time at = now + s->poll_interval;
+	if ((p->retry_count > 0 && s->poll_count >= p->retry_count) || at > s->ca_not_after) {
+		/* Out of polls, or the CA would expire first: abandon this request. */
+		tp_on_failure(s, p, now);
+		return;
+	}
+	s->poll_at = at;
+}
+
+void tp_on_rejected(tp_state *s)
+{
+	s->phase = TP_PHASE_REJECTED;
+	s->renew_at = TP_NEVER;
+	clear_exchange(s);
+}
+
+void tp_on_unreachable(tp_state *s, const tp_policy *p, int action, ec_time retry_after_ms, ec_time now)
+{
+	s->retry_interval = tp_backoff_next(s->retry_interval, p->retry_period);
+	ec_time wait = s->retry_interval;
+	if (retry_after_ms >= 0)
+		wait = retry_after_ms < EC_MS_PER_SECOND ? EC_MS_PER_SECOND : retry_after_ms;
+	s->retry_at = now + wait;
+	s->retry_action = action;
+}
+
+void tp_on_failure(tp_state *s, const tp_policy *p, ec_time now)
+{
+	ec_time backoff = tp_backoff_next(s->retry_interval, p->retry_period);
+	s->phase = TP_PHASE_IDLE;
+	clear_exchange(s);
+	s->retry_interval = backoff;
+	ec_time at = now + backoff;
+	if (s->enrolled && p->auto_enroll) {
+		ec_time formula = tp_renewal_time(now, s->cert_not_after, p->percent);
+		if (formula > at)
+			at = formula;
+	} else if (!(p->auto_enroll && p->has_url)) {
+		at = TP_NEVER; /* nothing automatic to come back to */
+	}
+	s->renew_at = at;
+}
+
+void tp_on_manual_enroll(tp_state *s, ec_time now)
+{
+	s->phase = TP_PHASE_IDLE;
+	clear_exchange(s);
+	s->renew_at = now;
+}

@@ -1,0 +1,120 @@
+/*
+ * tp_machine.h - the trustpoint's renewal state machine (SPEC §7.2-§7.5), pure.
+ *
+ * No I/O, no clock, no OpenSSL: functions take the current time and the outcome of the last
+ * exchange with the CA, update a tp_state and set absolute fire-at times. The daemon's driver
+ * (client.h) asks tp_due what to do at a given time, performs it (HTTP, keys, files) and reports
+ * back with one of the tp_on_* calls. Every timer is an absolute time, persisted with the state,
+ * so a restart resumes where it was and an overdue timer fires at once.
+ *
+ * Timer rules:
+ *   RENEW/SHADOW  fire-at = T + P% x (notAfter - T), T = install time (§7.3); RENEW when the
+ *                 identity certificate ends before its CA, SHADOW when they end together.
+ *   POLL          after PENDING: retry period, doubling each time, capped at one hour, at most
+ *                 `enrollment retry count` polls, never past the issuing CA's expiry (§7.5).
+ *   CONNECT RETRY CA unreachable or 5xx: the same backoff, or the CA's Retry-After, until the
+ *                 certificate being renewed expires.
+ *   other failure re-arms RENEW/SHADOW by the same formula on the remaining lifetime, no sooner
+ *                 than one retry period.
+ */
+#ifndef EVERCERT_CLIENT_TP_MACHINE_H
+#define EVERCERT_CLIENT_TP_MACHINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clock/clock.h"
+
+#define TP_NEVER INT64_MAX
+/* POLL and CONNECT RETRY intervals never exceed this. */
+#define TP_BACKOFF_CAP (EC_MS_PER_HOUR)
+
+/* What the trustpoint is doing. */
+enum tp_phase {
+	TP_PHASE_IDLE = 0,      /* nothing in flight; a RENEW/SHADOW timer may be armed */
+	TP_PHASE_POLLING,       /* a request is PENDING at the CA; POLL armed */
+	TP_PHASE_REJECTED,      /* the CA refused; only a manual enroll restarts */
+};
+
+/* Why a request is made. */
+enum tp_request_kind {
+	TP_REQ_INITIAL = 0,     /* no identity certificate yet */
+	TP_REQ_RENEW,           /* RENEW: same CA */
+	TP_REQ_SHADOW,          /* SHADOW: to the rollover CA */
+};
+
+/* What tp_due asks the driver to do. */
+enum tp_action {
+	TP_ACT_NONE = 0,
+	TP_ACT_ENROLL,          /* send a new request of state->request_kind */
+	TP_ACT_POLL,            /* send CertPoll for state->txid */
+	TP_ACT_RETRY,           /* the exchange that could not reach the CA, again */
+};
+
+/* The configuration the machine needs (from `crypto pki trustpoint`). */
+typedef struct tp_policy {
+	bool auto_enroll;
+	int percent;                    /* 1..100 */
+	bool has_url;                   /* `enrollment url` present */
+	int retry_count;                /* polls; 0 = no limit */
+	ec_time retry_period;           /* first POLL / CONNECT RETRY interval */
+} tp_policy;
+
+typedef struct tp_state {
+	int phase;                      /* enum tp_phase */
+	int request_kind;               /* enum tp_request_kind of the request in flight or due */
+	bool authenticated;             /* an active CA certificate is installed */
+	bool enrolled;                  /* an active identity certificate is installed */
+	ec_time cert_not_after;         /* active identity certificate */
+	ec_time ca_not_after;           /* active CA certificate */
+	int renewal_kind;               /* TP_REQ_RENEW or TP_REQ_SHADOW: what the timer armed */
+	ec_time renew_at;               /* RENEW/SHADOW timer */
+	ec_time poll_at;                /* POLL timer */
+	ec_time retry_at;               /* CONNECT RETRY timer */
+	ec_time poll_interval;          /* the last POLL interval used */
+	ec_time retry_interval;         /* the last CONNECT RETRY interval used */
+	int poll_count;                 /* polls sent for the request in flight */
+	int retry_action;               /* enum tp_action to repeat when CONNECT RETRY fires */
+} tp_state;
+
+/* A fresh trustpoint: nothing installed; with auto-enroll and a URL the RENEW timer starts now
+ * (it keeps trying, but nothing is sent until the CA certificate is authenticated). */
+void tp_init(tp_state *s, const tp_policy *p, ec_time now);
+
+/* The fire-at of the renewal timer for a certificate installed at t (§7.3). */
+ec_time tp_renewal_time(ec_time installed_at, ec_time not_after, int percent);
+
+/* RENEW when the identity certificate ends before the CA certificate, else SHADOW. */
+int tp_renewal_kind(ec_time cert_not_after, ec_time ca_not_after);
+
+/* The next backoff interval after prev (0 = first): period, then doubling, capped. */
+ec_time tp_backoff_next(ec_time prev, ec_time period);
+
+/* The earliest armed timer, or TP_NEVER. */
+ec_time tp_next_wakeup(const tp_state *s);
+
+/* What is due at now (and clears the timer that fired). Without authentication an ENROLL
+ * cannot proceed: the driver authenticates first (with a configured fingerprint) or calls
+ * tp_on_not_authenticated. */
+int tp_due(tp_state *s, const tp_policy *p, ec_time now);
+
+/* ---- outcomes ---- */
+void tp_on_authenticated(tp_state *s, const tp_policy *p, ec_time ca_not_after, ec_time now);
+/* ENROLL fired before the CA certificate was installed: try again one period later. */
+void tp_on_not_authenticated(tp_state *s, const tp_policy *p, ec_time now);
+/* A certificate was installed at now: arm RENEW or SHADOW (when auto-enroll is on). */
+void tp_on_installed(tp_state *s, const tp_policy *p, ec_time cert_not_after, ec_time ca_not_after, ec_time now);
+void tp_on_pending(tp_state *s, const tp_policy *p, ec_time now);
+void tp_on_rejected(tp_state *s);
+/* The CA could not be reached, or answered 5xx; retry_after_ms < 0 when it gave no Retry-After.
+ * `action` is what to repeat. */
+void tp_on_unreachable(tp_state *s, const tp_policy *p, int action, ec_time retry_after_ms, ec_time now);
+/* Any other failure (a bad reply, a certificate for another key...). */
+void tp_on_failure(tp_state *s, const tp_policy *p, ec_time now);
+/* The operator asked for an enrollment now (`enroll TP`): leaves REJECTED, arms ENROLL. */
+void tp_on_manual_enroll(tp_state *s, ec_time now);
+
+const char *tp_phase_name(int phase);
+const char *tp_request_kind_name(int kind);
+
+#endif

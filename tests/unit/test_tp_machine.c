@@ -1,0 +1,210 @@
+/* The trustpoint state machine on explicit times: timer formulas, backoff, limits, outcomes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "client/tp_machine.h"
+
+#define MIN EC_MS_PER_MINUTE
+#define DAY EC_MS_PER_DAY
+static const ec_time T = INT64_C(1444396456000); /* 2015-10-09T13:14:16Z */
+
+static tp_policy policy(int percent)
+{
+	tp_policy p = {.auto_enroll = true, .percent = percent, .has_url = true, .retry_count = 999,
+	               .retry_period = MIN};
+	return p;
+}
+
+static void renew_at_80_percent_of_a_year(void **state)
+{
+	assert_int_equal(tp_renewal_time(T, T + 365 * DAY, 80), T + 292 * DAY);
+	assert_int_equal(tp_renewal_time(T, T + 365 * DAY, 100), T + 365 * DAY);
+	assert_int_equal(tp_renewal_time(T, T + 10 * DAY, 50), T + 5 * DAY);
+	/* Installed late in its life: the formula runs on what is left. */
+	assert_int_equal(tp_renewal_time(T + 100 * DAY, T + 200 * DAY, 80), T + 180 * DAY);
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_authenticated(&s, &p, T + 1095 * DAY, T);
+	tp_on_installed(&s, &p, T + 365 * DAY, T + 1095 * DAY, T);
+	assert_int_equal(s.renew_at, T + 292 * DAY);
+	assert_int_equal(s.renewal_kind, TP_REQ_RENEW);
+	assert_int_equal(tp_next_wakeup(&s), T + 292 * DAY);
+	assert_int_equal(tp_due(&s, &p, T + 292 * DAY - 1), TP_ACT_NONE);
+	assert_int_equal(tp_due(&s, &p, T + 292 * DAY), TP_ACT_ENROLL);
+	assert_int_equal(s.request_kind, TP_REQ_RENEW);
+}
+
+static void renew_or_shadow_from_end_dates(void **state)
+{
+	assert_int_equal(tp_renewal_kind(T + 10, T + 20), TP_REQ_RENEW);
+	assert_int_equal(tp_renewal_kind(T + 20, T + 20), TP_REQ_SHADOW);
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
+	assert_int_equal(s.renewal_kind, TP_REQ_SHADOW);
+	assert_int_equal(tp_due(&s, &p, T + 80 * DAY), TP_ACT_ENROLL);
+	assert_int_equal(s.request_kind, TP_REQ_SHADOW);
+}
+
+static void first_enrollment_waits_for_authentication(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	assert_int_equal(s.renew_at, T); /* starts before authentication */
+	assert_int_equal(tp_due(&s, &p, T), TP_ACT_ENROLL);
+	assert_int_equal(s.request_kind, TP_REQ_INITIAL);
+	tp_on_not_authenticated(&s, &p, T);
+	assert_int_equal(s.renew_at, T + MIN);
+	tp_on_authenticated(&s, &p, T + 1000 * DAY, T + 10);
+	assert_int_equal(s.renew_at, T + MIN); /* already armed: unchanged */
+
+	tp_policy manual = p;
+	manual.auto_enroll = false;
+	tp_init(&s, &manual, T);
+	assert_int_equal(tp_next_wakeup(&s), TP_NEVER);
+	tp_on_authenticated(&s, &manual, T + DAY, T);
+	assert_int_equal(tp_next_wakeup(&s), TP_NEVER);
+}
+
+static void poll_doubles_then_caps(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_authenticated(&s, &p, T + 1000 * DAY, T);
+	assert_int_equal(tp_due(&s, &p, T), TP_ACT_ENROLL);
+	static const int expected_minutes[] = {1, 2, 4, 8, 16, 32, 60, 60, 60};
+	ec_time now = T;
+	for (size_t i = 0; i < sizeof(expected_minutes) / sizeof(expected_minutes[0]); i++) {
+		tp_on_pending(&s, &p, now);
+		assert_int_equal(s.phase, TP_PHASE_POLLING);
+		assert_int_equal(s.poll_at - now, expected_minutes[i] * MIN);
+		now = s.poll_at;
+		assert_int_equal(tp_due(&s, &p, now), TP_ACT_POLL);
+	}
+	tp_on_installed(&s, &p, now + 365 * DAY, T + 1000 * DAY, now);
+	assert_int_equal(s.phase, TP_PHASE_IDLE);
+	assert_int_equal(s.poll_at, TP_NEVER);
+}
+
+static void poll_count_limit(void **state)
+{
+	tp_policy p = policy(80);
+	p.retry_count = 3;
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_authenticated(&s, &p, T + 1000 * DAY, T);
+	assert_int_equal(tp_due(&s, &p, T), TP_ACT_ENROLL);
+	tp_on_pending(&s, &p, T);         /* the request: PENDING, poll 1 armed */
+	tp_on_pending(&s, &p, s.poll_at); /* poll 1 */
+	tp_on_pending(&s, &p, s.poll_at); /* poll 2 */
+	assert_int_equal(s.phase, TP_PHASE_POLLING);
+	ec_time now = s.poll_at;
+	tp_on_pending(&s, &p, now);       /* poll 3: the limit */
+	assert_int_equal(s.phase, TP_PHASE_IDLE);
+	assert_int_equal(s.poll_at, TP_NEVER);
+	assert_true(s.renew_at > now && s.renew_at != TP_NEVER); /* tries again later */
+}
+
+static void poll_never_past_ca_expiry(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_authenticated(&s, &p, T + 3 * MIN, T);
+	assert_int_equal(tp_due(&s, &p, T), TP_ACT_ENROLL);
+	tp_on_pending(&s, &p, T);
+	assert_int_equal(s.poll_at, T + MIN);
+	tp_on_pending(&s, &p, T + MIN); /* next would be T+3min: still allowed */
+	assert_int_equal(s.poll_at, T + 3 * MIN);
+	tp_on_pending(&s, &p, T + 3 * MIN); /* next at T+7min is past the CA's end */
+	assert_int_equal(s.poll_at, TP_NEVER);
+	assert_int_equal(s.phase, TP_PHASE_IDLE);
+}
+
+static void connect_retry_until_the_ca_returns(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 365 * DAY, T + 1000 * DAY, T);
+	ec_time now = s.renew_at;
+	assert_int_equal(tp_due(&s, &p, now), TP_ACT_ENROLL);
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, -1, now);
+	assert_int_equal(s.retry_at, now + MIN);
+	now = s.retry_at;
+	assert_int_equal(tp_due(&s, &p, now), TP_ACT_ENROLL);
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, -1, now);
+	assert_int_equal(s.retry_at, now + 2 * MIN);
+	now = s.retry_at;
+	assert_int_equal(tp_due(&s, &p, now), TP_ACT_ENROLL);
+	/* Retry-After from the CA wins over the backoff. */
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, 7200 * EC_MS_PER_SECOND, now);
+	assert_int_equal(s.retry_at, now + 2 * EC_MS_PER_HOUR);
+	now = s.retry_at;
+	assert_int_equal(tp_due(&s, &p, now), TP_ACT_ENROLL);
+	/* A poll that could not be sent is repeated as a poll. */
+	tp_on_pending(&s, &p, now);
+	now = s.poll_at;
+	assert_int_equal(tp_due(&s, &p, now), TP_ACT_POLL);
+	tp_on_unreachable(&s, &p, TP_ACT_POLL, -1, now);
+	assert_int_equal(tp_due(&s, &p, s.retry_at), TP_ACT_POLL);
+	/* The CA is back: the certificate is installed and the retry state is gone. */
+	tp_on_installed(&s, &p, now + 365 * DAY, T + 1000 * DAY, now);
+	assert_int_equal(s.retry_at, TP_NEVER);
+	assert_int_equal(s.retry_interval, 0);
+}
+
+static void rejection_stops_until_manual_enroll(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 365 * DAY, T + 1000 * DAY, T);
+	assert_int_equal(tp_due(&s, &p, s.renew_at), TP_ACT_ENROLL);
+	tp_on_rejected(&s);
+	assert_int_equal(s.phase, TP_PHASE_REJECTED);
+	assert_int_equal(tp_next_wakeup(&s), TP_NEVER);
+	tp_on_manual_enroll(&s, T + 300 * DAY);
+	assert_int_equal(s.phase, TP_PHASE_IDLE);
+	assert_int_equal(tp_due(&s, &p, T + 300 * DAY), TP_ACT_ENROLL);
+	assert_int_equal(s.request_kind, TP_REQ_RENEW);
+}
+
+static void failure_rearms_on_remaining_life(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 100 * DAY, T + 1000 * DAY, T);
+	ec_time now = T + 90 * DAY;
+	tp_on_failure(&s, &p, now);
+	assert_int_equal(s.renew_at, now + 8 * DAY); /* 80% of the 10 days left */
+	/* Near the end, one retry period is the floor. */
+	now = T + 100 * DAY - 10000;
+	tp_on_failure(&s, &p, now);
+	assert_true(s.renew_at >= now + MIN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(renew_at_80_percent_of_a_year),
+		cmocka_unit_test(renew_or_shadow_from_end_dates),
+		cmocka_unit_test(first_enrollment_waits_for_authentication),
+		cmocka_unit_test(poll_doubles_then_caps),
+		cmocka_unit_test(poll_count_limit),
+		cmocka_unit_test(poll_never_past_ca_expiry),
+		cmocka_unit_test(connect_retry_until_the_ca_returns),
+		cmocka_unit_test(rejection_stops_until_manual_enroll),
+		cmocka_unit_test(failure_rearms_on_remaining_life),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
