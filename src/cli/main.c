@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli/check.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 
@@ -47,7 +48,11 @@ static void usage(FILE *f)
 	        "  enroll TP                         enroll now, or renew at once (asks first)\n"
 	        "  clock advance DURATION            move a simulated clock (90d, 5m42.946s,\n"
 	        "                                    639d23:54:18), firing due timers in order\n"
+	        "  clock advance-to TIME             the same, to an ISO 8601 time (2017-07-10T13:14:16Z)\n"
 	        "  ping                              check that the daemon answers\n"
+	        "  check --config FILE [--client-policy PERCENT]\n"
+	        "                                    offline: is every client's SHADOW after its CA's\n"
+	        "                                    rollover? (timeline; exit 1 when unsafe)\n"
 	        "The router's long form `crypto pki server NAME ...` is accepted too.\n"
 	        "\n"
 	        "  -s, --state-dir DIR   the daemon's state directory\n"
@@ -186,6 +191,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(argv[optind], "check") == 0)
+		return cli_check(argc - optind, argv + optind);
 	if (state_dir == NULL) {
 		fprintf(stderr, "evercert: give the daemon's state directory with --state-dir DIR or EVERCERT_STATE_DIR\n");
 		return 2;

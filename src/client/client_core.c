@@ -213,6 +213,12 @@ static int load_state(tp_runtime *tp, ec_time now, ec_err *err)
 	if (tp->rec.blob[TP_BLOB_CERT] &&
 	    pki_cert_from_der(tp->rec.blob[TP_BLOB_CERT], tp->rec.blob_len[TP_BLOB_CERT], &tp->cert, err) != 0)
 		return ec_err_wrap(err, "%s: certificate", path);
+	if (tp->rec.blob[TP_BLOB_ROLLOVER_CA] &&
+	    pki_cert_from_der(tp->rec.blob[TP_BLOB_ROLLOVER_CA], tp->rec.blob_len[TP_BLOB_ROLLOVER_CA], &tp->rollover_ca, err) != 0)
+		return ec_err_wrap(err, "%s: rollover CA certificate", path);
+	if (tp->rec.blob[TP_BLOB_ROLLOVER_CERT] &&
+	    pki_cert_from_der(tp->rec.blob[TP_BLOB_ROLLOVER_CERT], tp->rec.blob_len[TP_BLOB_ROLLOVER_CERT], &tp->rollover_cert, err) != 0)
+		return ec_err_wrap(err, "%s: rollover certificate", path);
 	/* A configuration that turned auto-enroll on since the last run starts it now. */
 	if (tp->policy.auto_enroll && tp->policy.has_url && tp_next_wakeup(&tp->rec.m) == TP_NEVER &&
 	    tp->rec.m.phase == TP_PHASE_IDLE)
@@ -237,7 +243,9 @@ int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, t
 	if (n < 0 || (size_t)n >= sizeof(tp->dir) || snprintf(keys, sizeof(keys), "%s/keys", tp->dir) < 0 ||
 	    ec_mkdir_p(tp->dir, 0700, err) != 0 || ec_mkdir_p(keys, 0700, err) != 0 ||
 	    load_key_password(tp, err) != 0 || load_state(tp, now, err) != 0 ||
-	    client_key_load_or_create(tp, tp->rec.key_slot, false, &tp->key, err) != 0)
+	    client_key_load_or_create(tp, tp->rec.key_slot, false, &tp->key, err) != 0 ||
+	    (tp->rec.request_key_shadow &&
+	     client_key_load_or_create(tp, tp->rec.key_slot == 'a' ? 'b' : 'a', false, &tp->shadow_key, err) != 0))
 		goto fail;
 	if (cfg->enrollment_url[0] != '\0' && scep_client_new(cfg->enrollment_url, NULL, &tp->http, err) != 0)
 		goto fail;
@@ -256,6 +264,8 @@ void client_close(tp_runtime *tp)
 	X509_free(tp->ca);
 	X509_free(tp->cert);
 	X509_free(tp->candidate_ca);
+	X509_free(tp->rollover_ca);
+	X509_free(tp->rollover_cert);
 	EVP_PKEY_free(tp->key);
 	EVP_PKEY_free(tp->shadow_key);
 	scep_client_free(tp->http);
@@ -268,12 +278,13 @@ size_t client_timers(tp_runtime *tp, ec_timer_entry *out, size_t max)
 {
 	size_t n = 0;
 	const tp_state *s = &tp->rec.m;
-	struct { const char *name; ec_time at; } t[3] = {
-		{s->enrolled && s->renewal_kind == TP_REQ_SHADOW ? "SHADOW" : "RENEW", s->renew_at},
+	struct { const char *name; ec_time at; } t[4] = {
+		{s->renewal_kind == TP_REQ_SHADOW ? "SHADOW" : "RENEW", s->renew_at},
 		{"POLL", s->poll_at},
 		{"CONNECT RETRY", s->retry_at},
+		{"SHADOW SWITCH", s->switch_at},
 	};
-	for (size_t i = 0; i < 3 && n < max; i++) {
+	for (size_t i = 0; i < 4 && n < max; i++) {
 		if (t[i].at == TP_NEVER)
 			continue;
 		snprintf(out[n].name, sizeof(out[n].name), "%s %s", t[i].name, tp->cfg.name);
@@ -297,6 +308,8 @@ void client_run_timers(tp_runtime *tp, ec_time now)
 			break;
 		if (action == TP_ACT_POLL)
 			client_poll(tp, now);
+		else if (action == TP_ACT_SWITCH)
+			client_switch(tp, now);
 		else
 			client_enroll(tp, now);
 	}

@@ -102,6 +102,8 @@ static int install_ca(tp_runtime *tp, X509 *cert, ec_time now, ec_err *err)
 	tp->ca = X509_dup(cert);
 	tp_on_authenticated(&tp->rec.m, &tp->policy, pki_cert_not_after(cert), now);
 	fetch_caps(tp);
+	if (caps_of(tp).get_next_ca_cert)
+		tp_arm_ca_shadow(&tp->rec.m, &tp->policy, pki_cert_not_before(cert), pki_cert_not_after(cert), now);
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "CA certificate accepted");
 	if (client_save(tp, err) != 0)
 		return -1;
@@ -266,11 +268,12 @@ typedef struct exchange {
 	uint8_t nonce[SCEP_NONCE_LEN];
 	char txid[TP_TXID_MAX + 1];
 	char subject[TP_TEXT_MAX];
+	X509 *recipient;            /* borrowed: the CA certificate the request is encrypted to */
+	bool shadow;                /* a SHADOW request: the result waits for the switch */
 } exchange;
 
-static void fail_exchange(tp_runtime *tp, ec_time now, const char *fmt, ...) EC_PRINTF(3, 4);
 
-static void fail_exchange(tp_runtime *tp, ec_time now, const char *fmt, ...)
+void client_fail_exchange(tp_runtime *tp, ec_time now, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -308,6 +311,8 @@ static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
 	tp->rec.txid[0] = '\0';
 	tp->rec.request_key_shadow = 0;
 	tp_on_installed(&tp->rec.m, &tp->policy, pki_cert_not_after(cert), pki_cert_not_after(tp->ca), now);
+	if (caps_of(tp).get_next_ca_cert)
+		tp_arm_ca_shadow(&tp->rec.m, &tp->policy, pki_cert_not_before(tp->ca), pki_cert_not_after(tp->ca), now);
 	char serial[PKI_SERIAL_MAX] = "?", until[EC_TIME_TEXT_MAX], next[EC_TIME_TEXT_MAX] = "never";
 	if (pki_cert_serial_hex(cert, serial) != 0)
 		snprintf(serial, sizeof(serial), "?");
@@ -337,23 +342,36 @@ static void on_success(tp_runtime *tp, scep_msg *m, const exchange *x, ec_time n
 	ec_err err;
 	if (scep_msg_decrypt(m, x->signer, x->signer_key, &p7, &len, NULL, &err) != 0 ||
 	    scep_degenerate_parse(p7, len, &certs, NULL, &err) != 0) {
-		fail_exchange(tp, now, "unreadable certificate in the CA's reply: %s", err.msg);
+		client_fail_exchange(tp, now, "unreadable certificate in the CA's reply: %s", err.msg);
 		goto out;
 	}
 	X509 *cert = find_cert_for(certs, x->request_key);
 	if (cert == NULL) {
-		fail_exchange(tp, now, "the CA's reply holds no certificate for our key");
+		client_fail_exchange(tp, now, "the CA's reply holds no certificate for our key");
 		goto out;
+	}
+	/* A SHADOW certificate starts with the rollover CA: check it at that instant. A CA whose
+	 * clock runs a little ahead of ours issues certificates that start in our future: up to
+	 * CLIENT_SKEW_TOLERANCE, check them at their start. */
+	ec_time at = x->shadow ? pki_cert_not_before(x->recipient) : now;
+	ec_time nb = pki_cert_not_before(cert);
+	if (!x->shadow && nb > now && nb - now <= CLIENT_SKEW_TOLERANCE) {
+		client_log(tp, "the certificate starts %lld s in our future: the CA's clock is ahead",
+		           (long long)((nb - now + 999) / 1000));
+		at = nb;
 	}
 	STACK_OF(X509) *trusted = sk_X509_new_null();
-	int ok = trusted != NULL && sk_X509_push(trusted, tp->ca) &&
-	         pki_verify_cert(cert, trusted, NULL, now, &err) == 0;
+	int ok = trusted != NULL && sk_X509_push(trusted, x->recipient) &&
+	         pki_verify_cert(cert, trusted, NULL, at, &err) == 0;
 	sk_X509_free(trusted);
 	if (!ok) {
-		fail_exchange(tp, now, "the issued certificate does not verify against the CA: %s", err.msg);
+		client_fail_exchange(tp, now, "the issued certificate does not verify against the CA: %s", err.msg);
 		goto out;
 	}
-	install(tp, cert, x, now);
+	if (x->shadow)
+		client_stash_rollover(tp, cert, x->request_key_shadow, now);
+	else
+		install(tp, cert, x, now);
 out:
 	sk_X509_pop_free(certs, X509_free);
 	free(p7);
@@ -366,7 +384,7 @@ static void on_pending(tp_runtime *tp, const exchange *x, ec_time now)
 	snprintf(tp->rec.request_subject, sizeof(tp->rec.request_subject), "%s", x->subject);
 	tp->rec.request_key_shadow = x->request_key_shadow;
 	if (client_set_cert(tp, TP_BLOB_SIGNER, x->signer, &err) != 0) {
-		fail_exchange(tp, now, "cannot record the pending request: %s", err.msg);
+		client_fail_exchange(tp, now, "cannot record the pending request: %s", err.msg);
 		return;
 	}
 	tp_on_pending(&tp->rec.m, &tp->policy, now);
@@ -395,20 +413,20 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 		return;
 	}
 	if (r->outcome != SCEP_CLIENT_OK) {
-		fail_exchange(tp, now, "the CA refused the exchange: %s", r->reason);
+		client_fail_exchange(tp, now, "the CA refused the exchange: %s", r->reason);
 		return;
 	}
 	if (scep_msg_parse(r->body, r->body_len, &m, &err) != 0) {
-		fail_exchange(tp, now, "the CA's reply is not a pkiMessage: %s", err.msg);
+		client_fail_exchange(tp, now, "the CA's reply is not a pkiMessage: %s", err.msg);
 		return;
 	}
 	if (!m->signature_ok || X509_cmp(m->signer, tp->ca) != 0)
-		fail_exchange(tp, now, "the CA's reply is not signed by the CA certificate");
+		client_fail_exchange(tp, now, "the CA's reply is not signed by the CA certificate");
 	else if (m->type != SCEP_MSG_CERTREP || strcmp(m->txid, x->txid) != 0)
-		fail_exchange(tp, now, "the CA's reply answers another transaction");
+		client_fail_exchange(tp, now, "the CA's reply answers another transaction");
 	else if (m->recipient_nonce_len != SCEP_NONCE_LEN ||
 	         CRYPTO_memcmp(m->recipient_nonce, x->nonce, SCEP_NONCE_LEN) != 0)
-		fail_exchange(tp, now, "the CA's reply does not echo our nonce");
+		client_fail_exchange(tp, now, "the CA's reply does not echo our nonce");
 	else if (m->status == SCEP_STATUS_SUCCESS)
 		on_success(tp, m, x, now);
 	else if (m->status == SCEP_STATUS_PENDING)
@@ -427,7 +445,7 @@ static void send_exchange(tp_runtime *tp, int type, const exchange *x, const uin
 	scep_caps caps = caps_of(tp);
 	const char *cipher_name = scep_caps_best_cipher(&caps);
 	const char *digest_name = scep_caps_best_digest(&caps);
-	scep_request_params p = {type, x->txid, x->nonce, x->signer, x->signer_key, tp->ca,
+	scep_request_params p = {type, x->txid, x->nonce, x->signer, x->signer_key, x->recipient,
 	                         scep_cipher_by_name(cipher_name), scep_digest_by_name(digest_name), payload, len};
 	uint8_t *msg = NULL;
 	size_t msg_len = 0;
@@ -437,7 +455,7 @@ static void send_exchange(tp_runtime *tp, int type, const exchange *x, const uin
 	if (p.digest == NULL)
 		p.digest = EVP_sha256();
 	if (scep_build_request(&p, &msg, &msg_len, &err) != 0) {
-		fail_exchange(tp, now, "cannot build the request: %s", err.msg);
+		client_fail_exchange(tp, now, "cannot build the request: %s", err.msg);
 		return;
 	}
 	scep_client_reply r;
@@ -496,7 +514,7 @@ static EVP_PKEY *request_key(tp_runtime *tp, bool renewal, bool *shadow, ec_err 
 
 void client_enroll(tp_runtime *tp, ec_time now)
 {
-	exchange x = {.action = TP_ACT_ENROLL};
+	exchange x = {.action = TP_ACT_ENROLL, .recipient = tp->ca};
 	X509 *self = NULL;
 	X509_NAME *subject = NULL;
 	X509_REQ *csr = NULL;
@@ -505,18 +523,25 @@ void client_enroll(tp_runtime *tp, ec_time now)
 	ec_err err;
 	uint8_t rnd[16];
 	if (tp->http == NULL) {
-		fail_exchange(tp, now, "no `enrollment url` is configured");
+		client_fail_exchange(tp, now, "no `enrollment url` is configured");
 		return;
 	}
 	if (!ensure_authenticated(tp, now))
 		return;
 	fetch_caps(tp);
+	x.recipient = tp->ca;
+	if (tp->rec.m.request_kind == TP_REQ_SHADOW) {
+		if (client_fetch_rollover_ca(tp, now) != 0 || !tp->policy.auto_enroll || tp->cert == NULL)
+			return;
+		x.recipient = tp->rollover_ca;
+		x.shadow = true;
+	}
 	/* A certificate that already ended cannot sign a renewal: enroll anew. */
 	bool renewal = tp->cert != NULL && now < pki_cert_not_after(tp->cert);
 	if ((x.request_key = request_key(tp, renewal, &x.request_key_shadow, &err)) == NULL ||
 	    request_subject(tp, x.subject, sizeof(x.subject)) != 0 ||
 	    pki_name_parse(x.subject, &subject, &err) != 0) {
-		fail_exchange(tp, now, "cannot prepare the request: %s", err.msg);
+		client_fail_exchange(tp, now, "cannot prepare the request: %s", err.msg);
 		goto out;
 	}
 	scep_caps caps = caps_of(tp);
@@ -527,7 +552,7 @@ void client_enroll(tp_runtime *tp, ec_time now)
 	x.signer_key = renewal ? tp->key : x.request_key;
 	if (csr == NULL || x.signer == NULL || pki_csr_to_der(csr, &csr_der, &csr_len, &err) != 0 ||
 	    scep_random(x.nonce, sizeof(x.nonce)) != 0 || scep_random(rnd, sizeof(rnd)) != 0) {
-		fail_exchange(tp, now, "cannot build the certificate request");
+		client_fail_exchange(tp, now, "cannot build the certificate request");
 		goto out;
 	}
 	ec_hex_encode(rnd, sizeof(rnd), x.txid);
@@ -544,26 +569,30 @@ out:
 
 void client_poll(tp_runtime *tp, ec_time now)
 {
-	exchange x = {.action = TP_ACT_POLL};
+	exchange x = {.action = TP_ACT_POLL, .recipient = tp->ca};
 	X509 *signer = NULL;
 	X509_NAME *subject = NULL;
 	uint8_t *payload = NULL;
 	size_t len = 0;
 	ec_err err;
 	if (tp->http == NULL || tp->ca == NULL || tp->rec.blob[TP_BLOB_SIGNER] == NULL || tp->rec.txid[0] == '\0') {
-		fail_exchange(tp, now, "no request to poll for");
+		client_fail_exchange(tp, now, "no request to poll for");
 		return;
 	}
 	x.request_key_shadow = tp->rec.request_key_shadow;
+	if (tp->rec.m.request_kind == TP_REQ_SHADOW && tp->rollover_ca != NULL) {
+		x.recipient = tp->rollover_ca;
+		x.shadow = true;
+	}
 	if (x.request_key_shadow && tp->shadow_key == NULL)
 		client_key_load_or_create(tp, tp->rec.key_slot == 'a' ? 'b' : 'a', false, &tp->shadow_key, &err);
 	x.request_key = x.request_key_shadow ? tp->shadow_key : tp->key;
 	if (x.request_key == NULL ||
 	    pki_cert_from_der(tp->rec.blob[TP_BLOB_SIGNER], tp->rec.blob_len[TP_BLOB_SIGNER], &signer, &err) != 0 ||
 	    pki_name_parse(tp->rec.request_subject, &subject, &err) != 0 ||
-	    scep_issuer_and_subject_build(X509_get_subject_name(tp->ca), subject, &payload, &len, &err) != 0 ||
+	    scep_issuer_and_subject_build(X509_get_subject_name(x.recipient), subject, &payload, &len, &err) != 0 ||
 	    scep_random(x.nonce, sizeof(x.nonce)) != 0) {
-		fail_exchange(tp, now, "cannot poll: the pending request's state is incomplete");
+		client_fail_exchange(tp, now, "cannot poll: the pending request's state is incomplete");
 		goto out;
 	}
 	/* The poll is signed like the request was: by the self-signed certificate of the request

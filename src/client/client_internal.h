@@ -12,6 +12,8 @@
 #include "net/scep_client.h"
 
 #define CLIENT_PATH_MAX 4096
+/* How far in our future an issued certificate may start (the CA's clock being ahead). */
+#define CLIENT_SKEW_TOLERANCE (EC_MS_PER_HOUR)
 
 struct tp_runtime {
 	cfg_trustpoint cfg;
@@ -26,6 +28,8 @@ struct tp_runtime {
 	EVP_PKEY *shadow_key;             /* the other slot, when a regenerated renewal is in flight */
 	scep_client *http;
 	X509 *candidate_ca;               /* fetched by `authenticate`, awaiting confirmation */
+	X509 *rollover_ca;                /* from rec, parsed: the CA's successor (SHADOW) */
+	X509 *rollover_cert;              /* from rec, parsed: identity certificate issued by it */
 };
 
 /* client_core.c */
@@ -42,5 +46,16 @@ int client_set_cert(tp_runtime *tp, int which, X509 *cert, ec_err *err);
 int client_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, ec_err *err);
 void client_enroll(tp_runtime *tp, ec_time now);
 void client_poll(tp_runtime *tp, ec_time now);
+
+/* client_shadow.c */
+/* GetNextCACert, verified against the active CA; 0 when the rollover CA certificate is held
+ * (fetched now or before), -1 when the machine has been told what to do instead. */
+int client_fetch_rollover_ca(tp_runtime *tp, ec_time now);
+/* A SHADOW certificate was granted: keep it until the switch. */
+void client_stash_rollover(tp_runtime *tp, X509 *cert, bool shadow_key, ec_time now);
+/* SWITCH: the rollover certificates (and key) become active. */
+void client_switch(tp_runtime *tp, ec_time now);
+/* Shared with client_shadow.c. */
+void client_fail_exchange(tp_runtime *tp, ec_time now, const char *fmt, ...) EC_PRINTF(3, 4);
 
 #endif

@@ -35,6 +35,7 @@ void tp_init(tp_state *s, const tp_policy *p, ec_time now)
 	s->request_kind = TP_REQ_INITIAL;
 	s->renewal_kind = TP_REQ_RENEW;
 	s->renew_at = TP_NEVER;
+	s->switch_at = TP_NEVER;
 	s->cert_not_after = TP_NEVER;
 	s->ca_not_after = TP_NEVER;
 	clear_exchange(s);
@@ -71,12 +72,18 @@ ec_time tp_next_wakeup(const tp_state *s)
 		t = s->poll_at;
 	if (s->retry_at < t)
 		t = s->retry_at;
+	if (s->switch_at < t)
+		t = s->switch_at;
 	return t;
 }
 
 int tp_due(tp_state *s, const tp_policy *p, ec_time now)
 {
-	(void)p;
+	/* The switch first: whatever else is due belongs to the new certificates. */
+	if (s->switch_at <= now) {
+		s->switch_at = TP_NEVER;
+		return TP_ACT_SWITCH;
+	}
 	if (s->retry_at <= now) {
 		s->retry_at = TP_NEVER;
 		return s->retry_action;
@@ -87,7 +94,10 @@ int tp_due(tp_state *s, const tp_policy *p, ec_time now)
 	}
 	if (s->renew_at <= now) {
 		s->renew_at = TP_NEVER;
-		s->request_kind = s->enrolled ? s->renewal_kind : TP_REQ_INITIAL;
+		if (s->renewal_kind == TP_REQ_SHADOW && !p->auto_enroll)
+			s->request_kind = TP_REQ_SHADOW; /* fetch the rollover CA certificate only */
+		else
+			s->request_kind = s->enrolled ? s->renewal_kind : TP_REQ_INITIAL;
 		clear_exchange(s);
 		return TP_ACT_ENROLL;
 	}
@@ -115,6 +125,7 @@ void tp_on_installed(tp_state *s, const tp_policy *p, ec_time cert_not_after, ec
 	s->cert_not_after = cert_not_after;
 	s->ca_not_after = ca_not_after;
 	clear_exchange(s);
+	s->switch_at = TP_NEVER;
 	s->renewal_kind = tp_renewal_kind(cert_not_after, ca_not_after);
 	s->renew_at = p->auto_enroll ? tp_renewal_time(now, cert_not_after, p->percent) : TP_NEVER;
 }
@@ -177,4 +188,21 @@ void tp_on_manual_enroll(tp_state *s, ec_time now)
 	s->phase = TP_PHASE_IDLE;
 	clear_exchange(s);
 	s->renew_at = now;
+}
+
+void tp_on_rollover_ready(tp_state *s, ec_time switch_at)
+{
+	s->phase = TP_PHASE_IDLE;
+	clear_exchange(s);
+	s->renew_at = TP_NEVER;
+	s->switch_at = switch_at;
+}
+
+void tp_arm_ca_shadow(tp_state *s, const tp_policy *p, ec_time ca_not_before, ec_time ca_not_after, ec_time now)
+{
+	if (p->auto_enroll || !p->has_url || s->switch_at != TP_NEVER)
+		return;
+	ec_time at = ca_not_before + (ca_not_after - ca_not_before) / 10 * 9;
+	s->renewal_kind = TP_REQ_SHADOW;
+	s->renew_at = at > now ? at : now;
 }

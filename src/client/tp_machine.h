@@ -14,6 +14,8 @@
  *                 `enrollment retry count` polls, never past the issuing CA's expiry (§7.5).
  *   CONNECT RETRY CA unreachable or 5xx: the same backoff, or the CA's Retry-After, until the
  *                 certificate being renewed expires.
+ *   SWITCH        after a SHADOW renewal: at the active certificates' end, the rollover CA and
+ *                 identity certificates (and the shadow key pair) become active (§7.6).
  *   other failure re-arms RENEW/SHADOW by the same formula on the remaining lifetime, no sooner
  *                 than one retry period.
  */
@@ -49,6 +51,7 @@ enum tp_action {
 	TP_ACT_ENROLL,          /* send a new request of state->request_kind */
 	TP_ACT_POLL,            /* send CertPoll for state->txid */
 	TP_ACT_RETRY,           /* the exchange that could not reach the CA, again */
+	TP_ACT_SWITCH,          /* the active certificates end: the rollover ones take over */
 };
 
 /* The configuration the machine needs (from `crypto pki trustpoint`). */
@@ -75,6 +78,7 @@ typedef struct tp_state {
 	ec_time retry_interval;         /* the last CONNECT RETRY interval used */
 	int poll_count;                 /* polls sent for the request in flight */
 	int retry_action;               /* enum tp_action to repeat when CONNECT RETRY fires */
+	ec_time switch_at;              /* SHADOW done: when the rollover certificates take over */
 } tp_state;
 
 /* A fresh trustpoint: nothing installed; with auto-enroll and a URL the RENEW timer starts now
@@ -111,6 +115,12 @@ void tp_on_rejected(tp_state *s);
 void tp_on_unreachable(tp_state *s, const tp_policy *p, int action, ec_time retry_after_ms, ec_time now);
 /* Any other failure (a bad reply, a certificate for another key...). */
 void tp_on_failure(tp_state *s, const tp_policy *p, ec_time now);
+/* A SHADOW renewal has stored the rollover CA certificate (and, with auto-enroll, the rollover
+ * identity certificate): they take over at switch_at, the active certificates' end. */
+void tp_on_rollover_ready(tp_state *s, ec_time switch_at);
+/* Without auto-enroll, a CA offering GetNextCACert: a SHADOW timer at 90% of the CA
+ * certificate's validity, only to fetch the rollover CA certificate (§7.3). */
+void tp_arm_ca_shadow(tp_state *s, const tp_policy *p, ec_time ca_not_before, ec_time ca_not_after, ec_time now);
 /* The operator asked for an enrollment now (`enroll TP`): leaves REJECTED, arms ENROLL. */
 void tp_on_manual_enroll(tp_state *s, ec_time now);
 

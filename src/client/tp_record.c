@@ -19,7 +19,7 @@ void tp_record_init(tp_record *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->key_slot = 'a';
-	r->m.renew_at = r->m.poll_at = r->m.retry_at = TP_NEVER;
+	r->m.renew_at = r->m.poll_at = r->m.retry_at = r->m.switch_at = TP_NEVER;
 	r->m.cert_not_after = r->m.ca_not_after = TP_NEVER;
 }
 
@@ -70,6 +70,7 @@ static const int_field int_fields[] = {
 	{"retry-interval", M(retry_interval), 1},
 	{"poll-count", M(poll_count), 0},
 	{"retry-action", M(retry_action), 0},
+	{"switch-at", M(switch_at), 1},
 	{"request-key-shadow", offsetof(tp_record, request_key_shadow), 0},
 	{"caps", offsetof(tp_record, caps), 0},
 };

@@ -8,12 +8,13 @@
  *       shutdown | no shutdown
  *   authenticate TP [--yes]               enroll TP [--yes]
  *   show crypto pki trustpoints [status]
- *   clock advance DURATION                ping
+ *   clock advance DURATION | advance-to TIME    ping
  */
 #include "daemon/daemon.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,12 @@ static int show(cmd *c)
 	if (at(c, 1, "clock", 2)) {
 		char iso[EC_TIME_TEXT_MAX];
 		ec_time_format_iso(c->now, iso);
+		if (c->show_flags & CA_SHOW_JSON)
+			return ec_buf_printf(c->out, "{\"now\":\"%s\",\"now_ms\":%lld,\"simulated\":%s,\"authoritative\":%s,"
+			                     "\"next_timer_ms\":%lld}\n", iso, (long long)c->now,
+			                     ec_clock_is_simulated(c->d->clock) ? "true" : "false",
+			                     ec_clock_is_authoritative(c->d->clock) ? "true" : "false",
+			                     (long long)(daemon_next_timer(c->d) == INT64_MAX ? -1 : daemon_next_timer(c->d)));
 		return ec_buf_printf(c->out, "%s (%s, %s)\n", iso, ec_clock_is_simulated(c->d->clock) ? "simulated" : "system",
 		                     ec_clock_is_authoritative(c->d->clock) ? "authoritative" : "not authoritative");
 	}
@@ -262,12 +269,19 @@ static int trustpoint_cmd(cmd *c, bool enroll)
 static int clock_cmd(cmd *c)
 {
 	ec_err err = {""};
-	ec_time delta;
-	if (!at(c, 1, "advance", 2) || c->n != 3)
-		return fail(c, "usage: clock advance DURATION (e.g. 90d, 5m42.946s, 639d23:54:18)");
-	if (ec_duration_parse(c->w[2], &delta) != 0)
-		return fail(c, "bad duration '%s' (examples: 90d, 1d2h3m, 5m42.946s, 639d23:54:18)", c->w[2]);
-	if (daemon_clock_advance(c->d, delta, c->out, &err) != 0)
+	ec_time delta, target;
+	if (at(c, 1, "advance-to", 8) && c->n == 3) {
+		if (ec_time_parse_iso(c->w[2], &target) != 0)
+			return fail(c, "bad time '%s' (example: 2017-07-10T13:14:16Z)", c->w[2]);
+	} else if (at(c, 1, "advance", 2) && c->n == 3) {
+		if (ec_duration_parse(c->w[2], &delta) != 0)
+			return fail(c, "bad duration '%s' (examples: 90d, 1d2h3m, 5m42.946s, 639d23:54:18)", c->w[2]);
+		target = ec_clock_now(c->d->clock) + delta;
+	} else {
+		return fail(c, "usage: clock advance DURATION (e.g. 90d, 5m42.946s, 639d23:54:18) | "
+		            "clock advance-to TIME (e.g. 2017-07-10T13:14:16Z)");
+	}
+	if (daemon_clock_advance(c->d, target, c->out, &err) != 0)
 		return fail_err(c, &err);
 	return 0;
 }

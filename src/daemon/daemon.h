@@ -23,6 +23,7 @@
 #define EVERCERTD_SOCKET_NAME "evercertd.sock"
 #define EVERCERTD_LOCK_NAME "evercertd.lock"
 #define EVERCERTD_LOG_NAME "evercertd.log"
+#define EVERCERTD_CLOCK_NAME "clock.simulated"
 
 typedef struct daemon_ctx {
 	const char *config_path;
@@ -60,7 +61,10 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out);
 /* loop.c */
 int daemon_run_due_timers(daemon_ctx *d, ec_time now);
 ec_time daemon_next_timer(daemon_ctx *d);
-int daemon_clock_advance(daemon_ctx *d, ec_time delta, ec_buf *out, ec_err *err) EC_MUST_USE;
+/* Moves a simulated clock to target, firing every due timer at its own instant, in order. */
+int daemon_clock_advance(daemon_ctx *d, ec_time target, ec_buf *out, ec_err *err) EC_MUST_USE;
 void daemon_loop(daemon_ctx *d);
+/* main.c: keeps the time a simulated clock reached, for the next start. */
+void daemon_clock_save(daemon_ctx *d);
 
 #endif

@@ -49,12 +49,13 @@ int daemon_run_due_timers(daemon_ctx *d, ec_time now)
 	return failures ? -1 : 0;
 }
 
-int daemon_clock_advance(daemon_ctx *d, ec_time delta, ec_buf *out, ec_err *err)
+int daemon_clock_advance(daemon_ctx *d, ec_time target, ec_buf *out, ec_err *err)
 {
 	if (!ec_clock_is_simulated(d->clock))
 		return ec_err_set(err, "the daemon runs on the system clock; `clock advance` needs "
 		                  "`clock simulate start ...` in the configuration");
-	ec_time target = ec_clock_now(d->clock) + delta;
+	if (target < ec_clock_now(d->clock))
+		return ec_err_set(err, "a simulated clock only moves forward");
 	int fired = 0;
 	/* Each due timer runs at its own instant, in order, so that what one does (a rollover
 	 * certificate created) is in place before the next (a switch) runs. */
@@ -70,6 +71,7 @@ int daemon_clock_advance(daemon_ctx *d, ec_time delta, ec_buf *out, ec_err *err)
 	}
 	if (target > ec_clock_now(d->clock) && ec_clock_set(d->clock, target, err) != 0)
 		return -1;
+	daemon_clock_save(d);
 	char iso[EC_TIME_TEXT_MAX];
 	ec_time_format_iso(ec_clock_now(d->clock), iso);
 	dlog(d, "operator: clock advanced to %s (%d timer round(s) fired)", iso, fired);

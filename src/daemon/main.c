@@ -71,10 +71,44 @@ static int take_lock(daemon_ctx *d, ec_err *err)
 	return 0;
 }
 
+/* A simulated clock resumes where it stopped: the time it reached is kept in the state
+ * directory, so that a restart does not move time backwards under persisted timers. */
+static ec_time simulated_start(daemon_ctx *d)
+{
+	ec_time start = d->cfg->clock_simulate_start, saved;
+	char path[4096];
+	uint8_t *text = NULL;
+	size_t len = 0;
+	ec_err err;
+	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_CLOCK_NAME) != 0 ||
+	    !ec_file_exists(path) || ec_read_file(path, 64, &text, &len, &err) != 0)
+		return start;
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	if (ec_time_parse_iso((const char *)text, &saved) == 0 && saved > start)
+		start = saved;
+	free(text);
+	return start;
+}
+
+void daemon_clock_save(daemon_ctx *d)
+{
+	if (d->clock == NULL || !ec_clock_is_simulated(d->clock))
+		return;
+	char path[4096], iso[EC_TIME_TEXT_MAX + 1];
+	ec_err err;
+	ec_time_format_iso(ec_clock_now(d->clock), iso);
+	size_t n = strlen(iso);
+	iso[n] = '\n';
+	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_CLOCK_NAME) != 0 ||
+	    ec_write_atomic(path, iso, n + 1, 0600, &err) != 0)
+		dlog(d, "cannot save the simulated clock: %s", err.msg);
+}
+
 static int make_clock(daemon_ctx *d, ec_err *err)
 {
 	if (d->cfg->clock_simulated)
-		d->clock = ec_clock_new_simulated(d->cfg->clock_simulate_start, d->cfg->clock_simulate_rate);
+		d->clock = ec_clock_new_simulated(simulated_start(d), d->cfg->clock_simulate_rate);
 	else
 		d->clock = ec_clock_new_system(d->cfg->calendar_valid);
 	return d->clock ? 0 : ec_err_set(err, "out of memory");
@@ -320,6 +354,7 @@ int main(int argc, char **argv)
 	report(report_fd, "ok");
 	daemon_loop(&d);
 	dlog(&d, "stopping");
+	daemon_clock_save(&d);
 	teardown(&d);
 	return 0;
 }

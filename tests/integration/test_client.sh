@@ -121,6 +121,6 @@ assert_contains "$(cli ca server ROOTCA info requests)" "CN=spoke-2"
 assert_contains "$(cli auto show crypto pki trustpoints)" "Issuing CA authenticated ... Yes"
 grep -q "BAD: authentication failed: the CA certificate's fingerprint does not match" "$WORK/auto.log" \
   || fail "wrong fingerprint not reported"
-cli auto show crypto pki trustpoints | grep -A3 "Trustpoint BAD" | grep -q "authenticated ... No" \
+cli auto show crypto pki trustpoints | grep -A6 "Trustpoint BAD" | grep -q "authenticated ... No" \
   || fail "BAD trustpoint authenticated with a wrong fingerprint"
 pass "configured fingerprint: authenticated and enrolled at start; a mismatch installs nothing"

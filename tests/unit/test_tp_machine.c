@@ -193,6 +193,46 @@ static void failure_rearms_on_remaining_life(void **state)
 	assert_true(s.renew_at >= now + MIN);
 }
 
+static void shadow_then_switch(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
+	assert_int_equal(tp_due(&s, &p, T + 80 * DAY), TP_ACT_ENROLL);
+	assert_int_equal(s.request_kind, TP_REQ_SHADOW);
+	/* 503 + Retry-After from a CA without its rollover certificate yet. */
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, 3 * DAY, T + 80 * DAY);
+	assert_int_equal(tp_due(&s, &p, T + 83 * DAY), TP_ACT_ENROLL);
+	assert_int_equal(s.request_kind, TP_REQ_SHADOW); /* still a SHADOW */
+	tp_on_rollover_ready(&s, T + 100 * DAY);
+	assert_int_equal(tp_next_wakeup(&s), T + 100 * DAY);
+	assert_int_equal(tp_due(&s, &p, T + 100 * DAY - 1), TP_ACT_NONE);
+	assert_int_equal(tp_due(&s, &p, T + 100 * DAY), TP_ACT_SWITCH);
+	tp_on_installed(&s, &p, T + 465 * DAY, T + 830 * DAY, T + 100 * DAY);
+	assert_int_equal(s.renewal_kind, TP_REQ_RENEW);
+	assert_int_equal(s.switch_at, TP_NEVER);
+	assert_int_equal(s.renew_at, T + 100 * DAY + 292 * DAY);
+}
+
+static void ca_only_shadow_without_auto_enroll(void **state)
+{
+	tp_policy p = policy(80);
+	p.auto_enroll = false;
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_authenticated(&s, &p, T + 1000 * DAY, T);
+	tp_arm_ca_shadow(&s, &p, T, T + 1000 * DAY, T);
+	assert_int_equal(s.renew_at, T + 900 * DAY);
+	assert_int_equal(tp_due(&s, &p, T + 900 * DAY), TP_ACT_ENROLL);
+	assert_int_equal(s.request_kind, TP_REQ_SHADOW);
+	/* with auto-enroll the identity renewal covers it: nothing extra is armed */
+	tp_policy a = policy(80);
+	tp_init(&s, &a, T);
+	tp_arm_ca_shadow(&s, &a, T, T + 1000 * DAY, T);
+	assert_int_equal(s.renew_at, T);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +245,8 @@ int main(void)
 		cmocka_unit_test(connect_retry_until_the_ca_returns),
 		cmocka_unit_test(rejection_stops_until_manual_enroll),
 		cmocka_unit_test(failure_rearms_on_remaining_life),
+		cmocka_unit_test(shadow_then_switch),
+		cmocka_unit_test(ca_only_shadow_without_auto_enroll),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

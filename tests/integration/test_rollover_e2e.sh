@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# End to end, separate processes over real HTTP on loopback: one CA and three clients on frozen
+# simulated clocks moved in lockstep through two CA rollovers (about 5.5 years). At every timer
+# instant each client's active identity certificate must be valid and chain to its CA
+# certificate; the CA must see no more requests than the renewals need. One client renews
+# early (auto-enroll 60): its SHADOW comes before the rollover certificate exists, it must get
+# 503 with Retry-After and succeed once the rollover exists. A restart of the CA after it
+# created the rollover, and of a client after it stored the rollover certificates, loses nothing.
+source "$(dirname "$0")/../lib/common.sh"
+enter_private_network "$@"
+
+start=2015-10-09T13:14:16Z
+port=$(free_port)
+start_daemon ca "ip http server $port
+ip http bind 127.0.0.1
+clock simulate start $start rate 0
+crypto pki server ROOTCA
+  issuer-name CN=RootCA,OU=TAC,O=Cisco
+  grant auto
+  lifetime certificate 365
+  lifetime ca-certificate 730
+  lifetime crl 720
+  auto-rollover 90"
+fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+
+client() { # client NAME PERCENT [regenerate]
+  mkdir -p "$WORK/out/$1"
+  start_daemon "$1" "hostname $1
+clock simulate start $start rate 0
+crypto pki trustpoint ROOT
+  enrollment url http://127.0.0.1:$port
+  fingerprint $fp
+  subject-name CN=$1.example
+  auto-enroll $2 ${3:-}
+  output certificate $WORK/out/$1/cert.pem
+  output key $WORK/out/$1/key.pem
+  output chain $WORK/out/$1/ca.pem"
+}
+client regen 80 regenerate
+client keep 80
+client early 60
+for _ in $(seq 1 100); do
+  [ -s "$WORK/out/regen/cert.pem" ] && [ -s "$WORK/out/keep/cert.pem" ] && [ -s "$WORK/out/early/cert.pem" ] && break
+  sleep 0.1
+done
+
+EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
+import os, re, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+from fleet import Daemon, Fleet, DAY, iso, verify_at
+
+work, cli = os.environ["WORK"], os.environ["EVERCERT"]
+ca = Daemon(cli, "ca", f"{work}/ca", f"{work}/ca.log")
+clients = [Daemon(cli, n, f"{work}/{n}", f"{work}/{n}.log") for n in ("regen", "keep", "early")]
+fleet = Fleet([ca] + clients)
+t0 = fleet.now()
+checks = 0
+
+def check(now):
+    global checks
+    for c in clients:
+        ok, msg = verify_at(f"{work}/out/{c.name}/cert.pem", f"{work}/out/{c.name}/ca.pem", now)
+        if not ok:
+            sys.exit(f"FAIL: at {iso(now)} {c.name} has no valid certificate chained to its CA: {msg}")
+        checks += 1
+
+def restart(d):
+    """Stops and starts one daemon (SIGTERM, then the same configuration and state)."""
+    pid = int(open(f"{d.state_dir}/evercertd.lock").read())
+    os.kill(pid, 15)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        subprocess.run(["sleep", "0.05"])
+    subprocess.Popen([os.path.join(os.path.dirname(cli), "evercertd"), "--config", f"{work}/{d.name}.conf",
+                      "--state-dir", d.state_dir, "--foreground"],
+                     stdout=open(d.log_path, "a"), stderr=subprocess.STDOUT)
+    for _ in range(100):
+        if subprocess.run([cli, "--state-dir", d.state_dir, "ping"], capture_output=True).returncode == 0:
+            return
+        subprocess.run(["sleep", "0.05"])
+    sys.exit(f"FAIL: {d.name} did not restart")
+
+check(t0)
+# To just after the first rollover certificate exists (E - 90 days), restart the CA there.
+fleet.run_until(t0 + 641 * DAY, check)
+assert "Rollover status: available for rollover" in ca.call("show", "crypto", "pki", "server")
+restart(ca)
+# Past the point where the 80% clients stored their rollover material; restart one of them.
+fleet.run_until(t0 + 720 * DAY, check)
+status = clients[0].call("show", "crypto", "pki", "timers")
+if "SHADOW SWITCH ROOT" not in status:
+    sys.exit("FAIL: regen has no SHADOW SWITCH armed before the first expiry:\n" + status)
+restart(clients[0])
+# Through the first switch (day 730), the second rollover (day 1460) and beyond.
+steps = fleet.run_until(t0 + 2000 * DAY, check)
+print(f"ok - {checks} validity checks at every timer instant over {(fleet.now() - t0) // DAY} days; "
+      f"no instant without a valid certificate")
+
+calog = ca.log()
+gens = re.findall(r"CA certificate generation (\d+) created", calog)
+switches = calog.count("is now active")
+if len(gens) < 3 or switches < 2:
+    sys.exit(f"FAIL: expected at least 2 rollovers, saw generations {gens} and {switches} switches")
+print(f"ok - the CA rolled over {switches} times (generations {', '.join(gens)})")
+
+early = calog.count("GetNextCACert -> 503")
+if early < 2:
+    sys.exit(f"FAIL: the early client never got 503 with Retry-After ({early})")
+if early > 2 * (switches + 1):
+    sys.exit(f"FAIL: retry storm: {early} early GetNextCACert answers")
+print(f"ok - early SHADOW answered 503 Retry-After {early} time(s), one per generation, then served")
+
+pki_ops = calog.count("operation=PKIOperation -> 200")
+installs = sum(len(re.findall(r"(certificate \S+ installed|rollover certificate \S+ ready)", c.log()))
+               for c in clients)
+if pki_ops != installs:
+    sys.exit(f"FAIL: the CA answered {pki_ops} PKIOperations for {installs} certificates")
+print(f"ok - {pki_ops} PKIOperations for {installs} certificates: no request beyond what renewals need")
+for c in clients:
+    n = len(re.findall(r"SHADOW: switched", c.log()))
+    if n < 2:
+        sys.exit(f"FAIL: {c.name} switched {n} time(s)")
+print("ok - every client switched CA and identity certificates at each expiry")
+PY
