@@ -34,11 +34,14 @@ int client_fetch_rollover_ca(tp_runtime *tp, ec_time now)
 	int rc = -1;
 	if (scep_client_get_next_ca_cert(tp->http, &r) != 0) {
 		if (r.outcome == SCEP_CLIENT_UNREACHABLE || r.outcome == SCEP_CLIENT_UNAVAILABLE) {
-			snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "no rollover CA certificate yet: %s", r.reason);
+			snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "no rollover CA certificate yet (%s)",
+			         r.outcome == SCEP_CLIENT_UNAVAILABLE ? "the CA answered 503" : r.reason);
 			tp_on_unreachable(&tp->rec.m, &tp->policy, TP_ACT_ENROLL,
 			                  r.retry_after_seconds >= 0 ? r.retry_after_seconds * 1000 : -1, now);
-			client_log(tp, "SHADOW: %s; retry in %lld s", tp->rec.last_result,
-			           (long long)((tp->rec.m.retry_at - now) / 1000));
+			char when[EC_TIME_TEXT_MAX];
+			ec_time_format_router(tp->rec.m.retry_at, when);
+			client_log(tp, "SHADOW: %s; next try at %s%s", tp->rec.last_result, when,
+			           r.retry_after_seconds >= 0 ? " (its Retry-After)" : "");
 		} else {
 			client_fail_exchange(tp, now, "SHADOW: GetNextCACert failed: %s", r.reason);
 		}
