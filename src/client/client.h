@@ -34,7 +34,7 @@ typedef struct tp_runtime tp_runtime;
 
 typedef struct client_env {
 	const char *state_dir;
-	const char *hostname;            /* for the default subject CN=<hostname> */
+	const char *hostname;            /* for the default subject CN=<hostname> (copied) */
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
 } client_env;

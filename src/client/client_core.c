@@ -236,6 +236,8 @@ int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, t
 		return ec_err_set(err, "out of memory");
 	tp->cfg = *cfg;
 	tp->env = *env;
+	snprintf(tp->hostname, sizeof(tp->hostname), "%s", env->hostname ? env->hostname : "");
+	tp->env.hostname = tp->hostname;
 	tp->policy = policy_of(cfg);
 	tp_record_init(&tp->rec);
 	char keys[CLIENT_PATH_MAX + 8];

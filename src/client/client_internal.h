@@ -22,6 +22,7 @@ struct tp_runtime {
 	tp_record rec;
 	char dir[CLIENT_PATH_MAX];        /* <state-dir>/trustpoints */
 	char key_password[128];
+	char hostname[256];               /* env.hostname points here: the caller's may not last */
 	X509 *ca;                         /* from rec, parsed */
 	X509 *cert;
 	EVP_PKEY *key;                    /* active key pair (slot rec.key_slot), NULL until made */

@@ -57,7 +57,7 @@ pass "first request PENDING; POLL armed at the retry period"
 stop_daemon cl
 "$EVERCERTD" --config "$WORK/cl.conf" --state-dir "$WORK/cl" --foreground >>"$WORK/cl.log" 2>&1 &
 PIDS+=($!); PID_cl=$!
-for _ in $(seq 1 50); do cli cl ping >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 300); do cli cl ping >/dev/null 2>&1 && break; sleep 0.1; done
 assert_contains "$(cli cl show crypto pki timers)" "POLL ROOT"
 cli cl clock advance 1m >/dev/null
 assert_contains "$(cli cl show crypto pki timers)" "2:00.000  POLL ROOT"
@@ -97,7 +97,7 @@ assert_contains "$(cli cl show crypto pki timers)" "2:00.000  CONNECT RETRY ROOT
 assert_eq "$(openssl x509 -in "$WORK/out/spoke.pem" -noout -serial)" "$second" "certificate while the CA is down"
 "$EVERCERTD" --config "$WORK/ca.conf" --state-dir "$WORK/ca" --foreground >>"$WORK/ca.log" 2>&1 &
 PIDS+=($!); PID_ca=$!
-for _ in $(seq 1 50); do cli ca ping >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 300); do cli ca ping >/dev/null 2>&1 && break; sleep 0.1; done
 cli cl clock advance 2m >/dev/null
 third=$(openssl x509 -in "$WORK/out/spoke.pem" -noout -serial)
 [ "$third" != "$second" ] || fail "no renewal after the CA came back"
@@ -114,7 +114,7 @@ crypto pki trustpoint BAD
   enrollment url http://127.0.0.1:$port
   fingerprint 00112233445566778899AABBCCDDEEFF
   auto-enroll 70"
-for _ in $(seq 1 50); do
+for _ in $(seq 1 300); do
   cli ca server ROOTCA info requests | grep -q "CN=spoke-2" && break; sleep 0.1
 done
 assert_contains "$(cli ca server ROOTCA info requests)" "CN=spoke-2"

@@ -39,7 +39,7 @@ crypto pki trustpoint ROOT
 client regen 80 regenerate
 client keep 80
 client early 60
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   [ -s "$WORK/out/regen/cert.pem" ] && [ -s "$WORK/out/keep/cert.pem" ] && [ -s "$WORK/out/early/cert.pem" ] && break
   sleep 0.1
 done

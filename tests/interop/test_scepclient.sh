@@ -45,7 +45,7 @@ stop_daemon ca
 sed -i 's/^  grant auto$//' "$WORK/ca.conf"
 "$EVERCERTD" --config "$WORK/ca.conf" --state-dir "$WORK/ca" --foreground >>"$WORK/ca.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 50); do cli ca ping >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 300); do cli ca ping >/dev/null 2>&1 && break; sleep 0.1; done
 assert_contains "$(cli ca show crypto pki server)" "Granting mode is: manual"
 mkdir -p "$WORK/c2"
 enroll "$WORK/c2" "interop-2" &

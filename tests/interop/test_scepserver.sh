@@ -22,7 +22,7 @@ crypto pki trustpoint PEER
   subject-name CN=evercert-interop,O=Evercert
   auto-enroll 80
   output certificate $WORK/out/cert.pem"
-for _ in $(seq 1 100); do [ -s "$WORK/out/cert.pem" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$WORK/out/cert.pem" ] && break; sleep 0.1; done
 [ -s "$WORK/out/cert.pem" ] || { cat "$WORK/cl.log" "$WORK/scepserver.log" >&2; fail "no certificate from scepserver"; }
 openssl verify -CAfile "$WORK/depot/ca.pem" "$WORK/out/cert.pem" >/dev/null || fail "certificate does not verify against scepserver's CA"
 assert_contains "$(openssl x509 -in "$WORK/out/cert.pem" -noout -subject)" "evercert-interop"

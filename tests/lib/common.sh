@@ -45,7 +45,7 @@ start_daemon() {
   "$EVERCERTD" --config "$WORK/$name.conf" --state-dir "$state" --foreground >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
   eval "PID_$name=$!"
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     if "$EVERCERT" --state-dir "$state" ping >/dev/null 2>&1; then return 0; fi
     if ! kill -0 "$!" 2>/dev/null; then cat "$WORK/$name.log" >&2; fail "evercertd $name exited at start"; fi
     sleep 0.1
