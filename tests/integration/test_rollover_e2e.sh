@@ -5,7 +5,8 @@
 # certificate; the CA must see no more requests than the renewals need. One client renews
 # early (auto-enroll 60): its SHADOW comes before the rollover certificate exists, it must get
 # 503 with Retry-After and succeed once the rollover exists. A restart of the CA after it
-# created the rollover, and of a client after it stored the rollover certificates, loses nothing.
+# created the rollover, of a client after it stored the rollover certificates, and of both after
+# the switch, loses nothing.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
@@ -94,7 +95,11 @@ status = clients[0].call("show", "crypto", "pki", "timers")
 if "SHADOW SWITCH ROOT" not in status:
     sys.exit("FAIL: regen has no SHADOW SWITCH armed before the first expiry:\n" + status)
 restart(clients[0])
-# Through the first switch (day 730), the second rollover (day 1460) and beyond.
+# Just after the first switch (day 730): restart the CA and a client once more.
+fleet.run_until(t0 + 731 * DAY, check)
+restart(ca)
+restart(clients[1])
+# Through the second rollover (day 1460) and beyond.
 steps = fleet.run_until(t0 + 2000 * DAY, check)
 print(f"ok - {checks} validity checks at every timer instant over {(fleet.now() - t0) // DAY} days; "
       f"no instant without a valid certificate")
