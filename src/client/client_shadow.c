@@ -100,30 +100,24 @@ void client_stash_rollover(tp_runtime *tp, X509 *cert, bool shadow_key, ec_time 
 	(void)now;
 }
 
+/* Replaces an active certificate (memory and record) by its rollover counterpart. */
+static void take_rollover(tp_runtime *tp, X509 **active, X509 **rollover, int active_blob, int rollover_blob)
+{
+	X509_free(*active);
+	*active = *rollover;
+	*rollover = NULL;
+	tp_record_move_blob(&tp->rec, rollover_blob, active_blob);
+}
+
 /* Promotes the rollover material in memory and in the record; the caller saves. */
 static void promote(tp_runtime *tp, char *old_key_path, size_t sz)
 {
 	old_key_path[0] = '\0';
-	if (tp->rollover_ca != NULL) {
-		X509_free(tp->ca);
-		tp->ca = tp->rollover_ca;
-		tp->rollover_ca = NULL;
-		free(tp->rec.blob[TP_BLOB_CA]);
-		tp->rec.blob[TP_BLOB_CA] = tp->rec.blob[TP_BLOB_ROLLOVER_CA];
-		tp->rec.blob_len[TP_BLOB_CA] = tp->rec.blob_len[TP_BLOB_ROLLOVER_CA];
-		tp->rec.blob[TP_BLOB_ROLLOVER_CA] = NULL;
-		tp->rec.blob_len[TP_BLOB_ROLLOVER_CA] = 0;
-	}
+	if (tp->rollover_ca != NULL)
+		take_rollover(tp, &tp->ca, &tp->rollover_ca, TP_BLOB_CA, TP_BLOB_ROLLOVER_CA);
 	if (tp->rollover_cert == NULL)
 		return;
-	X509_free(tp->cert);
-	tp->cert = tp->rollover_cert;
-	tp->rollover_cert = NULL;
-	free(tp->rec.blob[TP_BLOB_CERT]);
-	tp->rec.blob[TP_BLOB_CERT] = tp->rec.blob[TP_BLOB_ROLLOVER_CERT];
-	tp->rec.blob_len[TP_BLOB_CERT] = tp->rec.blob_len[TP_BLOB_ROLLOVER_CERT];
-	tp->rec.blob[TP_BLOB_ROLLOVER_CERT] = NULL;
-	tp->rec.blob_len[TP_BLOB_ROLLOVER_CERT] = 0;
+	take_rollover(tp, &tp->cert, &tp->rollover_cert, TP_BLOB_CERT, TP_BLOB_ROLLOVER_CERT);
 	if (tp->rec.request_key_shadow) {
 		client_key_path(tp, tp->rec.key_slot, old_key_path, sz);
 		tp->rec.key_slot = tp->rec.key_slot == 'a' ? 'b' : 'a';

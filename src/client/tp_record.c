@@ -47,6 +47,15 @@ int tp_record_set_blob(tp_record *r, int which, const uint8_t *der, size_t len)
 	return 0;
 }
 
+void tp_record_move_blob(tp_record *r, int from, int to)
+{
+	free(r->blob[to]);
+	r->blob[to] = r->blob[from];
+	r->blob_len[to] = r->blob_len[from];
+	r->blob[from] = NULL;
+	r->blob_len[from] = 0;
+}
+
 /* Integer fields, by name and offset, so that formatting and parsing share one table. */
 typedef struct int_field {
 	const char *key;

@@ -49,6 +49,9 @@ void tp_record_free(tp_record *r);
 /* Replaces a blob with a copy of der (NULL clears it). */
 int tp_record_set_blob(tp_record *r, int which, const uint8_t *der, size_t len) EC_MUST_USE;
 
+/* Moves blob `from` into `to` (replacing it) and leaves `from` empty. */
+void tp_record_move_blob(tp_record *r, int from, int to);
+
 /* Text form, appended to out. */
 int tp_record_format(const tp_record *r, ec_buf *out) EC_MUST_USE;
 
