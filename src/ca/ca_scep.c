@@ -313,6 +313,11 @@ static int handle_enroll(op *o, ca_http_reply *out, ec_err *err)
 		rc = failure(o, SCEP_FAIL_BADREQUEST, why.msg, out, err);
 		goto out;
 	}
+	/* Refused now rather than queued: no operator could ever issue it. */
+	if (X509_NAME_entry_count(X509_REQ_get_subject_name(csr)) == 0) {
+		rc = failure(o, SCEP_FAIL_BADREQUEST, "the request's subject name is empty", out, err);
+		goto out;
+	}
 	pthread_mutex_lock(&o->ca->tx_lock);
 	int found = store_request_find(o->ca->store, o->msg->txid, o->signer_fp, &prev, err);
 	if (found == 0 && prev.state != STORE_REQ_EXPIRED) {
