@@ -618,6 +618,19 @@ int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, 
 	if (tp->rec.m.enrolled && !confirmed)
 		return ec_buf_printf(out, "%% The trustpoint %s already has a certificate.\n"
 		                     "?confirm Renew it now?\n", tp->cfg.name) == 0 ? 0 : -1;
+	/* A re-enrollment starts from the active certificates: rollover material fetched earlier
+	 * may belong to a rollover the CA has since cancelled. */
+	if (tp->rollover_ca != NULL || tp->rollover_cert != NULL) {
+		X509_free(tp->rollover_ca);
+		X509_free(tp->rollover_cert);
+		tp->rollover_ca = tp->rollover_cert = NULL;
+		if (tp_record_set_blob(&tp->rec, TP_BLOB_ROLLOVER_CA, NULL, 0) != 0 ||
+		    tp_record_set_blob(&tp->rec, TP_BLOB_ROLLOVER_CERT, NULL, 0) != 0)
+			return ec_err_set(err, "out of memory");
+		tp->rec.request_key_shadow = 0;
+		tp->rec.m.switch_at = TP_NEVER;
+		client_log(tp, "re-enrollment: the rollover certificates held so far are discarded");
+	}
 	tp_on_manual_enroll(&tp->rec.m, now);
 	client_run_timers(tp, now);
 	return ec_buf_printf(out, "Trustpoint %s: %s\n", tp->cfg.name, tp->rec.last_result) == 0 ? 0 : -1;
