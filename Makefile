@@ -8,7 +8,7 @@ STATE_DIR  ?= var
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run demo test test-unit test-asan lint fuzz clean
+.PHONY: all deps build run demo test test-unit test-asan lint fuzz bench clean
 
 all: build
 
@@ -27,6 +27,10 @@ run: build
 
 demo: build
 	bash scripts/demo.sh $(BUILD)
+
+# Enrollment throughput of evercertd beside the scep package's server, and the RSA bound.
+bench: build
+	bash bench/run.sh $(BUILD)
 
 lint:
 	@bash scripts/lint.sh

@@ -33,7 +33,9 @@ enum scep_client_outcome {
 typedef struct scep_client_reply {
 	int outcome;                 /* enum scep_client_outcome */
 	long http_status;            /* 0 when no HTTP answer */
-	int64_t retry_after_seconds; /* from Retry-After (delta seconds or HTTP date); -1 if absent */
+	int64_t retry_after_seconds; /* Retry-After in delta seconds; -1 if absent or a date */
+	int64_t retry_after_epoch;   /* Retry-After as an HTTP date, in Unix seconds (the caller
+	                              * subtracts its own clock's now); -1 if absent or in seconds */
 	char content_type[128];
 	uint8_t *body;               /* malloc'd; NULL when none */
 	size_t body_len;
