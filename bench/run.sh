@@ -5,6 +5,7 @@
 # under the same load generator, same key size. Prints the two ratios evercert / peer and
 # evercert / bound. Runs in a private network namespace: the peer binds every interface.
 set -euo pipefail
+export no_proxy="*" NO_PROXY="*" # everything here is on loopback
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${EVERCERT_IN_NETNS:-}" ] && unshare --net true 2>/dev/null; then

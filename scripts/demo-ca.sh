@@ -3,6 +3,7 @@
 # (the scep package's), the manual queue, revocation, then two years of CA life in seconds —
 # the rollover certificate created 90 days before expiry and the switch at the instant of expiry.
 set -euo pipefail
+export no_proxy="*" NO_PROXY="*" # everything here is on loopback
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 evercertd="$root/$build/evercertd"

@@ -3,6 +3,7 @@
 # which asks early) as separate evercertd processes on loopback, moved together through two CA
 # rollovers in simulated time. Prints a timeline of every renewal and switch, then the verdict.
 set -euo pipefail
+export no_proxy="*" NO_PROXY="*" # everything here is on loopback
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 export EVERCERTD="$root/$build/evercertd" EVERCERT="$root/$build/evercert"

@@ -92,76 +92,93 @@ static int select_pending(ca_engine *ca, int64_t id, id_list *l, ec_err *err)
 	return store_request_each(ca->store, STORE_REQ_PENDING, collect_id, l, err);
 }
 
-static int grant_one(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err)
+/* What a grant or a reject needs besides the request. */
+typedef struct decision_ctx {
+	ec_time now;
+	ec_buf *out;
+	ec_err *err;
+} decision_ctx;
+
+/* Runs act on request id under its transaction lock, on a copy read inside the lock. */
+static int on_pending_request(ca_engine *ca, int64_t id, int (*act)(ca_engine *, store_request *, decision_ctx *),
+                              decision_ctx *d)
 {
 	store_request r;
-	uint8_t *der = NULL;
-	size_t len = 0;
-	int rc = store_request_get(ca->store, id, &r, err);
+	int rc = store_request_get(ca->store, id, &r, d->err);
 	if (rc != 0)
-		return rc < 0 ? -1 : ec_err_set(err, "no enrollment request %lld", (long long)id);
-	rc = -1;
-	ca_gen *gen = ca_gen_by_serial(ca, r.ca_serial);
-	if (r.state != STORE_REQ_PENDING)
-		ec_err_set(err, "request %lld is %s, not pending", (long long)id, state_name(r.state));
-	else if (gen == NULL)
-		ec_err_set(err, "request %lld was made to CA %s, which no longer exists", (long long)id, r.ca_serial);
-	else if (ca_issue_for_request(ca, &r, gen, now, &der, &len, err) == 0) {
-		ca_audit(ca, "request %lld granted by the operator", (long long)id);
-		store_request g;
-		if (store_request_get(ca->store, id, &g, err) == 0) {
-			rc = ec_buf_printf(out, "Request %lld granted: certificate serial %s issued to %s\n",
-			                   (long long)id, g.cert_serial, g.subject) == 0 ? 0 : out_of_space(err);
-			store_request_free(&g);
-		}
-	}
-	free(der);
+		return rc < 0 ? -1 : ec_err_set(d->err, "no enrollment request %lld", (long long)id);
+	pthread_mutex_t *m = ca_tx_lock(ca, r.txid);
 	store_request_free(&r);
+	pthread_mutex_lock(m);
+	rc = store_request_get(ca->store, id, &r, d->err);
+	if (rc == 0) {
+		rc = r.state == STORE_REQ_PENDING
+		         ? act(ca, &r, d)
+		         : ec_err_set(d->err, "request %lld is %s, not pending", (long long)id, state_name(r.state));
+		store_request_free(&r);
+	} else if (rc == 1) {
+		rc = ec_err_set(d->err, "no enrollment request %lld", (long long)id);
+	}
+	pthread_mutex_unlock(m);
 	return rc;
 }
 
-int ca_cmd_grant(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err)
+static int grant_act(ca_engine *ca, store_request *r, decision_ctx *d)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	ca_gen *gen = ca_gen_by_serial(ca, r->ca_serial);
+	if (gen == NULL)
+		return ec_err_set(d->err, "request %lld was made to CA %s, which no longer exists", (long long)r->id, r->ca_serial);
+	if (ca_issue_for_request(ca, r, gen, d->now, &der, &len, d->err) != 0)
+		return -1;
+	free(der);
+	ca_audit(ca, "request %lld granted by the operator", (long long)r->id);
+	store_request g;
+	int rc = store_request_get(ca->store, r->id, &g, d->err);
+	if (rc != 0)
+		return -1;
+	rc = ec_buf_printf(d->out, "Request %lld granted: certificate serial %s issued to %s\n", (long long)r->id,
+	                   g.cert_serial, g.subject) == 0 ? 0 : out_of_space(d->err);
+	store_request_free(&g);
+	return rc;
+}
+
+static int reject_act(ca_engine *ca, store_request *r, decision_ctx *d)
+{
+	if (store_request_set_state(ca->store, r->id, STORE_REQ_REJECTED, SCEP_FAIL_BADREQUEST, d->err) != 0)
+		return -1;
+	ca_audit(ca, "request %lld rejected by the operator", (long long)r->id);
+	return ec_buf_printf(d->out, "Request %lld rejected.\n", (long long)r->id) == 0 ? 0 : out_of_space(d->err);
+}
+
+static int decide_pending(ca_engine *ca, int64_t id, bool grant, ec_time now, ec_buf *out, ec_err *err)
 {
 	id_list l = {0};
+	decision_ctx d = {now, out, err};
 	int rc = -1;
 	pthread_rwlock_rdlock(&ca->lock);
-	pthread_mutex_lock(&ca->tx_lock);
 	if (select_pending(ca, id, &l, err) != 0)
 		goto out;
 	rc = 0;
 	for (size_t i = 0; i < l.n && rc == 0; i++)
-		rc = grant_one(ca, l.ids[i], now, out, err);
+		rc = on_pending_request(ca, l.ids[i], grant ? grant_act : reject_act, &d);
 	if (rc == 0 && l.n == 0 && ec_buf_printf(out, "No pending requests.\n") != 0)
 		rc = out_of_space(err);
 out:
-	pthread_mutex_unlock(&ca->tx_lock);
 	pthread_rwlock_unlock(&ca->lock);
 	free(l.ids);
 	return rc;
 }
 
+int ca_cmd_grant(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err)
+{
+	return decide_pending(ca, id, true, now, out, err);
+}
+
 int ca_cmd_reject(ca_engine *ca, int64_t id, ec_time now, ec_buf *out, ec_err *err)
 {
-	id_list l = {0};
-	int rc = -1;
-	pthread_mutex_lock(&ca->tx_lock);
-	if (select_pending(ca, id, &l, err) != 0)
-		goto out;
-	rc = 0;
-	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		rc = store_request_set_state(ca->store, l.ids[i], STORE_REQ_REJECTED, SCEP_FAIL_BADREQUEST, err);
-		if (rc == 0) {
-			ca_audit(ca, "request %lld rejected by the operator", (long long)l.ids[i]);
-			rc = ec_buf_printf(out, "Request %lld rejected.\n", (long long)l.ids[i]) == 0 ? 0 : out_of_space(err);
-		}
-	}
-	if (rc == 0 && l.n == 0 && ec_buf_printf(out, "No pending requests.\n") != 0)
-		rc = out_of_space(err);
-out:
-	pthread_mutex_unlock(&ca->tx_lock);
-	free(l.ids);
-	(void)now;
-	return rc;
+	return decide_pending(ca, id, false, now, out, err);
 }
 
 int ca_cmd_revoke(ca_engine *ca, const char *serial_hex, bool revoke, ec_time now, ec_buf *out, ec_err *err)

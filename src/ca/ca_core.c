@@ -46,6 +46,14 @@ void ca_audit(ca_engine *ca, const char *fmt, ...)
 	ca->env.audit(ca->env.audit_ctx, line);
 }
 
+pthread_mutex_t *ca_tx_lock(ca_engine *ca, const char *txid)
+{
+	uint32_t h = 2166136261u; /* FNV-1a: spreads transactionIDs over the stripes */
+	for (const unsigned char *p = (const unsigned char *)txid; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return &ca->tx_locks[h % CA_TX_STRIPES];
+}
+
 ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial)
 {
 	for (size_t i = 0; i < ca->n_gens; i++)
@@ -290,7 +298,8 @@ int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **o
 	ca->shutdown = cfg->shutdown;
 	ca->active = ca->rollover = -1;
 	pthread_rwlock_init(&ca->lock, NULL);
-	pthread_mutex_init(&ca->tx_lock, NULL);
+	for (size_t i = 0; i < CA_TX_STRIPES; i++)
+		pthread_mutex_init(&ca->tx_locks[i], NULL);
 	char db[CA_PATH_MAX];
 	if (scep_init(err) != 0 || resolve_dir(ca, err) != 0 ||
 	    ca_path(ca, db, sizeof(db), "%s.db", cfg->name) != 0 ||
@@ -319,7 +328,8 @@ void ca_close(ca_engine *ca)
 	store_close(ca->store);
 	OPENSSL_cleanse(ca->key_password, sizeof(ca->key_password));
 	pthread_rwlock_destroy(&ca->lock);
-	pthread_mutex_destroy(&ca->tx_lock);
+	for (size_t i = 0; i < CA_TX_STRIPES; i++)
+		pthread_mutex_destroy(&ca->tx_locks[i]);
 	free(ca);
 }
 

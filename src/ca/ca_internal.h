@@ -3,9 +3,10 @@
  *
  * Locking: `lock` (a read-write lock) guards the key generations, the CRL and the shutdown flag:
  * HTTP threads hold it for reading while they use keys; the main thread takes it for writing to
- * change them (rollover, switch, CRL reissue). `tx_lock` serialises the decide-and-record part of
- * enrollment so that two copies of one request can never both be issued. Order: lock, then
- * tx_lock.
+ * change them (rollover, switch, CRL reissue). The transaction locks serialise the
+ * decide-and-record part of enrollment per transactionID (striped by its hash), so that two
+ * copies of one request can never both be issued while different requests are issued in
+ * parallel. Order: lock, then one transaction lock (never two).
  */
 #ifndef EVERCERT_CA_INTERNAL_H
 #define EVERCERT_CA_INTERNAL_H
@@ -24,6 +25,7 @@
 
 #define CA_MAX_GENERATIONS 64
 #define CA_PATH_MAX 4096
+#define CA_TX_STRIPES 64
 
 typedef struct ca_gen {
 	int generation;
@@ -44,7 +46,7 @@ struct ca_engine {
 	char key_password[256];
 
 	pthread_rwlock_t lock;
-	pthread_mutex_t tx_lock;
+	pthread_mutex_t tx_locks[CA_TX_STRIPES];
 	ca_gen gens[CA_MAX_GENERATIONS];
 	size_t n_gens;
 	int active;                     /* index into gens */
@@ -65,6 +67,8 @@ int ca_publish_active(ca_engine *ca, ec_err *err);
 int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
                          ec_err *err);
 void ca_audit(ca_engine *ca, const char *fmt, ...) EC_PRINTF(2, 3);
+/* The transaction lock of a transactionID. */
+pthread_mutex_t *ca_tx_lock(ca_engine *ca, const char *txid);
 ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial);
 
 /* ca_crl.c */
@@ -72,7 +76,7 @@ int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err); /* caller holds lock 
 int ca_crl_load(ca_engine *ca, ec_err *err);
 
 /* ca_issue.c */
-/* Issues the certificate of a stored request with generation gen; caller holds tx_lock and lock
+/* Issues the certificate of a stored request with generation gen; caller holds the request's transaction lock and lock
  * (read). On success the request is GRANTED in the store and *der holds the certificate. */
 int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time now,
                          uint8_t **der, size_t *der_len, ec_err *err);

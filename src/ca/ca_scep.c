@@ -318,7 +318,7 @@ static int handle_enroll(op *o, ca_http_reply *out, ec_err *err)
 		rc = failure(o, SCEP_FAIL_BADREQUEST, "the request's subject name is empty", out, err);
 		goto out;
 	}
-	pthread_mutex_lock(&o->ca->tx_lock);
+	pthread_mutex_lock(ca_tx_lock(o->ca, o->msg->txid));
 	int found = store_request_find(o->ca->store, o->msg->txid, o->signer_fp, &prev, err);
 	if (found == 0 && prev.state != STORE_REQ_EXPIRED) {
 		rc = answer_request(o, &prev, out, err);
@@ -336,7 +336,7 @@ static int handle_enroll(op *o, ca_http_reply *out, ec_err *err)
 		else
 			rc = act_on_new(o, gen, csr, csr_der, csr_len, challenge, out, err);
 	}
-	pthread_mutex_unlock(&o->ca->tx_lock);
+	pthread_mutex_unlock(ca_tx_lock(o->ca, o->msg->txid));
 out:
 	OPENSSL_cleanse(challenge, sizeof(challenge));
 	store_request_free(&prev);
@@ -356,7 +356,7 @@ static int handle_poll(op *o, ca_http_reply *out, ec_err *err)
 	free(payload);
 	store_request req;
 	memset(&req, 0, sizeof(req));
-	pthread_mutex_lock(&o->ca->tx_lock);
+	pthread_mutex_lock(ca_tx_lock(o->ca, o->msg->txid));
 	int rc;
 	int found = store_request_find(o->ca->store, o->msg->txid, o->signer_fp, &req, err);
 	if (found == 1) {
@@ -377,7 +377,7 @@ static int handle_poll(op *o, ca_http_reply *out, ec_err *err)
 		rc = failure(o, SCEP_FAIL_BADCERTID, "no request with this transactionID", out, err);
 	else
 		rc = answer_request(o, &req, out, err);
-	pthread_mutex_unlock(&o->ca->tx_lock);
+	pthread_mutex_unlock(ca_tx_lock(o->ca, o->msg->txid));
 	store_request_free(&req);
 	return rc;
 }

@@ -32,6 +32,17 @@ void client_log(tp_runtime *tp, const char *fmt, ...)
 	tp->env.log(tp->env.log_ctx, line);
 }
 
+ec_time client_retry_after(const scep_client_reply *r, ec_time now)
+{
+	if (r->retry_after_seconds >= 0)
+		return r->retry_after_seconds * EC_MS_PER_SECOND;
+	if (r->retry_after_epoch >= 0) {
+		ec_time wait = r->retry_after_epoch * EC_MS_PER_SECOND - now;
+		return wait > 0 ? wait : 0;
+	}
+	return -1;
+}
+
 const char *client_name(const tp_runtime *tp)
 {
 	return tp->cfg.name;

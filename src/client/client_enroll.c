@@ -406,8 +406,7 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 	ec_err err;
 	if (r->outcome == SCEP_CLIENT_UNREACHABLE || r->outcome == SCEP_CLIENT_UNAVAILABLE) {
 		snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "CA not reachable: %s", r->reason);
-		tp_on_unreachable(&tp->rec.m, &tp->policy, x->action,
-		                  r->retry_after_seconds >= 0 ? r->retry_after_seconds * 1000 : -1, now);
+		tp_on_unreachable(&tp->rec.m, &tp->policy, x->action, client_retry_after(r, now), now);
 		client_log(tp, "%s; CONNECT RETRY in %lld s", tp->rec.last_result,
 		           (long long)((tp->rec.m.retry_at - now) / 1000));
 		return;

@@ -34,6 +34,8 @@ struct tp_runtime {
 };
 
 /* client_core.c */
+/* The CA's Retry-After in ms from now (either form), or -1 when it sent none. */
+ec_time client_retry_after(const scep_client_reply *r, ec_time now);
 void client_log(tp_runtime *tp, const char *fmt, ...) EC_PRINTF(2, 3);
 int client_save(tp_runtime *tp, ec_err *err);
 int client_key_path(tp_runtime *tp, char slot, char *out, size_t sz);

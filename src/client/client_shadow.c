@@ -36,12 +36,12 @@ int client_fetch_rollover_ca(tp_runtime *tp, ec_time now)
 		if (r.outcome == SCEP_CLIENT_UNREACHABLE || r.outcome == SCEP_CLIENT_UNAVAILABLE) {
 			snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "no rollover CA certificate yet (%s)",
 			         r.outcome == SCEP_CLIENT_UNAVAILABLE ? "the CA answered 503" : r.reason);
-			tp_on_unreachable(&tp->rec.m, &tp->policy, TP_ACT_ENROLL,
-			                  r.retry_after_seconds >= 0 ? r.retry_after_seconds * 1000 : -1, now);
+			ec_time retry_after = client_retry_after(&r, now);
+			tp_on_unreachable(&tp->rec.m, &tp->policy, TP_ACT_ENROLL, retry_after, now);
 			char when[EC_TIME_TEXT_MAX];
 			ec_time_format_router(tp->rec.m.retry_at, when);
 			client_log(tp, "SHADOW: %s; next try at %s%s", tp->rec.last_result, when,
-			           r.retry_after_seconds >= 0 ? " (its Retry-After)" : "");
+			           retry_after >= 0 ? " (its Retry-After)" : "");
 		} else {
 			client_fail_exchange(tp, now, "SHADOW: GetNextCACert failed: %s", r.reason);
 		}

@@ -1,6 +1,8 @@
 # Shared helpers of the shell tests: a scratch directory, daemons on free loopback ports, and
 # assertions that print what they expected. Source it; EVERCERT_BUILD names the build directory.
 set -euo pipefail
+# Everything these tests reach is on loopback: never through a proxy from the environment.
+export no_proxy="*" NO_PROXY="*"
 
 BUILD=${EVERCERT_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 SRC=${EVERCERT_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}

@@ -75,11 +75,13 @@ static int fail(const char *what, const ec_err *err)
 	return 1;
 }
 
+/* Bad usage: the reason and a hint, or the whole usage text when there is no reason. */
 static int usage(const char *why)
 {
 	if (why != NULL)
-		fprintf(stderr, "scep_tool: %s\n", why);
-	fputs(USAGE, stderr);
+		fprintf(stderr, "scep_tool: %s (scep_tool --help for usage)\n", why);
+	else
+		fputs(USAGE, stderr);
 	return 2;
 }
 
@@ -436,6 +438,16 @@ static int check_reply(const tool_args *a, const scep_msg *m, X509 *ca, ec_err *
 	return 0;
 }
 
+/* A digest by its SCEP capability name ("SHA-256"), as the options spell it. */
+static const char *digest_name(const EVP_MD *md)
+{
+	static const char *const names[] = {"SHA-1", "SHA-256", "SHA-384", "SHA-512"};
+	for (size_t i = 0; md != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (EVP_MD_get_type(scep_digest_by_name(names[i])) == EVP_MD_get_type(md))
+			return names[i];
+	return md != NULL ? EVP_MD_get0_name(md) : "?";
+}
+
 /* Opens a SUCCESS reply and writes what was asked for. */
 static int save_contents(const tool_args *a, const scep_msg *m, request_inputs *in,
                          const EVP_CIPHER **cipher, ec_err *err)
@@ -498,8 +510,7 @@ static int cmd_reply(int argc, char **argv)
 	}
 	printf("status=%s failinfo=%s txid=%s", scep_status_name(m->status), scep_fail_name(m->fail_info), m->txid);
 	if (cipher != NULL)
-		printf(" cipher=%s digest=%s", EVP_CIPHER_get0_name(cipher),
-		       m->digest != NULL ? EVP_MD_get0_name(m->digest) : "?");
+		printf(" cipher=%s digest=%s", EVP_CIPHER_get0_name(cipher), digest_name(m->digest));
 	printf("\n");
 	rc = 0;
 out:
