@@ -26,16 +26,15 @@ static int export_cer(ca_engine *ca, const char *serial, const uint8_t *der, siz
 	return ec_write_atomic(path, der, len, 0644, err);
 }
 
-int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time now,
-                         uint8_t **der_out, size_t *der_len_out, ec_err *err)
+int ca_issue_build(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time now, store_cert *row,
+                   uint8_t **der_out, size_t *der_len_out, ec_err *err)
 {
 	int rc = -1;
 	X509_REQ *csr = NULL;
 	X509 *cert = NULL;
 	uint8_t *der = NULL;
 	size_t der_len = 0;
-	store_cert row;
-	memset(&row, 0, sizeof(row));
+	memset(row, 0, sizeof(*row));
 
 	ec_time nb, na;
 	validity(ca, gen, now, &nb, &na);
@@ -44,27 +43,23 @@ int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, e
 		goto out;
 	}
 	if (pki_csr_from_der(req->csr_der, req->csr_der_len, &csr, err) != 0 ||
-	    store_reserve_serial(ca->store, row.serial, err) != 0)
+	    store_reserve_serial(ca->store, row->serial, err) != 0)
 		goto out;
-	pki_issue_params p = {csr, gen->cert, gen->key, row.serial, nb, na, ca->digest, ca->cfg.cdp_url};
+	pki_issue_params p = {csr, gen->cert, gen->key, row->serial, nb, na, ca->digest, ca->cfg.cdp_url};
 	if (pki_issue_cert(&p, &cert, err) != 0 || pki_cert_to_der(cert, &der, &der_len, err) != 0)
 		goto out;
-	snprintf(row.issuer_serial, sizeof(row.issuer_serial), "%s", gen->serial);
+	snprintf(row->issuer_serial, sizeof(row->issuer_serial), "%s", gen->serial);
 	if (ca->cfg.database_level >= CFG_DB_NAMES)
-		snprintf(row.subject, sizeof(row.subject), "%s", req->subject);
-	row.not_before = nb;
-	row.not_after = na;
-	row.status = STORE_CERT_VALID;
+		snprintf(row->subject, sizeof(row->subject), "%s", req->subject);
+	row->not_before = nb;
+	row->not_after = na;
+	row->status = STORE_CERT_VALID;
 	if (ca->cfg.database_level == CFG_DB_COMPLETE) {
-		row.der = der;
-		row.der_len = der_len;
-		if (export_cer(ca, row.serial, der, der_len, err) != 0)
+		row->der = der; /* borrowed from *der_out */
+		row->der_len = der_len;
+		if (export_cer(ca, row->serial, der, der_len, err) != 0)
 			goto out;
 	}
-	if (store_record_issued(ca->store, &row, req->id, der, der_len, err) != 0)
-		goto out;
-	ca_audit(ca, "certificate %s issued to '%s' by CA %s (request %lld, transaction %s)",
-	         row.serial, req->subject, gen->serial, (long long)req->id, req->txid);
 	*der_out = der;
 	*der_len_out = der_len;
 	der = NULL;
@@ -74,4 +69,23 @@ out:
 	X509_free(cert);
 	free(der);
 	return rc;
+}
+
+int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time now,
+                         uint8_t **der_out, size_t *der_len_out, ec_err *err)
+{
+	store_cert row;
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	if (ca_issue_build(ca, req, gen, now, &row, &der, &der_len, err) != 0)
+		return -1;
+	if (store_record_issued(ca->store, &row, req->id, der, der_len, err) != 0) {
+		free(der);
+		return -1;
+	}
+	ca_audit(ca, "certificate %s issued to '%s' by CA %s (request %lld, transaction %s)",
+	         row.serial, req->subject, gen->serial, (long long)req->id, req->txid);
+	*der_out = der;
+	*der_len_out = der_len;
+	return 0;
 }

@@ -258,38 +258,61 @@ static int fill_request(op *o, store_request *req, ca_gen *gen, X509_REQ *csr, c
 	return 0;
 }
 
+/* A request granted on arrival: its certificate and the transaction are recorded together. */
+static int grant_new(op *o, store_request *req, ca_gen *gen, const char *reason, ca_http_reply *out, ec_err *err)
+{
+	store_cert row;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int rc = -1;
+	if (ca_issue_build(o->ca, req, gen, o->now, &row, &der, &len, err) == 0) {
+		req->state = STORE_REQ_GRANTED;
+		snprintf(req->cert_serial, sizeof(req->cert_serial), "%s", row.serial);
+		req->cert_der = der;
+		req->cert_der_len = len;
+		rc = store_record_granted(o->ca->store, req, &row, err);
+		req->cert_der = NULL;
+	}
+	if (rc != 0) {
+		/* Nothing recorded: left for the client to send again (it polls on PENDING). */
+		ca_audit(o->ca, "request from %s for '%s' could not be issued: %s", o->source, req->subject, err->msg);
+		free(der);
+		return certrep(o, SCEP_STATUS_PENDING, SCEP_FAIL_NONE, NULL, 0, out, err);
+	}
+	ca_audit(o->ca, "request %lld from %s for '%s' (%s, transaction %s): %s: certificate %s issued by CA %s",
+	         (long long)req->id, o->source, req->subject, req->renewal ? "renewal" : "enrollment", req->txid,
+	         reason, row.serial, gen->serial);
+	rc = success_with_certs(o, der, len, NULL, out, err);
+	free(der);
+	return rc;
+}
+
 static int act_on_new(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der, size_t csr_len,
                       const char *challenge, ca_http_reply *out, ec_err *err)
 {
 	int rc = -1;
 	store_request req;
-	uint8_t *cert_der = NULL;
-	size_t cert_len = 0;
 	int signer = classify_signer(o);
 	ca_policy_decision d = decide(o, signer, challenge);
 	if (fill_request(o, &req, gen, csr, csr_der, csr_len, signer, err) != 0)
 		goto out;
+	if (d.verdict == CA_VERDICT_GRANT) {
+		rc = grant_new(o, &req, gen, d.reason, out, err);
+		goto out;
+	}
 	req.state = d.verdict == CA_VERDICT_REJECT ? STORE_REQ_REJECTED : STORE_REQ_PENDING;
 	req.fail_info = d.verdict == CA_VERDICT_REJECT ? d.fail_info : SCEP_FAIL_NONE;
 	if (store_request_insert(o->ca->store, &req, err) != 0)
 		goto out;
 	ca_audit(o->ca, "request %lld from %s for '%s' (%s, transaction %s): %s", (long long)req.id,
 	         o->source, req.subject, req.renewal ? "renewal" : "enrollment", req.txid, d.reason);
-	if (d.verdict == CA_VERDICT_REJECT) {
+	if (d.verdict == CA_VERDICT_REJECT)
 		rc = certrep(o, SCEP_STATUS_FAILURE, d.fail_info, NULL, 0, out, err);
-	} else if (d.verdict == CA_VERDICT_PENDING) {
+	else
 		rc = certrep(o, SCEP_STATUS_PENDING, SCEP_FAIL_NONE, NULL, 0, out, err);
-	} else if (ca_issue_for_request(o->ca, &req, gen, o->now, &cert_der, &cert_len, err) != 0) {
-		/* Left in the queue for the operator; the client keeps polling. */
-		ca_audit(o->ca, "request %lld could not be issued and stays pending: %s", (long long)req.id, err->msg);
-		rc = certrep(o, SCEP_STATUS_PENDING, SCEP_FAIL_NONE, NULL, 0, out, err);
-	} else {
-		rc = success_with_certs(o, cert_der, cert_len, NULL, out, err);
-	}
 out:
 	req.csr_der = NULL; /* borrowed */
 	store_request_free(&req);
-	free(cert_der);
 	return rc;
 }
 

@@ -9,8 +9,10 @@
  * threads.
  *
  * Serials are 64-bit counters shown in upper-case hex without leading zeros ("1", "2", "1A"):
- * one counter for CA and issued certificates. A reserved serial is never handed out again, even
- * if the process dies before using it.
+ * one counter for CA and issued certificates. Serials are reserved durably in blocks of
+ * STORE_SERIAL_BLOCK and handed out from memory, so that most issuances cost no fsync for their
+ * serial; a serial is never handed out twice, even if the process dies, and what a stopped
+ * process had left of its block is skipped (serials increase, with gaps across restarts).
  *
  * Rows returned to the caller are copies the caller frees with the matching _free function.
  * Failures return -1 with a reason; "not found" is returned as 1 where documented.
@@ -31,6 +33,7 @@ typedef struct ec_store ec_store;
 #define STORE_SUBJECT_MAX 1024
 #define STORE_FP_MAX 65       /* sha256 hex + NUL */
 #define STORE_TXID_MAX 257
+#define STORE_SERIAL_BLOCK 32
 
 enum store_cert_status { STORE_CERT_VALID = 0, STORE_CERT_REVOKED = 1 };
 
@@ -98,7 +101,8 @@ void store_close(ec_store *st);
 /* ---- serials ---- */
 /* Reserves the next serial (durably) and writes its hex text. The first serial is 1. */
 int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err) EC_MUST_USE;
-/* The last reserved serial ("0" when none). */
+/* The last serial handed out by this process, or after a start the end of the last reserved
+ * block ("0" when none). */
 int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err) EC_MUST_USE;
 
 /* ---- issued certificates ---- */
@@ -106,6 +110,10 @@ int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err) 
  * certificate attached: one transaction. */
 int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id,
                         const uint8_t *cert_der, size_t cert_der_len, ec_err *err) EC_MUST_USE;
+/* Records a new transaction that is already GRANTED (req->state, cert_serial and cert_der set by
+ * the caller) together with its certificate: one transaction, for requests granted on arrival.
+ * Sets req->id. */
+int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, ec_err *err) EC_MUST_USE;
 /* 0 found, 1 not found. */
 int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err) EC_MUST_USE;
 /* Sets or clears revocation; 1 when the serial is unknown. */

@@ -112,8 +112,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	/* The bound keeps the counter an integer: past 2^63-1 SQLite would turn it into a real. */
-	[ST_SERIAL_BUMP] = "UPDATE serial_counter SET last = last + 1"
-	                   " WHERE id = 1 AND last < 9223372036854775807",
+	[ST_SERIAL_BUMP] = "UPDATE serial_counter SET last = last + ?1"
+	                   " WHERE id = 1 AND last <= 9223372036854775807 - ?1",
 	[ST_SERIAL_LAST] = "SELECT last FROM serial_counter WHERE id = 1",
 	[ST_CERT_INSERT] = "INSERT INTO certs (serial, serial_num, issuer_serial, subject, not_before,"
 	                   " not_after, status, revoked_at, der) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -155,6 +155,10 @@ struct ec_store {
 	sqlite3_stmt *stmt[ST_COUNT];
 	pthread_mutex_t lock;
 	bool lock_ready;
+	/* Serials reserved durably in a block and not handed out yet: [block_next, block_end). A
+	 * crash skips what is left of the block; nothing is ever handed out twice. */
+	int64_t block_next;
+	int64_t block_end;
 };
 
 /* ---- small helpers ---- */
@@ -526,10 +530,16 @@ int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *er
 
 	serial[0] = '\0';
 	store_lock(st);
+	if (st->block_next < st->block_end) {
+		serial_format(st->block_next++, serial);
+		store_unlock(st);
+		return 0;
+	}
 	if (tx_step(st, ST_BEGIN, err) != 0)
 		goto out;
 	s = stmt_use(st, ST_SERIAL_BUMP);
-	if (step_done(st, s, err, "incrementing the serial counter") != 0)
+	sqlite3_bind_int64(s, 1, STORE_SERIAL_BLOCK);
+	if (step_done(st, s, err, "advancing the serial counter") != 0)
 		goto out;
 	if (sqlite3_changes(st->db) != 1) {
 		ec_err_set(err, "the serial counter is missing or exhausted");
@@ -537,7 +547,9 @@ int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *er
 	}
 	if (serial_read(st, &last, err) != 0 || tx_step(st, ST_COMMIT, err) != 0)
 		goto out;
-	serial_format(last, serial);
+	st->block_next = last - STORE_SERIAL_BLOCK + 1;
+	st->block_end = last + 1;
+	serial_format(st->block_next++, serial);
 	rc = 0;
 out:
 	stmt_done(s);
@@ -556,6 +568,8 @@ int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
 	serial[0] = '\0';
 	store_lock(st);
 	rc = serial_read(st, &last, err);
+	if (rc == 0 && st->block_end > 0)
+		last = st->block_next - 1; /* the last handed out, not the end of the reserved block */
 	store_unlock(st);
 	if (rc != 0)
 		return ec_err_wrap(err, "reading the last serial");
@@ -867,6 +881,41 @@ int store_request_insert(ec_store *st, store_request *req, ec_err *err)
 	store_unlock(st);
 	if (rc != 0)
 		ec_err_wrap(err, "recording transaction %.64s", req->txid);
+	return rc;
+}
+
+int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, ec_err *err)
+{
+	char serial[STORE_SERIAL_MAX];
+	int64_t num = 0;
+	int rc = -1;
+	binder b = { NULL, SQLITE_OK };
+
+	if (serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
+		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
+		                  (int)sizeof(cert->serial), cert->serial);
+	store_lock(st);
+	if (tx_step(st, ST_BEGIN, err) != 0 || cert_insert(st, cert, serial, num, err) != 0)
+		goto out;
+	b.s = stmt_use(st, ST_REQ_INSERT);
+	bind_request(&b, req);
+	if (b.rc != SQLITE_OK) {
+		db_fail(st, err, "binding the request");
+		goto out;
+	}
+	if (step_done(st, b.s, err, "inserting the request") != 0)
+		goto out;
+	int64_t id = sqlite3_last_insert_rowid(st->db);
+	if (tx_step(st, ST_COMMIT, err) != 0)
+		goto out;
+	req->id = id;
+	rc = 0;
+out:
+	stmt_done(b.s);
+	tx_abort(st);
+	store_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "recording certificate %s", serial);
 	return rc;
 }
 

@@ -165,11 +165,14 @@ static void test_serial_sequence(void **state)
 	reserve(f->st, serial);
 	assert_string_equal(serial, "1A");
 
+	/* After a restart the rest of the reserved block is skipped, never reused. */
 	reopen(f);
 	assert_int_equal(store_last_serial(f->st, serial, &err), 0);
-	assert_string_equal(serial, "1A");
+	snprintf(expect, sizeof(expect), "%X", STORE_SERIAL_BLOCK);
+	assert_string_equal(serial, expect);
 	reserve(f->st, serial);
-	assert_string_equal(serial, "1B");
+	snprintf(expect, sizeof(expect), "%X", STORE_SERIAL_BLOCK + 1);
+	assert_string_equal(serial, expect);
 }
 
 /* A reserved serial is not handed out again even if it was never used before the restart. */
@@ -186,7 +189,9 @@ static void test_serial_no_reuse_after_reopen(void **state)
 	reserve(f->st, c);
 	assert_string_equal(a, "1");
 	assert_string_equal(b, "2");
-	assert_string_equal(c, "3");
+	char expect[STORE_SERIAL_MAX];
+	snprintf(expect, sizeof(expect), "%X", STORE_SERIAL_BLOCK + 1);
+	assert_string_equal(c, expect); /* past the whole block the first run reserved */
 }
 
 /* ---- issued certificates ---- */
@@ -723,11 +728,13 @@ static void test_schema_version(void **state)
 	assert_non_null(strstr(err.msg, "schema version 99"));
 	assert_non_null(strstr(err.msg, "newer"));
 
-	/* Version 1 opens again, with its data. */
+	/* Version 1 opens again, with its data (the counter reserved one block). */
 	raw_sql(f->path, "PRAGMA user_version = 1");
 	reopen(f);
 	assert_int_equal(store_last_serial(f->st, serial, &err), 0);
-	assert_string_equal(serial, "1");
+	char expect[STORE_SERIAL_MAX];
+	snprintf(expect, sizeof(expect), "%X", STORE_SERIAL_BLOCK);
+	assert_string_equal(serial, expect);
 }
 
 /* Over-long and NULL columns (written behind the store's back) read safely. */
@@ -803,13 +810,14 @@ static void *reserve_many(void *arg)
 static void check_distinct(reserver *r, int nthreads)
 {
 	int total = nthreads * PER_THREAD;
-	char *seen = calloc((size_t)total + 1, 1);
+	char *seen = calloc((size_t)total + 2 * STORE_SERIAL_BLOCK + 1, 1);
 	assert_non_null(seen);
 	for (int t = 0; t < nthreads; t++) {
 		assert_int_equal(r[t].failures, 0);
 		for (int i = 0; i < PER_THREAD; i++) {
 			long v = strtol(r[t].serials[i], NULL, 16);
-			assert_true(v >= 1 && v <= total);
+			/* Two connections each leave at most a block partly used. */
+			assert_true(v >= 1 && v <= total + 2 * STORE_SERIAL_BLOCK);
 			assert_int_equal(seen[v], 0);
 			seen[v] = 1;
 		}
@@ -856,7 +864,7 @@ static void test_threads_two_connections(void **state)
 	r[1].st = other;
 	run_reservers(r, 2);
 	assert_int_equal(store_last_serial(other, last, &err), 0);
-	assert_string_equal(last, "3E8");
+	assert_true(strtol(last, NULL, 16) > 0);
 	store_close(other);
 	free(r);
 }
