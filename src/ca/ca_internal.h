@@ -77,9 +77,10 @@ int ca_crl_load(ca_engine *ca, ec_err *err);
 
 /* ca_issue.c */
 /* Makes the certificate for a request (serial reserved, .cer exported at level complete) without
- * recording it: *row describes it for the store (row->der borrows *der). */
-int ca_issue_build(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time now, store_cert *row,
-                   uint8_t **der, size_t *der_len, ec_err *err);
+ * recording it: *row describes it for the store (row->der borrows *der). csr, when not NULL, is
+ * the request already parsed; *cert (optional) receives the certificate object. */
+int ca_issue_build(ca_engine *ca, const store_request *req, X509_REQ *csr, ca_gen *gen, ec_time now,
+                   store_cert *row, uint8_t **der, size_t *der_len, X509 **cert, ec_err *err);
 /* Issues the certificate of a stored request with generation gen; caller holds the request's transaction lock and lock
  * (read). On success the request is GRANTED in the store and *der holds the certificate. */
 int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time now,

@@ -26,8 +26,8 @@ static int export_cer(ca_engine *ca, const char *serial, const uint8_t *der, siz
 	return ec_write_atomic(path, der, len, 0644, err);
 }
 
-int ca_issue_build(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time now, store_cert *row,
-                   uint8_t **der_out, size_t *der_len_out, ec_err *err)
+int ca_issue_build(ca_engine *ca, const store_request *req, X509_REQ *parsed, ca_gen *gen, ec_time now,
+                   store_cert *row, uint8_t **der_out, size_t *der_len_out, X509 **cert_out, ec_err *err)
 {
 	int rc = -1;
 	X509_REQ *csr = NULL;
@@ -42,10 +42,10 @@ int ca_issue_build(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time
 		ec_err_set(err, "CA certificate %s has expired: nothing can be issued with it", gen->serial);
 		goto out;
 	}
-	if (pki_csr_from_der(req->csr_der, req->csr_der_len, &csr, err) != 0 ||
+	if ((parsed == NULL && pki_csr_from_der(req->csr_der, req->csr_der_len, &csr, err) != 0) ||
 	    store_reserve_serial(ca->store, row->serial, err) != 0)
 		goto out;
-	pki_issue_params p = {csr, gen->cert, gen->key, row->serial, nb, na, ca->digest, ca->cfg.cdp_url};
+	pki_issue_params p = {parsed ? parsed : csr, gen->cert, gen->key, row->serial, nb, na, ca->digest, ca->cfg.cdp_url};
 	if (pki_issue_cert(&p, &cert, err) != 0 || pki_cert_to_der(cert, &der, &der_len, err) != 0)
 		goto out;
 	snprintf(row->issuer_serial, sizeof(row->issuer_serial), "%s", gen->serial);
@@ -63,6 +63,10 @@ int ca_issue_build(ca_engine *ca, const store_request *req, ca_gen *gen, ec_time
 	*der_out = der;
 	*der_len_out = der_len;
 	der = NULL;
+	if (cert_out != NULL) {
+		*cert_out = cert;
+		cert = NULL;
+	}
 	rc = 0;
 out:
 	X509_REQ_free(csr);
@@ -77,7 +81,7 @@ int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, e
 	store_cert row;
 	uint8_t *der = NULL;
 	size_t der_len = 0;
-	if (ca_issue_build(ca, req, gen, now, &row, &der, &der_len, err) != 0)
+	if (ca_issue_build(ca, req, NULL, gen, now, &row, &der, &der_len, NULL, err) != 0)
 		return -1;
 	if (store_record_issued(ca->store, &row, req->id, der, der_len, err) != 0) {
 		free(der);

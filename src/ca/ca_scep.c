@@ -96,28 +96,32 @@ static int failure(op *o, int fail_info, const char *why, ca_http_reply *out, ec
 	return certrep(o, SCEP_STATUS_FAILURE, fail_info, NULL, 0, out, err);
 }
 
-static int success_with_certs(op *o, const uint8_t *cert_der, size_t cert_len, X509_CRL *crl,
-                              ca_http_reply *out, ec_err *err)
+/* SUCCESS with a degenerate PKCS#7 holding cert and/or crl (either may be NULL). */
+static int success_with(op *o, X509 *cert, X509_CRL *crl, ca_http_reply *out, ec_err *err)
 {
 	int rc = -1;
 	STACK_OF(X509) *certs = sk_X509_new_null();
-	X509 *cert = NULL;
 	uint8_t *p7 = NULL;
 	size_t p7_len = 0;
-	if (certs == NULL)
+	if (certs == NULL || (cert != NULL && !sk_X509_push(certs, cert)))
 		goto out;
-	if (cert_der != NULL) {
-		if (pki_cert_from_der(cert_der, cert_len, &cert, err) != 0 || !sk_X509_push(certs, cert))
-			goto out;
-		cert = NULL;
-	}
 	if (scep_degenerate_build(certs, crl, &p7, &p7_len, err) != 0)
 		goto out;
 	rc = certrep(o, SCEP_STATUS_SUCCESS, SCEP_FAIL_NONE, p7, p7_len, out, err);
 out:
-	X509_free(cert);
-	sk_X509_pop_free(certs, X509_free);
+	sk_X509_free(certs); /* cert is borrowed */
 	free(p7);
+	return rc;
+}
+
+static int success_with_certs(op *o, const uint8_t *cert_der, size_t cert_len, X509_CRL *crl,
+                              ca_http_reply *out, ec_err *err)
+{
+	X509 *cert = NULL;
+	if (cert_der != NULL && pki_cert_from_der(cert_der, cert_len, &cert, err) != 0)
+		return -1;
+	int rc = success_with(o, cert, crl, out, err);
+	X509_free(cert);
 	return rc;
 }
 
@@ -242,8 +246,7 @@ static int fill_request(op *o, store_request *req, ca_gen *gen, X509_REQ *csr, c
 	if (pki_name_format(X509_REQ_get_subject_name(csr), req->subject, sizeof(req->subject)) != 0)
 		return ec_err_set(err, "the request's subject name cannot be shown");
 	snprintf(req->signer_fp, sizeof(req->signer_fp), "%s", o->signer_fp);
-	EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
-	if (pub == NULL || pki_pubkey_fingerprint(pub, req->pubkey_fp) != 0)
+	if (pki_spki_fingerprint(X509_REQ_get_X509_PUBKEY(csr), req->pubkey_fp) != 0)
 		return ec_err_set(err, "the request has no usable public key");
 	snprintf(req->ca_serial, sizeof(req->ca_serial), "%s", gen->serial);
 	snprintf(req->source, sizeof(req->source), "%s", o->source);
@@ -259,13 +262,15 @@ static int fill_request(op *o, store_request *req, ca_gen *gen, X509_REQ *csr, c
 }
 
 /* A request granted on arrival: its certificate and the transaction are recorded together. */
-static int grant_new(op *o, store_request *req, ca_gen *gen, const char *reason, ca_http_reply *out, ec_err *err)
+static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, const char *reason,
+                     ca_http_reply *out, ec_err *err)
 {
 	store_cert row;
 	uint8_t *der = NULL;
 	size_t len = 0;
+	X509 *cert = NULL;
 	int rc = -1;
-	if (ca_issue_build(o->ca, req, gen, o->now, &row, &der, &len, err) == 0) {
+	if (ca_issue_build(o->ca, req, csr, gen, o->now, &row, &der, &len, &cert, err) == 0) {
 		req->state = STORE_REQ_GRANTED;
 		snprintf(req->cert_serial, sizeof(req->cert_serial), "%s", row.serial);
 		req->cert_der = der;
@@ -277,12 +282,14 @@ static int grant_new(op *o, store_request *req, ca_gen *gen, const char *reason,
 		/* Nothing recorded: left for the client to send again (it polls on PENDING). */
 		ca_audit(o->ca, "request from %s for '%s' could not be issued: %s", o->source, req->subject, err->msg);
 		free(der);
+		X509_free(cert);
 		return certrep(o, SCEP_STATUS_PENDING, SCEP_FAIL_NONE, NULL, 0, out, err);
 	}
 	ca_audit(o->ca, "request %lld from %s for '%s' (%s, transaction %s): %s: certificate %s issued by CA %s",
 	         (long long)req->id, o->source, req->subject, req->renewal ? "renewal" : "enrollment", req->txid,
 	         reason, row.serial, gen->serial);
-	rc = success_with_certs(o, der, len, NULL, out, err);
+	rc = success_with(o, cert, NULL, out, err);
+	X509_free(cert);
 	free(der);
 	return rc;
 }
@@ -297,7 +304,7 @@ static int act_on_new(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der,
 	if (fill_request(o, &req, gen, csr, csr_der, csr_len, signer, err) != 0)
 		goto out;
 	if (d.verdict == CA_VERDICT_GRANT) {
-		rc = grant_new(o, &req, gen, d.reason, out, err);
+		rc = grant_new(o, &req, csr, gen, d.reason, out, err);
 		goto out;
 	}
 	req.state = d.verdict == CA_VERDICT_REJECT ? STORE_REQ_REJECTED : STORE_REQ_PENDING;
@@ -351,8 +358,7 @@ static int handle_enroll(op *o, ca_http_reply *out, ec_err *err)
 		store_request_free(&prev);
 		found = store_request_find(o->ca->store, o->msg->txid, NULL, &prev, err);
 		char pubkey_fp[65] = "";
-		EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
-		if (found < 0 || pub == NULL || pki_pubkey_fingerprint(pub, pubkey_fp) != 0)
+		if (found < 0 || pki_spki_fingerprint(X509_REQ_get_X509_PUBKEY(csr), pubkey_fp) != 0)
 			rc = found < 0 ? -1 : failure(o, SCEP_FAIL_BADREQUEST, "the request has no usable public key", out, err);
 		else if (found == 0 && strcmp(prev.pubkey_fp, pubkey_fp) != 0)
 			rc = failure(o, SCEP_FAIL_BADREQUEST, "transactionID already used with another public key", out, err);
@@ -387,8 +393,7 @@ static int handle_poll(op *o, ca_http_reply *out, ec_err *err)
 		 * self-signed certificate) is the same requester. */
 		char fp[65] = "";
 		found = store_request_find(o->ca->store, o->msg->txid, NULL, &req, err);
-		EVP_PKEY *pub = X509_get0_pubkey(o->msg->signer);
-		if (found == 0 && (pub == NULL || pki_pubkey_fingerprint(pub, fp) != 0 ||
+		if (found == 0 && (pki_spki_fingerprint(X509_get_X509_PUBKEY(o->msg->signer), fp) != 0 ||
 		                   strcmp(fp, req.pubkey_fp) != 0)) {
 			store_request_free(&req);
 			found = 1;
@@ -426,12 +431,7 @@ static int handle_getcert(op *o, ca_http_reply *out, ec_err *err)
 	memset(&c, 0, sizeof(c));
 	ca_gen *cag = ca_gen_by_serial(o->ca, hex);
 	if (cag != NULL) {
-		uint8_t *der = NULL;
-		size_t der_len = 0;
-		rc = pki_cert_to_der(cag->cert, &der, &der_len, err) != 0
-		         ? -1
-		         : success_with_certs(o, der, der_len, NULL, out, err);
-		free(der);
+		rc = success_with(o, cag->cert, NULL, out, err);
 	} else if (store_cert_get(o->ca->store, hex, &c, &why) == 0 && c.der != NULL) {
 		rc = success_with_certs(o, c.der, c.der_len, NULL, out, err);
 	} else {
@@ -458,7 +458,7 @@ static int handle_getcrl(op *o, ca_http_reply *out, ec_err *err)
 	X509_CRL *crl = NULL;
 	if (pki_crl_from_der(o->ca->crl_der, o->ca->crl_len, &crl, err) != 0)
 		return -1;
-	int rc = success_with_certs(o, NULL, 0, crl, out, err);
+	int rc = success_with(o, NULL, crl, out, err);
 	X509_CRL_free(crl);
 	return rc;
 }

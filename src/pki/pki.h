@@ -52,6 +52,9 @@ int pki_key_save(const char *path, EVP_PKEY *key, const char *password, ec_err *
 int pki_key_load(const char *path, const char *password, EVP_PKEY **out, ec_err *err) EC_MUST_USE;
 /* SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex (65 bytes with NUL). */
 int pki_pubkey_fingerprint(EVP_PKEY *key, char out[65]) EC_MUST_USE;
+/* The same fingerprint from an already encoded SubjectPublicKeyInfo (a request's or a
+ * certificate's), without converting the key: much cheaper under OpenSSL 3. */
+int pki_spki_fingerprint(const X509_PUBKEY *spki, char out[65]) EC_MUST_USE;
 /* SHA-256 of a certificate's DER, lower-case hex. */
 int pki_cert_fingerprint_hex(X509 *cert, char out[65]) EC_MUST_USE;
 

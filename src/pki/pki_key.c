@@ -147,6 +147,22 @@ out:
 	return rc;
 }
 
+int pki_spki_fingerprint(const X509_PUBKEY *spki, char out[65])
+{
+	unsigned char *der = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	out[0] = '\0';
+	int n = spki != NULL ? i2d_X509_PUBKEY(spki, &der) : -1;
+	int rc = n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) && mdlen == 32 ? 0 : -1;
+	if (rc == 0)
+		ec_hex_encode(md, mdlen, out);
+	else
+		ERR_clear_error();
+	OPENSSL_free(der);
+	return rc;
+}
+
 int pki_pubkey_fingerprint(EVP_PKEY *key, char out[65])
 {
 	int rc = -1;
