@@ -8,7 +8,7 @@ STATE_DIR  ?= var
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run demo test test-unit test-asan lint fuzz bench clean
+.PHONY: all deps build run demo test test-unit test-asan lint fuzz bench bench-growth clean
 
 all: build
 
@@ -31,6 +31,9 @@ demo: build
 # Enrollment throughput of evercertd beside the scep package's server, and the RSA bound.
 bench: build
 	bash bench/run.sh $(BUILD)
+
+bench-growth: build
+	bash bench/growth.sh $(BUILD)
 
 lint:
 	@bash scripts/lint.sh

@@ -5,6 +5,8 @@
 #     sqlite3 CLI in one transaction, restarted, and loaded by bench/loadgen.
 # (2) CRL cost: with 0, 10000 and 100000 revoked certificates stored, the time of
 #     `evercert server ROOTCA revoke SERIAL` (which reissues the CRL) and the CRL's size.
+# Each size is loaded BENCH_GROWTH_ROUNDS (5) times, rounds interleaved (this machine's speed
+# drifts by 20% over a minute); the ratio is the median of each round's ratio to the empty store.
 # Runs in a private network namespace, like bench/run.sh.
 set -euo pipefail
 export no_proxy="*" NO_PROXY="*" # everything here is on loopback
@@ -18,6 +20,7 @@ conns=${BENCH_CONNECTIONS:-8}
 requests=${BENCH_REQUESTS:-400}
 sizes=${BENCH_GROWTH_SIZES:-"0 100000 1000000"}
 revoked_sizes=${BENCH_GROWTH_REVOKED:-"0 10000 100000"}
+rounds=${BENCH_GROWTH_ROUNDS:-5}
 loadgen="$root/$build/bench/loadgen"
 evercertd="$root/$build/evercertd"
 evercert="$root/$build/evercert"
@@ -77,21 +80,28 @@ SQL
 ca_db() { echo "$1/ROOTCA/ROOTCA.db"; }
 url() { echo "http://127.0.0.1:$1/cgi-bin/pkiclient.exe"; }
 
-echo "== enrollment throughput against stored certificates ($conns connections, $requests enrollments)"
-results=()
+echo "== enrollment throughput against stored certificates ($conns connections, $requests enrollments, $rounds rounds)"
+declare -A fill_ms port_of
 for n in $sizes; do
-  dir="$work/s$n"; mkdir -p "$dir"; p=$(port)
+  dir="$work/s$n"; mkdir -p "$dir"; p=$(port); port_of[$n]=$p
   start "$dir" "$p"; stop
-  t0=$(now_ns); fill "$(ca_db "$dir")" "$n" 0; fill_ms=$(ms_since "$t0")
-  start "$dir" "$p"
-  out=$("$loadgen" --url "$(url "$p")" --connections "$conns" --requests "$requests" \
-        --pid "$ca_pid" --label "stored-$n" 2>/dev/null)
-  stop
-  stored=$(sqlite3 "$(ca_db "$dir")" "SELECT count(*) FROM certs")
-  echo "   $n stored: fill ${fill_ms} ms, restart ${ready_ms} ms, $out"
-  results+=("$n $stored $fill_ms $ready_ms $out")
-  rm -rf "$dir" "$dir.conf" "$dir.log"
+  t0=$(now_ns); fill "$(ca_db "$dir")" "$n" 0; fill_ms[$n]=$(ms_since "$t0")
 done
+sync # the fills' dirty pages must not be written back under the timed fsyncs
+results=()
+# Rounds go over every size in turn, so that drift of the machine spreads over all of them.
+for round in $(seq 1 "$rounds"); do
+  for n in $sizes; do
+    dir="$work/s$n"
+    start "$dir" "${port_of[$n]}"
+    out=$("$loadgen" --url "$(url "${port_of[$n]}")" --connections "$conns" --requests "$requests" \
+          --pid "$ca_pid" --label "stored-$n" 2>/dev/null)
+    stop
+    echo "   round $round, $n stored: fill ${fill_ms[$n]} ms, restart ${ready_ms} ms, $out"
+    results+=("$n ${fill_ms[$n]} $ready_ms $out")
+  done
+done
+for n in $sizes; do rm -rf "$work/s$n" "$work/s$n.conf" "$work/s$n.log"; done
 
 echo "== CRL reissue on revocation against stored revoked certificates"
 crl=()
@@ -103,6 +113,7 @@ for r in $revoked_sizes; do
   serial=$(sqlite3 "$(ca_db "$dir")" "SELECT serial FROM certs WHERE status = 0 ORDER BY serial_num LIMIT 1")
   [ -n "$serial" ] || { echo "growth.sh: no certificate was issued to revoke" >&2; exit 1; }
   fill "$(ca_db "$dir")" "$r" 1
+  sync
   start "$dir" "$p"
   t0=$(now_ns)
   "$evercert" --state-dir "$dir" server ROOTCA revoke "$serial" >/dev/null
@@ -121,18 +132,28 @@ import json, sys
 args = sys.argv[1:]
 cut = args.index("--")
 rows, crl = args[:cut], args[cut + 1:]
-base = None
-print("\n   %-14s %14s %8s %10s %9s %12s %13s" %
-      ("stored certs", "enrollments/s", "ratio", "p99 ms", "errors", "restart ms", "fill ms"))
+by = {}
 for r in rows:
-    n, stored, fill, ready, js = r.split(" ", 4)
-    d = json.loads(js)
-    eps = d["enroll_per_s"]
-    if base is None:
-        base = eps
-    errs = d["failure"] + d["http_errors"] + d["bad_replies"] + d["duplicate_serials"]
-    print("   %-14s %14.1f %8.2f %10.1f %9d %12s %13s" %
-          (stored, eps, eps / base if base else 0, d["p99_ms"], errs, ready, fill))
+    n, fill, ready, js = r.split(" ", 3)
+    by.setdefault(int(n), []).append((json.loads(js), int(fill), int(ready)))
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+print("\n   %-14s %14s %8s %22s %10s %7s %11s %9s" % ("stored certs", "enrollments/s", "ratio",
+      "(each round)", "p99 ms", "errors", "restart ms", "fill ms"))
+first = min(by)
+for n in sorted(by):
+    runs = by[n]
+    eps = median([d["enroll_per_s"] for d, _, _ in runs])
+    ratio = median([d["enroll_per_s"] / b["enroll_per_s"] for (d, _, _), (b, _, _) in zip(runs, by[first])
+                    if b["enroll_per_s"]])
+    errs = sum(d["failure"] + d["http_errors"] + d["bad_replies"] + d["duplicate_serials"]
+               + d["requests"] - d["success"] for d, _, _ in runs)
+    print("   %-14d %14.1f %8.2f %22s %10.1f %7d %11d %9d" %
+          (n, eps, ratio, " ".join("%.0f" % d["enroll_per_s"] for d, _, _ in runs),
+           median([d["p99_ms"] for d, _, _ in runs]), errs, median([r for _, _, r in runs]), runs[0][1]))
+print("   (enrollments/s, p99: median of the rounds; ratio: median over the rounds of the ratio to the")
+print("   first size in the same round)")
 print("\n   %-14s %16s %14s %12s" % ("revoked certs", "revoke+CRL ms", "CRL bytes", "CRL entries"))
 for c in crl:
     r, ms, size, listed = c.split()

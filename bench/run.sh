@@ -4,6 +4,8 @@
 # three private operations), (2) evercertd (SQLite, grant auto) and (3) the scep package's server
 # under the same load generator, same key size. Prints the two ratios evercert / peer and
 # evercert / bound. Runs in a private network namespace: the peer binds every interface.
+# BENCH_GROWTH=1 adds bench/growth.sh: throughput against 10^5 and 10^6 stored certificates and
+# the cost of reissuing a CRL of 10^4 and 10^5 entries.
 set -euo pipefail
 export no_proxy="*" NO_PROXY="*" # everything here is on loopback
 build=${1:-build}
@@ -70,3 +72,7 @@ r2 = ours["enroll_per_s"] / bound
 print("   evercert / scepserver = %.2f   evercert / RSA bound (%.1f/s) = %.2f   p99/p50 = %.2f"
       % (r1, bound, r2, ours["p99_ms"] / ours["p50_ms"] if ours["p50_ms"] else 0))
 PY
+
+if [ "${BENCH_GROWTH:-0}" = 1 ]; then
+  bash "$root/bench/growth.sh" "$build"
+fi
