@@ -15,6 +15,7 @@
 
 #include "pki/pki.h"
 #include "scep/scep.h"
+#include "util/crashpoint.h"
 #include "util/encoding.h"
 #include "util/fsutil.h"
 
@@ -111,31 +112,111 @@ int client_set_cert(tp_runtime *tp, int which, X509 *cert, ec_err *err)
 	return rc == 0 ? 0 : ec_err_set(err, "out of memory");
 }
 
-static int write_key_pem(const char *path, EVP_PKEY *key, ec_err *err)
+/* The key as the output file holds it: unencrypted PEM, for the application that uses it. */
+static int key_pem(EVP_PKEY *key, char **pem, size_t *len, ec_err *err)
 {
+	*pem = NULL;
 	BIO *mem = BIO_new(BIO_s_mem());
-	int rc = -1;
-	if (mem != NULL && PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL) == 1) {
-		char *data = NULL;
-		long n = BIO_get_mem_data(mem, &data);
-		rc = ec_write_atomic(path, data, (size_t)n, 0600, err);
-	} else {
-		ec_err_ssl(err, "cannot encode the key for %s", path);
+	char *data = NULL;
+	long n = 0;
+	if (mem == NULL || PEM_write_bio_PrivateKey(mem, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (n = BIO_get_mem_data(mem, &data)) <= 0 || (*pem = malloc((size_t)n)) == NULL) {
+		BIO_free_all(mem);
+		return ec_err_ssl(err, "cannot encode the key");
 	}
-	BIO_free_all(mem); /* BIO_s_mem frees and cleanses nothing: the data is short-lived */
-	return rc;
+	memcpy(*pem, data, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_cleanse(data, (size_t)n);
+	BIO_free_all(mem);
+	return 0;
+}
+
+/* The bytes each configured output file must hold; NULL data when there is nothing to write. */
+typedef struct {
+	const char *path;
+	char *data;
+	size_t len;
+	mode_t mode;
+} output_file;
+
+static void outputs_free(output_file out[3])
+{
+	for (int i = 0; i < 3; i++) {
+		if (out[i].data != NULL)
+			OPENSSL_cleanse(out[i].data, out[i].len);
+		free(out[i].data);
+	}
+}
+
+static int outputs_expected(tp_runtime *tp, output_file out[3], ec_err *err)
+{
+	memset(out, 0, 3 * sizeof(*out));
+	out[0] = (output_file){.path = tp->cfg.certificate_file, .mode = 0644};
+	out[1] = (output_file){.path = tp->cfg.key_file, .mode = 0600};
+	out[2] = (output_file){.path = tp->cfg.chain_file, .mode = 0644};
+	if ((out[0].path[0] && tp->cert != NULL && pki_cert_to_pem(tp->cert, &out[0].data, &out[0].len, err) != 0) ||
+	    (out[1].path[0] && tp->key != NULL && key_pem(tp->key, &out[1].data, &out[1].len, err) != 0) ||
+	    (out[2].path[0] && tp->ca != NULL && pki_cert_to_pem(tp->ca, &out[2].data, &out[2].len, err) != 0)) {
+		outputs_free(out);
+		return -1;
+	}
+	return 0;
 }
 
 int client_write_outputs(tp_runtime *tp, ec_err *err)
 {
-	if (tp->cfg.certificate_file[0] && tp->cert != NULL &&
-	    pki_cert_save_pem(tp->cfg.certificate_file, tp->cert, 0644, err) != 0)
+	output_file out[3];
+	if (outputs_expected(tp, out, err) != 0)
 		return -1;
-	if (tp->cfg.key_file[0] && tp->key != NULL && write_key_pem(tp->cfg.key_file, tp->key, err) != 0)
-		return -1;
-	if (tp->cfg.chain_file[0] && tp->ca != NULL && pki_cert_save_pem(tp->cfg.chain_file, tp->ca, 0644, err) != 0)
-		return -1;
-	return 0;
+	int rc = 0;
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		if (out[i].data == NULL)
+			continue;
+		if (ec_write_atomic(out[i].path, out[i].data, out[i].len, out[i].mode, err) != 0)
+			rc = -1;
+		else if (i == 0)
+			ec_crash_point("client-outputs-partial");
+	}
+	outputs_free(out);
+	return rc;
+}
+
+/* True when every configured output file holds exactly what the state says is installed. */
+static bool outputs_current(tp_runtime *tp)
+{
+	output_file out[3];
+	ec_err err;
+	if (outputs_expected(tp, out, &err) != 0)
+		return false;
+	bool same = true;
+	for (int i = 0; i < 3 && same; i++) {
+		if (out[i].data == NULL)
+			continue;
+		uint8_t *have = NULL;
+		size_t len = 0;
+		same = ec_read_file(out[i].path, out[i].len + 1, &have, &len, &err) == 0 && len == out[i].len &&
+		       memcmp(have, out[i].data, len) == 0;
+		if (have != NULL)
+			OPENSSL_cleanse(have, len);
+		free(have);
+	}
+	outputs_free(out);
+	return same;
+}
+
+void client_sync_outputs(tp_runtime *tp)
+{
+	if (tp->cert == NULL || outputs_current(tp))
+		return;
+	/* The state file is the commit point of an install: a stop between it and the copies (or a
+	 * copy changed by hand) leaves them behind, and the application was never told. */
+	ec_err err;
+	client_log(tp, "output files differ from the installed certificate; writing them again");
+	if (client_write_outputs(tp, &err) != 0) {
+		client_log(tp, "cannot write the output files: %s", err.msg);
+		return;
+	}
+	client_run_post_install(tp);
 }
 
 void client_run_post_install(tp_runtime *tp)
@@ -262,6 +343,7 @@ int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, t
 		goto fail;
 	if (cfg->enrollment_url[0] != '\0' && scep_client_new(cfg->enrollment_url, NULL, &tp->http, err) != 0)
 		goto fail;
+	client_sync_outputs(tp);
 	*out = tp;
 	return 0;
 fail:

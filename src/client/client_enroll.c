@@ -12,6 +12,7 @@
 
 #include "pki/pki.h"
 #include "scep/scep.h"
+#include "util/crashpoint.h"
 #include "util/encoding.h"
 #include "util/fsutil.h"
 
@@ -321,10 +322,12 @@ static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
 		ec_time_format_router(tp->rec.m.renew_at, next);
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "certificate %s installed, valid until %s", serial, until);
 	/* The state file is the commit point: files for applications follow it. */
+	ec_crash_point("client-install-before-commit");
 	if (client_save(tp, &err) != 0) {
 		client_log(tp, "cannot save state: %s", err.msg);
 		return;
 	}
+	ec_crash_point("client-install-after-commit");
 	if (old_slot_path[0])
 		unlink(old_slot_path);
 	client_log(tp, "certificate %s installed, valid until %s; %s at %s", serial, until,
@@ -434,6 +437,7 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 		snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "request rejected by the CA (failInfo %s)",
 		         scep_fail_name(m->fail_info));
 		client_log(tp, "%s; run `enroll %s` to try again", tp->rec.last_result, tp->cfg.name);
+		tp->rec.txid[0] = '\0'; /* answered: the next attempt is a new transaction */
 		tp_on_rejected(&tp->rec.m);
 	}
 	scep_msg_free(m);
@@ -511,6 +515,55 @@ static EVP_PKEY *request_key(tp_runtime *tp, bool renewal, bool *shadow, ec_err 
 	return tp->shadow_key;
 }
 
+/* Commits the request about to be sent (transaction, subject, key, signer), so that a daemon
+ * stopped before the answer sends the same transaction again rather than a second request the
+ * CA would answer with a second certificate. */
+static int record_request(tp_runtime *tp, const exchange *x, ec_err *err)
+{
+	snprintf(tp->rec.txid, sizeof(tp->rec.txid), "%s", x->txid);
+	snprintf(tp->rec.request_subject, sizeof(tp->rec.request_subject), "%s", x->subject);
+	tp->rec.request_key_shadow = x->request_key_shadow;
+	if (client_set_cert(tp, TP_BLOB_SIGNER, x->signer, err) != 0)
+		return -1;
+	return client_save(tp, err);
+}
+
+/* True when a request recorded by record_request never got its answer and still stands: same
+ * signer (the active identity certificate for a renewal, a self-signed one of the request key
+ * otherwise) and its key still on disk. Fills x from the record; *self owns a parsed signer. */
+static bool resume_request(tp_runtime *tp, bool renewal, exchange *x, X509 **self)
+{
+	ec_err err;
+	X509 *signer = NULL;
+	EVP_PKEY *key = tp->key;
+	if (tp->rec.txid[0] == '\0' || tp->rec.blob[TP_BLOB_SIGNER] == NULL ||
+	    pki_cert_from_der(tp->rec.blob[TP_BLOB_SIGNER], tp->rec.blob_len[TP_BLOB_SIGNER], &signer, &err) != 0)
+		return false;
+	if (tp->rec.request_key_shadow) {
+		if (tp->shadow_key == NULL)
+			client_key_load_or_create(tp, tp->rec.key_slot == 'a' ? 'b' : 'a', false, &tp->shadow_key, &err);
+		key = tp->shadow_key;
+	}
+	bool self_signed = key != NULL && EVP_PKEY_eq(X509_get0_pubkey(signer), key) == 1;
+	bool ok = key != NULL && (renewal ? X509_cmp(signer, tp->cert) == 0 : self_signed);
+	if (!ok) {
+		X509_free(signer);
+		tp->rec.txid[0] = '\0';
+		return false;
+	}
+	x->request_key = key;
+	x->request_key_shadow = tp->rec.request_key_shadow;
+	x->signer = renewal ? tp->cert : signer;
+	x->signer_key = renewal ? tp->key : key;
+	snprintf(x->txid, sizeof(x->txid), "%s", tp->rec.txid);
+	snprintf(x->subject, sizeof(x->subject), "%s", tp->rec.request_subject);
+	if (renewal)
+		X509_free(signer);
+	else
+		*self = signer;
+	return true;
+}
+
 void client_enroll(tp_runtime *tp, ec_time now)
 {
 	exchange x = {.action = TP_ACT_ENROLL, .recipient = tp->ca};
@@ -537,13 +590,21 @@ void client_enroll(tp_runtime *tp, ec_time now)
 	}
 	/* A certificate that already ended cannot sign a renewal: enroll anew. */
 	bool renewal = tp->cert != NULL && now < pki_cert_not_after(tp->cert);
+	scep_caps caps = caps_of(tp);
+	int type = renewal && caps.renewal ? SCEP_MSG_RENEWALREQ : SCEP_MSG_PKCSREQ;
+	if (resume_request(tp, renewal, &x, &self)) {
+		client_log(tp, "%s: sending %s again for '%s' (transaction %s, interrupted before its answer)",
+		           tp_request_kind_name(tp->rec.m.request_kind), scep_msg_type_name(type), x.subject, x.txid);
+		if (pki_name_parse(x.subject, &subject, &err) == 0)
+			csr = make_csr(tp, x.request_key, subject, csr_digest(&caps));
+		goto send;
+	}
 	if ((x.request_key = request_key(tp, renewal, &x.request_key_shadow, &err)) == NULL ||
 	    request_subject(tp, x.subject, sizeof(x.subject)) != 0 ||
 	    pki_name_parse(x.subject, &subject, &err) != 0) {
 		client_fail_exchange(tp, now, "cannot prepare the request: %s", err.msg);
 		goto out;
 	}
-	scep_caps caps = caps_of(tp);
 	csr = make_csr(tp, x.request_key, subject, csr_digest(&caps));
 	if (!renewal)
 		self = self_signed(x.request_key, subject, now);
@@ -555,9 +616,18 @@ void client_enroll(tp_runtime *tp, ec_time now)
 		goto out;
 	}
 	ec_hex_encode(rnd, sizeof(rnd), x.txid);
-	int type = renewal && caps.renewal ? SCEP_MSG_RENEWALREQ : SCEP_MSG_PKCSREQ;
+	if (record_request(tp, &x, &err) != 0) {
+		client_fail_exchange(tp, now, "cannot record the request before sending it: %s", err.msg);
+		goto out;
+	}
 	client_log(tp, "%s: sending %s for '%s' (transaction %s)", tp_request_kind_name(tp->rec.m.request_kind),
 	           scep_msg_type_name(type), x.subject, x.txid);
+send:
+	if (csr == NULL || (csr_der == NULL && pki_csr_to_der(csr, &csr_der, &csr_len, &err) != 0) ||
+	    scep_random(x.nonce, sizeof(x.nonce)) != 0) {
+		client_fail_exchange(tp, now, "cannot build the certificate request");
+		goto out;
+	}
 	send_exchange(tp, type, &x, csr_der, csr_len, now);
 out:
 	X509_free(self);
@@ -630,6 +700,7 @@ int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, 
 		tp->rec.m.switch_at = TP_NEVER;
 		client_log(tp, "re-enrollment: the rollover certificates held so far are discarded");
 	}
+	tp->rec.txid[0] = '\0'; /* the operator asks for a new request, not a resend */
 	tp_on_manual_enroll(&tp->rec.m, now);
 	client_run_timers(tp, now);
 	return ec_buf_printf(out, "Trustpoint %s: %s\n", tp->cfg.name, tp->rec.last_result) == 0 ? 0 : -1;

@@ -42,6 +42,8 @@ int client_key_path(tp_runtime *tp, char slot, char *out, size_t sz);
 /* Loads or creates the key of a slot. */
 int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY **out, ec_err *err);
 int client_write_outputs(tp_runtime *tp, ec_err *err);
+/* Rewrites the output files (and runs post-install) when they differ from the installed state. */
+void client_sync_outputs(tp_runtime *tp);
 void client_run_post_install(tp_runtime *tp);
 int client_set_cert(tp_runtime *tp, int which, X509 *cert, ec_err *err);
 

@@ -9,6 +9,7 @@
 
 #include "pki/pki.h"
 #include "scep/scep.h"
+#include "util/crashpoint.h"
 #include "util/encoding.h"
 
 /* The rollover CA among the GetNextCACert certificates: self-signed, the CA's name. */
@@ -147,10 +148,12 @@ void client_switch(tp_runtime *tp, ec_time now)
 	}
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "switched to the rollover %s",
 	         had_cert ? "CA and identity certificates" : "CA certificate");
+	ec_crash_point("client-switch-before-commit");
 	if (client_save(tp, &err) != 0) {
 		client_log(tp, "cannot save state: %s", err.msg);
 		return;
 	}
+	ec_crash_point("client-switch-after-commit");
 	if (old_key[0])
 		unlink(old_key);
 	client_log(tp, "SHADOW: %s", tp->rec.last_result);
