@@ -8,7 +8,7 @@ STATE_DIR  ?= var
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run demo test test-unit test-asan lint fuzz bench bench-growth clean
+.PHONY: all deps build run demo test test-unit test-asan lint fuzz bench bench-growth soak clean
 
 all: build
 
@@ -34,6 +34,12 @@ bench: build
 
 bench-growth: build
 	bash bench/growth.sh $(BUILD)
+
+# The long checks: 100 SIGKILLs of the CA under concurrent enrollments, then a memory soak of
+# SOAK_SECONDS (600) under the load generator.
+soak: build
+	CRASH_ITERATIONS=100 EVERCERT_BUILD=$(abspath $(BUILD)) bash tests/integration/test_crash.sh
+	bash bench/soak.sh $(BUILD)
 
 lint:
 	@bash scripts/lint.sh
