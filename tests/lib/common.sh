@@ -13,6 +13,13 @@ PIDS=()
 FAILED=0
 
 cleanup() {
+  # Daemons a test restarted by other means (a helper script) are found by their lock files.
+  local lock
+  for lock in "$WORK"/*/evercertd.lock; do
+    local p
+    p=$(cat "$lock" 2>/dev/null) || continue
+    grep -qa evercertd "/proc/$p/cmdline" 2>/dev/null && PIDS+=("$p")
+  done
   for p in "${PIDS[@]:-}"; do
     [ -n "$p" ] && kill "$p" 2>/dev/null || true
   done
