@@ -348,6 +348,10 @@ static int handle_enroll(op *o, ca_http_reply *out, ec_err *err)
 		rc = failure(o, SCEP_FAIL_BADREQUEST, "the request's subject name is empty", out, err);
 		goto out;
 	}
+	if (pki_csr_check_policy(csr, &why) != 0) {
+		rc = failure(o, SCEP_FAIL_BADREQUEST, why.msg, out, err);
+		goto out;
+	}
 	pthread_mutex_lock(ca_tx_lock(o->ca, o->msg->txid));
 	int found = store_request_find(o->ca->store, o->msg->txid, o->signer_fp, &prev, err);
 	if (found == 0 && prev.state != STORE_REQ_EXPIRED) {

@@ -83,7 +83,8 @@ static int connect_daemon(const char *state_dir)
 static int send_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		/* No SIGPIPE: a daemon that refused us closed its end after saying why. */
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -101,19 +102,17 @@ static int call(const char *state_dir, int argc, char **argv, ec_buf *reply)
 	if (fd < 0)
 		return -1;
 	int rc = -1;
+	/* Whether the words all went out or not, the daemon's answer (a refusal) is read. */
 	for (int i = 0; i < argc; i++)
 		if (send_all(fd, argv[i], strlen(argv[i])) != 0 || send_all(fd, "\n", 1) != 0)
-			goto out;
-	if (send_all(fd, "\n", 1) != 0)
-		goto out;
+			break;
+	(void)send_all(fd, "\n", 1);
 	for (;;) {
 		char chunk[8192];
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || (n > 0 && ec_buf_append(reply, chunk, (size_t)n) != 0))
-			goto out;
-		if (n == 0)
+		if (n < 0 || (n > 0 && ec_buf_append(reply, chunk, (size_t)n) != 0) || n == 0)
 			break;
 	}
 	if (reply->len >= 3 && memcmp(reply->data, "OK\n", 3) == 0)
@@ -122,7 +121,6 @@ static int call(const char *state_dir, int argc, char **argv, ec_buf *reply)
 		rc = 1;
 	else
 		fprintf(stderr, "evercert: the daemon closed the connection without an answer\n");
-out:
 	close(fd);
 	return rc;
 }

@@ -128,6 +128,9 @@ void control_serve_one(daemon_ctx *d)
 	char *argv[CONTROL_ARGS_MAX];
 	int argc;
 	if (!peer_is_us(fd)) {
+		/* The request is read (bounded) before the refusal: closing on unread data would reset
+		 * the connection and the caller would never see why. */
+		(void)read_request(fd, &in);
 		static const char denied[] = "ERROR\npermission denied: the operator socket serves the daemon's user only\n";
 		write_all(fd, denied, sizeof(denied) - 1);
 		dlog(d, "operator connection from another user refused");

@@ -88,6 +88,12 @@ typedef struct pki_issue_params {
  * request's subjectAltName if it asked for one, and a CRL distribution point when given. */
 int pki_issue_cert(const pki_issue_params *p, X509 **out, ec_err *err) EC_MUST_USE;
 
+/* The issuance policy for a request's contents: an RSA key of at least 1024 bits or an EC key
+ * of at least 256; a subject of at most 16 attributes and 1024 bytes; no request for the powers
+ * of a CA (basicConstraints cA, keyUsage keyCertSign/cRLSign, nameConstraints); alternative
+ * names only of the DNS, IP, email and URI kinds, at most 32. */
+int pki_csr_check_policy(X509_REQ *csr, ec_err *err) EC_MUST_USE;
+
 typedef struct pki_revoked {
 	const char *serial_hex;
 	ec_time revoked_at;

@@ -32,7 +32,7 @@ static const char USAGE[] =
 	"  scep_tool request --type pkcsreq|renewalreq|certpoll|getcert|getcrl --ca CA.pem\n"
 	"            --key KEY.pem --signer CERT.pem --txid TXID --out MSG.der [--cn CN]\n"
 	"            [--challenge PW] [--cipher DES|DES3|AES|AES-256] [--digest SHA-1|SHA-256|SHA-512]\n"
-	"            [--serial HEX] [--nonce HEX]\n"
+	"            [--serial HEX] [--nonce HEX] [--ext NAME=VALUE]\n"
 	"  scep_tool reply --in REPLY.der --key KEY.pem --signer CERT.pem --ca CA.pem\n"
 	"            [--out CERT.pem] [--crl-out CRL.der] [--nonce HEX]\n"
 	"\n"
@@ -47,7 +47,7 @@ static const char USAGE[] =
 /* Every option of every command; a command lists which ones it takes. */
 typedef struct tool_args {
 	const char *out, *bits, *key, *cn, *type, *ca, *signer, *txid, *challenge, *cipher, *digest;
-	const char *serial, *nonce, *in, *crl_out;
+	const char *serial, *nonce, *in, *crl_out, *ext;
 	int v1;
 } tool_args;
 
@@ -66,6 +66,7 @@ static const opt_def OPTS[] = {
 	{"--cipher", offsetof(tool_args, cipher), 0},   {"--digest", offsetof(tool_args, digest), 0},
 	{"--serial", offsetof(tool_args, serial), 0},   {"--nonce", offsetof(tool_args, nonce), 0},
 	{"--in", offsetof(tool_args, in), 0},           {"--crl-out", offsetof(tool_args, crl_out), 0},
+	{"--ext", offsetof(tool_args, ext), 0},
 	{"--v1", offsetof(tool_args, v1), 1},
 };
 
@@ -279,6 +280,27 @@ static X509_NAME *subject_of(const tool_args *a, X509 *signer)
 	return a->cn != NULL ? name_cn(a->cn) : X509_NAME_dup(X509_get_subject_name(signer));
 }
 
+/* --ext NAME=VALUE: one extension request in OpenSSL's configuration syntax, e.g.
+ * basicConstraints=critical,CA:TRUE or subjectAltName=DNS:a.example,dirName:sect. */
+static int add_requested_ext(X509_REQ *req, const char *spec, ec_err *err)
+{
+	char name[64];
+	const char *eq = strchr(spec, '=');
+	if (eq == NULL || (size_t)(eq - spec) >= sizeof(name))
+		return ec_err_set(err, "--ext takes NAME=VALUE");
+	memcpy(name, spec, (size_t)(eq - spec));
+	name[eq - spec] = '\0';
+	X509V3_CTX ctx;
+	X509V3_set_ctx(&ctx, NULL, NULL, req, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_nconf(NULL, &ctx, name, eq + 1);
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	int ok = ext != NULL && exts != NULL && sk_X509_EXTENSION_push(exts, ext) && X509_REQ_add_extensions(req, exts);
+	if (!ok && ext != NULL && sk_X509_EXTENSION_num(exts) == 0)
+		X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	return ok ? 0 : ec_err_ssl(err, "cannot make the extension request %s", spec);
+}
+
 static int make_csr(const tool_args *a, X509 *signer, EVP_PKEY *key, const EVP_MD *md, uint8_t **der,
                     size_t *len, ec_err *err)
 {
@@ -296,6 +318,8 @@ static int make_csr(const tool_args *a, X509 *signer, EVP_PKEY *key, const EVP_M
 		ec_err_ssl(err, "adding the challenge password");
 		goto out;
 	}
+	if (a->ext != NULL && add_requested_ext(req, a->ext, err) != 0)
+		goto out;
 	if (X509_REQ_sign(req, key, md) <= 0) {
 		ec_err_ssl(err, "signing the PKCS#10 request");
 		goto out;
@@ -384,7 +408,7 @@ static int cmd_request(int argc, char **argv)
 	size_t payload_len = 0, msg_len = 0;
 	int rc = 1;
 	if (parse_args(argc, argv, "--type --ca --key --signer --txid --cn --challenge --cipher "
-	               "--digest --serial --nonce --out", &a) != 0 ||
+	               "--digest --serial --nonce --out --ext", &a) != 0 ||
 	    a.ca == NULL || a.key == NULL || a.signer == NULL || a.txid == NULL || a.out == NULL)
 		return usage("request needs --type, --ca, --key, --signer, --txid and --out");
 	int type = type_by_name(a.type);

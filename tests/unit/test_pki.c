@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "pki/pki.h"
@@ -64,7 +65,7 @@ static void push_ext(STACK_OF(X509_EXTENSION) *exts, int nid, const char *value)
 	assert_true(sk_X509_EXTENSION_push(exts, e) > 0);
 }
 
-/* A request CN=cn asking for subjectAltName san (unless NULL) and for CA:TRUE (to be ignored). */
+/* A request CN=cn asking for subjectAltName san (unless NULL) and for CA:FALSE. */
 static X509_REQ *csr_with_san(EVP_PKEY *key, const char *cn, const char *san)
 {
 	X509_REQ *req = X509_REQ_new();
@@ -75,7 +76,7 @@ static X509_REQ *csr_with_san(EVP_PKEY *key, const char *cn, const char *san)
 	assert_non_null(exts);
 	if (san != NULL)
 		push_ext(exts, NID_subject_alt_name, san);
-	push_ext(exts, NID_basic_constraints, "critical,CA:TRUE");
+	push_ext(exts, NID_basic_constraints, "critical,CA:FALSE");
 	assert_true(X509_REQ_add_extensions(req, exts));
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	assert_true(X509_REQ_set_pubkey(req, key));
@@ -443,6 +444,83 @@ static void test_issue_refused(void **state)
 	OPENSSL_free(der);
 	X509_REQ_free(good);
 	X509_free(ca);
+}
+
+/* A request CN=cn for key asking for one extension (nid, value), or none when nid is 0. */
+static X509_REQ *csr_asking(EVP_PKEY *key, const char *cn, int nid, const char *value)
+{
+	X509_REQ *req = X509_REQ_new();
+	assert_non_null(req);
+	assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_UTF8,
+	                                       (const unsigned char *)cn, -1, -1, 0));
+	if (nid != 0) {
+		STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+		assert_non_null(exts);
+		push_ext(exts, nid, value);
+		assert_true(X509_REQ_add_extensions(req, exts));
+		sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	}
+	assert_true(X509_REQ_set_pubkey(req, key));
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	return req;
+}
+
+static void policy_refuses(EVP_PKEY *key, int nid, const char *value, const char *why)
+{
+	X509_REQ *req = csr_asking(key, "spoke", nid, value);
+	ec_err err = {""};
+	if (pki_csr_check_policy(req, &err) == 0)
+		fail_msg("accepted a request for %s", value);
+	if (strstr(err.msg, why) == NULL)
+		fail_msg("refused %s for '%s', expected '%s'", value, err.msg, why);
+	X509_REQ_free(req);
+}
+
+static void test_csr_policy(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = tu_rsa_key(1024);
+	ec_err err = {""};
+
+	policy_refuses(key, NID_basic_constraints, "critical,CA:TRUE", "asks to be a CA");
+	policy_refuses(key, NID_key_usage, "critical,keyCertSign", "keyCertSign or cRLSign");
+	policy_refuses(key, NID_key_usage, "digitalSignature,cRLSign", "keyCertSign or cRLSign");
+	policy_refuses(key, NID_name_constraints, "permitted;DNS:example.net", "nameConstraints");
+	policy_refuses(key, NID_subject_alt_name, "RID:1.2.3.4", "name type");
+	policy_refuses(key, NID_subject_alt_name, "otherName:1.2.3.4;UTF8:x", "name type");
+
+	/* What an ordinary client asks for is accepted. */
+	const struct { int nid; const char *value; } fine[] = {
+		{0, NULL},
+		{NID_basic_constraints, "CA:FALSE"},
+		{NID_key_usage, "critical,digitalSignature,keyEncipherment"},
+		{NID_subject_alt_name, "DNS:spoke.example.net,IP:192.0.2.1,email:a@example.net,URI:https://x/"},
+		{NID_ext_key_usage, "clientAuth"},
+	};
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		X509_REQ *req = csr_asking(key, "spoke", fine[i].nid, fine[i].value);
+		if (pki_csr_check_policy(req, &err) != 0)
+			fail_msg("refused %s: %s", fine[i].value ? fine[i].value : "(no extension)", err.msg);
+		X509_REQ_free(req);
+	}
+
+	/* A subject of 17 attributes. */
+	X509_REQ *req = csr_asking(key, "spoke", 0, NULL);
+	for (int i = 0; i < 16; i++)
+		assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "OU", MBSTRING_UTF8,
+		                                       (const unsigned char *)"unit", -1, -1, 0));
+	assert_int_equal(pki_csr_check_policy(req, &err), -1);
+	assert_non_null(strstr(err.msg, "17 attributes"));
+	X509_REQ_free(req);
+
+	/* A 512-bit RSA key. */
+	EVP_PKEY *small = EVP_RSA_gen(512);
+	assert_non_null(small);
+	req = csr_asking(small, "spoke", 0, NULL);
+	assert_int_equal(pki_csr_check_policy(req, &err), -1);
+	assert_non_null(strstr(err.msg, "too small"));
+	X509_REQ_free(req);
+	EVP_PKEY_free(small);
 }
 
 static void test_issued_by(void **state)
@@ -835,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_issue_cert),
 		cmocka_unit_test(test_issue_without_san_or_cdp),
 		cmocka_unit_test(test_issue_refused),
+		cmocka_unit_test(test_csr_policy),
 		cmocka_unit_test(test_issued_by),
 		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_crl_empty_and_refused),
