@@ -26,6 +26,8 @@
 #define CA_MAX_GENERATIONS 64
 #define CA_PATH_MAX 4096
 #define CA_TX_STRIPES 64
+/* Requests from one source address that may wait in the manual queue at once. */
+#define CA_PENDING_PER_SOURCE_MAX 64
 
 typedef struct ca_gen {
 	int generation;

@@ -307,6 +307,19 @@ static int act_on_new(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der,
 		rc = grant_new(o, &req, csr, gen, d.reason, out, err);
 		goto out;
 	}
+	if (d.verdict == CA_VERDICT_PENDING) {
+		/* One address cannot fill the operator's queue. */
+		int64_t queued = 0;
+		if (store_request_count_from(o->ca->store, STORE_REQ_PENDING, o->source, &queued, err) != 0)
+			goto out;
+		if (queued >= CA_PENDING_PER_SOURCE_MAX) {
+			char why[160];
+			snprintf(why, sizeof(why), "%lld requests from %s already wait for the operator (at most %d)",
+			         (long long)queued, o->source, CA_PENDING_PER_SOURCE_MAX);
+			rc = failure(o, SCEP_FAIL_BADREQUEST, why, out, err);
+			goto out;
+		}
+	}
 	req.state = d.verdict == CA_VERDICT_REJECT ? STORE_REQ_REJECTED : STORE_REQ_PENDING;
 	req.fail_info = d.verdict == CA_VERDICT_REJECT ? d.fail_info : SCEP_FAIL_NONE;
 	if (store_request_insert(o->ca->store, &req, err) != 0)

@@ -23,6 +23,11 @@
  * closing it just as they reuse it makes their POST fail. */
 #define HTTP_CONNECTION_TIMEOUT 90
 #define HTTP_CONNECTION_LIMIT 256
+/* One address cannot hold more than a quarter of the connections (slow or idle clients). */
+#define HTTP_PER_SOURCE_LIMIT 64
+/* From three quarters of the connections open, PKIOperations are shed with 503 Retry-After:
+ * each costs private-key operations; the cheap GetCACert and GetCACaps are still answered. */
+#define HTTP_OVERLOAD_MARK 192
 
 static daemon_ctx *g_daemon; /* only for the signal handler */
 
@@ -180,6 +185,8 @@ static int start_http(daemon_ctx *d, ec_err *err)
 		.connection_memory = HTTP_CONNECTION_MEMORY,
 		.connection_timeout = HTTP_CONNECTION_TIMEOUT,
 		.connection_limit = HTTP_CONNECTION_LIMIT,
+		.per_source_limit = HTTP_PER_SOURCE_LIMIT,
+		.overload_mark = HTTP_OVERLOAD_MARK,
 	};
 	return http_server_start(&o, scep_router_handle, &d->router, &d->http, err);
 }

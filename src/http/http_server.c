@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@ struct http_server {
 	void *ctx;
 	size_t max_body;
 	int port;
+	unsigned overload_mark;
+	atomic_uint open_connections;
 };
 
 /* Per-request state kept by libmicrohttpd between calls of the access handler. */
@@ -109,6 +112,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		.body_len = st->body.len,
 		.peer = peer,
 		.http_version = version,
+		.overloaded = srv->overload_mark > 0 && atomic_load(&srv->open_connections) >= srv->overload_mark,
 	};
 	srv->handler(srv->ctx, &req, &resp);
 	return send_response(conn, &resp);
@@ -123,6 +127,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(st);
 		*con_cls = NULL;
 	}
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	http_server *srv = cls;
+	(void)conn;
+	(void)socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&srv->open_connections, 1);
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		atomic_fetch_sub(&srv->open_connections, 1);
 }
 
 static int bind_addr(const http_server_opts *o, struct sockaddr_storage *ss, ec_err *err)
@@ -156,6 +172,8 @@ int http_server_start(const http_server_opts *o, http_handler handler, void *ctx
 	srv->handler = handler;
 	srv->ctx = ctx;
 	srv->max_body = o->max_body;
+	srv->overload_mark = o->overload_mark;
+	atomic_init(&srv->open_connections, 0);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -165,7 +183,9 @@ int http_server_start(const http_server_opts *o, http_handler handler, void *ctx
 	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout,
 	                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->connection_limit,
 	                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->connection_memory,
+	                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->per_source_limit,
 	                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 	                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 	                            MHD_OPTION_END);
 	if (srv->mhd == NULL) {

@@ -10,6 +10,7 @@
 #ifndef EVERCERT_HTTP_HTTP_SERVER_H
 #define EVERCERT_HTTP_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ typedef struct http_request {
 	size_t body_len;
 	const char *peer;              /* "127.0.0.1" */
 	const char *http_version;      /* "HTTP/1.0", "HTTP/1.1" */
+	bool overloaded;               /* open connections at or above the overload mark */
 } http_request;
 
 typedef struct http_response {
@@ -45,6 +47,8 @@ typedef struct http_server_opts {
 	size_t connection_memory;      /* per-connection memory (bounds URL and headers) */
 	unsigned connection_timeout;   /* seconds of inactivity before a connection is closed */
 	unsigned connection_limit;     /* simultaneous connections */
+	unsigned per_source_limit;     /* simultaneous connections from one address (0: none) */
+	unsigned overload_mark;        /* open connections from which requests see `overloaded` */
 } http_server_opts;
 
 typedef struct http_server http_server;

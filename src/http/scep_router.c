@@ -8,6 +8,9 @@
 #include "scep/scep.h"
 #include "util/encoding.h"
 
+/* Seconds a client shed under overload is asked to wait: long enough for the queue to drain. */
+#define SCEP_ROUTER_OVERLOAD_RETRY_AFTER 10
+
 static ca_engine *select_ca(const scep_router *r, const http_request *req)
 {
 	if (r->n_cas == 0)
@@ -114,6 +117,11 @@ static void route(const scep_router *r, const http_request *req, http_response *
 		return;
 	}
 	if (strcasecmp(op, "PKIOperation") == 0) {
+		if (req->overloaded) {
+			http_response_text(resp, 503, "too many connections open: try again later");
+			resp->retry_after = SCEP_ROUTER_OVERLOAD_RETRY_AFTER;
+			return;
+		}
 		pki_operation(r, ca, req, resp);
 		return;
 	}

@@ -142,6 +142,8 @@ int store_request_each(ec_store *st, int state, int (*fn)(void *ctx, const store
 int store_request_expire(ec_store *st, ec_time now, ec_err *err) EC_MUST_USE;
 /* Number of requests in a state. */
 int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err) EC_MUST_USE;
+/* Number of requests in a state that came from one source address. */
+int store_request_count_from(ec_store *st, int state, const char *source, int64_t *count, ec_err *err) EC_MUST_USE;
 void store_request_free(store_request *r);
 
 /* ---- CA certificate generations ---- */

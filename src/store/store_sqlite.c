@@ -69,6 +69,7 @@ static const char schema_sql[] =
 	" csr BLOB, signer BLOB, cert BLOB);"
 	"CREATE INDEX IF NOT EXISTS requests_txid ON requests (txid, signer_fp);"
 	"CREATE INDEX IF NOT EXISTS requests_state ON requests (state);"
+	"CREATE INDEX IF NOT EXISTS requests_source ON requests (source, state);"
 	"CREATE TABLE IF NOT EXISTS ca_certs ("
 	" generation INTEGER PRIMARY KEY, role INTEGER NOT NULL, serial TEXT NOT NULL,"
 	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, der BLOB);"
@@ -96,6 +97,7 @@ enum stmt_id {
 	ST_REQ_EACH,
 	ST_REQ_EXPIRE,
 	ST_REQ_COUNT,
+	ST_REQ_COUNT_FROM,
 	ST_CA_PUT,
 	ST_CA_ROLE,
 	ST_CA_DELETE,
@@ -139,6 +141,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                " ORDER BY id LIMIT ?3",
 	[ST_REQ_EXPIRE] = "UPDATE requests SET state = ?1 WHERE state IN (?2, ?3) AND expires <= ?4",
 	[ST_REQ_COUNT] = "SELECT count(*) FROM requests WHERE state = ?1",
+	[ST_REQ_COUNT_FROM] = "SELECT count(*) FROM requests WHERE source = ?2 AND state = ?1",
 	[ST_CA_PUT] = "INSERT OR REPLACE INTO ca_certs (" CA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_CA_ROLE] = "UPDATE ca_certs SET role = ?2 WHERE generation = ?1",
 	[ST_CA_DELETE] = "DELETE FROM ca_certs WHERE generation = ?1",
@@ -1075,6 +1078,28 @@ int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err)
 	if (count_rows(st, ST_REQ_COUNT, &param, count, err) != 0)
 		return ec_err_wrap(err, "counting requests in state %d", state);
 	return 0;
+}
+
+int store_request_count_from(ec_store *st, int state, const char *source, int64_t *count, ec_err *err)
+{
+	binder b;
+	int rc;
+	*count = 0;
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_REQ_COUNT_FROM), SQLITE_OK };
+	bind_int(&b, 1, state);
+	bind_text(&b, 2, source, SIZE_MAX);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the count");
+	else
+		rc = step_row(st, b.s, err, "counting");
+	if (rc == 1)
+		rc = ec_err_set(err, "counting: no result");
+	if (rc == 0)
+		*count = sqlite3_column_int64(b.s, 0);
+	stmt_done(b.s);
+	store_unlock(st);
+	return rc == 0 ? 0 : ec_err_wrap(err, "counting requests from %s", source);
 }
 
 void store_request_free(store_request *r)

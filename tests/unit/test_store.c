@@ -486,6 +486,17 @@ static void test_request_state_expire_count(void **state)
 
 	assert_int_equal(store_request_count(f->st, STORE_REQ_PENDING, &count, &err), 0);
 	assert_int_equal(count, 2);
+	/* Per source: all four came from 127.0.0.1; a fifth from elsewhere counts apart. */
+	store_request r5 = make_request("t5", "fp", 100, 3000);
+	snprintf(r5.source, sizeof(r5.source), "192.0.2.7");
+	insert_request(f->st, &r5);
+	assert_int_equal(store_request_count_from(f->st, STORE_REQ_PENDING, "127.0.0.1", &count, &err), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_request_count_from(f->st, STORE_REQ_PENDING, "192.0.2.7", &count, &err), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(store_request_count_from(f->st, STORE_REQ_PENDING, "198.51.100.1", &count, &err), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(store_request_set_state(f->st, r5.id, STORE_REQ_GRANTED, 0, &err), 0);
 
 	/* Expiry is inclusive of now; rejected requests are left alone. */
 	assert_int_equal(store_request_expire(f->st, 999, &err), 0);
