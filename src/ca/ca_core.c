@@ -283,7 +283,11 @@ static int resolve_dir(ca_engine *ca, ec_err *err)
 	size_t len = strlen(ca->dir);
 	while (len > 1 && ca->dir[len - 1] == '/')
 		ca->dir[--len] = '\0';
-	return ec_mkdir_p(ca->dir, 0700, err);
+	if (ec_mkdir_p(ca->dir, 0700, err) != 0)
+		return -1;
+	/* A `database url` directory is the operator's: it must still be closed to others. */
+	bool others_enter = false;
+	return ec_check_private_dir(ca->dir, &others_enter, err);
 }
 
 int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **out, ec_err *err)

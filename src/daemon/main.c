@@ -213,7 +213,9 @@ static void announce(daemon_ctx *d)
 
 static int setup(daemon_ctx *d, ec_err *err)
 {
-	if (ec_mkdir_p(d->state_dir, 0700, err) != 0 || take_lock(d, err) != 0)
+	bool others_enter = false;
+	if (ec_mkdir_p(d->state_dir, 0700, err) != 0 || ec_check_private_dir(d->state_dir, &others_enter, err) != 0 ||
+	    take_lock(d, err) != 0)
 		return -1;
 	if (!d->foreground) {
 		char path[4096];
@@ -221,6 +223,9 @@ static int setup(daemon_ctx *d, ec_err *err)
 		    (d->log = fopen(path, "ae")) == NULL)
 			return ec_err_set(err, "cannot open the log file in %s", d->state_dir);
 	}
+	if (others_enter)
+		dlog(d, "warning: other users can enter the state directory %s; run chmod 700 on it (the keys "
+		     "and state in it are private files all the same)", d->state_dir);
 	if (make_clock(d, err) != 0 || scep_init(err) != 0 || scep_client_global_init(err) != 0 ||
 	    open_servers(d, err) != 0 || start_http(d, err) != 0 || open_trustpoints(d, err) != 0 ||
 	    control_open(d, err) != 0)
@@ -318,6 +323,17 @@ static int parse_args(daemon_ctx *d, int argc, char **argv, bool *check_only)
 	return 0;
 }
 
+static bool config_has_secret(const cfg_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_servers; i++)
+		if (cfg->servers[i].archive_password[0] != '\0')
+			return true;
+	for (size_t i = 0; i < cfg->n_trustpoints; i++)
+		if (cfg->trustpoints[i].password[0] != '\0')
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	daemon_ctx d = {.control_fd = -1, .lock_fd = -1};
@@ -336,6 +352,15 @@ int main(int argc, char **argv)
 		cfg_config_free(d.cfg);
 		return 0;
 	}
+	bool others_read = false;
+	if (ec_check_not_writable_by_others(d.config_path, &others_read, &err) != 0) {
+		fprintf(stderr, "evercertd: %s\n", err.msg);
+		cfg_config_free(d.cfg);
+		return 1;
+	}
+	if (others_read && config_has_secret(d.cfg))
+		fprintf(stderr, "evercertd: warning: %s holds a password and other users can read it; "
+		        "run chmod 600 on it\n", d.config_path);
 	umask(077);
 	int report_fd = -1;
 	if (!d.foreground && detach(&report_fd) != 0) {

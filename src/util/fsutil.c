@@ -154,6 +154,35 @@ int ec_check_private(const char *path, ec_err *err)
 	return 0;
 }
 
+int ec_check_private_dir(const char *path, bool *others_enter, ec_err *err)
+{
+	struct stat st;
+	*others_enter = false;
+	if (stat(path, &st) != 0)
+		return ec_err_set(err, "cannot stat %s: %s", path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ec_err_set(err, "%s is not a directory", path);
+	*others_enter = (st.st_mode & (S_IRWXG | S_IRWXO)) != 0;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return ec_err_set(err, "directory %s is writable by other users (mode %03o); run chmod 700 on it",
+		                  path, (unsigned)(st.st_mode & 0777));
+	if (st.st_uid != geteuid())
+		return ec_err_set(err, "directory %s is owned by another user (uid %u)", path, (unsigned)st.st_uid);
+	return 0;
+}
+
+int ec_check_not_writable_by_others(const char *path, bool *others_read, ec_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return ec_err_set(err, "cannot stat %s: %s", path, strerror(errno));
+	*others_read = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return ec_err_set(err, "%s is writable by other users (mode %03o); run chmod go-w on it", path,
+		                  (unsigned)(st.st_mode & 0777));
+	return 0;
+}
+
 int ec_file_exists(const char *path)
 {
 	struct stat st;

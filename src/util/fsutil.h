@@ -8,6 +8,7 @@
 #ifndef EVERCERT_UTIL_FSUTIL_H
 #define EVERCERT_UTIL_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,6 +26,15 @@ int ec_mkdir_p(const char *dir, mode_t mode, ec_err *err) EC_MUST_USE;
 
 /* Refuses (returns -1 with a reason) a file that group or others can read or write. */
 int ec_check_private(const char *path, ec_err *err) EC_MUST_USE;
+
+/* Refuses a directory that group or others can write, or owned by another user: they could
+ * replace the keys, the state or the operator socket in it. *others_enter tells whether group or
+ * others can list or enter it (the files in it are still private: warn, do not refuse). */
+int ec_check_private_dir(const char *path, bool *others_enter, ec_err *err) EC_MUST_USE;
+
+/* Refuses a file that group or others can write (whoever writes the configuration decides who
+ * gets certificates); *others_read tells whether group or others can read it. */
+int ec_check_not_writable_by_others(const char *path, bool *others_read, ec_err *err) EC_MUST_USE;
 
 /* 1 if path exists, 0 if not. */
 int ec_file_exists(const char *path);
