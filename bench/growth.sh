@@ -9,13 +9,10 @@
 # drifts by 20% over a minute); the ratio is the median of each round's ratio to the empty store.
 # Runs in a private network namespace, like bench/run.sh.
 set -euo pipefail
-export no_proxy="*" NO_PROXY="*" # everything here is on loopback
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${EVERCERT_IN_NETNS:-}" ] && unshare --net true 2>/dev/null; then
-  EVERCERT_IN_NETNS=1 exec unshare --net bash "$0" "$@"
-fi
-ip link set lo up 2>/dev/null || true
+source "$root/bench/lib.sh"
+bench_private_network "$0" "$@"
 conns=${BENCH_CONNECTIONS:-8}
 requests=${BENCH_REQUESTS:-400}
 sizes=${BENCH_GROWTH_SIZES:-"0 100000 1000000"}
@@ -28,7 +25,6 @@ command -v sqlite3 >/dev/null || { echo "growth.sh: needs the sqlite3 CLI" >&2; 
 work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-growth.XXXXXX")
 ca_pid=
 trap '[ -n "$ca_pid" ] && kill "$ca_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 now_ns() { date +%s%N; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 

@@ -7,20 +7,16 @@
 # BENCH_GROWTH=1 adds bench/growth.sh: throughput against 10^5 and 10^6 stored certificates and
 # the cost of reissuing a CRL of 10^4 and 10^5 entries.
 set -euo pipefail
-export no_proxy="*" NO_PROXY="*" # everything here is on loopback
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${EVERCERT_IN_NETNS:-}" ] && unshare --net true 2>/dev/null; then
-  EVERCERT_IN_NETNS=1 exec unshare --net bash "$0" "$@"
-fi
-ip link set lo up 2>/dev/null || true
+source "$root/bench/lib.sh"
+bench_private_network "$0" "$@"
 conns=${BENCH_CONNECTIONS:-8}
 requests=${BENCH_REQUESTS:-400}
 loadgen="$root/$build/bench/loadgen"
 work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-bench.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 echo "== RSA-2048 private operations on this machine ($(nproc) cores)"
 sign=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}')

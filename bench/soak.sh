@@ -5,13 +5,10 @@
 # the first batch, when caches are warm. Prints the samples' summary and exits non-zero when
 # memory grew or any enrollment failed. Runs in a private network namespace like bench/run.sh.
 set -euo pipefail
-export no_proxy="*" NO_PROXY="*" # everything here is on loopback
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ -z "${EVERCERT_IN_NETNS:-}" ] && unshare --net true 2>/dev/null; then
-  EVERCERT_IN_NETNS=1 exec unshare --net bash "$0" "$@"
-fi
-ip link set lo up 2>/dev/null || true
+source "$root/bench/lib.sh"
+bench_private_network "$0" "$@"
 seconds=${SOAK_SECONDS:-600}
 batch=${SOAK_BATCH:-4000}
 conns=${BENCH_CONNECTIONS:-8}
@@ -19,7 +16,7 @@ loadgen="$root/$build/bench/loadgen"
 work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-soak.XXXXXX")
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+port=$(port)
 mkdir -p "$work/ca"
 cat >"$work/ca.conf" <<CONF
 ip http server $port

@@ -778,7 +778,9 @@ int store_cert_each_revoked(ec_store *st, const char *issuer_serial,
 }
 
 /* Runs a count(*) statement with an optional integer parameter ?1. */
-static int count_rows(ec_store *st, enum stmt_id id, const int64_t *param, int64_t *count, ec_err *err)
+/* Runs a count statement with an optional integer ?1 and an optional text ?2. */
+static int count_rows(ec_store *st, enum stmt_id id, const int64_t *param, const char *text, int64_t *count,
+                      ec_err *err)
 {
 	binder b;
 	int rc;
@@ -788,6 +790,8 @@ static int count_rows(ec_store *st, enum stmt_id id, const int64_t *param, int64
 	b = (binder){ stmt_use(st, id), SQLITE_OK };
 	if (param != NULL)
 		bind_int(&b, 1, *param);
+	if (text != NULL)
+		bind_text(&b, 2, text, SIZE_MAX);
 	if (b.rc != SQLITE_OK)
 		rc = db_fail(st, err, "binding the count");
 	else
@@ -803,7 +807,7 @@ static int count_rows(ec_store *st, enum stmt_id id, const int64_t *param, int64
 
 int store_cert_count(ec_store *st, int64_t *count, ec_err *err)
 {
-	if (count_rows(st, ST_CERT_COUNT, NULL, count, err) != 0)
+	if (count_rows(st, ST_CERT_COUNT, NULL, NULL, count, err) != 0)
 		return ec_err_wrap(err, "counting certificates");
 	return 0;
 }
@@ -1075,31 +1079,17 @@ int store_request_expire(ec_store *st, ec_time now, ec_err *err)
 int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err)
 {
 	int64_t param = state;
-	if (count_rows(st, ST_REQ_COUNT, &param, count, err) != 0)
+	if (count_rows(st, ST_REQ_COUNT, &param, NULL, count, err) != 0)
 		return ec_err_wrap(err, "counting requests in state %d", state);
 	return 0;
 }
 
 int store_request_count_from(ec_store *st, int state, const char *source, int64_t *count, ec_err *err)
 {
-	binder b;
-	int rc;
-	*count = 0;
-	store_lock(st);
-	b = (binder){ stmt_use(st, ST_REQ_COUNT_FROM), SQLITE_OK };
-	bind_int(&b, 1, state);
-	bind_text(&b, 2, source, SIZE_MAX);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the count");
-	else
-		rc = step_row(st, b.s, err, "counting");
-	if (rc == 1)
-		rc = ec_err_set(err, "counting: no result");
-	if (rc == 0)
-		*count = sqlite3_column_int64(b.s, 0);
-	stmt_done(b.s);
-	store_unlock(st);
-	return rc == 0 ? 0 : ec_err_wrap(err, "counting requests from %s", source);
+	int64_t param = state;
+	if (count_rows(st, ST_REQ_COUNT_FROM, &param, source, count, err) != 0)
+		return ec_err_wrap(err, "counting requests from %s", source);
+	return 0;
 }
 
 void store_request_free(store_request *r)
