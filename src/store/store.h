@@ -111,8 +111,10 @@ int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err) 
 int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id,
                         const uint8_t *cert_der, size_t cert_der_len, ec_err *err) EC_MUST_USE;
 /* Records a new transaction that is already GRANTED (req->state, cert_serial and cert_der set by
- * the caller) together with its certificate: one transaction, for requests granted on arrival.
- * Sets req->id. */
+ * the caller) together with its certificate, for requests granted on arrival. Returns once both
+ * are durable. Calls from concurrent threads are committed together (group commit: one
+ * transaction and one fsync for the group, a savepoint per call so that one failure does not
+ * take the others with it). Sets req->id. */
 int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, ec_err *err) EC_MUST_USE;
 /* 0 found, 1 not found. */
 int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err) EC_MUST_USE;

@@ -153,11 +153,30 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };
 
+/* One certificate and its request waiting to be committed with others (group commit). */
+typedef struct grant_job {
+	store_request *req;
+	const store_cert *cert;
+	const char *serial;
+	int64_t num;
+	int rc;
+	ec_err err;
+	bool done;
+	struct grant_job *next;
+} grant_job;
+
 struct ec_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	pthread_mutex_t lock;
 	bool lock_ready;
+	/* Group commit: grants that arrive while one commit is under way wait in a queue and are
+	 * committed together by the next one, with one fsync for all of them. */
+	pthread_mutex_t group_lock;
+	pthread_cond_t group_done;
+	grant_job *group_head;
+	grant_job **group_tail;
+	bool group_busy;
 	/* Serials reserved durably in a block and not handed out yet: [block_next, block_end). A
 	 * crash skips what is left of the block; nothing is ever handed out twice. */
 	int64_t block_next;
@@ -477,6 +496,12 @@ int store_open_sqlite(const char *path, ec_store **out, ec_err *err)
 		ec_err_set(err, "opening database %s: out of memory", path);
 		goto out;
 	}
+	if (pthread_mutex_init(&st->group_lock, NULL) != 0 || pthread_cond_init(&st->group_done, NULL) != 0) {
+		pthread_mutex_destroy(&st->lock);
+		ec_err_set(err, "opening database %s: out of memory", path);
+		goto out;
+	}
+	st->group_tail = &st->group_head;
 	st->lock_ready = true;
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		db_fail(st, err, "cannot open database %s", path);
@@ -505,8 +530,11 @@ void store_close(ec_store *st)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
-	if (st->lock_ready)
+	if (st->lock_ready) {
 		pthread_mutex_destroy(&st->lock);
+		pthread_mutex_destroy(&st->group_lock);
+		pthread_cond_destroy(&st->group_done);
+	}
 	free(st);
 }
 
@@ -891,39 +919,95 @@ int store_request_insert(ec_store *st, store_request *req, ec_err *err)
 	return rc;
 }
 
+/* Inserts one job's certificate and request inside the open transaction, under a savepoint so
+ * that a failing job leaves the others of its group intact. */
+static int grant_job_apply(ec_store *st, grant_job *j)
+{
+	binder b = { NULL, SQLITE_OK };
+	int rc = -1;
+	if (sqlite3_exec(st->db, "SAVEPOINT grant_job", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(st, &j->err, "opening a savepoint");
+	if (cert_insert(st, j->cert, j->serial, j->num, &j->err) != 0)
+		goto out;
+	b.s = stmt_use(st, ST_REQ_INSERT);
+	bind_request(&b, j->req);
+	if (b.rc != SQLITE_OK) {
+		db_fail(st, &j->err, "binding the request");
+		goto out;
+	}
+	if (step_done(st, b.s, &j->err, "inserting the request") != 0)
+		goto out;
+	j->req->id = sqlite3_last_insert_rowid(st->db);
+	rc = 0;
+out:
+	stmt_done(b.s);
+	if (rc != 0)
+		(void)sqlite3_exec(st->db, "ROLLBACK TO grant_job", NULL, NULL, NULL);
+	(void)sqlite3_exec(st->db, "RELEASE grant_job", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Commits a group of jobs in one transaction; each job's rc says whether it is durable. */
+static void grant_group_commit(ec_store *st, grant_job *jobs)
+{
+	ec_err err;
+	store_lock(st);
+	int rc = tx_step(st, ST_BEGIN, &err);
+	for (grant_job *j = jobs; rc == 0 && j != NULL; j = j->next)
+		j->rc = grant_job_apply(st, j);
+	if (rc == 0)
+		rc = tx_step(st, ST_COMMIT, &err);
+	tx_abort(st);
+	store_unlock(st);
+	if (rc == 0)
+		return;
+	for (grant_job *j = jobs; j != NULL; j = j->next) {
+		if (j->rc == 0 || j->err.msg[0] == '\0')
+			j->err = err;
+		j->rc = -1;
+		j->req->id = 0;
+	}
+}
+
 int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, ec_err *err)
 {
 	char serial[STORE_SERIAL_MAX];
 	int64_t num = 0;
-	int rc = -1;
-	binder b = { NULL, SQLITE_OK };
 
 	if (serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
 		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
 		                  (int)sizeof(cert->serial), cert->serial);
-	store_lock(st);
-	if (tx_step(st, ST_BEGIN, err) != 0 || cert_insert(st, cert, serial, num, err) != 0)
-		goto out;
-	b.s = stmt_use(st, ST_REQ_INSERT);
-	bind_request(&b, req);
-	if (b.rc != SQLITE_OK) {
-		db_fail(st, err, "binding the request");
-		goto out;
+	grant_job job = {.req = req, .cert = cert, .serial = serial, .num = num, .rc = -1};
+	ec_err_clear(&job.err);
+	pthread_mutex_lock(&st->group_lock);
+	*st->group_tail = &job;
+	st->group_tail = &job.next;
+	while (!job.done) {
+		if (st->group_busy) {
+			pthread_cond_wait(&st->group_done, &st->group_lock);
+			continue;
+		}
+		/* Lead: commit everything queued so far, this job included. */
+		grant_job *group = st->group_head;
+		st->group_head = NULL;
+		st->group_tail = &st->group_head;
+		st->group_busy = true;
+		pthread_mutex_unlock(&st->group_lock);
+		grant_group_commit(st, group);
+		pthread_mutex_lock(&st->group_lock);
+		for (grant_job *j = group, *next; j != NULL; j = next) {
+			next = j->next; /* j may be gone as soon as done is seen */
+			j->done = true;
+		}
+		st->group_busy = false;
+		pthread_cond_broadcast(&st->group_done);
 	}
-	if (step_done(st, b.s, err, "inserting the request") != 0)
-		goto out;
-	int64_t id = sqlite3_last_insert_rowid(st->db);
-	if (tx_step(st, ST_COMMIT, err) != 0)
-		goto out;
-	req->id = id;
-	rc = 0;
-out:
-	stmt_done(b.s);
-	tx_abort(st);
-	store_unlock(st);
-	if (rc != 0)
-		ec_err_wrap(err, "recording certificate %s", serial);
-	return rc;
+	pthread_mutex_unlock(&st->group_lock);
+	if (job.rc != 0) {
+		*err = job.err;
+		return ec_err_wrap(err, "recording certificate %s", serial);
+	}
+	return 0;
 }
 
 /* Runs a bound single-request query: 0 with *out filled, 1 when no row, -1 on failure. Takes

@@ -860,6 +860,95 @@ static void test_threads_share_one_store(void **state)
 	free(r);
 }
 
+/* ---- group commit: concurrent grants, each durable and distinct; a failing one alone fails ---- */
+
+#define GRANTERS 4
+#define GRANTS_PER_THREAD 150
+
+typedef struct granter {
+	ec_store *st;
+	int index;
+	int failures;
+	int dup_failures;
+	int64_t ids[GRANTS_PER_THREAD];
+	const char *taken;            /* a serial already stored */
+} granter;
+
+static void *grant_many(void *arg)
+{
+	granter *g = arg;
+	for (int i = 0; i < GRANTS_PER_THREAD; i++) {
+		char txid[32], serial[STORE_SERIAL_MAX];
+		ec_err err = {""};
+		snprintf(txid, sizeof(txid), "g%d-%d", g->index, i);
+		/* Every 10th grant of thread 0 reuses a stored serial: it must fail, and only it. */
+		bool dup = g->index == 0 && i % 10 == 9;
+		if (dup)
+			snprintf(serial, sizeof(serial), "%s", g->taken);
+		else if (store_reserve_serial(g->st, serial, &err) != 0) {
+			g->failures++;
+			continue;
+		}
+		store_request r = make_request(txid, "fp", 100, 1000);
+		r.state = STORE_REQ_GRANTED;
+		snprintf(r.cert_serial, sizeof(r.cert_serial), "%s", serial);
+		store_cert c = make_cert(serial, "CA1", NULL, 0);
+		int rc = store_record_granted(g->st, &r, &c, &err);
+		if (dup) {
+			if (rc == 0 || r.id != 0)
+				g->dup_failures++; /* counted as a defect: a duplicate serial was accepted */
+			continue;
+		}
+		if (rc != 0)
+			g->failures++;
+		g->ids[i] = r.id;
+	}
+	return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	int64_t count = 0;
+	char taken[STORE_SERIAL_MAX];
+	reserve(f->st, taken);
+	record(f->st, taken, "CA1"); /* the duplicates below collide with it */
+	granter *g = calloc(GRANTERS, sizeof(*g));
+	pthread_t th[GRANTERS];
+	assert_non_null(g);
+	for (int t = 0; t < GRANTERS; t++) {
+		g[t].st = f->st;
+		g[t].index = t;
+		g[t].taken = taken;
+		assert_int_equal(pthread_create(&th[t], NULL, grant_many, &g[t]), 0);
+	}
+	for (int t = 0; t < GRANTERS; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	int expected = GRANTERS * GRANTS_PER_THREAD - GRANTS_PER_THREAD / 10;
+	for (int t = 0; t < GRANTERS; t++) {
+		assert_int_equal(g[t].failures, 0);
+		assert_int_equal(g[t].dup_failures, 0);
+	}
+	assert_int_equal(store_cert_count(f->st, &count, &err), 0);
+	assert_int_equal(count, expected + 1);
+	assert_int_equal(store_request_count(f->st, STORE_REQ_GRANTED, &count, &err), 0);
+	assert_int_equal(count, expected);
+	/* Each request is found again under its transaction, with the id it was given. */
+	for (int t = 0; t < GRANTERS; t++)
+		for (int i = 0; i < GRANTS_PER_THREAD; i += 37) {
+			if (g[t].ids[i] == 0)
+				continue;
+			char txid[32];
+			store_request got;
+			snprintf(txid, sizeof(txid), "g%d-%d", t, i);
+			assert_int_equal(store_request_find(f->st, txid, "fp", &got, &err), 0);
+			assert_int_equal(got.id, g[t].ids[i]);
+			store_request_free(&got);
+		}
+	free(g);
+}
+
 /* Two connections (as two processes would have) wait for each other through busy_timeout. */
 static void test_threads_two_connections(void **state)
 {
@@ -898,6 +987,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_robust_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_one_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_two_connections, setup, teardown),
 	};
