@@ -45,7 +45,16 @@ int ca_issue_build(ca_engine *ca, const store_request *req, X509_REQ *parsed, ca
 	if ((parsed == NULL && pki_csr_from_der(req->csr_der, req->csr_der_len, &csr, err) != 0) ||
 	    store_reserve_serial(ca->store, row->serial, err) != 0)
 		goto out;
-	pki_issue_params p = {parsed ? parsed : csr, gen->cert, gen->key, row->serial, nb, na, ca->digest, ca->cfg.cdp_url};
+	/* A request parsed on arrival has had its self-signature verified by scep_csr_parse. */
+	pki_issue_params p = {.csr = parsed ? parsed : csr,
+	                      .ca_cert = gen->cert,
+	                      .ca_key = gen->key,
+	                      .serial_hex = row->serial,
+	                      .not_before = nb,
+	                      .not_after = na,
+	                      .digest = ca->digest,
+	                      .cdp_url = ca->cfg.cdp_url,
+	                      .csr_verified = parsed != NULL};
 	if (pki_issue_cert(&p, &cert, err) != 0 || pki_cert_to_der(cert, &der, &der_len, err) != 0)
 		goto out;
 	snprintf(row->issuer_serial, sizeof(row->issuer_serial), "%s", gen->serial);

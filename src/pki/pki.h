@@ -81,11 +81,14 @@ typedef struct pki_issue_params {
 	ec_time not_after;
 	const EVP_MD *digest;
 	const char *cdp_url;       /* NULL or "" for none */
+	bool csr_verified;         /* the caller has verified the request's self-signature */
 } pki_issue_params;
 
 /* An end-entity certificate: v3, basicConstraints CA:FALSE, keyUsage critical
  * digitalSignature+keyEncipherment, extendedKeyUsage clientAuth+serverAuth, SKI, AKI, the
- * request's subjectAltName if it asked for one, and a CRL distribution point when given. */
+ * request's subjectAltName if it asked for one, and a CRL distribution point when given.
+ * The certificate carries the request's SubjectPublicKeyInfo as encoded, not a decoded key:
+ * X509_get0_pubkey on the object returned gives NULL (decode its DER when the key is needed). */
 int pki_issue_cert(const pki_issue_params *p, X509 **out, ec_err *err) EC_MUST_USE;
 
 /* The issuance policy for a request's contents: an RSA key of at least 1024 bits or an EC key

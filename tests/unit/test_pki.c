@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -84,14 +86,30 @@ static X509_REQ *csr_with_san(EVP_PKEY *key, const char *cn, const char *san)
 	return req;
 }
 
-static X509 *issue(X509 *ca, EVP_PKEY *ca_key, X509_REQ *csr, const char *serial, const char *cdp)
+/* The certificate object pki_issue_cert returns. */
+static X509 *issue_raw(X509 *ca, EVP_PKEY *ca_key, X509_REQ *csr, const char *serial, const char *cdp)
 {
 	pki_issue_params p = {csr, ca, ca_key, serial, at("2016-01-01T00:00:00Z"),
-	                      at("2016-12-31T00:00:00Z"), EVP_sha256(), cdp};
+	                      at("2016-12-31T00:00:00Z"), EVP_sha256(), cdp, false};
 	X509 *cert = NULL;
 	ec_err err = {""};
 	if (pki_issue_cert(&p, &cert, &err) != 0)
 		fail_msg("pki_issue_cert: %s", err.msg);
+	return cert;
+}
+
+/* The certificate as whoever receives it reads it: from its DER. */
+static X509 *issue(X509 *ca, EVP_PKEY *ca_key, X509_REQ *csr, const char *serial, const char *cdp)
+{
+	X509 *raw = issue_raw(ca, ca_key, csr, serial, cdp);
+	unsigned char *der = NULL;
+	int len = i2d_X509(raw, &der);
+	assert_true(len > 0);
+	const unsigned char *p = der;
+	X509 *cert = d2i_X509(NULL, &p, len);
+	assert_non_null(cert);
+	OPENSSL_free(der);
+	X509_free(raw);
 	return cert;
 }
 
@@ -341,6 +359,18 @@ static void test_issue_cert(void **state)
 	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(cert), X509_REQ_get_subject_name(csr)), 0);
 	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(ca)), 0);
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert), key), 1);
+	/* The object issued carries the request's SubjectPublicKeyInfo as encoded, not decoded. */
+	X509 *raw = issue_raw(ca, ca_key, csr, "2", "http://10.1.1.1/ROOTCA.crl");
+	assert_null(X509_get0_pubkey(raw));
+	unsigned char *spki_req = NULL, *spki_cert = NULL;
+	int spki_req_len = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(csr), &spki_req);
+	int spki_cert_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(raw), &spki_cert);
+	assert_true(spki_req_len > 0);
+	assert_int_equal(spki_cert_len, spki_req_len);
+	assert_memory_equal(spki_cert, spki_req, (size_t)spki_req_len);
+	OPENSSL_free(spki_req);
+	OPENSSL_free(spki_cert);
+	X509_free(raw);
 	assert_true(pki_cert_not_before(cert) == at("2016-01-01T00:00:00Z"));
 	assert_true(pki_cert_not_after(cert) == at("2016-12-31T00:00:00Z"));
 
@@ -383,6 +413,30 @@ static void test_issue_cert(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* An EC key's algorithm parameters (its curve) travel with the key into the certificate. */
+static void test_issue_ec_key(void **state)
+{
+	(void)state;
+	EVP_PKEY *ca_key = tu_rsa_key(1024);
+	X509 *ca = make_ca(ca_key, "1");
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	assert_non_null(key);
+	X509_REQ *csr = tu_csr(key, "ec-spoke", NULL);
+	X509 *cert = issue(ca, ca_key, csr, "5", NULL);
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	assert_non_null(pub);
+	assert_true(EVP_PKEY_is_a(pub, "EC"));
+	char curve[64];
+	assert_int_equal(EVP_PKEY_get_utf8_string_param(pub, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof(curve), NULL), 1);
+	assert_string_equal(curve, "prime256v1");
+	assert_int_equal(EVP_PKEY_eq(pub, key), 1);
+	assert_true(pki_cert_issued_by(cert, ca));
+	X509_free(cert);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+	X509_free(ca);
+}
+
 static void test_issue_without_san_or_cdp(void **state)
 {
 	EVP_PKEY *ca_key = tu_rsa_key(1024);
@@ -415,7 +469,7 @@ static void test_issue_refused(void **state)
 	X509_REQ *bad = d2i_X509_REQ(NULL, &p, n);
 	assert_non_null(bad);
 	pki_issue_params ip = {bad, ca, ca_key, "5", at("2016-01-01T00:00:00Z"),
-	                       at("2016-12-31T00:00:00Z"), EVP_sha256(), NULL};
+	                       at("2016-12-31T00:00:00Z"), EVP_sha256(), NULL, false};
 	assert_int_equal(pki_issue_cert(&ip, &cert, &err), -1);
 	assert_null(cert);
 	assert_non_null(strstr(err.msg, "signature does not verify"));
@@ -911,6 +965,7 @@ int main(void)
 		cmocka_unit_test(test_ca_cert),
 		cmocka_unit_test(test_ca_cert_refused),
 		cmocka_unit_test(test_issue_cert),
+		cmocka_unit_test(test_issue_ec_key),
 		cmocka_unit_test(test_issue_without_san_or_cdp),
 		cmocka_unit_test(test_issue_refused),
 		cmocka_unit_test(test_csr_policy),
