@@ -126,6 +126,19 @@ int pki_crl_to_der(X509_CRL *crl, uint8_t **der, size_t *len, ec_err *err) EC_MU
 int pki_crl_from_der(const uint8_t *der, size_t len, X509_CRL **out, ec_err *err) EC_MUST_USE;
 int pki_csr_to_der(X509_REQ *req, uint8_t **der, size_t *len, ec_err *err) EC_MUST_USE;
 int pki_csr_from_der(const uint8_t *der, size_t len, X509_REQ **out, ec_err *err) EC_MUST_USE;
+
+/*
+ * Certificates and requests from outside at the cost of their key only (pki_keyless.c): DER
+ * parsed in pki_keyless_libctx() (e.g. with ASN1_item_d2i_ex) has its public keys left
+ * undecoded; the functions below complete such an object. NULL when it cannot be set up.
+ */
+OSSL_LIB_CTX *pki_keyless_libctx(void);
+/* A new reference to cert completed with its public key: cert itself or a copy parsed again;
+ * NULL if the key cannot be read. cert stays the caller's. */
+X509 *pki_cert_keyed(X509 *cert) EC_MUST_USE;
+/* req completed with its public key, or a copy parsed again (req is then freed); NULL (req
+ * freed) if it cannot be read. */
+X509_REQ *pki_csr_keyed(X509_REQ *req) EC_MUST_USE;
 /* Writes cert as PEM with the given mode, atomically. */
 int pki_cert_save_pem(const char *path, X509 *cert, int mode, ec_err *err) EC_MUST_USE;
 int pki_cert_load(const char *path, X509 **out, ec_err *err) EC_MUST_USE;

@@ -69,10 +69,15 @@ int scep_p7_der(PKCS7 *p7, uint8_t **der, size_t *len, ec_err *err) EC_MUST_USE;
 /* Reads DER of at most SCEP_MESSAGE_MAX bytes that must be exactly one it, with no trailing
  * bytes; the result is freed with ASN1_item_free (or the type's _free). */
 void *scep_asn1_read(const uint8_t *der, size_t len, const ASN1_ITEM *it, const char *what, ec_err *err);
+/* The same in the library context libctx: pki_keyless_libctx() leaves public keys undecoded. */
+void *scep_asn1_read_in(const uint8_t *der, size_t len, const ASN1_ITEM *it, const char *what,
+                        OSSL_LIB_CTX *libctx, ec_err *err);
 
 /* Reads DER of at most SCEP_MESSAGE_MAX bytes that must be exactly one PKCS#7 of type nid with
  * its body present. what names the object in reasons. */
 PKCS7 *scep_p7_read(const uint8_t *der, size_t len, int nid, const char *what, ec_err *err);
+PKCS7 *scep_p7_read_in(const uint8_t *der, size_t len, int nid, const char *what, OSSL_LIB_CTX *libctx,
+                       ec_err *err);
 
 /* The only signerInfo of a signedData, or NULL with a reason. */
 PKCS7_SIGNER_INFO *scep_p7_single_signer(PKCS7 *p7, ec_err *err);

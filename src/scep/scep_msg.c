@@ -5,6 +5,8 @@
 #include "scep/scep.h"
 #include "scep/scep_int.h"
 
+#include "pki/pki.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,9 +166,10 @@ static int read_signer(PKCS7 *p7, PKCS7_SIGNER_INFO *si, scep_msg *msg, ec_err *
 	for (int i = 0; i < sk_X509_num(certs); i++) {
 		X509 *c = sk_X509_value(certs, i);
 		if (scep_ias_matches(si->issuer_and_serial, c)) {
-			if (!X509_up_ref(c))
-				return ec_err_ssl(err, "out of memory");
-			msg->signer = c;
+			/* Parsed without its key (see scep_msg_parse): read it now, for this one. */
+			msg->signer = pki_cert_keyed(c);
+			if (msg->signer == NULL)
+				return ec_err_ssl(err, "the signer certificate cannot be read");
 			break;
 		}
 	}
@@ -201,7 +204,8 @@ int scep_msg_parse(const uint8_t *der, size_t len, scep_msg **out, ec_err *err)
 	*out = NULL;
 	if (scep_ensure_init(err) != 0)
 		goto out;
-	p7 = scep_p7_read(der, len, NID_pkcs7_signed, "pkiMessage", err);
+	/* Only the signer's public key is needed: the certificates are read without theirs. */
+	p7 = scep_p7_read_in(der, len, NID_pkcs7_signed, "pkiMessage", pki_keyless_libctx(), err);
 	if (p7 == NULL)
 		goto out;
 	si = scep_p7_single_signer(p7, err);

@@ -128,6 +128,12 @@ int scep_p7_der(PKCS7 *p7, uint8_t **der, size_t *len, ec_err *err)
 
 void *scep_asn1_read(const uint8_t *der, size_t len, const ASN1_ITEM *it, const char *what, ec_err *err)
 {
+	return scep_asn1_read_in(der, len, it, what, NULL, err);
+}
+
+void *scep_asn1_read_in(const uint8_t *der, size_t len, const ASN1_ITEM *it, const char *what,
+                        OSSL_LIB_CTX *libctx, ec_err *err)
+{
 	ASN1_VALUE *v = NULL;
 	const unsigned char *p = der;
 
@@ -139,7 +145,7 @@ void *scep_asn1_read(const uint8_t *der, size_t len, const ASN1_ITEM *it, const 
 		ec_err_set(err, "%s too large (%zu bytes, at most %d)", what, len, SCEP_MESSAGE_MAX);
 		return NULL;
 	}
-	v = ASN1_item_d2i(NULL, &p, (long)len, it);
+	v = ASN1_item_d2i_ex(NULL, &p, (long)len, it, libctx, NULL);
 	if (v == NULL) {
 		ec_err_ssl(err, "%s is not valid DER", what);
 		return NULL;
@@ -164,7 +170,13 @@ static int check_body(PKCS7 *p7, int nid, const char *what, ec_err *err)
 
 PKCS7 *scep_p7_read(const uint8_t *der, size_t len, int nid, const char *what, ec_err *err)
 {
-	PKCS7 *p7 = scep_asn1_read(der, len, ASN1_ITEM_rptr(PKCS7), what, err);
+	return scep_p7_read_in(der, len, nid, what, NULL, err);
+}
+
+PKCS7 *scep_p7_read_in(const uint8_t *der, size_t len, int nid, const char *what, OSSL_LIB_CTX *libctx,
+                       ec_err *err)
+{
+	PKCS7 *p7 = scep_asn1_read_in(der, len, ASN1_ITEM_rptr(PKCS7), what, libctx, err);
 	if (p7 != NULL && check_body(p7, nid, what, err) != 0) {
 		PKCS7_free(p7);
 		p7 = NULL;

@@ -5,6 +5,8 @@
 #include "scep/scep.h"
 #include "scep/scep_int.h"
 
+#include "pki/pki.h"
+
 #include <string.h>
 
 #include <openssl/asn1t.h>
@@ -225,9 +227,14 @@ int scep_csr_parse(const uint8_t *der, size_t len, X509_REQ **out, char *challen
 
 	if (challenge != NULL && challenge_size > 0)
 		challenge[0] = '\0';
-	req = scep_asn1_read(der, len, ASN1_ITEM_rptr(X509_REQ), "PKCS#10 request", err);
+	req = scep_asn1_read_in(der, len, ASN1_ITEM_rptr(X509_REQ), "PKCS#10 request", pki_keyless_libctx(), err);
 	if (req == NULL)
 		goto out;
+	req = pki_csr_keyed(req);
+	if (req == NULL) {
+		ec_err_ssl(err, "the request cannot be read");
+		goto out;
+	}
 	pub = X509_REQ_get0_pubkey(req);
 	if (pub == NULL) {
 		ec_err_ssl(err, "the request's public key is not usable");

@@ -956,6 +956,162 @@ static void test_crl_csr_codecs(void **state)
 	X509_free(ca);
 }
 
+/* DER of an ASN.1 object (OpenSSL-allocated). */
+static unsigned char *der_of(const void *obj, const ASN1_ITEM *it, int *len)
+{
+	unsigned char *der = NULL;
+	*len = ASN1_item_i2d((const ASN1_VALUE *)obj, &der, it);
+	assert_true(*len > 0);
+	return der;
+}
+
+/* obj parsed from DER in the keyless library context. */
+static void *read_keyless(const unsigned char *der, int len, const ASN1_ITEM *it)
+{
+	const unsigned char *p = der;
+	void *obj = ASN1_item_d2i_ex(NULL, &p, len, it, pki_keyless_libctx(), NULL);
+	assert_non_null(obj);
+	assert_ptr_equal(p, der + len);
+	ERR_clear_error();
+	return obj;
+}
+
+/* A keyless RSA certificate is completed in place: same object, same bytes, its key. */
+static void test_keyless_cert_rsa(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = tu_rsa_key(2048);
+	X509 *orig = tu_self_signed(key, "signer", 7, 1451606400, 365, 0);
+	int len = 0;
+	unsigned char *der = der_of(orig, ASN1_ITEM_rptr(X509), &len);
+
+	X509 *keyless = read_keyless(der, len, ASN1_ITEM_rptr(X509));
+	assert_null(X509_get0_pubkey(keyless));
+	ERR_clear_error();
+	X509 *cert = pki_cert_keyed(keyless);
+	assert_ptr_equal(cert, keyless);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert), key), 1);
+	assert_int_equal(X509_verify(cert, X509_get0_pubkey(cert)), 1);
+	int len2 = 0;
+	unsigned char *der2 = der_of(cert, ASN1_ITEM_rptr(X509), &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(der2, der, (size_t)len);
+	/* A complete certificate is handed back as it is. */
+	X509 *again = pki_cert_keyed(orig);
+	assert_ptr_equal(again, orig);
+	X509_free(again);
+
+	OPENSSL_free(der2);
+	X509_free(cert);
+	X509_free(keyless);
+	OPENSSL_free(der);
+	X509_free(orig);
+}
+
+/* An RSA key whose algorithm has no parameters (the NULL is absent) would be encoded again
+ * differently by the quick route: the certificate is parsed again, its bytes and signature
+ * untouched. An EC certificate takes the ordinary route too. */
+static void test_keyless_cert_reparsed(void **state)
+{
+	(void)state;
+	EVP_PKEY *ca_key = tu_rsa_key(2048);
+	EVP_PKEY *key = tu_rsa_key_new(1024);
+	EVP_PKEY *ec_key = EVP_EC_gen("P-256");
+	assert_non_null(ec_key);
+	X509 *ca = tu_self_signed(ca_key, "ca", 1, 1451606400, 365, 1);
+	X509 *no_params = tu_issue(ca, ca_key, key, "no-params", 2, 1451606400, 365);
+	X509_PUBKEY *spki = X509_get_X509_PUBKEY(no_params);
+	const unsigned char *bits = NULL;
+	int bits_len = 0;
+	assert_true(X509_PUBKEY_get0_param(NULL, &bits, &bits_len, NULL, spki));
+	unsigned char *copy = OPENSSL_memdup(bits, (size_t)bits_len);
+	assert_true(X509_PUBKEY_set0_param(spki, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_UNDEF, NULL, copy, bits_len));
+	assert_true(X509_sign(no_params, ca_key, EVP_sha256()) > 0);
+	X509 *ec_cert = tu_issue(ca, ca_key, ec_key, "ec", 3, 1451606400, 365);
+
+	X509 *certs[] = {no_params, ec_cert};
+	for (size_t i = 0; i < 2; i++) {
+		int len = 0;
+		unsigned char *der = der_of(certs[i], ASN1_ITEM_rptr(X509), &len);
+		X509 *keyless = read_keyless(der, len, ASN1_ITEM_rptr(X509));
+		X509 *cert = pki_cert_keyed(keyless);
+		assert_non_null(cert);
+		assert_ptr_not_equal(cert, keyless);
+		assert_non_null(X509_get0_pubkey(cert));
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(cert), i == 0 ? key : ec_key), 1);
+		assert_int_equal(X509_verify(cert, ca_key), 1);
+		int len2 = 0;
+		unsigned char *der2 = der_of(cert, ASN1_ITEM_rptr(X509), &len2);
+		assert_int_equal(len2, len);
+		assert_memory_equal(der2, der, (size_t)len);
+		OPENSSL_free(der2);
+		X509_free(cert);
+		X509_free(keyless);
+		OPENSSL_free(der);
+	}
+	X509_free(ec_cert);
+	X509_free(no_params);
+	X509_free(ca);
+	EVP_PKEY_free(ec_key);
+	EVP_PKEY_free(key);
+}
+
+/* Key bits that are not an RSA key: the certificate reads as OpenSSL reads it, without a key. */
+static void test_keyless_cert_bad_key(void **state)
+{
+	(void)state;
+	EVP_PKEY *ca_key = tu_rsa_key(2048);
+	X509 *ca = tu_self_signed(ca_key, "ca", 1, 1451606400, 365, 1);
+	X509 *bad = tu_issue(ca, ca_key, ca_key, "bad", 2, 1451606400, 365);
+	static const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01, 0x00};
+	unsigned char *copy = OPENSSL_memdup(junk, sizeof(junk));
+	assert_true(X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(bad), OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL,
+	                                   NULL, copy, (int)sizeof(junk)));
+	assert_true(X509_sign(bad, ca_key, EVP_sha256()) > 0);
+	int len = 0;
+	unsigned char *der = der_of(bad, ASN1_ITEM_rptr(X509), &len);
+	X509 *keyless = read_keyless(der, len, ASN1_ITEM_rptr(X509));
+	X509 *cert = pki_cert_keyed(keyless);
+	assert_non_null(cert);
+	assert_null(X509_get0_pubkey(cert));
+	ERR_clear_error();
+	X509_free(cert);
+	X509_free(keyless);
+	OPENSSL_free(der);
+	X509_free(bad);
+	X509_free(ca);
+}
+
+/* Requests: RSA completed in place, EC parsed again; both verify. */
+static void test_keyless_csr(void **state)
+{
+	(void)state;
+	EVP_PKEY *ec_key = EVP_EC_gen("P-256");
+	assert_non_null(ec_key);
+	EVP_PKEY *keys[] = {tu_rsa_key(2048), ec_key};
+	for (size_t i = 0; i < 2; i++) {
+		X509_REQ *orig = tu_csr(keys[i], "spoke", "secret");
+		int len = 0;
+		unsigned char *der = der_of(orig, ASN1_ITEM_rptr(X509_REQ), &len);
+		X509_REQ *keyless = read_keyless(der, len, ASN1_ITEM_rptr(X509_REQ));
+		X509_REQ *req = pki_csr_keyed(keyless);
+		assert_non_null(req);
+		if (i == 0)
+			assert_ptr_equal(req, keyless);
+		assert_int_equal(EVP_PKEY_eq(X509_REQ_get0_pubkey(req), keys[i]), 1);
+		assert_int_equal(X509_REQ_verify(req, X509_REQ_get0_pubkey(req)), 1);
+		int len2 = 0;
+		unsigned char *der2 = der_of(req, ASN1_ITEM_rptr(X509_REQ), &len2);
+		assert_int_equal(len2, len);
+		assert_memory_equal(der2, der, (size_t)len);
+		OPENSSL_free(der2);
+		X509_REQ_free(req);
+		OPENSSL_free(der);
+		X509_REQ_free(orig);
+	}
+	EVP_PKEY_free(ec_key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -978,6 +1134,10 @@ int main(void)
 		cmocka_unit_test(test_pem_archive),
 		cmocka_unit_test(test_cert_codecs),
 		cmocka_unit_test(test_crl_csr_codecs),
+		cmocka_unit_test(test_keyless_cert_rsa),
+		cmocka_unit_test(test_keyless_cert_reparsed),
+		cmocka_unit_test(test_keyless_cert_bad_key),
+		cmocka_unit_test(test_keyless_csr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
