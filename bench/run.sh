@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/lib.sh"
 bench_private_network "$0" "$@"
 conns=${BENCH_CONNECTIONS:-8}
-requests=${BENCH_REQUESTS:-400}
+requests=${BENCH_REQUESTS:-1000}
 loadgen="$root/$build/bench/loadgen"
 work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-bench.XXXXXX")
 pids=()
