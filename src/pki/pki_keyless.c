@@ -126,8 +126,10 @@ static void *keyed(void *obj, const keyed_ops *ops, bool *same)
 		int after_len = 0, spki_after_len = 0;
 		unsigned char *after = encode(obj, ops->it, &after_len);
 		unsigned char *spki_after = encode(ops->spki(obj), ASN1_ITEM_rptr(X509_PUBKEY), &spki_after_len);
-		if (same_bytes(after, after_len, OPENSSL_memdup(before, (size_t)before_len), before_len) &&
-		    same_bytes(spki_after, spki_after_len, OPENSSL_memdup(spki, (size_t)spki_len), spki_len))
+		/* Both calls always run: each frees its buffers. */
+		bool object_same = same_bytes(after, after_len, OPENSSL_memdup(before, (size_t)before_len), before_len);
+		bool key_same = same_bytes(spki_after, spki_after_len, OPENSSL_memdup(spki, (size_t)spki_len), spki_len);
+		if (object_same && key_same)
 			result = obj;
 	}
 	EVP_PKEY_free(key);

@@ -1112,6 +1112,73 @@ static void test_keyless_csr(void **state)
 	EVP_PKEY_free(ec_key);
 }
 
+/* RSAPublicKey bits for key whose modulus is written without its leading zero (so it reads as
+ * negative): decoded and encoded again, they would gain that byte. */
+static unsigned char *rsa_bits_without_zero(EVP_PKEY *key, int *len)
+{
+	BIGNUM *n = NULL;
+	assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+	assert_int_equal(BN_num_bytes(n), 256);
+	static const unsigned char head[] = {0x30, 0x82, 0x01, 0x09, 0x02, 0x82, 0x01, 0x00};
+	static const unsigned char tail[] = {0x02, 0x03, 0x01, 0x00, 0x01};
+	*len = (int)(sizeof(head) + 256 + sizeof(tail));
+	unsigned char *bits = OPENSSL_malloc((size_t)*len);
+	assert_non_null(bits);
+	memcpy(bits, head, sizeof(head));
+	assert_int_equal(BN_bn2bin(n, bits + sizeof(head)), 256);
+	memcpy(bits + sizeof(head) + 256, tail, sizeof(tail));
+	BN_free(n);
+	return bits;
+}
+
+/* Key bits the quick route would encode again differently: a request (whose encoding then
+ * changes) and a certificate (whose key's encoding does) are both parsed again, bytes kept. */
+static void test_keyless_reencoding_differs(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = tu_rsa_key(2048);
+	int bits_len = 0;
+
+	X509_REQ *orig = tu_csr(key, "spoke", NULL);
+	unsigned char *bits = rsa_bits_without_zero(key, &bits_len);
+	assert_true(X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(orig), OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL,
+	                                   NULL, bits, bits_len));
+	assert_true(X509_REQ_sign(orig, key, EVP_sha256()) > 0);
+	int len = 0;
+	unsigned char *der = der_of(orig, ASN1_ITEM_rptr(X509_REQ), &len);
+	X509_REQ *keyless = read_keyless(der, len, ASN1_ITEM_rptr(X509_REQ));
+	X509_REQ *req = pki_csr_keyed(keyless);
+	assert_non_null(req);
+	assert_ptr_not_equal(req, keyless);
+	int len2 = 0;
+	unsigned char *der2 = der_of(req, ASN1_ITEM_rptr(X509_REQ), &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(der2, der, (size_t)len);
+	OPENSSL_free(der2);
+	OPENSSL_free(der);
+	X509_REQ_free(req);
+	X509_REQ_free(orig);
+
+	X509 *cert = tu_self_signed(key, "signer", 9, 1451606400, 365, 0);
+	bits = rsa_bits_without_zero(key, &bits_len);
+	assert_true(X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL,
+	                                   NULL, bits, bits_len));
+	assert_true(X509_sign(cert, key, EVP_sha256()) > 0);
+	der = der_of(cert, ASN1_ITEM_rptr(X509), &len);
+	X509 *keyless_cert = read_keyless(der, len, ASN1_ITEM_rptr(X509));
+	X509 *keyed = pki_cert_keyed(keyless_cert);
+	assert_non_null(keyed);
+	assert_ptr_not_equal(keyed, keyless_cert);
+	der2 = der_of(keyed, ASN1_ITEM_rptr(X509), &len2);
+	assert_int_equal(len2, len);
+	assert_memory_equal(der2, der, (size_t)len);
+	OPENSSL_free(der2);
+	OPENSSL_free(der);
+	X509_free(keyed);
+	X509_free(keyless_cert);
+	X509_free(cert);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1138,6 +1205,7 @@ int main(void)
 		cmocka_unit_test(test_keyless_cert_reparsed),
 		cmocka_unit_test(test_keyless_cert_bad_key),
 		cmocka_unit_test(test_keyless_csr),
+		cmocka_unit_test(test_keyless_reencoding_differs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
