@@ -2,8 +2,9 @@
 # make bench: in one run on this machine, (1) the RSA-2048 private-operation rate through OpenSSL
 # and the bound it sets (rate / 3 per core x cores: each granted PKCSReq costs the CA at least
 # three private operations), (2) evercertd (SQLite, grant auto) and (3) the scep package's server
-# under the same load generator, same key size. Prints the two ratios evercert / peer and
-# evercert / bound. Runs in a private network namespace: the peer binds every interface.
+# under the same load generator, same key size, and (4) the idle memory of a client-only
+# evercertd (bench/client_rss.sh). Prints the two ratios evercert / peer and evercert / bound.
+# Runs in a private network namespace: the peer binds every interface.
 # BENCH_GROWTH=1 adds bench/growth.sh: throughput against 10^5 and 10^6 stored certificates and
 # the cost of reissuing a CRL of 10^4 and 10^5 entries.
 set -euo pipefail
@@ -68,6 +69,9 @@ r2 = ours["enroll_per_s"] / bound
 print("   evercert / scepserver = %.2f   evercert / RSA bound (%.1f/s) = %.2f   p99/p50 = %.2f"
       % (r1, bound, r2, ours["p99_ms"] / ours["p50_ms"] if ours["p50_ms"] else 0))
 PY
+
+# Already inside the private network namespace: client_rss.sh runs in it as it is.
+EVERCERT_IN_NETNS=1 bash "$root/bench/client_rss.sh" "$build" | grep -v '^{'
 
 if [ "${BENCH_GROWTH:-0}" = 1 ]; then
   bash "$root/bench/growth.sh" "$build"
