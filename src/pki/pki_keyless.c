@@ -98,13 +98,9 @@ typedef struct keyed_ops {
 	int (*set_pubkey)(void *obj, EVP_PKEY *key);
 } keyed_ops;
 
-/* Whether a and b (OpenSSL-allocated, freed here) are the same bytes. */
-static bool same_bytes(unsigned char *a, int a_len, unsigned char *b, int b_len)
+static bool same_bytes(const unsigned char *a, int a_len, const unsigned char *b, int b_len)
 {
-	bool same = a != NULL && b != NULL && a_len == b_len && memcmp(a, b, (size_t)a_len) == 0;
-	OPENSSL_free(a);
-	OPENSSL_free(b);
-	return same;
+	return a != NULL && b != NULL && a_len == b_len && memcmp(a, b, (size_t)a_len) == 0;
 }
 
 /*
@@ -126,11 +122,10 @@ static void *keyed(void *obj, const keyed_ops *ops, bool *same)
 		int after_len = 0, spki_after_len = 0;
 		unsigned char *after = encode(obj, ops->it, &after_len);
 		unsigned char *spki_after = encode(ops->spki(obj), ASN1_ITEM_rptr(X509_PUBKEY), &spki_after_len);
-		/* Both calls always run: each frees its buffers. */
-		bool object_same = same_bytes(after, after_len, OPENSSL_memdup(before, (size_t)before_len), before_len);
-		bool key_same = same_bytes(spki_after, spki_after_len, OPENSSL_memdup(spki, (size_t)spki_len), spki_len);
-		if (object_same && key_same)
+		if (same_bytes(after, after_len, before, before_len) && same_bytes(spki_after, spki_after_len, spki, spki_len))
 			result = obj;
+		OPENSSL_free(after);
+		OPENSSL_free(spki_after);
 	}
 	EVP_PKEY_free(key);
 	*same = result != NULL;
