@@ -21,6 +21,11 @@ static ec_time mono_ms(void)
 	return (ec_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+ec_time ec_elapsed_ms(void)
+{
+	return mono_ms();
+}
+
 static ec_time real_ms(void)
 {
 	struct timespec ts;

@@ -43,6 +43,10 @@ ec_time ec_clock_now(ec_clock *clk);
 
 bool ec_clock_is_simulated(ec_clock *clk);
 
+/* Milliseconds on the machine's monotonic clock, for I/O deadlines only (how long a child
+ * process or a socket may take): never a date, never simulated. */
+ec_time ec_elapsed_ms(void);
+
 /* Whether PKI timers may run (SPEC §2). */
 bool ec_clock_is_authoritative(ec_clock *clk);
 

@@ -226,7 +226,7 @@ static int setup(daemon_ctx *d, ec_err *err)
 	if (others_enter)
 		dlog(d, "warning: other users can enter the state directory %s; run chmod 700 on it (the keys "
 		     "and state in it are private files all the same)", d->state_dir);
-	if (make_clock(d, err) != 0 || scep_init(err) != 0 || scep_client_global_init(err) != 0 ||
+	if (make_clock(d, err) != 0 || scep_init(err) != 0 ||
 	    open_servers(d, err) != 0 || start_http(d, err) != 0 || open_trustpoints(d, err) != 0 ||
 	    control_open(d, err) != 0)
 		return -1;

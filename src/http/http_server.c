@@ -1,14 +1,55 @@
+/*
+ * The HTTP listener over libmicrohttpd, which is loaded when the first listener starts rather
+ * than when the program does: a daemon that only runs trustpoints listens to nothing and so
+ * never maps libmicrohttpd nor the TLS stack it brings (GnuTLS, p11-kit, nettle, gmp: about
+ * 2 MiB resident, and their start-up work).
+ */
 #include "http/http_server.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
+
+/* The ABI this file is compiled against (libmicrohttpd12 in Debian). */
+#define MHD_LIBRARY "libmicrohttpd.so.12"
+
+/* Every libmicrohttpd function used here, called through mhd.<name>. */
+#define MHD_FUNCTIONS(X) \
+	X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_get_daemon_info) X(MHD_get_connection_info) \
+	X(MHD_lookup_connection_value) X(MHD_create_response_from_buffer_with_free_callback) \
+	X(MHD_add_response_header) X(MHD_queue_response) X(MHD_destroy_response)
+
+#define MHD_FIELD(name) __typeof__(name) *name;
+static struct {
+	MHD_FUNCTIONS(MHD_FIELD)
+} mhd;
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+static char mhd_error[256]; /* empty once loaded */
+
+static void load_mhd(void)
+{
+	void *lib = dlopen(MHD_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL) {
+		snprintf(mhd_error, sizeof(mhd_error), "cannot load %s (Debian package libmicrohttpd12): %s",
+		         MHD_LIBRARY, dlerror());
+		return;
+	}
+	/* Kept loaded for the life of the process: listeners may start again. */
+#define MHD_RESOLVE(name) \
+	if ((*(void **)&mhd.name = dlsym(lib, #name)) == NULL) { \
+		snprintf(mhd_error, sizeof(mhd_error), "%s has no %s (too old a libmicrohttpd?)", MHD_LIBRARY, #name); \
+		return; \
+	}
+	MHD_FUNCTIONS(MHD_RESOLVE)
+}
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -42,7 +83,7 @@ void http_response_text(http_response *resp, int status, const char *message)
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, http_response *r)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
+	struct MHD_Response *resp = mhd.MHD_create_response_from_buffer_with_free_callback(
 		r->body_len, r->body ? r->body : (uint8_t *)"", r->body ? free : NULL);
 	if (resp == NULL) {
 		free(r->body);
@@ -50,20 +91,20 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, http_response 
 	}
 	r->body = NULL;
 	if (r->content_type != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+		mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
 	if (r->retry_after >= 0) {
 		char v[32];
 		snprintf(v, sizeof(v), "%lld", (long long)r->retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+		mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
 	}
-	enum MHD_Result rc = MHD_queue_response(conn, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
+	enum MHD_Result rc = mhd.MHD_queue_response(conn, (unsigned)r->status, resp);
+	mhd.MHD_destroy_response(resp);
 	return rc;
 }
 
 static void peer_text(struct MHD_Connection *conn, char *out, size_t sz)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci = mhd.MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	snprintf(out, sz, "?");
 	if (ci == NULL || ci->client_addr == NULL)
 		return;
@@ -106,8 +147,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	http_request req = {
 		.method = method,
 		.path = url,
-		.operation = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "operation"),
-		.message = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "message"),
+		.operation = mhd.MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "operation"),
+		.message = mhd.MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "message"),
 		.body = st->body.data ? st->body.data : (const uint8_t *)"",
 		.body_len = st->body.len,
 		.peer = peer,
@@ -162,6 +203,9 @@ static int bind_addr(const http_server_opts *o, struct sockaddr_storage *ss, ec_
 
 int http_server_start(const http_server_opts *o, http_handler handler, void *ctx, http_server **out, ec_err *err)
 {
+	pthread_once(&mhd_once, load_mhd);
+	if (mhd_error[0] != '\0')
+		return ec_err_set(err, "%s", mhd_error);
 	struct sockaddr_storage ss;
 	int family = bind_addr(o, &ss, err);
 	if (family < 0)
@@ -177,7 +221,7 @@ int http_server_start(const http_server_opts *o, http_handler handler, void *ctx
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	srv->mhd = MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, srv,
+	srv->mhd = mhd.MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, srv,
 	                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 2),
 	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout,
@@ -193,7 +237,7 @@ int http_server_start(const http_server_opts *o, http_handler handler, void *ctx
 		return ec_err_set(err, "cannot listen on %s port %d (address in use or not allowed?)",
 		                  o->bind_address && *o->bind_address ? o->bind_address : "*", o->port);
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *di = mhd.MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di ? di->port : o->port;
 	*out = srv;
 	return 0;
@@ -208,6 +252,6 @@ void http_server_stop(http_server *srv)
 {
 	if (srv == NULL)
 		return;
-	MHD_stop_daemon(srv->mhd);
+	mhd.MHD_stop_daemon(srv->mhd);
 	free(srv);
 }

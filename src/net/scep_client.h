@@ -1,5 +1,5 @@
 /*
- * scep_client.h - the client side of SCEP over HTTP, over libcurl.
+ * scep_client.h - the client side of SCEP over HTTP.
  *
  * One call per SCEP operation against a CA URL ("http://host:port[/path]"; when the URL has no
  * path, /cgi-bin/pkiclient.exe is used). Every call is bounded: connect and total timeouts and a
@@ -7,8 +7,11 @@
  * state machine) can choose between retrying later (unreachable, 5xx with optional Retry-After)
  * and failing (4xx, wrong content type). Bodies are returned raw; SCEP parsing is scep.h's job.
  *
- * Thread safety: a scep_client may be used by one thread at a time; scep_client_global_init
- * must run once before any thread uses libcurl.
+ * The exchange itself is made by a transport (scep_http.h): by default a short-lived
+ * `evercert-http` process per exchange, so that the daemon does not map libcurl; in-process
+ * libcurl when scep_client_use_transport says so.
+ *
+ * Thread safety: a scep_client may be used by one thread at a time.
  */
 #ifndef EVERCERT_NET_SCEP_CLIENT_H
 #define EVERCERT_NET_SCEP_CLIENT_H
@@ -48,13 +51,10 @@ typedef struct scep_client_opts {
 	bool use_get_for_pkioperation; /* send PKIOperation by GET (base64 in message=) */
 } scep_client_opts;
 
-/* Once per process, before threads. */
-int scep_client_global_init(ec_err *err) EC_MUST_USE;
-
 typedef struct scep_client scep_client;
 
-/* url: the trustpoint's `enrollment url`. -1 for a URL libcurl cannot use or a scheme other
- * than http/https. */
+/* url: the trustpoint's `enrollment url`. -1 for a URL libcurl cannot use, a scheme other than
+ * http/https, or (helper transport) no helper program to run. */
 int scep_client_new(const char *url, const scep_client_opts *opts, scep_client **out, ec_err *err) EC_MUST_USE;
 void scep_client_free(scep_client *c);
 

@@ -78,6 +78,14 @@ assert_contains "$timers" "RENEW ROOT"
 assert_contains "$timers" "291d23:5" "RENEW at 80% of 365 days"
 pass "granted: certificate, key (0600), chain installed, post-install ran, RENEW at 80%"
 
+# The client-only daemon made its HTTP exchanges through evercert-http: it maps no HTTP library
+# (nor the TLS stack they bring); the CA daemon loaded libmicrohttpd for its listener.
+if grep -E 'libcurl|libmicrohttpd|libgnutls' "/proc/$PID_cl/maps" >/dev/null; then
+  fail "the client-only daemon maps an HTTP library: $(grep -oE '[^/]*(libcurl|libmicrohttpd|libgnutls)[^ ]*' "/proc/$PID_cl/maps" | sort -u | tr '\n' ' ')"
+fi
+grep -q libmicrohttpd "/proc/$PID_ca/maps" || fail "the CA daemon did not load libmicrohttpd"
+pass "a client-only evercertd maps neither libcurl nor libmicrohttpd; the CA loads libmicrohttpd"
+
 first=$(openssl x509 -in "$WORK/out/spoke.pem" -noout -serial)
 rm -f "$WORK/out/reloaded"
 cli cl enroll ROOT --yes >/dev/null

@@ -51,7 +51,6 @@ static void urls(void **state)
 {
 	scep_client *c = NULL;
 	ec_err err;
-	assert_int_equal(scep_client_global_init(&err), 0);
 	assert_int_not_equal(scep_client_new("ftp://10.1.1.1/DB/", NULL, &c, &err), 0);
 	assert_non_null(strstr(err.msg, "http"));
 	assert_int_not_equal(scep_client_new("not a url", NULL, &c, &err), 0);

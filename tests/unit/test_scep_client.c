@@ -23,6 +23,7 @@
 
 #include "http/http_server.h"
 #include "net/scep_client.h"
+#include "net/scep_http.h"
 #include "util/encoding.h"
 
 #define BIG_BODY (2 * 1024 * 1024)
@@ -44,6 +45,8 @@ static struct {
 
 static http_server *server;
 static int server_port;
+/* The suite runs twice: over in-process libcurl, and over the evercert-http program. */
+static bool in_process;
 
 /* ---- the HTTP server's handler ---- */
 
@@ -159,8 +162,6 @@ static int start_server(void **state)
 	/* Loopback only: a proxy from the environment must not take these requests. */
 	setenv("no_proxy", "*", 1);
 	setenv("NO_PROXY", "*", 1);
-	if (scep_client_global_init(&err) != 0)
-		return -1;
 	http_server_opts o = {
 		.bind_address = "127.0.0.1",
 		.port = 0,
@@ -181,7 +182,29 @@ static int start_server(void **state)
 static int stop_server(void **state)
 {
 	http_server_stop(server);
+	server = NULL;
 	return 0;
+}
+
+static int start_in_process(void **state)
+{
+	ec_err err;
+	if (scep_http_curl_global_init(&err) != 0)
+		return -1;
+	in_process = true;
+	scep_client_use_transport(&scep_http_curl_transport);
+	return start_server(state);
+}
+
+static int start_with_helper(void **state)
+{
+	if (getenv("EVERCERT_HTTP_HELPER") == NULL) {
+		fprintf(stderr, "EVERCERT_HTTP_HELPER must name the evercert-http program (ctest sets it)\n");
+		return -1;
+	}
+	in_process = false;
+	scep_client_use_transport(&scep_http_helper_transport);
+	return start_server(state);
 }
 
 /* ---- helpers ---- */
@@ -761,7 +784,9 @@ static scep_client *raw_client(const raw_server *s)
 
 #define CAPS_200 "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nAES\n"
 
-static void keep_alive_reuses_connection(void **state)
+/* A client over libcurl keeps its connection alive from one call to the next; the helper makes
+ * each exchange in a new process, so on a new connection. */
+static void connections_per_transport(void **state)
 {
 	static const char *const replies[] = {CAPS_200, CAPS_200, CAPS_200, CAPS_200, NULL};
 	raw_server s;
@@ -775,7 +800,7 @@ static void keep_alive_reuses_connection(void **state)
 		scep_client_reply_free(&r);
 	}
 	raw_stop(&s);
-	assert_int_equal(s.accepts, 1);
+	assert_int_equal(s.accepts, in_process ? 1 : 4);
 	scep_client_free(c);
 }
 
@@ -832,9 +857,79 @@ static void streamed_oversize_and_interim(void **state)
 	assert_string_equal(r.content_type, "");
 	scep_client_reply_free(&r);
 	raw_stop(&s);
-	assert_int_equal(s.accepts, 2);
+	assert_int_equal(s.accepts, in_process ? 2 : 3);
 	scep_client_free(c);
 }
+
+/* ---- the helper program missing or misbehaving ---- */
+
+static void with_helper(const char *path)
+{
+	static char saved[4096];
+	if (path == NULL) {
+		setenv("EVERCERT_HTTP_HELPER", saved, 1);
+		return;
+	}
+	snprintf(saved, sizeof(saved), "%s", getenv("EVERCERT_HTTP_HELPER"));
+	setenv("EVERCERT_HTTP_HELPER", path, 1);
+}
+
+static void helper_missing(void **state)
+{
+	scep_client *c = NULL;
+	ec_err err = {{0}};
+	with_helper("/nonexistent/evercert-http");
+	assert_int_equal(scep_client_new("http://127.0.0.1:1/", NULL, &c, &err), -1);
+	with_helper(NULL);
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "cannot run the HTTP client program /nonexistent/evercert-http"));
+
+	/* Gone after the client was made: that exchange is unreachable, the next one works. */
+	c = client("", 0, false);
+	scep_client_reply r;
+	with_helper("/nonexistent/evercert-http");
+	assert_int_equal(scep_client_get_ca_caps(c, &r), -1);
+	with_helper(NULL);
+	assert_int_equal(r.outcome, SCEP_CLIENT_UNREACHABLE);
+	assert_non_null(strstr(r.reason, "HTTP client program: cannot run"));
+	scep_client_reply_free(&r);
+	assert_int_equal(scep_client_get_ca_caps(c, &r), 0);
+	scep_client_reply_free(&r);
+	scep_client_free(c);
+}
+
+static void helper_misbehaves(void **state)
+{
+	/* Programs that are not evercert-http: one that ends without a word (before or after the
+	 * request reached it), one that fails, one that writes text without end. */
+	static const char *const impostors[] = {"/bin/true", "/bin/false", "/usr/bin/yes", NULL};
+	static const char *const said[] = {"did not read its request", "exited with status 1", "wrote more than", NULL};
+	scep_client *c = client("", 0, false);
+	for (int i = 0; impostors[i] != NULL; i++) {
+		scep_client_reply r;
+		with_helper(impostors[i]);
+		assert_int_equal(scep_client_get_ca_caps(c, &r), -1);
+		with_helper(NULL);
+		assert_int_equal(r.outcome, SCEP_CLIENT_UNREACHABLE);
+		assert_int_equal(r.http_status, 0);
+		assert_null(r.body);
+		if (strstr(r.reason, said[i]) == NULL)
+			fail_msg("%s: reason '%s' lacks '%s'", impostors[i], r.reason, said[i]);
+		scep_client_reply_free(&r);
+	}
+	scep_client *none = NULL;
+	ec_err err = {{0}};
+	with_helper("/bin/false");
+	assert_int_equal(scep_client_new("http://127.0.0.1:1/", NULL, &none, &err), -1);
+	with_helper(NULL);
+	assert_non_null(strstr(err.msg, "--base failed"));
+	scep_client_free(c);
+}
+
+static const struct CMUnitTest helper_failures[] = {
+	cmocka_unit_test(helper_missing),
+	cmocka_unit_test(helper_misbehaves),
+};
 
 int main(void)
 {
@@ -854,9 +949,12 @@ int main(void)
 		cmocka_unit_test(connection_refused),
 		cmocka_unit_test(pki_operation_both_transports),
 		cmocka_unit_test(sequential_calls_on_one_handle),
-		cmocka_unit_test(keep_alive_reuses_connection),
+		cmocka_unit_test(connections_per_transport),
 		cmocka_unit_test(retry_after_forms),
 		cmocka_unit_test(streamed_oversize_and_interim),
 	};
-	return cmocka_run_group_tests(tests, start_server, stop_server);
+	int failed = cmocka_run_group_tests_name("libcurl in-process", tests, start_in_process, stop_server);
+	failed += cmocka_run_group_tests_name("evercert-http", tests, start_with_helper, stop_server);
+	failed += cmocka_run_group_tests_name("evercert-http failures", helper_failures, start_with_helper, stop_server);
+	return failed;
 }

@@ -1,0 +1,287 @@
+/*
+ * The SCEP client's HTTP exchange made by a short-lived `evercert-http` process.
+ *
+ * One process per exchange (and one to check a URL when a client is created): the request goes
+ * to its standard input and the result comes back on its standard output, over one socket pair
+ * (a socket, unlike a pipe, lets the writer refuse SIGPIPE per call). Everything is bounded: the
+ * result's size, and the time (the exchange's own total timeout plus a margin for the program to
+ * start); past either, the process is killed and the exchange reported unreachable. The helper
+ * inherits standard error, so what it says lands in the daemon's log.
+ */
+#define _GNU_SOURCE /* posix_spawn_file_actions_addclosefrom_np */
+
+#include "net/scep_http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock/clock.h"
+#include "net/scep_client.h"
+#include "util/buf.h"
+
+#define HELPER_NAME "evercert-http"
+#define START_MARGIN_MS 10000 /* for the helper to start before its own timeouts run */
+#define BASE_TIMEOUT_MS 10000
+#define RESULT_MAX (SCEP_CLIENT_REPLY_MAX + 4096)
+
+extern char **environ;
+
+/* $EVERCERT_HTTP_HELPER, else evercert-http beside the running executable. */
+static int helper_path(char *out, size_t sz, ec_err *err)
+{
+	const char *env = getenv("EVERCERT_HTTP_HELPER");
+	if (env != NULL && env[0] != '\0') {
+		if ((size_t)snprintf(out, sz, "%s", env) >= sz)
+			return ec_err_set(err, "EVERCERT_HTTP_HELPER is too long");
+	} else {
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			return ec_err_set(err, "cannot find the running program (/proc/self/exe): %s", strerror(errno));
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		if (slash == NULL)
+			return ec_err_set(err, "cannot find the running program's directory");
+		*slash = '\0';
+		if ((size_t)snprintf(out, sz, "%s/%s", self, HELPER_NAME) >= sz)
+			return ec_err_set(err, "the path of %s is too long", HELPER_NAME);
+	}
+	if (access(out, X_OK) != 0)
+		return ec_err_set(err, "cannot run the HTTP client program %s: %s (it is built beside evercertd; "
+		                  "EVERCERT_HTTP_HELPER names another)", out, strerror(errno));
+	return 0;
+}
+
+/* Starts argv[0] with the socket as its standard input and output; -1 with err set. */
+static int spawn(char *const argv[], int sock, pid_t *pid, ec_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return ec_err_set(err, "out of memory");
+	if (posix_spawnattr_init(&attr) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return ec_err_set(err, "out of memory");
+	}
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	int rc = posix_spawn_file_actions_adddup2(&fa, sock, STDIN_FILENO);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, sock, STDOUT_FILENO);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	if (rc == 0)
+		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigmask(&attr, &none);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigdefault(&attr, &defaults);
+	if (rc == 0)
+		rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		return ec_err_set(err, "cannot start %s: %s", argv[0], strerror(rc));
+	return 0;
+}
+
+/* After a failed exchange: a program that closed its end is usually exiting, and its status says
+ * more than the socket did, so it gets a moment; otherwise, or still running, it is killed. */
+static void reap_soon(pid_t pid, int *status, bool wait_a_moment)
+{
+	for (int i = 0; wait_a_moment && i < 100; i++) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+		struct timespec pause = {.tv_nsec = 10 * 1000000};
+		nanosleep(&pause, NULL);
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Sends input, then reads everything the program writes until it closes its end, within
+ * timeout_ms; then waits for it. *status is its wait status. -1 (err set) when the exchange with
+ * it failed, -2 when it closed its end before reading the request (its exit status then says
+ * more); the program is killed if it still runs. */
+static int run(char *const argv[], const uint8_t *input, size_t input_len, long timeout_ms, ec_buf *output,
+               int *status, ec_err *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return ec_err_set(err, "socketpair: %s", strerror(errno));
+	pid_t pid;
+	if (spawn(argv, sv[1], &pid, err) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[1]);
+	int fd = sv[0];
+	int rc = -1;
+	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
+	int64_t deadline = ec_elapsed_ms() + timeout_ms;
+	size_t sent = 0;
+	bool writing = true;
+	if (input_len == 0) {
+		shutdown(fd, SHUT_WR);
+		writing = false;
+	}
+	for (;;) {
+		int64_t left = deadline - ec_elapsed_ms();
+		if (left <= 0) {
+			ec_err_set(err, "%s gave no result within %ld ms", argv[0], timeout_ms);
+			goto out;
+		}
+		struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (writing ? POLLOUT : 0))};
+		int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno != EINTR) {
+			ec_err_set(err, "poll: %s", strerror(errno));
+			goto out;
+		}
+		if (n <= 0)
+			continue;
+		if (writing && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
+			ssize_t w = send(fd, input + sent, input_len - sent, MSG_NOSIGNAL);
+			if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				ec_err_set(err, "%s did not read its request: %s", argv[0], strerror(errno));
+				rc = -2;
+				goto out;
+			}
+			if (w > 0)
+				sent += (size_t)w;
+			if (sent == input_len) {
+				shutdown(fd, SHUT_WR);
+				writing = false;
+			}
+		}
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			uint8_t chunk[16384];
+			ssize_t r = read(fd, chunk, sizeof(chunk));
+			if (r == 0)
+				break;
+			if (r < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					continue;
+				if (errno == ECONNRESET) { /* it closed its end with our request unread */
+					ec_err_set(err, "%s did not read its request", argv[0]);
+					rc = -2;
+				} else {
+					ec_err_set(err, "reading from %s: %s", argv[0], strerror(errno));
+				}
+				goto out;
+			}
+			if (ec_buf_append(output, chunk, (size_t)r) != 0) {
+				ec_err_set(err, "%s wrote more than %zu bytes", argv[0], output->cap);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	close(fd);
+	if (rc != 0)
+		reap_soon(pid, status, rc == -2);
+	else
+		while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+			;
+	return rc;
+}
+
+static int helper_base(const char *url, char *out, size_t sz, ec_err *err)
+{
+	char path[PATH_MAX];
+	if (helper_path(path, sizeof(path), err) != 0)
+		return -1;
+	char *argv[] = {path, "--base", (char *)url, NULL};
+	ec_buf text;
+	ec_buf_init(&text, sz + 512);
+	int status = 0, rc = -1;
+	if (run(argv, NULL, 0, BASE_TIMEOUT_MS, &text, &status, err) != 0)
+		goto out;
+	const char *s = text.data != NULL ? (const char *)text.data : "";
+	if (memchr(s, '\0', text.len) != NULL) {
+		ec_err_set(err, "%s wrote a NUL", path);
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && text.len > 0 && text.len < sz) {
+		memcpy(out, s, text.len + 1);
+		rc = 0;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && text.len > 0) {
+		ec_err_set(err, "%s", s); /* the URL's problem, in the helper's words */
+	} else {
+		ec_err_set(err, "%s --base failed (wait status %d)", path, status);
+	}
+out:
+	ec_buf_free(&text);
+	return rc;
+}
+
+static int helper_open(void **state, ec_err *err)
+{
+	*state = NULL;
+	return 0;
+}
+
+static void helper_close(void *state)
+{
+}
+
+static void helper_exchange(void *state, const scep_http_call *call, scep_http_result *res)
+{
+	scep_http_result_init(res);
+	ec_err err = {{0}};
+	char path[PATH_MAX];
+	ec_buf request, output;
+	ec_buf_init(&request, SCEP_HTTP_WIRE_CALL_MAX);
+	ec_buf_init(&output, RESULT_MAX);
+	int status = 0;
+	if (helper_path(path, sizeof(path), &err) != 0)
+		goto failed;
+	if (scep_http_wire_put_call(&request, call) != 0) {
+		ec_err_set(&err, "request too large for %s", path);
+		goto failed;
+	}
+	char *argv[] = {path, NULL};
+	int ran = run(argv, request.data, request.len, call->total_timeout_ms + START_MARGIN_MS, &output, &status, &err);
+	if (ran == -1 || (ran == -2 && !(WIFEXITED(status) && WEXITSTATUS(status) != 0)))
+		goto failed;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (WIFSIGNALED(status))
+			ec_err_set(&err, "%s died of signal %d", path, WTERMSIG(status));
+		else
+			ec_err_set(&err, "%s exited with status %d", path, WEXITSTATUS(status));
+		goto failed;
+	}
+	if (scep_http_wire_get_result(output.data, output.len, res, &err) != 0) {
+		ec_err_wrap(&err, "the result of %s", path);
+		goto failed;
+	}
+	goto out;
+failed:
+	scep_http_result_init(res);
+	snprintf(res->error, sizeof(res->error), "HTTP client program: %.220s", err.msg);
+out:
+	ec_buf_free(&request);
+	ec_buf_free(&output);
+}
+
+const scep_http_transport scep_http_helper_transport = {
+	.name = HELPER_NAME,
+	.base = helper_base,
+	.open = helper_open,
+	.close = helper_close,
+	.exchange = helper_exchange,
+};
