@@ -56,6 +56,9 @@ static void usage(FILE *f)
 	        "  -h, --help            this help\n"
 	        "  -V, --version         print the version\n"
 	        "\n"
+	        "Trustpoints make each HTTP exchange with their CA through the evercert-http\n"
+	        "program, looked for beside evercertd (or named by EVERCERT_HTTP_HELPER).\n"
+	        "\n"
 	        "Operate the running daemon with `evercert --state-dir DIR <command>`.\n");
 }
 
