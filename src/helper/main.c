@@ -15,6 +15,7 @@
 #include "net/scep_client.h"
 #include "net/scep_http.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 
 #define EXIT_BAD_URL 2
 #define EXIT_USAGE 64
@@ -30,20 +31,6 @@ static void usage(FILE *f)
 	        "output, both in evercertd's own binary format. With --base, it prints the URL the\n"
 	        "exchanges with an `enrollment url` will use (exit 0), or why that URL cannot be used\n"
 	        "(exit 2). Not meant to be run by hand.\n");
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
 }
 
 static int check_base(const char *url)
@@ -91,7 +78,7 @@ static int one_exchange(void)
 		goto out;
 	}
 	scep_http_curl_transport.exchange(state, &call, &res);
-	if (scep_http_wire_put_result(&out, &res) != 0 || write_all(STDOUT_FILENO, out.data, out.len) != 0) {
+	if (scep_http_wire_put_result(&out, &res) != 0 || ec_write_all(STDOUT_FILENO, out.data, out.len) != 0) {
 		fprintf(stderr, "evercert-http: cannot write the result: %s\n", strerror(errno));
 		goto out;
 	}

@@ -29,6 +29,7 @@
 #include "clock/clock.h"
 #include "net/scep_client.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 
 #define HELPER_NAME "evercert-http"
 #define START_MARGIN_MS 10000 /* for the helper to start before its own timeouts run */
@@ -54,7 +55,7 @@ static int helper_path(char *out, size_t sz, ec_err *err)
 		if (slash == NULL)
 			return ec_err_set(err, "cannot find the running program's directory");
 		*slash = '\0';
-		if ((size_t)snprintf(out, sz, "%s/%s", self, HELPER_NAME) >= sz)
+		if (ec_path_join(out, sz, self, HELPER_NAME) != 0)
 			return ec_err_set(err, "the path of %s is too long", HELPER_NAME);
 	}
 	if (access(out, X_OK) != 0)

@@ -9,8 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+int ec_write_all(int fd, const void *data, size_t len)
 {
+	const uint8_t *p = data;
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0) {
@@ -48,7 +49,7 @@ int ec_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return ec_err_set(err, "cannot create %s: %s", tmp, strerror(errno));
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || ec_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);

@@ -18,6 +18,9 @@
 /* Writes data to path atomically with the given mode (e.g. 0600 or 0644). */
 int ec_write_atomic(const char *path, const void *data, size_t len, mode_t mode, ec_err *err) EC_MUST_USE;
 
+/* Writes all of data to fd, retrying short writes and EINTR; -1 with errno set otherwise. */
+int ec_write_all(int fd, const void *data, size_t len) EC_MUST_USE;
+
 /* Reads a whole file of at most cap bytes into a malloc'd, NUL-terminated buffer. */
 int ec_read_file(const char *path, size_t cap, uint8_t **out, size_t *len, ec_err *err) EC_MUST_USE;
 
