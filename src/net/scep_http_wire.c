@@ -14,7 +14,8 @@
 #define CALL_MAGIC "ECQ1"
 #define RESULT_MAGIC "ECR1"
 #define ABSENT UINT32_MAX
-#define TEXT_MAX 8192 /* base URL, operation, message */
+#define NAME_MAX_LEN 8192 /* base URL, operation */
+/* message= may carry a whole base64 pkiMessage (PKIOperation by GET): only the call's cap. */
 
 static int put_bytes(ec_buf *out, const void *data, size_t len)
 {
@@ -110,22 +111,8 @@ static bool is_text(const uint8_t *data, size_t len)
 	return data == NULL || memchr(data, '\0', len) == NULL;
 }
 
-/* A text field as a NUL-terminated copy; required: absence is an error. */
-static char *dup_text(const uint8_t *data, size_t len)
-{
-	char *s = malloc(len + 1);
-	if (s != NULL) {
-		if (len > 0)
-			memcpy(s, data, len);
-		s[len] = '\0';
-	}
-	return s;
-}
-
 int scep_http_wire_get_call(const uint8_t *data, size_t len, scep_http_call *call, ec_err *err)
 {
-	/* The strings of a call must be NUL-terminated where they lie, so a reader of a call gets
-	 * them copied into one block that call->base points at (freed by free((char *)call->base)). */
 	cursor c = {data, len};
 	char magic[4];
 	int64_t connect_ms, total_ms;
@@ -135,9 +122,9 @@ int scep_http_wire_get_call(const uint8_t *data, size_t len, scep_http_call *cal
 	if (!take(&c, magic, 4) || memcmp(magic, CALL_MAGIC, 4) != 0)
 		return ec_err_set(err, "not a call of this version");
 	if (!take_i64(&c, &connect_ms) || !take_i64(&c, &total_ms) ||
-	    !take_string(&c, &s[0], &n[0], &present[0], TEXT_MAX) ||
-	    !take_string(&c, &s[1], &n[1], &present[1], TEXT_MAX) ||
-	    !take_string(&c, &s[2], &n[2], &present[2], TEXT_MAX) ||
+	    !take_string(&c, &s[0], &n[0], &present[0], NAME_MAX_LEN) ||
+	    !take_string(&c, &s[1], &n[1], &present[1], NAME_MAX_LEN) ||
+	    !take_string(&c, &s[2], &n[2], &present[2], SCEP_HTTP_WIRE_CALL_MAX) ||
 	    !take_string(&c, &s[3], &n[3], &present[3], SCEP_HTTP_WIRE_CALL_MAX))
 		return ec_err_set(err, "truncated or oversized call");
 	if (c.left != 0)
@@ -217,9 +204,11 @@ int scep_http_wire_get_result(const uint8_t *data, size_t len, scep_http_result 
 	r.retry_after_seconds = retry_s;
 	r.retry_after_epoch = retry_epoch;
 	if (body_len > 0) {
-		r.body = (uint8_t *)dup_text(body, body_len); /* NUL-terminated: error bodies are read as text */
+		r.body = malloc(body_len + 1); /* NUL-terminated: error bodies are read as text */
 		if (r.body == NULL)
 			return ec_err_set(err, "out of memory");
+		memcpy(r.body, body, body_len);
+		r.body[body_len] = '\0';
 		r.body_len = body_len;
 	}
 	*res = r;

@@ -44,6 +44,10 @@ static void call_round_trip(void **state)
 		{.base = "", .operation = "GetCACaps", .message = "", .post = (const uint8_t *)"", .post_len = 0,
 		 .connect_timeout_ms = 2, .total_timeout_ms = 3},
 	};
+	/* PKIOperation by GET: message= is a whole base64 pkiMessage, tens of kilobytes with a big key. */
+	static char big_message[40000];
+	memset(big_message, 'A', sizeof(big_message) - 1);
+	calls[1].message = big_message;
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
 		ec_buf b = encode_call(&calls[i]);
 		scep_http_call got;
