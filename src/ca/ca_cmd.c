@@ -33,8 +33,12 @@ static int list_one(void *ctx, const store_request *r)
 	listing *l = ctx;
 	l->n++;
 	/* The first 16 hex digits of the key's SHA-256 are enough to tell requests apart. */
-	return ec_buf_printf(l->out, "%-6lld %-9s %-16.16s %-9s %s\n", (long long)r->id,
-	                     state_name(r->state), r->pubkey_fp, r->renewal ? "renewal" : "initial", r->subject);
+	if (ec_buf_printf(l->out, "%-6lld %-9s %-16.16s %-9s %s\n", (long long)r->id, state_name(r->state),
+	                  r->pubkey_fp, r->renewal ? "renewal" : "initial", r->subject) != 0)
+		return -1;
+	if (r->reason[0] != '\0' && ec_buf_printf(l->out, "       Reason: %s\n", r->reason) != 0)
+		return -1;
+	return ec_buf_printf(l->out, "       From: %s\n", r->source);
 }
 
 int ca_cmd_info_requests(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err)

@@ -5,29 +5,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 
 #include "util/encoding.h"
 #include "util/fsutil.h"
 
-int ca_path(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...)
+int ca_file(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...)
 {
-	char name[1024];
+	(void)ca;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(name, sizeof(name), fmt, ap);
+	int n = vsnprintf(out, outsz, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(name))
-		return -1;
-	return ec_path_join(out, outsz, ca->dir, name);
+	return (n < 0 || (size_t)n >= outsz || strchr(out, '/') != NULL) ? -1 : 0;
 }
 
-int ca_gen_files(const ca_engine *ca, int generation, char *key_path, char *cert_path, size_t sz)
+int ca_gen_files(const ca_engine *ca, int generation, char *key_name, char *cert_name, size_t sz)
 {
-	if (key_path != NULL && ca_path(ca, key_path, sz, "%s.%d.key", ca->cfg.name, generation) != 0)
+	if (key_name != NULL && ca_file(ca, key_name, sz, "%s.%d.key", ca->cfg.name, generation) != 0)
 		return -1;
-	if (cert_path != NULL && ca_path(ca, cert_path, sz, "%s.%d.pem", ca->cfg.name, generation) != 0)
+	if (cert_name != NULL && ca_file(ca, cert_name, sz, "%s.%d.pem", ca->cfg.name, generation) != 0)
 		return -1;
 	return 0;
 }
@@ -86,12 +86,12 @@ static int load_key_password(ca_engine *ca, ec_err *err)
 		return 0;
 	}
 	char path[CA_PATH_MAX];
-	if (ca_path(ca, path, sizeof(path), "%s.keypass", ca->cfg.name) != 0)
-		return ec_err_set(err, "CA directory path too long");
-	if (ec_file_exists(path)) {
+	if (ca_file(ca, path, sizeof(path), "%s.keypass", ca->cfg.name) != 0)
+		return ec_err_set(err, "CA name too long");
+	if (ec_file_exists_at(&ca->dir, path)) {
 		uint8_t *data = NULL;
 		size_t len = 0;
-		if (ec_check_private(path, err) != 0 || ec_read_file(path, 255, &data, &len, err) != 0)
+		if (ec_read_private_at(&ca->dir, path, 255, &data, &len, err) != 0)
 			return -1;
 		while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
 			len--;
@@ -108,7 +108,7 @@ static int load_key_password(ca_engine *ca, ec_err *err)
 		return ec_err_set(err, "no randomness for the key password");
 	ec_hex_encode(rnd, sizeof(rnd), ca->key_password);
 	OPENSSL_cleanse(rnd, sizeof(rnd));
-	return ec_write_atomic(path, ca->key_password, strlen(ca->key_password), 0600, err);
+	return ec_write_atomic_at(&ca->dir, path, ca->key_password, strlen(ca->key_password), 0600, err);
 }
 
 static int archive_generation(ca_engine *ca, const ca_gen *g, ec_err *err)
@@ -116,25 +116,25 @@ static int archive_generation(ca_engine *ca, const ca_gen *g, ec_err *err)
 	bool pem = ca->cfg.archive_format == CFG_ARCHIVE_PEM;
 	char path[CA_PATH_MAX];
 	int rc = g->generation == 0
-	             ? ca_path(ca, path, sizeof(path), "%s.%s", ca->cfg.name, pem ? "pem.archive" : "p12")
-	             : ca_path(ca, path, sizeof(path), "%s_%05d.%s", ca->cfg.name, g->generation,
+	             ? ca_file(ca, path, sizeof(path), "%s.%s", ca->cfg.name, pem ? "pem.archive" : "p12")
+	             : ca_file(ca, path, sizeof(path), "%s_%05d.%s", ca->cfg.name, g->generation,
 	                       pem ? "pem.archive" : "p12");
 	if (rc != 0)
 		return ec_err_set(err, "archive path too long");
 	char label[CFG_NAME_MAX + 2];
 	snprintf(label, sizeof(label), "%s%s", ca->cfg.name, g->role == STORE_CA_ROLLOVER ? "#" : "");
 	if (pem)
-		return pki_export_pem(path, g->key, g->cert, ca->key_password, err);
-	return pki_export_pkcs12(path, label, g->key, g->cert, ca->key_password, err);
+		return pki_export_pem_at(&ca->dir, path, g->key, g->cert, ca->key_password, err);
+	return pki_export_pkcs12_at(&ca->dir, path, label, g->key, g->cert, ca->key_password, err);
 }
 
 /* Writes NAME.pem, the active CA certificate in PEM, for people and scripts. */
 int ca_publish_active(ca_engine *ca, ec_err *err)
 {
 	char path[CA_PATH_MAX];
-	if (ca_path(ca, path, sizeof(path), "%s.pem", ca->cfg.name) != 0)
-		return ec_err_set(err, "CA directory path too long");
-	return pki_cert_save_pem(path, ca->gens[ca->active].cert, 0644, err);
+	if (ca_file(ca, path, sizeof(path), "%s.pem", ca->cfg.name) != 0)
+		return ec_err_set(err, "CA name too long");
+	return pki_cert_save_pem_at(&ca->dir, path, ca->gens[ca->active].cert, 0644, err);
 }
 
 int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
@@ -167,7 +167,7 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 	pki_ca_params p = {subject, g.key, g.serial, g.not_before, g.not_after, ca->digest};
 	if (pki_make_ca_cert(&p, &g.cert, err) != 0 ||
 	    ca_gen_files(ca, generation, key_path, NULL, sizeof(key_path)) != 0 ||
-	    pki_key_save(key_path, g.key, ca->key_password, err) != 0 ||
+	    pki_key_save_at(&ca->dir, key_path, g.key, ca->key_password, err) != 0 ||
 	    archive_generation(ca, &g, err) != 0 ||
 	    pki_cert_to_der(g.cert, &der, &der_len, err) != 0)
 		goto out;
@@ -209,8 +209,8 @@ static int load_generation(void *ctx, const store_ca_cert *row)
 		return -1;
 	char key_path[CA_PATH_MAX];
 	if (ca_gen_files(ca, row->generation, key_path, NULL, sizeof(key_path)) == 0 &&
-	    ec_file_exists(key_path)) {
-		if (pki_key_load(key_path, ca->key_password, &g->key, &err) != 0) {
+	    ec_file_exists_at(&ca->dir, key_path)) {
+		if (pki_key_load_at(&ca->dir, key_path, ca->key_password, &g->key, &err) != 0) {
 			X509_free(g->cert);
 			g->cert = NULL;
 			ca_audit(ca, "cannot load CA key of generation %d: %s", row->generation, err.msg);
@@ -259,7 +259,7 @@ static int load_or_create(ca_engine *ca, ec_time now, ec_err *err)
 {
 	int rc = store_ca_each(ca->store, load_generation, ca, err);
 	if (rc == -2)
-		return ec_err_set(err, "cannot load the CA keys from %s (see the log)", ca->dir);
+		return ec_err_set(err, "cannot load the CA keys from %s (see the log)", ca->dir.path);
 	if (rc != 0)
 		return ec_err_wrap(err, "loading CA certificates");
 	if (ca->n_gens == 0) {
@@ -270,24 +270,38 @@ static int load_or_create(ca_engine *ca, ec_time now, ec_err *err)
 	return find_roles(ca, err);
 }
 
-static int resolve_dir(ca_engine *ca, ec_err *err)
+/* The CA directory, resolved and opened once: a `database url` directory is the operator's, but
+ * it must still be closed to others, and so must every directory above it. */
+static int open_dir(ca_engine *ca, ec_err *err)
 {
-	const char *base = ca->cfg.database_path;
-	int n;
-	if (base[0] != '\0')
-		n = snprintf(ca->dir, sizeof(ca->dir), "%s", base);
-	else
-		n = snprintf(ca->dir, sizeof(ca->dir), "%s/%s", ca->env.state_dir, ca->cfg.name);
-	if (n < 0 || (size_t)n >= sizeof(ca->dir))
-		return ec_err_set(err, "CA directory path too long");
-	size_t len = strlen(ca->dir);
-	while (len > 1 && ca->dir[len - 1] == '/')
-		ca->dir[--len] = '\0';
-	if (ec_mkdir_p(ca->dir, 0700, err) != 0)
-		return -1;
-	/* A `database url` directory is the operator's: it must still be closed to others. */
 	bool others_enter = false;
-	return ec_check_private_dir(ca->dir, &others_enter, err);
+	if (ca->cfg.database_path[0] != '\0')
+		return ec_dir_open(&ca->dir, ca->cfg.database_path, 0700, &others_enter, err);
+	if (ca->env.state != NULL)
+		return ec_dir_open_sub(&ca->dir, ca->env.state, ca->cfg.name, 0700, err);
+	char path[CA_PATH_MAX];
+	if (ec_path_join(path, sizeof(path), ca->env.state_dir, ca->cfg.name) != 0)
+		return ec_err_set(err, "CA directory path too long");
+	return ec_dir_open(&ca->dir, path, 0700, &others_enter, err);
+}
+
+/* SQLite opens its database by path: the resolved one, under components that only root or we
+ * can change, and never a symbolic link or anything but a regular file at the last step. */
+static int open_store(ca_engine *ca, ec_err *err)
+{
+	char name[CA_PATH_MAX], db[CA_PATH_MAX];
+	struct stat st;
+	if (ca_file(ca, name, sizeof(name), "%s.db", ca->cfg.name) != 0 ||
+	    ec_path_join(db, sizeof(db), ca->dir.path, name) != 0)
+		return ec_err_set(err, "CA directory path too long");
+	if (fstatat(ca->dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
+		return ec_err_set(err, "%s is not a regular file%s: refusing to open it", db,
+		                  S_ISLNK(st.st_mode) ? " but a symbolic link" : "");
+	if (store_open_sqlite(db, &ca->store, err) != 0)
+		return -1;
+	if (fstatat(ca->dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return ec_err_set(err, "%s is not a regular file after opening it", db);
+	return 0;
 }
 
 int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **out, ec_err *err)
@@ -299,15 +313,16 @@ int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **o
 	ca->cfg = *cfg;
 	ca->env = *env;
 	ca->digest = digest_for(cfg->hash);
+	ca->rules = (pki_issuance_rules){cfg->issuance_rsa_min_bits, cfg->issuance_rsa_max_bits,
+	                                 cfg->issuance_allow_uri};
 	ca->shutdown = cfg->shutdown;
 	ca->active = ca->rollover = -1;
 	pthread_rwlock_init(&ca->lock, NULL);
 	for (size_t i = 0; i < CA_TX_STRIPES; i++)
 		pthread_mutex_init(&ca->tx_locks[i], NULL);
-	char db[CA_PATH_MAX];
-	if (scep_init(err) != 0 || resolve_dir(ca, err) != 0 ||
-	    ca_path(ca, db, sizeof(db), "%s.db", cfg->name) != 0 ||
-	    store_open_sqlite(db, &ca->store, err) != 0 || load_key_password(ca, err) != 0 ||
+	ca->dir.fd = -1;
+	if (scep_init(err) != 0 || open_dir(ca, err) != 0 || open_store(ca, err) != 0 ||
+	    load_key_password(ca, err) != 0 ||
 	    load_or_create(ca, now, err) != 0 || ca_publish_active(ca, err) != 0)
 		goto fail;
 	if (ca_crl_load(ca, err) != 0 && ca_crl_issue(ca, now, err) != 0)
@@ -330,6 +345,7 @@ void ca_close(ca_engine *ca)
 	}
 	free(ca->crl_der);
 	store_close(ca->store);
+	ec_dir_close(&ca->dir);
 	OPENSSL_cleanse(ca->key_password, sizeof(ca->key_password));
 	pthread_rwlock_destroy(&ca->lock);
 	for (size_t i = 0; i < CA_TX_STRIPES; i++)

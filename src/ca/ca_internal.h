@@ -26,8 +26,11 @@
 #define CA_MAX_GENERATIONS 64
 #define CA_PATH_MAX 4096
 #define CA_TX_STRIPES 64
-/* Requests from one source address that may wait in the manual queue at once. */
-#define CA_PENDING_PER_SOURCE_MAX 64
+/* What one source address may leave in the store without a certificate coming of it: requests
+ * waiting in the manual queue plus the records of refused and expired ones. */
+#define CA_KEPT_PER_SOURCE_MAX 64
+/* The purge of refused and expired requests past their time runs at most this often. */
+#define CA_PURGE_INTERVAL ((ec_time)3600 * 1000)
 
 typedef struct ca_gen {
 	int generation;
@@ -42,9 +45,10 @@ typedef struct ca_gen {
 struct ca_engine {
 	cfg_server cfg;
 	ca_env env;
-	char dir[CA_PATH_MAX];
+	ec_dir dir;                     /* every file of the CA is opened relative to dir.fd */
 	ec_store *store;
 	const EVP_MD *digest;           /* for certificates and CRLs */
+	pki_issuance_rules rules;       /* what a request may ask for */
 	char key_password[256];
 
 	pthread_rwlock_t lock;
@@ -54,6 +58,7 @@ struct ca_engine {
 	int active;                     /* index into gens */
 	int rollover;                   /* index into gens, or -1 */
 	bool shutdown;
+	ec_time next_purge;             /* main thread only; 0: at the first timer run */
 
 	uint8_t *crl_der;
 	size_t crl_len;
@@ -63,8 +68,9 @@ struct ca_engine {
 };
 
 /* ca_core.c */
-int ca_path(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...) EC_PRINTF(4, 5);
-int ca_gen_files(const ca_engine *ca, int generation, char *key_path, char *cert_path, size_t sz);
+/* The name of a file in the CA directory (relative to ca->dir). */
+int ca_file(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...) EC_PRINTF(4, 5);
+int ca_gen_files(const ca_engine *ca, int generation, char *key_name, char *cert_name, size_t sz);
 int ca_publish_active(ca_engine *ca, ec_err *err);
 int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
                          ec_err *err);

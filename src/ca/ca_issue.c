@@ -21,9 +21,9 @@ static void validity(const ca_engine *ca, const ca_gen *gen, ec_time now, ec_tim
 static int export_cer(ca_engine *ca, const char *serial, const uint8_t *der, size_t len, ec_err *err)
 {
 	char path[CA_PATH_MAX];
-	if (ca_path(ca, path, sizeof(path), "%s.cer", serial) != 0)
-		return ec_err_set(err, "CA directory path too long");
-	return ec_write_atomic(path, der, len, 0644, err);
+	if (ca_file(ca, path, sizeof(path), "%s.cer", serial) != 0)
+		return ec_err_set(err, "bad certificate file name for serial %s", serial);
+	return ec_write_atomic_at(&ca->dir, path, der, len, 0644, err);
 }
 
 int ca_issue_build(ca_engine *ca, const store_request *req, X509_REQ *parsed, ca_gen *gen, ec_time now,
@@ -54,7 +54,8 @@ int ca_issue_build(ca_engine *ca, const store_request *req, X509_REQ *parsed, ca
 	                      .not_after = na,
 	                      .digest = ca->digest,
 	                      .cdp_url = ca->cfg.cdp_url,
-	                      .csr_verified = parsed != NULL};
+	                      .csr_verified = parsed != NULL,
+	                      .rules = &ca->rules};
 	if (pki_issue_cert(&p, &cert, err) != 0 || pki_cert_to_der(cert, &der, &der_len, err) != 0)
 		goto out;
 	snprintf(row->issuer_serial, sizeof(row->issuer_serial), "%s", gen->serial);

@@ -52,6 +52,7 @@ typedef struct op {
 	const char *source;
 	const EVP_CIPHER *cipher;       /* the requester's choice, mirrored in the reply */
 	char signer_fp[65];
+	char signer_note[PKI_TRUST_WHY_MAX]; /* what another CA's trustpoint said of the signer */
 } op;
 
 static int certrep(op *o, int status, int fail_info, const uint8_t *payload, size_t payload_len,
@@ -72,7 +73,7 @@ static int certrep(op *o, int status, int fail_info, const uint8_t *payload, siz
 		.fail_info = fail_info,
 		.signer_cert = g->cert,
 		.signer_key = g->key,
-		.digest = o->msg->digest ? o->msg->digest : EVP_sha256(),
+		.digest = scep_reply_digest(o->msg), /* the request's only when on the allow-list */
 		.recipient_cert = o->msg->signer,
 		.cipher = o->cipher ? o->cipher : EVP_aes_128_cbc(),
 		.payload = payload,
@@ -197,6 +198,36 @@ static int classify_ours(op *o, X509 *signer)
 	return kind;
 }
 
+/* A signer another CA issued, judged by the snapshot each `grant auto trustpoint` trustpoint
+ * published: chained to its CA certificates, then its revocation by the CA's CRL unless the
+ * trustpoint says `revocation-check none`. A signer whose revocation cannot be checked is never
+ * trusted outright: its trustpoint is asked to fetch a CRL, and the request waits. */
+static int classify_trusted(op *o, X509 *signer)
+{
+	ca_engine *ca = o->ca;
+	int kind = CA_SIGNER_FOREIGN;
+	for (size_t i = 0; i < ca->cfg.n_grant_trustpoints && kind == CA_SIGNER_FOREIGN; i++) {
+		const char *name = ca->cfg.grant_trustpoints[i];
+		pki_trust *t = ca->env.trustpoint_trust(ca->env.trustpoint_ctx, name);
+		if (t == NULL)
+			continue;
+		char why[PKI_TRUST_WHY_MAX];
+		int v = pki_trust_check(t, signer, o->now, why, sizeof(why));
+		pki_trust_release(t);
+		if (v == PKI_TRUST_NOT_CHAINED)
+			continue;
+		kind = v == PKI_TRUST_GOOD ? CA_SIGNER_TRUSTED
+		     : v == PKI_TRUST_REVOKED ? CA_SIGNER_TRUSTED_REVOKED : CA_SIGNER_TRUSTED_UNCHECKED;
+		snprintf(o->signer_note, sizeof(o->signer_note), "%s", why);
+		if (kind != CA_SIGNER_TRUSTED)
+			ca_audit(ca, "%s from %s (transaction %s): signer: %s", scep_msg_type_name(o->msg->type),
+			         o->source, o->msg->txid, why);
+		if (kind == CA_SIGNER_TRUSTED_UNCHECKED && ca->env.trustpoint_crl_wanted != NULL)
+			ca->env.trustpoint_crl_wanted(ca->env.trustpoint_ctx, name);
+	}
+	return kind;
+}
+
 static int classify_signer(op *o)
 {
 	ca_engine *ca = o->ca;
@@ -206,43 +237,59 @@ static int classify_signer(op *o)
 	for (size_t i = 0; i < ca->n_gens; i++)
 		if (pki_cert_issued_by(signer, ca->gens[i].cert))
 			return classify_ours(o, signer);
-	if (ca->cfg.grant != CFG_GRANT_AUTO_TRUSTPOINT || ca->env.trustpoint_certs == NULL)
+	if (ca->cfg.grant != CFG_GRANT_AUTO_TRUSTPOINT || ca->env.trustpoint_trust == NULL)
 		return CA_SIGNER_FOREIGN;
-	for (size_t i = 0; i < ca->cfg.n_grant_trustpoints; i++) {
-		STACK_OF(X509) *trusted = ca->env.trustpoint_certs(ca->env.trustpoint_ctx, ca->cfg.grant_trustpoints[i]);
-		if (trusted == NULL)
-			continue;
-		ec_err err;
-		int ok = pki_verify_cert(signer, trusted, NULL, o->now, &err) == 0;
-		sk_X509_pop_free(trusted, X509_free);
-		if (ok)
-			return CA_SIGNER_TRUSTED;
-	}
-	return CA_SIGNER_FOREIGN;
+	return classify_trusted(o, signer);
 }
 
-/* Facts and decision for a new request; consumes a one-time password only when it decides. */
-static ca_policy_decision decide(op *o, int signer, const char *challenge)
+/* Facts and decision for a new request. The one-time password is only looked at here: the
+ * decision says whether it is used up, and that happens in the transaction that records the
+ * certificate, so a grant that fails to commit leaves it usable. */
+static ca_policy_decision decide(op *o, int signer, int names, const char *challenge)
 {
 	ca_engine *ca = o->ca;
-	ca_policy_facts f = {ca->cfg.grant, ca->shutdown, signer, CA_CHALLENGE_ABSENT};
-	if (challenge[0] != '\0' && !ca_policy_is_renewal(signer) && !ca->shutdown &&
-	    ca->cfg.grant != CFG_GRANT_NONE && signer != CA_SIGNER_OURS_REVOKED) {
+	ca_policy_facts f = {ca->cfg.grant, ca->shutdown, signer, CA_CHALLENGE_ABSENT, names};
+	if (challenge[0] != '\0') {
 		ec_err err;
-		int rc = store_otp_consume(ca->store, challenge, o->now, &err);
-		f.challenge = rc == 0 ? CA_CHALLENGE_VALID : CA_CHALLENGE_INVALID;
+		f.challenge = store_otp_check(ca->store, challenge, o->now, &err) == 0 ? CA_CHALLENGE_VALID
+		                                                                       : CA_CHALLENGE_INVALID;
 	}
 	return ca_policy_decide(&f);
 }
 
+/* How the request's names compare with those of the certificate that signed it. */
+static int names_against_signer(op *o, X509_REQ *csr, int signer)
+{
+	if (!ca_policy_is_renewal(signer))
+		return CA_NAMES_SAME;
+	switch (pki_csr_names_match(csr, o->msg->signer)) {
+	case PKI_NAMES_SAME: return CA_NAMES_SAME;
+	case PKI_NAMES_SUBJECT_DIFFERS: return CA_NAMES_SUBJECT_DIFFERS;
+	default: return CA_NAMES_SAN_DIFFERS;
+	}
+}
+
+/* The decision's reason, with the signer's subject when the reason is about its names. */
+static void decision_reason(op *o, const ca_policy_decision *d, char *out, size_t outsz)
+{
+	char signer[STORE_SUBJECT_MAX] = "";
+	if (d->names_differ &&
+	    pki_name_format(X509_get_subject_name(o->msg->signer), signer, sizeof(signer)) == 0)
+		snprintf(out, outsz, "%s %s", d->reason, signer);
+	else if (o->signer_note[0] != '\0' && d->verdict != CA_VERDICT_GRANT)
+		snprintf(out, outsz, "%s: %.190s", d->reason, o->signer_note); /* another CA's trustpoint's word */
+	else
+		snprintf(out, outsz, "%s", d->reason);
+}
+
 static int fill_request(op *o, store_request *req, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der,
-                        size_t csr_len, int signer, ec_err *err)
+                        size_t csr_len, bool renewal, const char *reason, ec_err *err)
 {
 	memset(req, 0, sizeof(*req));
 	snprintf(req->txid, sizeof(req->txid), "%s", o->msg->txid);
 	req->msg_type = o->msg->type;
 	req->fail_info = SCEP_FAIL_NONE;
-	req->renewal = ca_policy_is_renewal(signer);
+	req->renewal = renewal;
 	if (pki_name_format(X509_REQ_get_subject_name(csr), req->subject, sizeof(req->subject)) != 0)
 		return ec_err_set(err, "the request's subject name cannot be shown");
 	snprintf(req->signer_fp, sizeof(req->signer_fp), "%s", o->signer_fp);
@@ -250,20 +297,49 @@ static int fill_request(op *o, store_request *req, ca_gen *gen, X509_REQ *csr, c
 		return ec_err_set(err, "the request has no usable public key");
 	snprintf(req->ca_serial, sizeof(req->ca_serial), "%s", gen->serial);
 	snprintf(req->source, sizeof(req->source), "%s", o->source);
+	snprintf(req->reason, sizeof(req->reason), "%s", reason);
 	req->created = o->now;
 	req->expires = o->now + o->ca->cfg.lifetime_enrollment_request;
+	/* Replies go to the signer of the message being answered, so the signer is not kept. */
 	req->csr_der = (uint8_t *)csr_der;
 	req->csr_der_len = csr_len;
-	int len = i2d_X509(o->msg->signer, &req->signer_der);
-	if (len <= 0)
-		return ec_err_set(err, "cannot encode the signer certificate");
-	req->signer_der_len = (size_t)len;
 	return 0;
 }
 
-/* A request granted on arrival: its certificate and the transaction are recorded together. */
+/* Whether one source address may leave one more thing in the store. */
+static bool source_has_room(op *o, int64_t *kept)
+{
+	ec_err err;
+	*kept = 0;
+	return store_request_count_kept_from(o->ca->store, o->source, kept, &err) == 0 &&
+	       *kept < CA_KEPT_PER_SOURCE_MAX;
+}
+
+/* A request refused on arrival: logged and answered FAILURE; while its source address has room,
+ * a small audit record of it is kept (never the request itself, which nobody vouched for). */
+static int refuse(op *o, X509_REQ *csr, int fail_info, const char *why, ca_http_reply *out, ec_err *err)
+{
+	int64_t kept = 0;
+	if (source_has_room(o, &kept)) {
+		store_refusal r = {.created = o->now, .fail_info = fail_info};
+		snprintf(r.source, sizeof(r.source), "%s", o->source);
+		snprintf(r.txid, sizeof(r.txid), "%s", o->msg->txid);
+		snprintf(r.reason, sizeof(r.reason), "%s", why);
+		if (pki_name_format(X509_REQ_get_subject_name(csr), r.subject, sizeof(r.subject)) != 0)
+			r.subject[0] = '\0';
+		if (pki_spki_fingerprint(X509_REQ_get_X509_PUBKEY(csr), r.pubkey_fp) != 0)
+			r.pubkey_fp[0] = '\0';
+		ec_err e;
+		if (store_refusal_record(o->ca->store, &r, &e) != 0)
+			ca_audit(o->ca, "the refusal of transaction %s could not be recorded: %s", o->msg->txid, e.msg);
+	}
+	return failure(o, fail_info, why, out, err);
+}
+
+/* A request granted on arrival: its certificate, the transaction and the use of a one-time
+ * password (otp, or NULL) are recorded together. */
 static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, const char *reason,
-                     ca_http_reply *out, ec_err *err)
+                     const char *otp, ca_http_reply *out, ec_err *err)
 {
 	store_cert row;
 	uint8_t *der = NULL;
@@ -275,8 +351,17 @@ static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, cons
 		snprintf(req->cert_serial, sizeof(req->cert_serial), "%s", row.serial);
 		req->cert_der = der;
 		req->cert_der_len = len;
-		rc = store_record_granted(o->ca->store, req, &row, err);
+		req->csr_der = NULL; /* the certificate answers resends; the request is not kept */
+		req->csr_der_len = 0;
+		rc = store_record_granted(o->ca->store, req, &row, otp, err);
 		req->cert_der = NULL;
+	}
+	if (rc == 1) {
+		/* Another request used the password first: nothing was recorded. */
+		free(der);
+		X509_free(cert);
+		return refuse(o, csr, SCEP_FAIL_BADREQUEST, "challenge password is not a valid one-time password",
+		              out, err);
 	}
 	if (rc != 0) {
 		/* Nothing recorded: left for the client to send again (it polls on PENDING). */
@@ -299,40 +384,73 @@ static int act_on_new(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der,
 {
 	int rc = -1;
 	store_request req;
+	char reason[STORE_REASON_MAX];
 	int signer = classify_signer(o);
-	ca_policy_decision d = decide(o, signer, challenge);
-	if (fill_request(o, &req, gen, csr, csr_der, csr_len, signer, err) != 0)
+	ca_policy_decision d = decide(o, signer, names_against_signer(o, csr, signer), challenge);
+	decision_reason(o, &d, reason, sizeof(reason));
+	if (d.verdict == CA_VERDICT_REJECT)
+		return refuse(o, csr, d.fail_info, reason, out, err);
+	if (fill_request(o, &req, gen, csr, csr_der, csr_len, d.renewal, reason, err) != 0)
 		goto out;
 	if (d.verdict == CA_VERDICT_GRANT) {
-		rc = grant_new(o, &req, csr, gen, d.reason, out, err);
+		rc = grant_new(o, &req, csr, gen, reason, d.consumes_challenge ? challenge : NULL, out, err);
 		goto out;
 	}
-	if (d.verdict == CA_VERDICT_PENDING) {
-		/* One address cannot fill the operator's queue. */
-		int64_t queued = 0;
-		if (store_request_count_from(o->ca->store, STORE_REQ_PENDING, o->source, &queued, err) != 0)
-			goto out;
-		if (queued >= CA_PENDING_PER_SOURCE_MAX) {
-			char why[160];
-			snprintf(why, sizeof(why), "%lld requests from %s already wait for the operator (at most %d)",
-			         (long long)queued, o->source, CA_PENDING_PER_SOURCE_MAX);
-			rc = failure(o, SCEP_FAIL_BADREQUEST, why, out, err);
-			goto out;
-		}
+	/* One address cannot fill the operator's queue or the disk. */
+	int64_t kept = 0;
+	if (!source_has_room(o, &kept)) {
+		char why[160];
+		snprintf(why, sizeof(why), "%lld requests from %s are already kept without a certificate "
+		         "(at most %d)", (long long)kept, o->source, CA_KEPT_PER_SOURCE_MAX);
+		rc = failure(o, SCEP_FAIL_BADREQUEST, why, out, err);
+		goto out;
 	}
-	req.state = d.verdict == CA_VERDICT_REJECT ? STORE_REQ_REJECTED : STORE_REQ_PENDING;
-	req.fail_info = d.verdict == CA_VERDICT_REJECT ? d.fail_info : SCEP_FAIL_NONE;
+	req.state = STORE_REQ_PENDING;
 	if (store_request_insert(o->ca->store, &req, err) != 0)
 		goto out;
 	ca_audit(o->ca, "request %lld from %s for '%s' (%s, transaction %s): %s", (long long)req.id,
-	         o->source, req.subject, req.renewal ? "renewal" : "enrollment", req.txid, d.reason);
-	if (d.verdict == CA_VERDICT_REJECT)
-		rc = certrep(o, SCEP_STATUS_FAILURE, d.fail_info, NULL, 0, out, err);
-	else
-		rc = certrep(o, SCEP_STATUS_PENDING, SCEP_FAIL_NONE, NULL, 0, out, err);
+	         o->source, req.subject, req.renewal ? "renewal" : "enrollment", req.txid, reason);
+	rc = certrep(o, SCEP_STATUS_PENDING, SCEP_FAIL_NONE, NULL, 0, out, err);
 out:
 	req.csr_der = NULL; /* borrowed */
 	store_request_free(&req);
+	return rc;
+}
+
+/* Whether a request resent under an answered transactionID renews what that transaction issued:
+ * it is signed by that very certificate (clients that keep their key derive the transactionID
+ * from it, so their renewals reuse it). Anything else gets the transaction's first answer. */
+static bool renews_transaction(op *o, const store_request *prev)
+{
+	if (prev->state != STORE_REQ_GRANTED || prev->cert_der == NULL)
+		return false;
+	uint8_t *der = NULL;
+	int len = i2d_X509(o->msg->signer, &der);
+	bool same = len > 0 && (size_t)len == prev->cert_der_len && memcmp(der, prev->cert_der, (size_t)len) == 0;
+	OPENSSL_free(der);
+	return same;
+}
+
+/* Under the transaction lock: one transactionID and key get one answer, whoever signs. */
+static int enroll_locked(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der, size_t csr_len,
+                         const char *challenge, ca_http_reply *out, ec_err *err)
+{
+	store_request prev;
+	char pubkey_fp[65] = "";
+	int rc;
+	memset(&prev, 0, sizeof(prev));
+	int found = store_request_find(o->ca->store, o->msg->txid, NULL, &prev, err);
+	if (found < 0)
+		rc = -1;
+	else if (pki_spki_fingerprint(X509_REQ_get_X509_PUBKEY(csr), pubkey_fp) != 0)
+		rc = refuse(o, csr, SCEP_FAIL_BADREQUEST, "the request has no usable public key", out, err);
+	else if (found == 0 && strcmp(prev.pubkey_fp, pubkey_fp) != 0)
+		rc = refuse(o, csr, SCEP_FAIL_BADREQUEST, "transactionID already used with another public key", out, err);
+	else if (found == 0 && prev.state != STORE_REQ_EXPIRED && !renews_transaction(o, &prev))
+		rc = answer_request(o, &prev, out, err);
+	else
+		rc = act_on_new(o, gen, csr, csr_der, csr_len, challenge, out, err);
+	store_request_free(&prev);
 	return rc;
 }
 
@@ -345,8 +463,6 @@ static int handle_enroll(op *o, ca_http_reply *out, ec_err *err)
 	X509_REQ *csr = NULL;
 	char challenge[256] = "";
 	ec_err why;
-	store_request prev;
-	memset(&prev, 0, sizeof(prev));
 
 	if (open_envelope(o, &gen, &csr_der, &csr_len, &why) != 0) {
 		rc = failure(o, SCEP_FAIL_BADMESSAGECHECK, why.msg, out, err);
@@ -358,34 +474,18 @@ static int handle_enroll(op *o, ca_http_reply *out, ec_err *err)
 	}
 	/* Refused now rather than queued: no operator could ever issue it. */
 	if (X509_NAME_entry_count(X509_REQ_get_subject_name(csr)) == 0) {
-		rc = failure(o, SCEP_FAIL_BADREQUEST, "the request's subject name is empty", out, err);
+		rc = refuse(o, csr, SCEP_FAIL_BADREQUEST, "the request's subject name is empty", out, err);
 		goto out;
 	}
-	if (pki_csr_check_policy(csr, &why) != 0) {
-		rc = failure(o, SCEP_FAIL_BADREQUEST, why.msg, out, err);
+	if (pki_csr_check_policy(csr, &o->ca->rules, &why) != 0) {
+		rc = refuse(o, csr, SCEP_FAIL_BADREQUEST, why.msg, out, err);
 		goto out;
 	}
 	pthread_mutex_lock(ca_tx_lock(o->ca, o->msg->txid));
-	int found = store_request_find(o->ca->store, o->msg->txid, o->signer_fp, &prev, err);
-	if (found == 0 && prev.state != STORE_REQ_EXPIRED) {
-		rc = answer_request(o, &prev, out, err);
-	} else if (found < 0) {
-		rc = -1;
-	} else {
-		store_request_free(&prev);
-		found = store_request_find(o->ca->store, o->msg->txid, NULL, &prev, err);
-		char pubkey_fp[65] = "";
-		if (found < 0 || pki_spki_fingerprint(X509_REQ_get_X509_PUBKEY(csr), pubkey_fp) != 0)
-			rc = found < 0 ? -1 : failure(o, SCEP_FAIL_BADREQUEST, "the request has no usable public key", out, err);
-		else if (found == 0 && strcmp(prev.pubkey_fp, pubkey_fp) != 0)
-			rc = failure(o, SCEP_FAIL_BADREQUEST, "transactionID already used with another public key", out, err);
-		else
-			rc = act_on_new(o, gen, csr, csr_der, csr_len, challenge, out, err);
-	}
+	rc = enroll_locked(o, gen, csr, csr_der, csr_len, challenge, out, err);
 	pthread_mutex_unlock(ca_tx_lock(o->ca, o->msg->txid));
 out:
 	OPENSSL_cleanse(challenge, sizeof(challenge));
-	store_request_free(&prev);
 	X509_REQ_free(csr);
 	free(csr_der);
 	return rc;
@@ -480,8 +580,22 @@ static int handle_getcrl(op *o, ca_http_reply *out, ec_err *err)
 	return rc;
 }
 
+/* Why the message's algorithms are refused, or NULL: off the allow-list, or single DES on a
+ * server that does not accept it. */
+static const char *refused_algorithm(const op *o)
+{
+	if (o->msg->bad_alg[0] != '\0')
+		return o->msg->bad_alg;
+	if (!o->ca->cfg.encryption_des && o->msg->cipher != NULL && EVP_CIPHER_get_nid(o->msg->cipher) == NID_des_cbc)
+		return "content encryption DES-CBC is turned off (no encryption des)";
+	return NULL;
+}
+
 static int dispatch(op *o, ca_http_reply *out, ec_err *err)
 {
+	const char *bad_alg = refused_algorithm(o);
+	if (bad_alg != NULL)
+		return failure(o, SCEP_FAIL_BADALG, bad_alg, out, err);
 	if (!o->msg->signature_ok)
 		return failure(o, SCEP_FAIL_BADMESSAGECHECK, "the signature does not verify with the "
 		               "certificate in the message", out, err);

@@ -101,6 +101,18 @@ int ca_run_timers(ca_engine *ca, ec_time now, ec_err *err)
 		return -1;
 	if (expired > 0)
 		ca_audit(ca, "%d enrollment request(s) expired", expired);
+	/* Refused and expired requests are kept one request lifetime for the operator, then
+	 * forgotten, so that nothing unauthenticated stays in the store for good. The purge rides
+	 * on the other timers (the CRL update comes at least every CRL lifetime) rather than
+	 * having its own, which would wake a simulated clock's advance every hour. */
+	if (ca->next_purge <= now) {
+		int purged = store_purge(ca->store, now, ca->cfg.lifetime_enrollment_request, err);
+		if (purged < 0)
+			return -1;
+		if (purged > 0)
+			ca_audit(ca, "%d refused or expired enrollment record(s) purged", purged);
+		ca->next_purge = now + CA_PURGE_INTERVAL;
+	}
 	pthread_rwlock_wrlock(&ca->lock);
 	int rc = run_locked(ca, now, err);
 	pthread_rwlock_unlock(&ca->lock);

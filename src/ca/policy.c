@@ -4,19 +4,25 @@
 
 static ca_policy_decision reject(const char *reason)
 {
-	ca_policy_decision d = {CA_VERDICT_REJECT, SCEP_FAIL_BADREQUEST, reason, false};
+	ca_policy_decision d = {CA_VERDICT_REJECT, SCEP_FAIL_BADREQUEST, reason, false, false, false};
 	return d;
 }
 
 static ca_policy_decision decide(int verdict, const char *reason, bool consumes)
 {
-	ca_policy_decision d = {verdict, SCEP_FAIL_NONE, reason, consumes};
+	ca_policy_decision d = {verdict, SCEP_FAIL_NONE, reason, consumes, false, false};
+	return d;
+}
+
+static ca_policy_decision renewal(int verdict, const char *reason)
+{
+	ca_policy_decision d = {verdict, SCEP_FAIL_NONE, reason, false, true, false};
 	return d;
 }
 
 bool ca_policy_is_renewal(int signer)
 {
-	return signer == CA_SIGNER_OURS_VALID || signer == CA_SIGNER_TRUSTED;
+	return signer == CA_SIGNER_OURS_VALID || signer == CA_SIGNER_TRUSTED || signer == CA_SIGNER_TRUSTED_UNCHECKED;
 }
 
 ca_policy_decision ca_policy_decide(const ca_policy_facts *f)
@@ -25,17 +31,20 @@ ca_policy_decision ca_policy_decide(const ca_policy_facts *f)
 		return reject("the certificate server is shut down");
 	if (f->grant == CFG_GRANT_NONE)
 		return reject("granting mode is none: every request is rejected");
-	if (f->signer == CA_SIGNER_OURS_REVOKED)
+	if (f->signer == CA_SIGNER_OURS_REVOKED || f->signer == CA_SIGNER_TRUSTED_REVOKED)
 		return reject("signed by a revoked certificate");
 
 	/* A renewal is authenticated by its signature; a challenge password it may still carry
 	 * (routers repeat the configured one) is not consulted. */
-	if (ca_policy_is_renewal(f->signer)) {
+	bool signed_by_holder = ca_policy_is_renewal(f->signer);
+	if (signed_by_holder && f->names == CA_NAMES_SAME) {
 		if (f->grant == CFG_GRANT_AUTO)
-			return decide(CA_VERDICT_GRANT, "renewal granted automatically", false);
+			return renewal(CA_VERDICT_GRANT, "renewal granted automatically");
 		if (f->grant == CFG_GRANT_AUTO_TRUSTPOINT && f->signer == CA_SIGNER_TRUSTED)
-			return decide(CA_VERDICT_GRANT, "renewal signed by a trusted certificate", false);
-		return decide(CA_VERDICT_PENDING, "renewal waiting for the operator", false);
+			return renewal(CA_VERDICT_GRANT, "renewal signed by a trusted certificate");
+		if (f->signer == CA_SIGNER_TRUSTED_UNCHECKED)
+			return renewal(CA_VERDICT_PENDING, "renewal waiting for the operator (revocation unknown)");
+		return renewal(CA_VERDICT_PENDING, "renewal waiting for the operator");
 	}
 
 	if (f->challenge == CA_CHALLENGE_INVALID)
@@ -44,6 +53,13 @@ ca_policy_decision ca_policy_decide(const ca_policy_facts *f)
 		return decide(CA_VERDICT_GRANT, "granted by one-time challenge password", true);
 	if (f->grant == CFG_GRANT_AUTO)
 		return decide(CA_VERDICT_GRANT, "granted automatically", false);
+	if (signed_by_holder) {
+		ca_policy_decision d = decide(CA_VERDICT_PENDING, f->names == CA_NAMES_SUBJECT_DIFFERS
+		                              ? "subject differs from the signing certificate"
+		                              : "subjectAltName differs from the signing certificate", false);
+		d.names_differ = true;
+		return d;
+	}
 	if (f->signer == CA_SIGNER_OURS_EXPIRED)
 		return decide(CA_VERDICT_PENDING, "signed by an expired certificate: waiting for the operator", false);
 	if (f->signer == CA_SIGNER_FOREIGN)

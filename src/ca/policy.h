@@ -18,6 +18,8 @@ enum ca_signer {
 	CA_SIGNER_OURS_REVOKED,      /* a certificate this CA issued, revoked */
 	CA_SIGNER_TRUSTED,           /* valid, unrevoked, and chains to a `grant auto trustpoint` TP */
 	CA_SIGNER_FOREIGN,           /* any other certificate */
+	CA_SIGNER_TRUSTED_REVOKED,   /* chains to a `grant auto trustpoint` TP whose CA revoked it */
+	CA_SIGNER_TRUSTED_UNCHECKED, /* chains to such a TP, but no current CRL of its CA is held */
 };
 
 enum ca_challenge {
@@ -26,11 +28,19 @@ enum ca_challenge {
 	CA_CHALLENGE_INVALID,        /* it matches none */
 };
 
+/* How the request's names compare with its signer's (meaningful for a renewal signer). */
+enum ca_names {
+	CA_NAMES_SAME = 0,           /* the same subject and the same subjectAltNames */
+	CA_NAMES_SUBJECT_DIFFERS,
+	CA_NAMES_SAN_DIFFERS,
+};
+
 typedef struct ca_policy_facts {
 	int grant;                   /* enum cfg_grant of the server */
 	bool shutdown;               /* the server is shut down */
 	int signer;                  /* enum ca_signer */
 	int challenge;               /* enum ca_challenge */
+	int names;                   /* enum ca_names */
 } ca_policy_facts;
 
 enum ca_verdict { CA_VERDICT_GRANT = 0, CA_VERDICT_PENDING, CA_VERDICT_REJECT };
@@ -39,10 +49,14 @@ typedef struct ca_policy_decision {
 	int verdict;                 /* enum ca_verdict */
 	int fail_info;               /* enum scep_fail, with CA_VERDICT_REJECT */
 	const char *reason;          /* static text for logs and the request queue */
-	bool consumes_challenge;     /* the one-time password must be used up */
+	bool consumes_challenge;     /* the one-time password is used up with the grant */
+	bool renewal;                /* decided as a renewal of the signer's certificate */
+	bool names_differ;           /* the reason is about the signer's names (the engine adds them) */
 } ca_policy_decision;
 
-/* Decides what to do with one new PKCSReq/RenewalReq. */
+/* Decides what to do with one new PKCSReq/RenewalReq. A renewal is bound to its signer: one
+ * that asks for other names than the signing certificate holds is not a renewal and is never
+ * granted because of its signature (only by grant auto, a one-time password or the operator). */
 ca_policy_decision ca_policy_decide(const ca_policy_facts *facts);
 
 /* Whether a signer counts as a renewal (signed by a certificate this CA or a trusted CA issued). */

@@ -32,6 +32,7 @@
 #define CFG_MAX_GRANT_TPS 8
 /* A configuration file larger than this is refused. */
 #define CFG_FILE_MAX (1024 * 1024)
+#define CFG_HTTP_MAX_CONNECTIONS 1024          /* default of `ip http max-connections` */
 
 enum cfg_grant {
 	CFG_GRANT_MANUAL = 0,       /* no grant line */
@@ -67,9 +68,13 @@ typedef struct cfg_server {
 	ec_time auto_rollover_period;          /* ms; `auto-rollover` alone: 30 days */
 	int hash;                              /* enum cfg_hash */
 	char cdp_url[CFG_TEXT_MAX];
+	bool encryption_des;                   /* accept single DES envelopes; `no encryption des` */
 	bool shutdown;
 	int mode;                              /* enum cfg_server_mode */
 	char parent_url[CFG_TEXT_MAX];         /* not used until sub-CA mode */
+	int issuance_rsa_min_bits;             /* `issuance rsa-modulus MIN [MAX]`: default 2048 */
+	int issuance_rsa_max_bits;             /* default 8192 */
+	bool issuance_allow_uri;               /* `issuance subject-alt-name uri` */
 } cfg_server;
 
 typedef struct cfg_trustpoint {
@@ -87,7 +92,8 @@ typedef struct cfg_trustpoint {
 	bool auto_enroll_regenerate;
 	int retry_count;                       /* default 999; 0 = no limit */
 	int retry_period_minutes;              /* default 1 */
-	int revocation_check;                  /* enum cfg_revocation */
+	int revocation_check;                  /* enum cfg_revocation, as written */
+	bool revocation_check_set;             /* a `revocation-check` line was given */
 	char fingerprint[CFG_TEXT_MAX];        /* hex as written ("" = ask the operator) */
 	char certificate_file[CFG_TEXT_MAX];   /* `output certificate PATH` */
 	char key_file[CFG_TEXT_MAX];           /* `output key PATH` */
@@ -105,7 +111,9 @@ typedef struct cfg_config {
 	char hostname[CFG_NAME_MAX];           /* "" = the system's */
 	bool http_server;                      /* `ip http server` present */
 	int http_port;                         /* default 80 */
+	int http_port_line;                    /* the line that set the port, or declared the server */
 	char http_bind[64];                    /* "" = all addresses */
+	int http_max_connections;              /* `ip http max-connections`; default 1024 */
 	bool calendar_valid;                   /* `clock calendar-valid` */
 	bool clock_simulated;                  /* `clock simulate start ISO [rate F]` */
 	ec_time clock_simulate_start;
@@ -133,6 +141,11 @@ int cfg_type7_encode(const char *clear, int salt, char *out, size_t outsz) EC_MU
 
 /* Key size configured for a key label by `crypto key generate rsa`, or def when none. */
 int cfg_key_bits(const cfg_config *cfg, const char *label, int def);
+
+/* The revocation check in force for a trustpoint: the `revocation-check` line when there is
+ * one; otherwise crl for a trustpoint that a server's `grant auto trustpoint` names (its CA's
+ * certificates then grant certificates here), none for the others. */
+int cfg_trustpoint_revocation(const cfg_config *cfg, const cfg_trustpoint *tp);
 
 /* Lookups by name (case-sensitive); NULL when absent. */
 const cfg_server *cfg_find_server(const cfg_config *cfg, const char *name);

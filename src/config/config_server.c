@@ -18,10 +18,13 @@ void cfg_server_defaults(cfg_server *s)
 	s->lifetime_ca_certificate = ec_time_dhm(1095, 0, 0);
 	s->lifetime_crl = ec_time_dhm(0, 6, 0);
 	s->lifetime_enrollment_request = ec_time_dhm(0, 168, 0);
+	s->encryption_des = true;
 	s->database_level = CFG_DB_MINIMUM;
 	s->archive_format = CFG_ARCHIVE_PKCS12;
 	s->hash = CFG_HASH_SHA256;
 	s->mode = CFG_MODE_ROOT;
+	s->issuance_rsa_min_bits = 2048;
+	s->issuance_rsa_max_bits = 8192;
 }
 
 /* `database url URL`: local paths only; the scheme (unix:, file:, file://) is removed. */
@@ -218,6 +221,19 @@ static int cmd_hash(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	return cfg_fail(p, ln, "unknown hash '%.60s' (expected sha256, sha384, sha512 or sha1)", ln->w[1]);
 }
 
+/* `encryption des`: single DES envelopes from legacy clients are accepted (the default);
+ * `no encryption des` refuses them. AES and 3DES are always accepted, and nothing else ever. */
+static int cmd_encryption(cfg_parser *p, const cfg_line *ln, cfg_server *s)
+{
+	if (cfg_want(p, ln, 2, 2, "encryption des") != 0)
+		return -1;
+	if (!cfg_is(ln, 1, "des"))
+		return cfg_fail(p, ln, "encryption '%.60s': the server always accepts aes and 3des and only single "
+		                "DES can be turned off or on (no encryption des, encryption des)", ln->w[1]);
+	s->encryption_des = true;
+	return 0;
+}
+
 static int cmd_cdp_url(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
 	if (cfg_want(p, ln, 2, 2, "cdp-url URL") != 0)
@@ -248,7 +264,40 @@ static int cmd_mode(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	return 0;
 }
 
-/* `no shutdown`, `no grant`, `no grant auto rollover ca-cert`, `no auto-rollover`. */
+#define ISSUANCE_SYNTAX "issuance rsa-modulus MIN [MAX] | issuance subject-alt-name uri"
+#define ISSUANCE_RSA_LOW 1024
+#define ISSUANCE_RSA_HIGH 16384
+
+/* `issuance rsa-modulus MIN [MAX]` (RSA key sizes the CA certifies) and `issuance
+ * subject-alt-name uri` (URI alternative names, refused unless written). */
+static int cmd_issuance(cfg_parser *p, const cfg_line *ln, cfg_server *s)
+{
+	if (cfg_is(ln, 1, "subject-alt-name")) {
+		if (cfg_want(p, ln, 3, 3, ISSUANCE_SYNTAX) != 0)
+			return -1;
+		if (!cfg_is(ln, 2, "uri"))
+			return cfg_fail(p, ln, "issuance subject-alt-name: only uri can be allowed (DNS, IP and "
+			                "email names are always issued), not '%.60s'", ln->w[2]);
+		s->issuance_allow_uri = true;
+		return 0;
+	}
+	if (!cfg_is(ln, 1, "rsa-modulus"))
+		return cfg_fail(p, ln, "unknown issuance setting (syntax: %s)", ISSUANCE_SYNTAX);
+	if (cfg_want(p, ln, 3, 4, ISSUANCE_SYNTAX) != 0)
+		return -1;
+	long min = 0, max = s->issuance_rsa_max_bits;
+	if (cfg_int(p, ln, 2, ISSUANCE_RSA_LOW, ISSUANCE_RSA_HIGH, "rsa-modulus", &min) != 0 ||
+	    (ln->n == 4 && cfg_int(p, ln, 3, ISSUANCE_RSA_LOW, ISSUANCE_RSA_HIGH, "rsa-modulus", &max) != 0))
+		return -1;
+	if (max < min)
+		return cfg_fail(p, ln, "issuance rsa-modulus: the maximum %ld is below the minimum %ld", max, min);
+	s->issuance_rsa_min_bits = (int)min;
+	s->issuance_rsa_max_bits = (int)max;
+	return 0;
+}
+
+/* `no shutdown`, `no grant`, `no grant auto rollover ca-cert`, `no auto-rollover`,
+ * `no encryption des`. */
 static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
 	if (cfg_is(ln, 1, "shutdown") && ln->n == 2) {
@@ -256,6 +305,8 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	} else if (cfg_is(ln, 1, "auto-rollover") && ln->n == 2) {
 		s->auto_rollover = false;
 		s->auto_rollover_period = 0;
+	} else if (cfg_is(ln, 1, "encryption") && cfg_is(ln, 2, "des") && ln->n == 3) {
+		s->encryption_des = false;
 	} else if (cfg_is(ln, 1, "grant") && ln->n == 2) {
 		s->grant = CFG_GRANT_MANUAL;
 		s->n_grant_trustpoints = 0;
@@ -264,7 +315,8 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 		s->grant_auto_rollover_ca = false;
 	} else {
 		return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki server block (the server accepts "
-		                "no shutdown, no grant, no grant auto rollover ca-cert and no auto-rollover)",
+		                "no shutdown, no grant, no grant auto rollover ca-cert, no auto-rollover and "
+		                "no encryption des)",
 		                ln->raw + ln->off[0]);
 	}
 	return 0;
@@ -277,9 +329,10 @@ static const struct {
 	server_fn fn;
 } server_cmds[] = {
 	{"database", cmd_database},   {"issuer-name", cmd_issuer_name},     {"grant", cmd_grant},
+	{"encryption", cmd_encryption},
 	{"lifetime", cmd_lifetime},   {"auto-rollover", cmd_auto_rollover}, {"hash", cmd_hash},
 	{"cdp-url", cmd_cdp_url},     {"shutdown", cmd_shutdown},           {"mode", cmd_mode},
-	{"no", cmd_no},
+	{"issuance", cmd_issuance},   {"no", cmd_no},
 };
 
 bool cfg_server_keyword(const char *word)

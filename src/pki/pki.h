@@ -21,6 +21,7 @@
 
 #include "clock/clock.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 
 #define PKI_SERIAL_MAX 44
 
@@ -46,10 +47,15 @@ ec_time pki_cert_not_after(X509 *cert);
 /* ---- keys ---- */
 int pki_key_generate(int bits, EVP_PKEY **out, ec_err *err) EC_MUST_USE;
 /* PKCS#8 PEM encrypted with AES-256-CBC under password (must be non-empty), mode 0600,
- * written atomically. */
+ * written atomically. The _at forms work in dir (see util/fsutil.h; NULL: name is a path). */
 int pki_key_save(const char *path, EVP_PKEY *key, const char *password, ec_err *err) EC_MUST_USE;
-/* Loads a key saved by pki_key_save; refuses a file readable by group or others. */
+int pki_key_save_at(const ec_dir *dir, const char *name, EVP_PKEY *key, const char *password,
+                    ec_err *err) EC_MUST_USE;
+/* Loads a key saved by pki_key_save; refuses a file readable by group or others, or (_at) a
+ * symbolic link. */
 int pki_key_load(const char *path, const char *password, EVP_PKEY **out, ec_err *err) EC_MUST_USE;
+int pki_key_load_at(const ec_dir *dir, const char *name, const char *password, EVP_PKEY **out,
+                    ec_err *err) EC_MUST_USE;
 /* SHA-256 of the DER SubjectPublicKeyInfo, lower-case hex (65 bytes with NUL). */
 int pki_pubkey_fingerprint(EVP_PKEY *key, char out[65]) EC_MUST_USE;
 /* The same fingerprint from an already encoded SubjectPublicKeyInfo (a request's or a
@@ -82,6 +88,7 @@ typedef struct pki_issue_params {
 	const EVP_MD *digest;
 	const char *cdp_url;       /* NULL or "" for none */
 	bool csr_verified;         /* the caller has verified the request's self-signature */
+	const struct pki_issuance_rules *rules; /* NULL: pki_issuance_defaults */
 } pki_issue_params;
 
 /* An end-entity certificate: v3, basicConstraints CA:FALSE, keyUsage critical
@@ -91,11 +98,31 @@ typedef struct pki_issue_params {
  * X509_get0_pubkey on the object returned gives NULL (decode its DER when the key is needed). */
 int pki_issue_cert(const pki_issue_params *p, X509 **out, ec_err *err) EC_MUST_USE;
 
-/* The issuance policy for a request's contents: an RSA key of at least 1024 bits or an EC key
- * of at least 256; a subject of at most 16 attributes and 1024 bytes; no request for the powers
- * of a CA (basicConstraints cA, keyUsage keyCertSign/cRLSign, nameConstraints); alternative
- * names only of the DNS, IP, email and URI kinds, at most 32. */
-int pki_csr_check_policy(X509_REQ *csr, ec_err *err) EC_MUST_USE;
+/* What the issuance policy lets a request ask for; the server's configuration may change it. */
+typedef struct pki_issuance_rules {
+	int rsa_min_bits;          /* default 2048 */
+	int rsa_max_bits;          /* default 8192 */
+	bool allow_uri;            /* URI alternative names (refused by default) */
+} pki_issuance_rules;
+
+#define PKI_RSA_MIN_BITS 2048
+#define PKI_RSA_MAX_BITS 8192
+extern const pki_issuance_rules pki_issuance_defaults;
+
+/* The issuance policy for a request's contents (rules NULL: the defaults). Keys: RSA within the
+ * rules' sizes, or EC on the named curves P-256, P-384 and P-521 (explicit parameters refused).
+ * Subject: at most 16 attributes and 1024 bytes, no control characters in any value. No request
+ * for the powers of a CA (basicConstraints cA, keyUsage keyCertSign/cRLSign, nameConstraints).
+ * Alternative names, at most 32: dNSName made of letter-digit-hyphen labels with at most a
+ * leading "*." label; iPAddress of 4 or 16 bytes, not the unspecified address; rfc822Name
+ * local@domain in printable ASCII; URI only when the rules allow it; nothing else. */
+int pki_csr_check_policy(X509_REQ *csr, const pki_issuance_rules *rules, ec_err *err) EC_MUST_USE;
+
+/* Whether a request asks for exactly the names of a certificate: 0 the same subject and the
+ * same set of subjectAltNames, 1 another subject, 2 the same subject but other alternative
+ * names. A renewal must not widen what its signer was given. */
+enum pki_names_match { PKI_NAMES_SAME = 0, PKI_NAMES_SUBJECT_DIFFERS = 1, PKI_NAMES_SAN_DIFFERS = 2 };
+int pki_csr_names_match(X509_REQ *csr, X509 *cert);
 
 typedef struct pki_revoked {
 	const char *serial_hex;
@@ -141,13 +168,23 @@ X509 *pki_cert_keyed(X509 *cert) EC_MUST_USE;
 X509_REQ *pki_csr_keyed(X509_REQ *req) EC_MUST_USE;
 /* Writes cert as PEM with the given mode, atomically. */
 int pki_cert_save_pem(const char *path, X509 *cert, int mode, ec_err *err) EC_MUST_USE;
+int pki_cert_save_pem_at(const ec_dir *dir, const char *name, X509 *cert, int mode, ec_err *err) EC_MUST_USE;
+int pki_cert_save_pem_at(const ec_dir *dir, const char *name, X509 *cert, int mode, ec_err *err) EC_MUST_USE;
 int pki_cert_load(const char *path, X509 **out, ec_err *err) EC_MUST_USE;
 
 /* Password-protected PKCS#12 (AES-256, PBKDF2) with friendly name, 0600, atomic. */
 int pki_export_pkcs12(const char *path, const char *friendly_name, EVP_PKEY *key, X509 *cert,
                       const char *password, ec_err *err) EC_MUST_USE;
+int pki_export_pkcs12_at(const ec_dir *dir, const char *name, const char *friendly_name, EVP_PKEY *key,
+                         X509 *cert, const char *password, ec_err *err) EC_MUST_USE;
+int pki_export_pkcs12_at(const ec_dir *dir, const char *name, const char *friendly_name, EVP_PKEY *key,
+                         X509 *cert, const char *password, ec_err *err) EC_MUST_USE;
 /* PEM archive: the certificate then the key encrypted under password, 0600, atomic. */
 int pki_export_pem(const char *path, EVP_PKEY *key, X509 *cert, const char *password, ec_err *err) EC_MUST_USE;
+int pki_export_pem_at(const ec_dir *dir, const char *name, EVP_PKEY *key, X509 *cert, const char *password,
+                      ec_err *err) EC_MUST_USE;
+int pki_export_pem_at(const ec_dir *dir, const char *name, EVP_PKEY *key, X509 *cert, const char *password,
+                      ec_err *err) EC_MUST_USE;
 
 /* ---- verification ---- */
 /* Verifies cert against the trusted certificates at time `at` (and against crls when given:

@@ -146,96 +146,6 @@ static int check_csr(X509_REQ *csr, ec_err *err)
 	return 0;
 }
 
-#define CSR_SUBJECT_MAX_ENTRIES 16
-#define CSR_SUBJECT_MAX_DER 1024
-#define CSR_SAN_MAX_NAMES 32
-
-static int check_csr_key(X509_REQ *csr, ec_err *err)
-{
-	EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
-	if (pub == NULL)
-		return ec_err_ssl(err, "the certificate request has no usable public key");
-	int bits = EVP_PKEY_get_bits(pub);
-	if (EVP_PKEY_is_a(pub, "RSA"))
-		return bits >= 1024 ? 0 : ec_err_set(err, "an RSA key of %d bits is too small (at least 1024)", bits);
-	if (EVP_PKEY_is_a(pub, "EC"))
-		return bits >= 256 ? 0 : ec_err_set(err, "an EC key of %d bits is too small (at least 256)", bits);
-	return ec_err_set(err, "the key type %s is not accepted (RSA or EC)", EVP_PKEY_get0_type_name(pub));
-}
-
-static int check_csr_subject(X509_REQ *csr, ec_err *err)
-{
-	X509_NAME *name = X509_REQ_get_subject_name(csr);
-	int entries = X509_NAME_entry_count(name);
-	int der = i2d_X509_NAME(name, NULL);
-	if (entries > CSR_SUBJECT_MAX_ENTRIES)
-		return ec_err_set(err, "the subject has %d attributes (at most %d)", entries, CSR_SUBJECT_MAX_ENTRIES);
-	if (der < 0 || der > CSR_SUBJECT_MAX_DER)
-		return ec_err_set(err, "the subject is %d bytes long (at most %d)", der, CSR_SUBJECT_MAX_DER);
-	return 0;
-}
-
-static int check_requested_san(X509_EXTENSION *ext, ec_err *err)
-{
-	GENERAL_NAMES *names = X509V3_EXT_d2i(ext);
-	if (names == NULL)
-		return ec_err_ssl(err, "the requested subjectAltName is malformed");
-	int rc = 0, n = sk_GENERAL_NAME_num(names);
-	if (n > CSR_SAN_MAX_NAMES)
-		rc = ec_err_set(err, "the subjectAltName asks for %d names (at most %d)", n, CSR_SAN_MAX_NAMES);
-	for (int i = 0; i < n && rc == 0; i++) {
-		int type = sk_GENERAL_NAME_value(names, i)->type;
-		if (type != GEN_DNS && type != GEN_IPADD && type != GEN_EMAIL && type != GEN_URI)
-			rc = ec_err_set(err, "the subjectAltName asks for a name type the CA does not issue "
-			                     "(only DNS, IP, email and URI)");
-	}
-	GENERAL_NAMES_free(names);
-	return rc;
-}
-
-/* Refuses what an end-entity request must not ask for: the powers of a CA (basicConstraints
- * cA, keyUsage keyCertSign or cRLSign, nameConstraints), alternative names of other kinds. The
- * CA sets basicConstraints, keyUsage and extendedKeyUsage itself; other requests are ignored. */
-static int check_requested_extensions(X509_REQ *csr, ec_err *err)
-{
-	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
-	int rc = 0;
-	ERR_clear_error(); /* no extension request is not an error */
-	for (int i = 0; i < sk_X509_EXTENSION_num(exts) && rc == 0; i++) {
-		X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
-		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
-		if (nid == NID_basic_constraints) {
-			BASIC_CONSTRAINTS *bc = X509V3_EXT_d2i(ext);
-			if (bc == NULL)
-				rc = ec_err_ssl(err, "the requested basicConstraints is malformed");
-			else if (bc->ca)
-				rc = ec_err_set(err, "the request asks to be a CA (basicConstraints cA)");
-			BASIC_CONSTRAINTS_free(bc);
-		} else if (nid == NID_key_usage) {
-			ASN1_BIT_STRING *ku = X509V3_EXT_d2i(ext);
-			if (ku == NULL)
-				rc = ec_err_ssl(err, "the requested keyUsage is malformed");
-			else if (ASN1_BIT_STRING_get_bit(ku, 5) || ASN1_BIT_STRING_get_bit(ku, 6))
-				rc = ec_err_set(err, "the request asks for keyCertSign or cRLSign");
-			ASN1_BIT_STRING_free(ku);
-		} else if (nid == NID_name_constraints) {
-			rc = ec_err_set(err, "the request asks for nameConstraints");
-		} else if (nid == NID_subject_alt_name) {
-			rc = check_requested_san(ext, err);
-		}
-	}
-	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-	return rc;
-}
-
-int pki_csr_check_policy(X509_REQ *csr, ec_err *err)
-{
-	if (check_csr_key(csr, err) != 0 || check_csr_subject(csr, err) != 0 ||
-	    check_requested_extensions(csr, err) != 0)
-		return ec_err_wrap(err, "refused by the issuance policy");
-	return 0;
-}
-
 /* Copies the subjectAltName of the request's extension request, if any, to cert; the other
  * requested extensions are ignored. Refuses an empty subject without a subjectAltName. */
 static int copy_san(X509 *cert, X509_REQ *csr, ec_err *err)
@@ -355,7 +265,7 @@ int pki_issue_cert(const pki_issue_params *p, X509 **out, ec_err *err)
 		ec_err_set(err, "issuing: request, CA certificate and key, serial and digest are required");
 		goto out;
 	}
-	if ((!p->csr_verified && check_csr(p->csr, err) != 0) || pki_csr_check_policy(p->csr, err) != 0)
+	if ((!p->csr_verified && check_csr(p->csr, err) != 0) || pki_csr_check_policy(p->csr, p->rules, err) != 0)
 		goto out;
 	if (X509_check_private_key(p->ca_cert, p->ca_key) != 1) {
 		ec_err_ssl(err, "the CA key does not match the CA certificate");

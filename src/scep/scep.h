@@ -13,6 +13,12 @@
  * scep_msg_parse reads the outer layer and checks the signature against the certificate that
  * travels inside; scep_msg_decrypt opens the envelope with a given certificate and key.
  *
+ * Algorithms are an allow-list (see "algorithms" below): a message naming anything else is
+ * parsed, its signature left unchecked and the reason put in bad_alg, so that a CA can still
+ * answer FAILURE badAlg to its signer. RSASSA-PSS signatures are checked through OpenSSL's CMS
+ * API, the others through PKCS#7; RSAES-OAEP envelopes are opened through CMS, the others
+ * through PKCS#7.
+ *
  * Ownership: every scep_msg is freed with scep_msg_free; byte outputs are malloc'd and owned by
  * the caller; X509/EVP_PKEY arguments are borrowed (never freed here) unless a name says _take.
  * Failures return -1 with a reason in the ec_err.
@@ -61,6 +67,8 @@ enum scep_fail {
 #define SCEP_TXID_MAX 256
 /* A pkiMessage larger than this is refused before any parsing. */
 #define SCEP_MESSAGE_MAX (256 * 1024)
+/* Longest reason in scep_msg.bad_alg, with its NUL. */
+#define SCEP_BAD_ALG_MAX 160
 
 /* Process-wide set-up: loads OpenSSL's default and legacy providers (single DES-CBC needs the
  * legacy one) and registers the SCEP attribute OIDs. Idempotent and thread-safe. */
@@ -82,16 +90,21 @@ typedef struct scep_msg {
 	int status;                        /* pkiStatus, -1 when absent (requests) */
 	int fail_info;                     /* enum scep_fail */
 	X509 *signer;                      /* the signer's certificate, owned by the message */
-	const EVP_MD *digest;              /* the signerInfo's digest algorithm */
-	bool signature_ok;                 /* the signature verifies with signer's public key */
+	const EVP_MD *digest;              /* the signerInfo's digest algorithm; NULL unless allowed */
+	const EVP_CIPHER *cipher;          /* the envelope's content encryption; NULL unless allowed */
+	char bad_alg[SCEP_BAD_ALG_MAX];    /* why an algorithm is not on the allow-list, "" when none */
+	bool signature_ok;                 /* the signature verifies with signer's public key (never
+	                                    * when bad_alg is set: it is not checked) */
 	bool has_envelope;                 /* a pkcsPKIEnvelope is present */
 	void *priv;                        /* internal */
 } scep_msg;
 
 /* Parses the outer signedData of a pkiMessage. Returns -1 only when the bytes are not a
  * pkiMessage at all (not DER PKCS#7 signedData, no signer certificate, missing or malformed
- * transactionID/messageType): the caller answers HTTP 400. A message whose signature does not
- * verify is returned with signature_ok false: the caller answers FAILURE badMessageCheck. */
+ * transactionID/messageType): the caller answers HTTP 400. A message naming an algorithm off
+ * the allow-list is returned with bad_alg set: the caller answers FAILURE badAlg. A message
+ * whose signature does not verify is returned with signature_ok false: the caller answers
+ * FAILURE badMessageCheck. */
 int scep_msg_parse(const uint8_t *der, size_t len, scep_msg **out, ec_err *err) EC_MUST_USE;
 
 void scep_msg_free(scep_msg *msg);
@@ -100,8 +113,9 @@ void scep_msg_free(scep_msg *msg);
  * certificate whose issuer and serial number match a RecipientInfo, or -1. */
 int scep_msg_recipient_index(const scep_msg *msg, X509 *const *certs, size_t n);
 
-/* Opens the envelope with cert/key. *payload is malloc'd; *cipher (may be NULL) receives the
- * content-encryption cipher the sender chose, for mirroring it in the reply. */
+/* Opens the envelope with cert/key; -1 when its algorithms are off the allow-list. *payload is
+ * malloc'd; *cipher (may be NULL) receives the content-encryption cipher the sender chose, for
+ * mirroring it in the reply. */
 int scep_msg_decrypt(const scep_msg *msg, X509 *cert, EVP_PKEY *key, uint8_t **payload,
                      size_t *payload_len, const EVP_CIPHER **cipher, ec_err *err) EC_MUST_USE;
 
@@ -125,7 +139,8 @@ int scep_build_request(const scep_request_params *p, uint8_t **der, size_t *len,
 
 /* A CertRep, CA side. For SUCCESS the payload (a degenerate PKCS#7) is encrypted to
  * recipient_cert; PENDING and FAILURE carry no envelope. The signerInfo's signature algorithm is
- * rsaEncryption, as some clients require. */
+ * rsaEncryption, as some clients require. The digest and the cipher must be on the allow-list:
+ * no reply is ever signed with MD5 or encrypted with RC2, whatever the request used. */
 typedef struct scep_reply_params {
 	const char *txid;
 	const uint8_t *recipient_nonce;    /* the request's senderNonce, echoed */
@@ -179,6 +194,19 @@ int scep_nextca_parse(const uint8_t *der, size_t len, X509 *active_ca, STACK_OF(
 /* Digest and cipher by SCEP capability name ("SHA-256", "AES", "DES3", "DES"); NULL if unknown. */
 const EVP_MD *scep_digest_by_name(const char *name);
 const EVP_CIPHER *scep_cipher_by_name(const char *name);
+
+/* ---- algorithms ----
+ * The allow-list, for requests and replies alike. Digests (the signerInfo's, and the hash of an
+ * RSASSA-PSS or ECDSA signature): SHA-1, SHA-224, SHA-256, SHA-384, SHA-512. Signature
+ * algorithms: rsaEncryption, sha*WithRSAEncryption and ecdsa-with-SHA* with those digests,
+ * RSASSA-PSS with MGF1 (both hashes from the list). Envelope: DES-CBC, DES-EDE3-CBC and
+ * AES-128/192/256-CBC, the key transported by RSA PKCS#1 v1.5 or RSAES-OAEP (hashes from the
+ * list). Everything else (MD2, MD4, MD5, SHA-3, ECB modes, RC2, Blowfish, CAST, IDEA, SEED,
+ * Camellia, SM4, GCM, authEnvelopedData, key agreement) is refused. */
+bool scep_digest_allowed(const EVP_MD *md);
+bool scep_cipher_allowed(const EVP_CIPHER *cipher);
+/* The digest of a reply to msg: the request's when on the list, else SHA-256. */
+const EVP_MD *scep_reply_digest(const scep_msg *msg);
 
 /* Fills buf with n random bytes (nonces). */
 int scep_random(uint8_t *buf, size_t n) EC_MUST_USE;

@@ -126,6 +126,10 @@ static int check_reply(const scep_reply_params *p, ec_err *err)
 		return ec_err_set(err, "FAILURE needs a failInfo, not %d", p->fail_info);
 	if (p->status == SCEP_STATUS_SUCCESS && (p->recipient_cert == NULL || p->cipher == NULL))
 		return ec_err_set(err, "SUCCESS needs a recipient certificate and a cipher");
+	if (!scep_digest_allowed(p->digest))
+		return ec_err_set(err, "a reply is never signed with %s", EVP_MD_get0_name(p->digest));
+	if (p->status == SCEP_STATUS_SUCCESS && !scep_cipher_allowed(p->cipher))
+		return ec_err_set(err, "a reply is never encrypted with %s", EVP_CIPHER_get0_name(p->cipher));
 	if (p->status != SCEP_STATUS_SUCCESS && p->status != SCEP_STATUS_FAILURE && p->status != SCEP_STATUS_PENDING)
 		return ec_err_set(err, "pkiStatus %d is not SUCCESS, FAILURE or PENDING", p->status);
 	return 0;

@@ -82,8 +82,19 @@ PKCS7 *scep_p7_read_in(const uint8_t *der, size_t len, int nid, const char *what
 /* The only signerInfo of a signedData, or NULL with a reason. */
 PKCS7_SIGNER_INFO *scep_p7_single_signer(PKCS7 *p7, ec_err *err);
 
-/* True when the signedData's content (absent or data) and signerInfo verify with signer's key. */
+/* True when the signedData's content (absent or data) and signerInfo verify with signer's key.
+ * PKCS#7 cannot check RSASSA-PSS: such signatures go to scep_cms_signature_ok. */
 bool scep_p7_signature_ok(PKCS7 *p7, PKCS7_SIGNER_INFO *si, X509 *signer);
+/* The same through OpenSSL's CMS API, for the signedData encoded in der (its only signer). */
+bool scep_cms_signature_ok(const uint8_t *der, size_t len, X509 *signer);
+
+/* The allow-list (scep.h) applied to a signerInfo's digest and signature algorithms: 0, with
+ * *pss telling whether the signature is RSASSA-PSS, or -1 with the reason in why. */
+int scep_alg_check_signer(const PKCS7_SIGNER_INFO *si, bool *pss, char *why, size_t whysz);
+/* The same for an envelope: its content encryption and every RecipientInfo's key transport. */
+int scep_alg_check_envelope(const PKCS7 *env, char *why, size_t whysz);
+/* Whether a RecipientInfo's key is transported with RSAES-OAEP, which only CMS can open. */
+bool scep_alg_is_oaep(const PKCS7_RECIP_INFO *ri);
 
 /* True when cert has the issuer name and serial number of ias. */
 bool scep_ias_matches(const PKCS7_ISSUER_AND_SERIAL *ias, X509 *cert);

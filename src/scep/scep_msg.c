@@ -8,9 +8,11 @@
 #include "pki/pki.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
@@ -175,23 +177,52 @@ static int read_signer(PKCS7 *p7, PKCS7_SIGNER_INFO *si, scep_msg *msg, ec_err *
 	}
 	if (msg->signer == NULL)
 		return ec_err_set(err, "the signer certificate is not in the message");
-	msg->digest = EVP_get_digestbyobj(si->digest_alg->algorithm);
+	const EVP_MD *md = EVP_get_digestbyobj(si->digest_alg->algorithm);
+	msg->digest = scep_digest_allowed(md) ? md : NULL;
 	return 0;
 }
 
-/* Empty or absent content means no pkcsPKIEnvelope; otherwise it must be envelopedData. */
+/* Empty or absent content means no pkcsPKIEnvelope; otherwise it must be envelopedData, whose
+ * algorithms are then checked. authEnvelopedData (AES-GCM and the like) is an envelope, with a
+ * refused algorithm. */
 static int read_envelope(PKCS7 *p7, scep_msg *msg, ec_err *err)
 {
 	const ASN1_OCTET_STRING *os = p7->d.sign->contents->d.data;
 
 	if (os == NULL || ASN1_STRING_length(os) <= 0)
 		return 0;
-	msg->priv = scep_p7_read(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os),
-	                         NID_pkcs7_enveloped, "pkcsPKIEnvelope", err);
-	if (msg->priv == NULL)
+	PKCS7 *env = scep_asn1_read(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os),
+	                            ASN1_ITEM_rptr(PKCS7), "pkcsPKIEnvelope", err);
+	if (env == NULL)
 		return -1;
+	int type = OBJ_obj2nid(env->type);
+	if (type != NID_id_smime_ct_authEnvelopedData && (type != NID_pkcs7_enveloped || env->d.ptr == NULL)) {
+		PKCS7_free(env);
+		return ec_err_set(err, "pkcsPKIEnvelope is not envelopedData");
+	}
 	msg->has_envelope = true;
+	if (type == NID_id_smime_ct_authEnvelopedData) {
+		if (msg->bad_alg[0] == '\0')
+			snprintf(msg->bad_alg, sizeof(msg->bad_alg), "authEnvelopedData (an authenticated cipher "
+			         "such as AES-GCM) is not accepted");
+		PKCS7_free(env);
+		return 0;
+	}
+	msg->priv = env;
+	char why[SCEP_BAD_ALG_MAX];
+	if (scep_alg_check_envelope(env, why, sizeof(why)) == 0)
+		msg->cipher = EVP_get_cipherbyobj(env->d.enveloped->enc_data->algorithm->algorithm);
+	else if (msg->bad_alg[0] == '\0')
+		snprintf(msg->bad_alg, sizeof(msg->bad_alg), "%s", why);
 	return 0;
+}
+
+/* Whether the signature verifies: PKCS#7 cannot check RSASSA-PSS, CMS can (at the cost of
+ * reading the message again, with its certificates' keys: only for PSS). */
+static bool signature_ok(const uint8_t *der, size_t len, PKCS7 *p7, PKCS7_SIGNER_INFO *si, X509 *signer,
+                         bool pss)
+{
+	return pss ? scep_cms_signature_ok(der, len, signer) : scep_p7_signature_ok(p7, si, signer);
 }
 
 int scep_msg_parse(const uint8_t *der, size_t len, scep_msg **out, ec_err *err)
@@ -216,10 +247,14 @@ int scep_msg_parse(const uint8_t *der, size_t len, scep_msg **out, ec_err *err)
 		ec_err_set(err, "out of memory");
 		goto out;
 	}
-	if (read_signer(p7, si, msg, err) != 0 || read_attrs(si, msg, err) != 0 ||
-	    read_envelope(p7, msg, err) != 0)
+	bool pss = false;
+	if (read_signer(p7, si, msg, err) != 0 || read_attrs(si, msg, err) != 0)
 		goto out;
-	msg->signature_ok = msg->digest != NULL && scep_p7_signature_ok(p7, si, msg->signer);
+	scep_alg_check_signer(si, &pss, msg->bad_alg, sizeof(msg->bad_alg));
+	if (read_envelope(p7, msg, err) != 0)
+		goto out;
+	msg->signature_ok = msg->bad_alg[0] == '\0' && msg->digest != NULL &&
+	                    signature_ok(der, len, p7, si, msg->signer, pss);
 	*out = msg;
 	msg = NULL;
 	rc = 0;
@@ -245,17 +280,45 @@ int scep_msg_recipient_index(const scep_msg *msg, X509 *const *certs, size_t n)
 	return -1;
 }
 
-/* The content-encryption cipher named in the envelope, or NULL with a reason. */
+/* The content-encryption cipher named in the envelope when the envelope's algorithms are on the
+ * allow-list, or NULL with a reason. */
 static const EVP_CIPHER *envelope_cipher(const PKCS7 *env, ec_err *err)
 {
-	const ASN1_OBJECT *alg = env->d.enveloped->enc_data->algorithm->algorithm;
-	const EVP_CIPHER *c = EVP_get_cipherbyobj(alg);
-	if (c == NULL) {
-		char name[80];
-		OBJ_obj2txt(name, sizeof(name), alg, 0);
-		ec_err_set(err, "unsupported content encryption algorithm %s", name);
+	char why[SCEP_BAD_ALG_MAX];
+	if (scep_alg_check_envelope(env, why, sizeof(why)) != 0) {
+		ec_err_set(err, "%s", why);
+		return NULL;
 	}
-	return c;
+	return EVP_get_cipherbyobj(env->d.enveloped->enc_data->algorithm->algorithm);
+}
+
+/* The RecipientInfo naming cert, or NULL. */
+static PKCS7_RECIP_INFO *recipient_of(const PKCS7 *env, X509 *cert)
+{
+	STACK_OF(PKCS7_RECIP_INFO) *ris = env->d.enveloped->recipientinfo;
+	for (int i = 0; i < sk_PKCS7_RECIP_INFO_num(ris); i++)
+		if (scep_ias_matches(sk_PKCS7_RECIP_INFO_value(ris, i)->issuer_and_serial, cert))
+			return sk_PKCS7_RECIP_INFO_value(ris, i);
+	return NULL;
+}
+
+/* Opens the envelope into out: through CMS when the key is transported with RSAES-OAEP, which
+ * PKCS#7 cannot unwrap; through PKCS#7 otherwise. */
+static bool open_envelope(PKCS7 *env, X509 *cert, EVP_PKEY *key, BIO *out)
+{
+	if (!scep_alg_is_oaep(recipient_of(env, cert)))
+		return PKCS7_decrypt(env, key, cert, out, 0) == 1;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	ec_err ignored;
+	if (scep_p7_der(env, &der, &len, &ignored) != 0)
+		return false;
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	bool ok = cms != NULL && CMS_decrypt(cms, key, cert, NULL, out, CMS_BINARY) == 1;
+	CMS_ContentInfo_free(cms);
+	free(der);
+	return ok;
 }
 
 int scep_msg_decrypt(const scep_msg *msg, X509 *cert, EVP_PKEY *key, uint8_t **payload,
@@ -279,7 +342,7 @@ int scep_msg_decrypt(const scep_msg *msg, X509 *cert, EVP_PKEY *key, uint8_t **p
 		ec_err_set(err, "out of memory");
 		goto out;
 	}
-	if (PKCS7_decrypt(msg->priv, key, cert, mem, 0) != 1) {
+	if (!open_envelope(msg->priv, cert, key, mem)) {
 		ec_err_ssl(err, "cannot open the pkcsPKIEnvelope (%s)", EVP_CIPHER_get0_name(c));
 		goto out;
 	}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <openssl/asn1t.h>
+#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
@@ -210,6 +211,30 @@ bool scep_p7_signature_ok(PKCS7 *p7, PKCS7_SIGNER_INFO *si, X509 *signer)
 	ok = PKCS7_signatureVerify(chain, p7, si, signer) == 1;
 out:
 	BIO_free_all(chain);
+	ERR_clear_error();
+	return ok;
+}
+
+bool scep_cms_signature_ok(const uint8_t *der, size_t len, X509 *signer)
+{
+	bool ok = false;
+	BIO *dcont = NULL;
+	STACK_OF(X509) *certs = sk_X509_new_null(); /* borrows signer */
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = len <= SCEP_MESSAGE_MAX ? d2i_CMS_ContentInfo(NULL, &p, (long)len) : NULL;
+	if (cms == NULL || certs == NULL || signer == NULL || !sk_X509_push(certs, signer))
+		goto out;
+	/* Absent content reads as empty, as on the PKCS#7 path. */
+	ASN1_OCTET_STRING **content = CMS_get0_content(cms);
+	if ((content == NULL || *content == NULL) && (dcont = BIO_new_mem_buf("", 0)) == NULL)
+		goto out;
+	/* The signer is the certificate given, whatever else travels in the message; whether it
+	 * is trusted is the caller's business. */
+	ok = CMS_verify(cms, certs, NULL, dcont, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_NOINTERN | CMS_BINARY) == 1;
+out:
+	CMS_ContentInfo_free(cms);
+	BIO_free(dcont);
+	sk_X509_free(certs);
 	ERR_clear_error();
 	return ok;
 }

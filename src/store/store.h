@@ -34,6 +34,7 @@ typedef struct ec_store ec_store;
 #define STORE_FP_MAX 65       /* sha256 hex + NUL */
 #define STORE_TXID_MAX 257
 #define STORE_SERIAL_BLOCK 32
+#define STORE_REASON_MAX 256
 
 enum store_cert_status { STORE_CERT_VALID = 0, STORE_CERT_REVOKED = 1 };
 
@@ -79,7 +80,20 @@ typedef struct store_request {
 	size_t signer_der_len;
 	uint8_t *cert_der;                     /* the issued certificate, kept for resends */
 	size_t cert_der_len;
+	char reason[STORE_REASON_MAX];         /* why it waits for the operator or was refused */
 } store_request;
+
+/* A request refused on arrival: what the operator needs to know of it, never the request
+ * itself (an unauthenticated sender must not be able to fill the disk). */
+typedef struct store_refusal {
+	ec_time created;
+	char source[64];
+	char txid[STORE_TXID_MAX];
+	char subject[STORE_SUBJECT_MAX];
+	char pubkey_fp[STORE_FP_MAX];
+	int fail_info;
+	char reason[STORE_REASON_MAX];
+} store_refusal;
 
 /* CA certificate generations: the active CA, its rollover successor and retired ones. */
 enum store_ca_role { STORE_CA_ACTIVE = 0, STORE_CA_ROLLOVER = 1, STORE_CA_RETIRED = 2 };
@@ -114,8 +128,11 @@ int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id
  * the caller) together with its certificate, for requests granted on arrival. Returns once both
  * are durable. Calls from concurrent threads are committed together (group commit: one
  * transaction and one fsync for the group, a savepoint per call so that one failure does not
- * take the others with it). Sets req->id. */
-int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, ec_err *err) EC_MUST_USE;
+ * take the others with it). Sets req->id. When otp is not NULL, that one-time password is used
+ * up in the same transaction (valid at req->created): if it is no longer valid nothing is
+ * recorded and 1 is returned, and if the grant fails the password stays usable. */
+int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, const char *otp,
+                         ec_err *err) EC_MUST_USE;
 /* 0 found, 1 not found. */
 int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err) EC_MUST_USE;
 /* Sets or clears revocation; 1 when the serial is unknown. */
@@ -146,6 +163,17 @@ int store_request_expire(ec_store *st, ec_time now, ec_err *err) EC_MUST_USE;
 int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err) EC_MUST_USE;
 /* Number of requests in a state that came from one source address. */
 int store_request_count_from(ec_store *st, int state, const char *source, int64_t *count, ec_err *err) EC_MUST_USE;
+/* Everything kept for one source address that no certificate came of: requests not granted
+ * (pending, approved, rejected, expired) and refusal records. */
+int store_request_count_kept_from(ec_store *st, const char *source, int64_t *count, ec_err *err) EC_MUST_USE;
+/* Forgets what no longer needs answering (keep_for is the enrollment request lifetime): rejected
+ * requests past their expiry, expired requests keep_for after their expiry, refusal records
+ * keep_for after they were made. One transaction; returns the number of rows deleted. */
+int store_purge(ec_store *st, ec_time now, ec_time keep_for, ec_err *err) EC_MUST_USE;
+
+/* ---- refusals ---- */
+int store_refusal_record(ec_store *st, const store_refusal *r, ec_err *err) EC_MUST_USE;
+int store_refusal_count(ec_store *st, int64_t *count, ec_err *err) EC_MUST_USE;
 void store_request_free(store_request *r);
 
 /* ---- CA certificate generations ---- */
@@ -160,6 +188,8 @@ void store_ca_cert_free(store_ca_cert *ca);
 int store_otp_add(ec_store *st, const char *password, ec_time expires, ec_err *err) EC_MUST_USE;
 /* 0 when the password was valid and is now used up; 1 when unknown, used or expired. */
 int store_otp_consume(ec_store *st, const char *password, ec_time now, ec_err *err) EC_MUST_USE;
+/* 0 when the password is valid at now (nothing changes); 1 when unknown, used or expired. */
+int store_otp_check(ec_store *st, const char *password, ec_time now, ec_err *err) EC_MUST_USE;
 
 /* ---- metadata (CRL number, CRL times, ...) ---- */
 /* 0 found, 1 not found. */

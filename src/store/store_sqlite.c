@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_STR_(x) #x
 #define STORE_STR(x) STORE_STR_(x)
 #define STORE_PAGE 64            /* rows per page of an iteration */
@@ -45,7 +45,7 @@
 #define CERT_COLS "serial, issuer_serial, subject, not_before, not_after, status, revoked_at, der"
 #define CERT_NCOLS 8
 #define REQ_COLS "id, txid, state, msg_type, fail_info, renewal, subject, signer_fp, pubkey_fp, " \
-	"ca_serial, source, created, expires, cert_serial, csr, signer, cert"
+	"ca_serial, source, created, expires, cert_serial, csr, signer, cert, reason"
 #define CA_COLS "generation, role, serial, not_before, not_after, der"
 
 static const char schema_sql[] =
@@ -66,16 +66,25 @@ static const char schema_sql[] =
 	" subject TEXT NOT NULL, signer_fp TEXT NOT NULL, pubkey_fp TEXT NOT NULL,"
 	" ca_serial TEXT NOT NULL, source TEXT NOT NULL, created INTEGER NOT NULL,"
 	" expires INTEGER NOT NULL, cert_serial TEXT NOT NULL DEFAULT '',"
-	" csr BLOB, signer BLOB, cert BLOB);"
+	" csr BLOB, signer BLOB, cert BLOB, reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX IF NOT EXISTS requests_txid ON requests (txid, signer_fp);"
 	"CREATE INDEX IF NOT EXISTS requests_state ON requests (state);"
 	"CREATE INDEX IF NOT EXISTS requests_source ON requests (source, state);"
 	"CREATE TABLE IF NOT EXISTS ca_certs ("
 	" generation INTEGER PRIMARY KEY, role INTEGER NOT NULL, serial TEXT NOT NULL,"
 	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, der BLOB);"
+	/* Requests refused on arrival: a small audit record each, never the request itself. */
+	"CREATE TABLE IF NOT EXISTS refusals ("
+	" id INTEGER PRIMARY KEY, created INTEGER NOT NULL, source TEXT NOT NULL, txid TEXT NOT NULL,"
+	" subject TEXT NOT NULL, pubkey_fp TEXT NOT NULL, fail_info INTEGER NOT NULL,"
+	" reason TEXT NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS refusals_source ON refusals (source);"
 	"CREATE TABLE IF NOT EXISTS otp ("
 	" hash TEXT PRIMARY KEY NOT NULL, expires INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);"
 	"PRAGMA user_version = " STORE_STR(STORE_SCHEMA_VERSION) ";";
+
+/* From schema version 1: the reason a request waits or was refused. */
+static const char migrate_v1_sql[] = "ALTER TABLE requests ADD COLUMN reason TEXT NOT NULL DEFAULT '';";
 
 enum stmt_id {
 	ST_BEGIN,
@@ -98,12 +107,18 @@ enum stmt_id {
 	ST_REQ_EXPIRE,
 	ST_REQ_COUNT,
 	ST_REQ_COUNT_FROM,
+	ST_REQ_COUNT_KEPT_FROM,
+	ST_REQ_PURGE,
+	ST_REFUSAL_INSERT,
+	ST_REFUSAL_PURGE,
+	ST_REFUSAL_COUNT,
 	ST_CA_PUT,
 	ST_CA_ROLE,
 	ST_CA_DELETE,
 	ST_CA_EACH,
 	ST_OTP_ADD,
 	ST_OTP_CONSUME,
+	ST_OTP_VALID,
 	ST_META_GET,
 	ST_META_SET,
 	ST_COUNT
@@ -130,18 +145,30 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CERT_COUNT] = "SELECT count(*) FROM certs",
 	[ST_REQ_INSERT] = "INSERT INTO requests (txid, state, msg_type, fail_info, renewal, subject,"
 	                  " signer_fp, pubkey_fp, ca_serial, source, created, expires, cert_serial, csr,"
-	                  " signer, cert) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-	                  " ?13, ?14, ?15, ?16)",
-	[ST_REQ_GRANT] = "UPDATE requests SET state = ?2, cert_serial = ?3, cert = ?4 WHERE id = ?1",
+	                  " signer, cert, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	                  " ?13, ?14, ?15, ?16, ?17)",
+	/* Once issued, the request itself is no longer needed: the certificate answers resends. */
+	[ST_REQ_GRANT] = "UPDATE requests SET state = ?2, cert_serial = ?3, cert = ?4, csr = NULL, signer = NULL"
+	                 " WHERE id = ?1",
 	[ST_REQ_FIND] = "SELECT " REQ_COLS " FROM requests WHERE txid = ?1"
 	                " AND (?2 IS NULL OR signer_fp = ?2) ORDER BY id DESC LIMIT 1",
 	[ST_REQ_GET] = "SELECT " REQ_COLS " FROM requests WHERE id = ?1",
 	[ST_REQ_SET_STATE] = "UPDATE requests SET state = ?2, fail_info = ?3 WHERE id = ?1",
 	[ST_REQ_EACH] = "SELECT " REQ_COLS " FROM requests WHERE state = ?1 AND id > ?2"
 	                " ORDER BY id LIMIT ?3",
-	[ST_REQ_EXPIRE] = "UPDATE requests SET state = ?1 WHERE state IN (?2, ?3) AND expires <= ?4",
+	/* An expired request will never be issued: its request and signer are dropped with it. */
+	[ST_REQ_EXPIRE] = "UPDATE requests SET state = ?1, csr = NULL, signer = NULL"
+	                  " WHERE state IN (?2, ?3) AND expires <= ?4",
 	[ST_REQ_COUNT] = "SELECT count(*) FROM requests WHERE state = ?1",
 	[ST_REQ_COUNT_FROM] = "SELECT count(*) FROM requests WHERE source = ?2 AND state = ?1",
+	[ST_REQ_COUNT_KEPT_FROM] = "SELECT (SELECT count(*) FROM requests WHERE source = ?2 AND state <> ?1)"
+	                           " + (SELECT count(*) FROM refusals WHERE source = ?2)",
+	[ST_REQ_PURGE] = "DELETE FROM requests WHERE (state = ?1 AND expires <= ?3)"
+	                 " OR (state = ?2 AND expires <= ?4)",
+	[ST_REFUSAL_INSERT] = "INSERT INTO refusals (created, source, txid, subject, pubkey_fp, fail_info,"
+	                      " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_REFUSAL_PURGE] = "DELETE FROM refusals WHERE created <= ?1",
+	[ST_REFUSAL_COUNT] = "SELECT count(*) FROM refusals",
 	[ST_CA_PUT] = "INSERT OR REPLACE INTO ca_certs (" CA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_CA_ROLE] = "UPDATE ca_certs SET role = ?2 WHERE generation = ?1",
 	[ST_CA_DELETE] = "DELETE FROM ca_certs WHERE generation = ?1",
@@ -149,6 +176,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	               " ORDER BY generation LIMIT ?2",
 	[ST_OTP_ADD] = "INSERT OR REPLACE INTO otp (hash, expires, used) VALUES (?1, ?2, 0)",
 	[ST_OTP_CONSUME] = "UPDATE otp SET used = 1 WHERE hash = ?1 AND used = 0 AND expires > ?2",
+	[ST_OTP_VALID] = "SELECT count(*) FROM otp WHERE hash = ?2 AND used = 0 AND expires > ?1",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };
@@ -156,6 +184,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 /* One certificate and its request waiting to be committed with others (group commit). */
 typedef struct grant_job {
 	store_request *req;
+	const char *otp_hash;           /* a one-time password to use up with the grant, or NULL */
 	const store_cert *cert;
 	const char *serial;
 	int64_t num;
@@ -365,7 +394,7 @@ static int serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MA
  * SQLite has accepted it as a database (see make_private). */
 static int create_private(const char *path, ec_err *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int rc = 0;
 	if (fd < 0)
 		return errno == EEXIST ? 0 : ec_err_set(err, "cannot create database %s: %s", path, strerror(errno));
@@ -385,10 +414,10 @@ static int make_private(const char *path, const char *suffix, ec_err *err)
 	int n = snprintf(file, sizeof(file), "%s%s", path, suffix);
 	if (n < 0 || (size_t)n >= sizeof(file))
 		return ec_err_set(err, "database path too long: %s", path);
-	if (stat(file, &sb) != 0)
+	if (lstat(file, &sb) != 0)
 		return errno == ENOENT ? 0 : ec_err_set(err, "cannot stat %s: %s", file, strerror(errno));
 	if (!S_ISREG(sb.st_mode))
-		return ec_err_set(err, "%s is not a regular file", file);
+		return ec_err_set(err, "%s is not a regular file (a symbolic link is not followed)", file);
 	if ((sb.st_mode & 07777) != 0600 && chmod(file, 0600) != 0)
 		return ec_err_set(err, "cannot make %s private (mode 600): %s", file, strerror(errno));
 	return 0;
@@ -441,6 +470,16 @@ static int schema_check(ec_store *st, int64_t *version, ec_err *err)
 	return 0;
 }
 
+/* Adds what schema version 2 added to a version 1 database (whatever user_version says). */
+static int migrate_v1(ec_store *st, ec_err *err)
+{
+	int64_t has_reason = 0;
+	if (query_one(st, "SELECT count(*) FROM pragma_table_info('requests') WHERE name = 'reason'", NULL, 0,
+	              &has_reason, err) != 0)
+		return -1;
+	return has_reason ? 0 : exec_sql(st, migrate_v1_sql, err, "upgrading the schema from version 1");
+}
+
 /* Per-connection settings, the version check, WAL mode, then the schema in one transaction. */
 static int setup_db(ec_store *st, ec_err *err)
 {
@@ -460,6 +499,7 @@ static int setup_db(ec_store *st, ec_err *err)
 	/* Checked again inside the transaction: another process may have upgraded it meanwhile. */
 	if (exec_sql(st, "BEGIN IMMEDIATE", err, "starting the schema transaction") != 0 ||
 	    schema_check(st, &version, err) != 0 ||
+	    (version >= 1 && migrate_v1(st, err) != 0) ||
 	    exec_sql(st, schema_sql, err, "creating the tables") != 0 ||
 	    exec_sql(st, "COMMIT", err, "committing the schema") != 0)
 		goto out;
@@ -483,7 +523,9 @@ int store_open_sqlite(const char *path, ec_store **out, ec_err *err)
 {
 	ec_store *st = NULL;
 	int rc = -1;
-	const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+	/* NOFOLLOW: SQLite refuses a database path through a symbolic link (the caller passes a
+	 * resolved path in a directory only root or we can change, see util/fsutil.h). */
+	const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
 
 	*out = NULL;
 	if (!sqlite3_threadsafe()) {
@@ -869,6 +911,7 @@ static int read_request(sqlite3_stmt *s, store_request *r, ec_err *err)
 	r->created = sqlite3_column_int64(s, 11);
 	r->expires = sqlite3_column_int64(s, 12);
 	col_text(s, 13, r->cert_serial, sizeof(r->cert_serial));
+	col_text(s, 17, r->reason, sizeof(r->reason));
 	if (col_blob(s, 14, &r->csr_der, &r->csr_der_len) != 0 ||
 	    col_blob(s, 15, &r->signer_der, &r->signer_der_len) != 0 ||
 	    col_blob(s, 16, &r->cert_der, &r->cert_der_len) != 0) {
@@ -896,6 +939,7 @@ static void bind_request(binder *b, const store_request *r)
 	bind_blob(b, 14, r->csr_der, r->csr_der_len);
 	bind_blob(b, 15, r->signer_der, r->signer_der_len);
 	bind_blob(b, 16, r->cert_der, r->cert_der_len);
+	bind_text(b, 17, r->reason, sizeof(r->reason));
 }
 
 int store_request_insert(ec_store *st, store_request *req, ec_err *err)
@@ -919,14 +963,36 @@ int store_request_insert(ec_store *st, store_request *req, ec_err *err)
 	return rc;
 }
 
+static int otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *err);
+
+/* Uses up a one-time password inside the open transaction: 0 done, 1 no longer valid. */
+static int otp_use_in_tx(ec_store *st, const char *hash, ec_time now, ec_err *err)
+{
+	binder b = { stmt_use(st, ST_OTP_CONSUME), SQLITE_OK };
+	bind_text(&b, 1, hash, STORE_OTP_HASH_MAX);
+	bind_int(&b, 2, now);
+	int rc = b.rc != SQLITE_OK ? db_fail(st, err, "binding the password hash")
+	                           : step_done(st, b.s, err, "using up the one-time password");
+	if (rc == 0 && sqlite3_changes(st->db) != 1) {
+		ec_err_set(err, "the one-time password is no longer valid");
+		rc = 1;
+	}
+	stmt_done(b.s);
+	return rc;
+}
+
 /* Inserts one job's certificate and request inside the open transaction, under a savepoint so
- * that a failing job leaves the others of its group intact. */
+ * that a failing job leaves the others of its group intact. A one-time password the job names
+ * is used up in the same savepoint: it is spent if and only if the certificate is recorded. */
 static int grant_job_apply(ec_store *st, grant_job *j)
 {
 	binder b = { NULL, SQLITE_OK };
 	int rc = -1;
 	if (sqlite3_exec(st->db, "SAVEPOINT grant_job", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(st, &j->err, "opening a savepoint");
+	if (j->otp_hash != NULL && (rc = otp_use_in_tx(st, j->otp_hash, j->req->created, &j->err)) != 0)
+		goto out;
+	rc = -1;
 	if (cert_insert(st, j->cert, j->serial, j->num, &j->err) != 0)
 		goto out;
 	b.s = stmt_use(st, ST_REQ_INSERT);
@@ -969,15 +1035,20 @@ static void grant_group_commit(ec_store *st, grant_job *jobs)
 	}
 }
 
-int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, ec_err *err)
+int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, const char *otp,
+                         ec_err *err)
 {
 	char serial[STORE_SERIAL_MAX];
+	char hash[STORE_OTP_HASH_MAX];
 	int64_t num = 0;
 
 	if (serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
 		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
 		                  (int)sizeof(cert->serial), cert->serial);
-	grant_job job = {.req = req, .cert = cert, .serial = serial, .num = num, .rc = -1};
+	if (otp != NULL && otp_hash(otp, hash, err) != 0)
+		return -1;
+	grant_job job = {.req = req, .otp_hash = otp != NULL ? hash : NULL, .cert = cert, .serial = serial,
+	                 .num = num, .rc = -1};
 	ec_err_clear(&job.err);
 	pthread_mutex_lock(&st->group_lock);
 	*st->group_tail = &job;
@@ -1003,6 +1074,11 @@ int store_record_granted(ec_store *st, store_request *req, const store_cert *cer
 		pthread_cond_broadcast(&st->group_done);
 	}
 	pthread_mutex_unlock(&st->group_lock);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (job.rc == 1) {
+		*err = job.err;
+		return 1;
+	}
 	if (job.rc != 0) {
 		*err = job.err;
 		return ec_err_wrap(err, "recording certificate %s", serial);
@@ -1174,6 +1250,78 @@ int store_request_count_from(ec_store *st, int state, const char *source, int64_
 	if (count_rows(st, ST_REQ_COUNT_FROM, &param, source, count, err) != 0)
 		return ec_err_wrap(err, "counting requests from %s", source);
 	return 0;
+}
+
+int store_request_count_kept_from(ec_store *st, const char *source, int64_t *count, ec_err *err)
+{
+	int64_t granted = STORE_REQ_GRANTED;
+	if (count_rows(st, ST_REQ_COUNT_KEPT_FROM, &granted, source, count, err) != 0)
+		return ec_err_wrap(err, "counting the requests kept from %s", source);
+	return 0;
+}
+
+int store_refusal_record(ec_store *st, const store_refusal *r, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_REFUSAL_INSERT), SQLITE_OK };
+	bind_int(&b, 1, r->created);
+	bind_text(&b, 2, r->source, sizeof(r->source));
+	bind_text(&b, 3, r->txid, sizeof(r->txid));
+	bind_text(&b, 4, r->subject, sizeof(r->subject));
+	bind_text(&b, 5, r->pubkey_fp, sizeof(r->pubkey_fp));
+	bind_int(&b, 6, r->fail_info);
+	bind_text(&b, 7, r->reason, sizeof(r->reason));
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the refusal");
+	else
+		rc = step_done(st, b.s, err, "recording the refusal");
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "recording the refusal of transaction %.64s", r->txid);
+	return rc;
+}
+
+int store_refusal_count(ec_store *st, int64_t *count, ec_err *err)
+{
+	if (count_rows(st, ST_REFUSAL_COUNT, NULL, NULL, count, err) != 0)
+		return ec_err_wrap(err, "counting refusals");
+	return 0;
+}
+
+/* Runs one purge statement with up to four integer parameters; returns changes() or -1. */
+static int purge_run(ec_store *st, enum stmt_id id, const int64_t *params, int n, ec_err *err)
+{
+	binder b = { stmt_use(st, id), SQLITE_OK };
+	for (int i = 0; i < n; i++)
+		bind_int(&b, i + 1, params[i]);
+	int rc = b.rc != SQLITE_OK ? db_fail(st, err, "binding the purge") : step_done(st, b.s, err, "purging");
+	if (rc == 0)
+		rc = sqlite3_changes(st->db);
+	stmt_done(b.s);
+	return rc;
+}
+
+int store_purge(ec_store *st, ec_time now, ec_time keep_for, ec_err *err)
+{
+	const int64_t req[4] = {STORE_REQ_REJECTED, STORE_REQ_EXPIRED, now, now - keep_for};
+	const int64_t refusal[1] = {now - keep_for};
+	store_lock(st);
+	int rc = tx_step(st, ST_BEGIN, err);
+	int a = rc == 0 ? purge_run(st, ST_REQ_PURGE, req, 4, err) : -1;
+	int b = a >= 0 ? purge_run(st, ST_REFUSAL_PURGE, refusal, 1, err) : -1;
+	if (b >= 0 && tx_step(st, ST_COMMIT, err) == 0)
+		rc = a + b;
+	else
+		rc = -1;
+	tx_abort(st);
+	store_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "purging old requests");
+	return rc;
 }
 
 void store_request_free(store_request *r)
@@ -1366,6 +1514,22 @@ static int otp_run(ec_store *st, enum stmt_id id, const char *hash, ec_time t, i
 	stmt_done(b.s);
 	store_unlock(st);
 	return rc;
+}
+
+int store_otp_check(ec_store *st, const char *password, ec_time now, ec_err *err)
+{
+	char hash[STORE_OTP_HASH_MAX];
+	int64_t count = 0;
+	if (password == NULL || password[0] == '\0')
+		return 1;
+	if (otp_hash(password, hash, err) != 0)
+		return ec_err_wrap(err, "checking a one-time password");
+	int64_t t = now;
+	int rc = count_rows(st, ST_OTP_VALID, &t, hash, &count, err);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc != 0)
+		return ec_err_wrap(err, "checking a one-time password");
+	return count == 1 ? 0 : 1;
 }
 
 /* Adding a password that is already known makes it usable again with the new expiry. */

@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ec_err err;
 	if (scep_csr_parse(data, size, &csr, challenge, sizeof(challenge), &err) != 0)
 		return 0;
-	bool allowed = pki_csr_check_policy(csr, &err) == 0;
+	bool allowed = pki_csr_check_policy(csr, NULL, &err) == 0;
 	pki_issue_params p = {csr, ca_cert, ca_key, "1F", 1700000000000LL, 1731536000000LL, EVP_sha256(), NULL, false};
 	int rc = pki_issue_cert(&p, &cert, &err);
 	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);

@@ -25,7 +25,7 @@ db="$WORK/ca/ROOTCA/ROOTCA.db"
 K="$WORK/k"
 mkdir -p "$K"
 
-key() { [ -f "$K/$1.key" ] || "$TOOL" keygen --out "$K/$1.key" --bits 1024 || fail "keygen $1"; }
+key() { [ -f "$K/$1.key" ] || "$TOOL" keygen --out "$K/$1.key" --bits 2048 || fail "keygen $1"; }
 selfsigned() { key "$1"; "$TOOL" selfsign --key "$K/$1.key" --cn "$1.example.net" --out "$K/$1.self" || fail "selfsign $1"; }
 # ask NAME TYPE KEY SIGNER TXID [request options...]: sends one request; prints its status line
 # ('status=S failinfo=F txid=T'); a certificate received is left in $K/NAME.pem.

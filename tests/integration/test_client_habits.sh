@@ -25,7 +25,7 @@ ca="$WORK/ca/ROOTCA/ROOTCA.pem"
 # ---- helpers: a client is a directory holding key.pem, signer.pem (what signs its next
 # message), nonce (of its last message), req.der, reply.der and, once enrolled, cert.pem.
 client() { # client DIR CN [BITS] [--v1]
-  local dir=$1 cn=$2 bits=${3:-1024}
+  local dir=$1 cn=$2 bits=${3:-2048}
   mkdir -p "$dir"
   "$TOOL" keygen --out "$dir/key.pem" --bits "$bits" || fail "keygen $dir"
   "$TOOL" selfsign --key "$dir/key.pem" --cn "$cn" --out "$dir/signer.pem" ${4:-} || fail "selfsign $dir"
@@ -122,7 +122,7 @@ openssl x509 -in "$ca" -noout -ext keyUsage | grep -q "Digital Signature" \
 pass "reply signerInfo algorithm is rsaEncryption, by a certificate with digitalSignature"
 
 # ---- A v1 self-signed signer certificate, as old clients make.
-client "$WORK/v1" v1-client 1024 --v1
+client "$WORK/v1" v1-client 2048 --v1
 openssl x509 -in "$WORK/v1/signer.pem" -noout -text | grep -q 'Version: 1 (0x0)' || fail "signer is not v1"
 request "$WORK/v1" pkcsreq v1-1
 post "$WORK/v1"

@@ -49,7 +49,7 @@ restart() {
 prepare() { # prepare DIR CN TXID
   local dir=$1 cn=$2 txid=$3
   mkdir -p "$dir"
-  "$TOOL" keygen --out "$dir/key.pem" --bits 1024 || fail "keygen $dir"
+  "$TOOL" keygen --out "$dir/key.pem" --bits 2048 || fail "keygen $dir"
   "$TOOL" selfsign --key "$dir/key.pem" --cn "$cn" --out "$dir/signer.pem" || fail "selfsign $dir"
   openssl rand -hex 16 >"$dir/nonce"
   echo "$txid" >"$dir/txid"

@@ -42,7 +42,7 @@ PY
 HOLDERS=()
 release() { kill "${HOLDERS[@]}" 2>/dev/null || true; wait "${HOLDERS[@]}" 2>/dev/null || true; HOLDERS=(); }
 # A request that is granted or queued: its status line from scep_tool.
-"$TOOL" keygen --out "$WORK/k.key" --bits 1024
+"$TOOL" keygen --out "$WORK/k.key" --bits 2048
 "$TOOL" selfsign --key "$WORK/k.key" --cn limits.example.net --out "$WORK/k.self"
 pkcsreq() { # pkcsreq TXID SOURCE -> status line
   "$TOOL" request --type pkcsreq --ca "$ca" --key "$WORK/k.key" --signer "$WORK/k.self" --txid "$1" \

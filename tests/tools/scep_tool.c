@@ -32,13 +32,15 @@ static const char USAGE[] =
 	"  scep_tool request --type pkcsreq|renewalreq|certpoll|getcert|getcrl --ca CA.pem\n"
 	"            --key KEY.pem --signer CERT.pem --txid TXID --out MSG.der [--cn CN]\n"
 	"            [--challenge PW] [--cipher DES|DES3|AES|AES-256] [--digest SHA-1|SHA-256|SHA-512]\n"
-	"            [--serial HEX] [--nonce HEX] [--ext NAME=VALUE]\n"
+	"            [--serial HEX] [--nonce HEX] [--ext NAME=VALUE] [--csr-key KEY.pem] [--pad BYTES]\n"
 	"  scep_tool reply --in REPLY.der --key KEY.pem --signer CERT.pem --ca CA.pem\n"
 	"            [--out CERT.pem] [--crl-out CRL.der] [--nonce HEX]\n"
 	"\n"
 	"request: the CSR (pkcsreq, renewalreq) is made from KEY with subject CN=CN (default: the\n"
 	"  signer's subject); certpoll asks for CN (same default); getcert needs --serial; getcrl\n"
 	"  names --serial or the signer's serial. --nonce sets the senderNonce (16 bytes, hex).\n"
+	"  --csr-key puts another key in the PKCS#10 than the one signing the message; --pad adds an\n"
+	"  attribute of that many bytes to it.\n"
 	"reply: checks the CertRep is signed by CA.pem (and, with --nonce, that it answers that\n"
 	"  senderNonce), prints 'status=S failinfo=F txid=T' (and 'cipher=C digest=D' on SUCCESS),\n"
 	"  writes the first certificate (PEM) and the CRL (DER) of a SUCCESS reply.\n"
@@ -47,7 +49,7 @@ static const char USAGE[] =
 /* Every option of every command; a command lists which ones it takes. */
 typedef struct tool_args {
 	const char *out, *bits, *key, *cn, *type, *ca, *signer, *txid, *challenge, *cipher, *digest;
-	const char *serial, *nonce, *in, *crl_out, *ext;
+	const char *serial, *nonce, *in, *crl_out, *ext, *csr_key, *pad;
 	int v1;
 } tool_args;
 
@@ -67,6 +69,7 @@ static const opt_def OPTS[] = {
 	{"--serial", offsetof(tool_args, serial), 0},   {"--nonce", offsetof(tool_args, nonce), 0},
 	{"--in", offsetof(tool_args, in), 0},           {"--crl-out", offsetof(tool_args, crl_out), 0},
 	{"--ext", offsetof(tool_args, ext), 0},
+	{"--csr-key", offsetof(tool_args, csr_key), 0}, {"--pad", offsetof(tool_args, pad), 0},
 	{"--v1", offsetof(tool_args, v1), 1},
 };
 
@@ -301,6 +304,24 @@ static int add_requested_ext(X509_REQ *req, const char *spec, ec_err *err)
 	return ok ? 0 : ec_err_ssl(err, "cannot make the extension request %s", spec);
 }
 
+/* --pad N: an attribute of N bytes under a private OID, to make a request as large as wanted. */
+static int add_padding(X509_REQ *req, const char *bytes, ec_err *err)
+{
+	long n = strtol(bytes, NULL, 10);
+	if (n <= 0 || n > 1024 * 1024)
+		return ec_err_set(err, "--pad takes a number of bytes up to 1 MiB");
+	unsigned char *fill = malloc((size_t)n);
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.4.1.55555.1", 1);
+	int ok = fill != NULL && oid != NULL;
+	if (ok) {
+		memset(fill, 'p', (size_t)n);
+		ok = X509_REQ_add1_attr_by_OBJ(req, oid, V_ASN1_OCTET_STRING, fill, (int)n);
+	}
+	free(fill);
+	ASN1_OBJECT_free(oid);
+	return ok ? 0 : ec_err_ssl(err, "adding %ld bytes of padding", n);
+}
+
 static int make_csr(const tool_args *a, X509 *signer, EVP_PKEY *key, const EVP_MD *md, uint8_t **der,
                     size_t *len, ec_err *err)
 {
@@ -319,6 +340,8 @@ static int make_csr(const tool_args *a, X509 *signer, EVP_PKEY *key, const EVP_M
 		goto out;
 	}
 	if (a->ext != NULL && add_requested_ext(req, a->ext, err) != 0)
+		goto out;
+	if (a->pad != NULL && add_padding(req, a->pad, err) != 0)
 		goto out;
 	if (X509_REQ_sign(req, key, md) <= 0) {
 		ec_err_ssl(err, "signing the PKCS#10 request");
@@ -375,6 +398,7 @@ static int read_nonce(const char *hex, uint8_t nonce[SCEP_NONCE_LEN], ec_err *er
 typedef struct request_inputs {
 	X509 *ca, *signer;
 	EVP_PKEY *key;
+	EVP_PKEY *csr_key;              /* --csr-key, or NULL: the request's key is --key */
 } request_inputs;
 
 static int load_inputs(const tool_args *a, request_inputs *in, ec_err *err)
@@ -387,6 +411,8 @@ static int load_inputs(const tool_args *a, request_inputs *in, ec_err *err)
 		return ec_err_wrap(err, "--key");
 	if (X509_check_private_key(in->signer, in->key) != 1)
 		return ec_err_ssl(err, "--signer does not hold the public key of --key");
+	if (a->csr_key != NULL && load_key(a->csr_key, &in->csr_key, err) != 0)
+		return ec_err_wrap(err, "--csr-key");
 	return 0;
 }
 
@@ -395,20 +421,21 @@ static void free_inputs(request_inputs *in)
 	X509_free(in->ca);
 	X509_free(in->signer);
 	EVP_PKEY_free(in->key);
+	EVP_PKEY_free(in->csr_key);
 }
 
 static int cmd_request(int argc, char **argv)
 {
 	tool_args a;
 	ec_err err;
-	request_inputs in = {NULL, NULL, NULL};
+	request_inputs in = {NULL, NULL, NULL, NULL};
 	scep_request_params p;
 	uint8_t nonce[SCEP_NONCE_LEN];
 	uint8_t *payload = NULL, *msg = NULL;
 	size_t payload_len = 0, msg_len = 0;
 	int rc = 1;
 	if (parse_args(argc, argv, "--type --ca --key --signer --txid --cn --challenge --cipher "
-	               "--digest --serial --nonce --out --ext", &a) != 0 ||
+	               "--digest --serial --nonce --out --ext --csr-key --pad", &a) != 0 ||
 	    a.ca == NULL || a.key == NULL || a.signer == NULL || a.txid == NULL || a.out == NULL)
 		return usage("request needs --type, --ca, --key, --signer, --txid and --out");
 	int type = type_by_name(a.type);
@@ -421,7 +448,8 @@ static int cmd_request(int argc, char **argv)
 		goto out;
 	}
 	if (load_inputs(&a, &in, &err) != 0 ||
-	    make_payload(&a, type, in.ca, in.signer, in.key, md, &payload, &payload_len, &err) != 0) {
+	    make_payload(&a, type, in.ca, in.signer, in.csr_key != NULL ? in.csr_key : in.key, md, &payload,
+	                 &payload_len, &err) != 0) {
 		rc = fail("request", &err);
 		goto out;
 	}
@@ -510,7 +538,7 @@ static int cmd_reply(int argc, char **argv)
 {
 	tool_args a;
 	ec_err err;
-	request_inputs in = {NULL, NULL, NULL};
+	request_inputs in = {NULL, NULL, NULL, NULL};
 	uint8_t *der = NULL;
 	size_t len = 0;
 	scep_msg *m = NULL;

@@ -86,11 +86,14 @@ static X509_REQ *csr_with_san(EVP_PKEY *key, const char *cn, const char *san)
 	return req;
 }
 
+/* The tests issue to 1024-bit keys (quick to make); the policy's defaults are tested apart. */
+static const pki_issuance_rules small_keys = {1024, 8192, true};
+
 /* The certificate object pki_issue_cert returns. */
 static X509 *issue_raw(X509 *ca, EVP_PKEY *ca_key, X509_REQ *csr, const char *serial, const char *cdp)
 {
 	pki_issue_params p = {csr, ca, ca_key, serial, at("2016-01-01T00:00:00Z"),
-	                      at("2016-12-31T00:00:00Z"), EVP_sha256(), cdp, false};
+	                      at("2016-12-31T00:00:00Z"), EVP_sha256(), cdp, false, &small_keys};
 	X509 *cert = NULL;
 	ec_err err = {""};
 	if (pki_issue_cert(&p, &cert, &err) != 0)
@@ -469,7 +472,7 @@ static void test_issue_refused(void **state)
 	X509_REQ *bad = d2i_X509_REQ(NULL, &p, n);
 	assert_non_null(bad);
 	pki_issue_params ip = {bad, ca, ca_key, "5", at("2016-01-01T00:00:00Z"),
-	                       at("2016-12-31T00:00:00Z"), EVP_sha256(), NULL, false};
+	                       at("2016-12-31T00:00:00Z"), EVP_sha256(), NULL, false, &small_keys};
 	assert_int_equal(pki_issue_cert(&ip, &cert, &err), -1);
 	assert_null(cert);
 	assert_non_null(strstr(err.msg, "signature does not verify"));
@@ -523,17 +526,57 @@ static void policy_refuses(EVP_PKEY *key, int nid, const char *value, const char
 {
 	X509_REQ *req = csr_asking(key, "spoke", nid, value);
 	ec_err err = {""};
-	if (pki_csr_check_policy(req, &err) == 0)
+	if (pki_csr_check_policy(req, NULL, &err) == 0)
 		fail_msg("accepted a request for %s", value);
 	if (strstr(err.msg, why) == NULL)
 		fail_msg("refused %s for '%s', expected '%s'", value, err.msg, why);
 	X509_REQ_free(req);
 }
 
+static void policy_accepts(EVP_PKEY *key, int nid, const char *value, const pki_issuance_rules *rules)
+{
+	X509_REQ *req = csr_asking(key, "spoke", nid, value);
+	ec_err err = {""};
+	if (pki_csr_check_policy(req, rules, &err) != 0)
+		fail_msg("refused %s: %s", value ? value : "(no extension)", err.msg);
+	X509_REQ_free(req);
+}
+
+/* A request whose subjectAltName holds one name made from raw bytes (type GEN_DNS, GEN_EMAIL,
+ * GEN_URI: IA5String; GEN_IPADD: OCTET STRING), which the config syntax cannot express. */
+static X509_REQ *csr_with_raw_name(EVP_PKEY *key, int type, const void *bytes, int len)
+{
+	X509_REQ *req = csr_asking(key, "spoke", 0, NULL);
+	GENERAL_NAMES *names = GENERAL_NAMES_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_STRING *s = type == GEN_IPADD ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
+	assert_true(names && gn && s && ASN1_STRING_set(s, bytes, len));
+	GENERAL_NAME_set0_value(gn, type, s);
+	assert_true(sk_GENERAL_NAME_push(names, gn));
+	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	assert_true(X509V3_add1_i2d(&exts, NID_subject_alt_name, names, 0, 0) == 1);
+	assert_true(X509_REQ_add_extensions(req, exts));
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	GENERAL_NAMES_free(names);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	return req;
+}
+
+static void raw_name_refused(EVP_PKEY *key, int type, const void *bytes, int len, const char *why)
+{
+	X509_REQ *req = csr_with_raw_name(key, type, bytes, len);
+	ec_err err = {""};
+	if (pki_csr_check_policy(req, NULL, &err) == 0)
+		fail_msg("accepted the raw name '%.*s'", len, (const char *)bytes);
+	if (strstr(err.msg, why) == NULL)
+		fail_msg("refused '%.*s' for '%s', expected '%s'", len, (const char *)bytes, err.msg, why);
+	X509_REQ_free(req);
+}
+
 static void test_csr_policy(void **state)
 {
 	(void)state;
-	EVP_PKEY *key = tu_rsa_key(1024);
+	EVP_PKEY *key = tu_rsa_key(2048);
 	ec_err err = {""};
 
 	policy_refuses(key, NID_basic_constraints, "critical,CA:TRUE", "asks to be a CA");
@@ -548,33 +591,164 @@ static void test_csr_policy(void **state)
 		{0, NULL},
 		{NID_basic_constraints, "CA:FALSE"},
 		{NID_key_usage, "critical,digitalSignature,keyEncipherment"},
-		{NID_subject_alt_name, "DNS:spoke.example.net,IP:192.0.2.1,email:a@example.net,URI:https://x/"},
+		{NID_subject_alt_name, "DNS:spoke.example.net,IP:192.0.2.1,email:a@example.net"},
+		{NID_subject_alt_name, "DNS:*.spoke.example.net,DNS:xn--bcher-kva.example,IP:2001:db8::1"},
+		{NID_subject_alt_name, "DNS:localhost"},
 		{NID_ext_key_usage, "clientAuth"},
 	};
-	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
-		X509_REQ *req = csr_asking(key, "spoke", fine[i].nid, fine[i].value);
-		if (pki_csr_check_policy(req, &err) != 0)
-			fail_msg("refused %s: %s", fine[i].value ? fine[i].value : "(no extension)", err.msg);
-		X509_REQ_free(req);
-	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		policy_accepts(key, fine[i].nid, fine[i].value, NULL);
 
 	/* A subject of 17 attributes. */
 	X509_REQ *req = csr_asking(key, "spoke", 0, NULL);
 	for (int i = 0; i < 16; i++)
 		assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "OU", MBSTRING_UTF8,
 		                                       (const unsigned char *)"unit", -1, -1, 0));
-	assert_int_equal(pki_csr_check_policy(req, &err), -1);
+	assert_int_equal(pki_csr_check_policy(req, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "17 attributes"));
 	X509_REQ_free(req);
 
-	/* A 512-bit RSA key. */
-	EVP_PKEY *small = EVP_RSA_gen(512);
-	assert_non_null(small);
-	req = csr_asking(small, "spoke", 0, NULL);
-	assert_int_equal(pki_csr_check_policy(req, &err), -1);
-	assert_non_null(strstr(err.msg, "too small"));
+	/* A subject value with a line break or a NUL. */
+	const char *bad_values[] = {"spoke\nCN=bank", "spoke\r", "a\x7f"};
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		req = csr_asking(key, "spoke", 0, NULL);
+		assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "OU", MBSTRING_UTF8,
+		                                       (const unsigned char *)bad_values[i], -1, -1, 0));
+		assert_int_equal(pki_csr_check_policy(req, NULL, &err), -1);
+		assert_non_null(strstr(err.msg, "control character"));
+		X509_REQ_free(req);
+	}
+	req = csr_asking(key, "spoke", 0, NULL);
+	assert_true(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "OU", V_ASN1_UTF8STRING,
+	                                       (const unsigned char *)"a\0b", 3, -1, 0));
+	assert_int_equal(pki_csr_check_policy(req, NULL, &err), -1);
 	X509_REQ_free(req);
-	EVP_PKEY_free(small);
+}
+
+static void test_csr_policy_names(void **state)
+{
+	(void)state;
+	EVP_PKEY *key = tu_rsa_key(2048);
+	const char *bad_dns[] = {"a..example", "-a.example", "a-.example", "a_b.example", "a.example.",
+	                         "*.com", "w*.example.net", "a.*.example.net", "*", ".example", "",
+	                         "a b.example", "*.*.example.net"};
+	for (size_t i = 0; i < sizeof(bad_dns) / sizeof(bad_dns[0]); i++)
+		raw_name_refused(key, GEN_DNS, bad_dns[i], (int)strlen(bad_dns[i]), "not a valid DNS name");
+	raw_name_refused(key, GEN_DNS, "ok.example\0.bank.example", 24, "not a valid DNS name");
+	raw_name_refused(key, GEN_DNS, "ok.example\n", 11, "not a valid DNS name");
+	char label[80];
+	memset(label, 'a', 64);
+	memcpy(label + 64, ".example", 9);
+	raw_name_refused(key, GEN_DNS, label, (int)strlen(label), "not a valid DNS name");
+
+	const unsigned char zero4[4] = {0}, zero16[16] = {0}, five[5] = {10, 0, 0, 1, 0};
+	raw_name_refused(key, GEN_IPADD, zero4, 4, "not a valid IP address");
+	raw_name_refused(key, GEN_IPADD, zero16, 16, "not a valid IP address");
+	raw_name_refused(key, GEN_IPADD, five, 5, "not a valid IP address");
+	raw_name_refused(key, GEN_IPADD, five, 0, "not a valid IP address");
+
+	const char *bad_email[] = {"nobody", "@example.net", "a@b@example.net", "a b@example.net",
+	                           "a@exa mple.net", "a\n@example.net", "a@"};
+	for (size_t i = 0; i < sizeof(bad_email) / sizeof(bad_email[0]); i++)
+		raw_name_refused(key, GEN_EMAIL, bad_email[i], (int)strlen(bad_email[i]), "not a valid e-mail");
+
+	/* URIs: refused unless the rules allow them, and then only well-formed ones. */
+	policy_refuses(key, NID_subject_alt_name, "URI:https://spoke.example.net/", "does not issue");
+	pki_issuance_rules uri = pki_issuance_defaults;
+	uri.allow_uri = true;
+	policy_accepts(key, NID_subject_alt_name, "URI:https://spoke.example.net/", &uri);
+	X509_REQ *req = csr_with_raw_name(key, GEN_URI, "no scheme", 9);
+	ec_err err = {""};
+	assert_int_equal(pki_csr_check_policy(req, &uri, &err), -1);
+	assert_non_null(strstr(err.msg, "not a valid URI"));
+	X509_REQ_free(req);
+}
+
+static void key_refused(EVP_PKEY *key, const pki_issuance_rules *rules, const char *why)
+{
+	X509_REQ *req = csr_asking(key, "spoke", 0, NULL);
+	ec_err err = {""};
+	if (pki_csr_check_policy(req, rules, &err) == 0)
+		fail_msg("accepted a key that should be refused (%s)", why);
+	if (strstr(err.msg, why) == NULL)
+		fail_msg("refused for '%s', expected '%s'", err.msg, why);
+	X509_REQ_free(req);
+}
+
+static void test_csr_policy_keys(void **state)
+{
+	(void)state;
+	/* RSA: 2048 to 8192 bits by default; the server's rules move the bounds. */
+	key_refused(tu_rsa_key(1024), NULL, "1024 bits is not accepted (2048 to 8192 bits)");
+	policy_accepts(tu_rsa_key(1024), 0, NULL, &small_keys);
+	pki_issuance_rules big = {3072, 8192, false};
+	key_refused(tu_rsa_key(2048), &big, "2048 bits is not accepted (3072 to 8192 bits)");
+	pki_issuance_rules capped = {1024, 1536, false};
+	key_refused(tu_rsa_key(2048), &capped, "2048 bits is not accepted");
+
+	/* EC: the named curves P-256, P-384 and P-521 only. */
+	const char *good[] = {"P-256", "P-384", "P-521"};
+	for (size_t i = 0; i < 3; i++) {
+		EVP_PKEY *ec = EVP_EC_gen(good[i]);
+		assert_non_null(ec);
+		policy_accepts(ec, 0, NULL, NULL);
+		EVP_PKEY_free(ec);
+	}
+	EVP_PKEY *k1 = EVP_EC_gen("secp256k1");
+	assert_non_null(k1);
+	key_refused(k1, NULL, "is not accepted (P-256, P-384 and P-521 only)");
+	EVP_PKEY_free(k1);
+
+	/* The same P-256 key written with explicit parameters. */
+	EVP_PKEY *named = EVP_EC_gen("P-256");
+	assert_non_null(named);
+	EVP_PKEY *explicit_key = EVP_PKEY_dup(named);
+	assert_non_null(explicit_key);
+	assert_true(EVP_PKEY_set_utf8_string_param(explicit_key, OSSL_PKEY_PARAM_EC_ENCODING,
+	                                           OSSL_PKEY_EC_ENCODING_EXPLICIT));
+	X509_REQ *req = csr_asking(explicit_key, "spoke", 0, NULL);
+	unsigned char *der = NULL;
+	int len = i2d_X509_REQ(req, &der);
+	X509_REQ_free(req);
+	const unsigned char *p = der;
+	req = d2i_X509_REQ(NULL, &p, len);
+	OPENSSL_free(der);
+	assert_non_null(req);
+	ec_err err = {""};
+	assert_int_equal(pki_csr_check_policy(req, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "explicit curve parameters"));
+	X509_REQ_free(req);
+	EVP_PKEY_free(explicit_key);
+	EVP_PKEY_free(named);
+}
+
+/* A renewal must ask for its signer's names: subject and the set of alternative names. */
+static void test_csr_names_match(void **state)
+{
+	(void)state;
+	EVP_PKEY *ca_key = tu_rsa_key(1024);
+	X509 *ca = make_ca(ca_key, "1");
+	EVP_PKEY *key = tu_rsa_key(2048);
+	X509_REQ *orig = csr_asking(key, "spoke", NID_subject_alt_name, "DNS:spoke.example.net,IP:192.0.2.1");
+	X509 *cert = issue_raw(ca, ca_key, orig, "2", NULL);
+	X509_REQ *req = csr_asking(key, "spoke", NID_subject_alt_name, "IP:192.0.2.1,DNS:spoke.example.net");
+	assert_int_equal(pki_csr_names_match(req, cert), PKI_NAMES_SAME);
+	X509_REQ_free(req);
+	req = csr_asking(key, "www.bank.example", NID_subject_alt_name, "DNS:spoke.example.net,IP:192.0.2.1");
+	assert_int_equal(pki_csr_names_match(req, cert), PKI_NAMES_SUBJECT_DIFFERS);
+	X509_REQ_free(req);
+	req = csr_asking(key, "spoke", NID_subject_alt_name, "DNS:spoke.example.net,IP:192.0.2.1,DNS:*.bank.example");
+	assert_int_equal(pki_csr_names_match(req, cert), PKI_NAMES_SAN_DIFFERS);
+	X509_REQ_free(req);
+	req = csr_asking(key, "spoke", NID_subject_alt_name, "DNS:spoke.example.net");
+	assert_int_equal(pki_csr_names_match(req, cert), PKI_NAMES_SAN_DIFFERS);
+	X509_REQ_free(req);
+	req = csr_asking(key, "spoke", 0, NULL);
+	assert_int_equal(pki_csr_names_match(req, cert), PKI_NAMES_SAN_DIFFERS);
+	X509_REQ_free(req);
+	X509_free(cert);
+	X509_REQ_free(orig);
+	X509_free(ca);
 }
 
 static void test_issued_by(void **state)
@@ -1205,6 +1379,9 @@ int main(void)
 		cmocka_unit_test(test_keyless_cert_reparsed),
 		cmocka_unit_test(test_keyless_cert_bad_key),
 		cmocka_unit_test(test_keyless_csr),
+		cmocka_unit_test(test_csr_policy_names),
+		cmocka_unit_test(test_csr_policy_keys),
+		cmocka_unit_test(test_csr_names_match),
 		cmocka_unit_test(test_keyless_reencoding_differs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

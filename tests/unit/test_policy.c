@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include <string.h>
+
 #include "ca/policy.h"
 #include "scep/scep.h"
 
@@ -43,7 +45,7 @@ static void verdicts(void **state)
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const row *r = &table[i];
-		ca_policy_facts f = {r->grant, r->shutdown != 0, r->signer, r->challenge};
+		ca_policy_facts f = {r->grant, r->shutdown != 0, r->signer, r->challenge, CA_NAMES_SAME};
 		ca_policy_decision d = ca_policy_decide(&f);
 		if (d.verdict != r->verdict)
 			fail_msg("row %zu: verdict %d, expected %d (%s)", i, d.verdict, r->verdict, d.reason);
@@ -51,6 +53,40 @@ static void verdicts(void **state)
 			assert_int_equal(d.fail_info, SCEP_FAIL_BADREQUEST);
 		assert_non_null(d.reason);
 		assert_int_equal(d.consumes_challenge, r->challenge == CA_CHALLENGE_VALID && d.verdict == CA_VERDICT_GRANT);
+	}
+}
+
+/* A renewal that asks for other names than its signer's is not granted on its signature. */
+static void renewal_bound_to_signer(void **state)
+{
+	(void)state;
+	static const struct {
+		int grant, signer, challenge, names, verdict;
+		bool renewal;
+	} table[] = {
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_TRUSTED, CA_CHALLENGE_ABSENT, CA_NAMES_SAME, CA_VERDICT_GRANT, true},
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_TRUSTED, CA_CHALLENGE_ABSENT, CA_NAMES_SUBJECT_DIFFERS, CA_VERDICT_PENDING, false},
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_TRUSTED, CA_CHALLENGE_ABSENT, CA_NAMES_SAN_DIFFERS, CA_VERDICT_PENDING, false},
+		{CFG_GRANT_MANUAL, CA_SIGNER_OURS_VALID, CA_CHALLENGE_ABSENT, CA_NAMES_SUBJECT_DIFFERS, CA_VERDICT_PENDING, false},
+		/* a repeated password is consulted once the request is no renewal */
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_TRUSTED, CA_CHALLENGE_INVALID, CA_NAMES_SAN_DIFFERS, CA_VERDICT_REJECT, false},
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_TRUSTED, CA_CHALLENGE_VALID, CA_NAMES_SAN_DIFFERS, CA_VERDICT_GRANT, false},
+		/* grant auto grants anything, but not as a renewal */
+		{CFG_GRANT_AUTO, CA_SIGNER_OURS_VALID, CA_CHALLENGE_ABSENT, CA_NAMES_SUBJECT_DIFFERS, CA_VERDICT_GRANT, false},
+		{CFG_GRANT_AUTO, CA_SIGNER_OURS_VALID, CA_CHALLENGE_ABSENT, CA_NAMES_SAME, CA_VERDICT_GRANT, true},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		ca_policy_facts f = {table[i].grant, false, table[i].signer, table[i].challenge, table[i].names};
+		ca_policy_decision d = ca_policy_decide(&f);
+		if (d.verdict != table[i].verdict)
+			fail_msg("row %zu: verdict %d, expected %d (%s)", i, d.verdict, table[i].verdict, d.reason);
+		assert_int_equal(d.renewal, table[i].renewal);
+		if (d.verdict == CA_VERDICT_PENDING && table[i].names != CA_NAMES_SAME) {
+			assert_true(d.names_differ);
+			assert_non_null(strstr(d.reason, table[i].names == CA_NAMES_SUBJECT_DIFFERS
+			                                 ? "subject differs from the signing certificate"
+			                                 : "subjectAltName differs from the signing certificate"));
+		}
 	}
 }
 
@@ -65,6 +101,7 @@ static void renewal_kinds(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(verdicts), cmocka_unit_test(renewal_kinds)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(verdicts), cmocka_unit_test(renewal_kinds),
+	                                   cmocka_unit_test(renewal_bound_to_signer)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

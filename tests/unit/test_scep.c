@@ -1,6 +1,8 @@
 /*
  * test_scep.c - the SCEP message module: requests and replies built, parsed and opened for every
- * cipher and digest, signer checks, garbage input, payload codecs, GetNextCACert.
+ * cipher and digest, the algorithm allow-list (refused digests, ciphers, signature and key
+ * transport algorithms; RSASSA-PSS and RSAES-OAEP as OpenSSL's CMS API makes them), signer
+ * checks, garbage input, payload codecs, GetNextCACert.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,10 +13,13 @@
 
 #include <cmocka.h>
 
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pkcs7.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "cms_request.h"
 #include "scep/scep.h"
 #include "scep/scep_int.h"
 #include "testutil.h"
@@ -692,6 +697,398 @@ static void test_nextca(void **state)
 	EVP_PKEY_free(forger_key);
 }
 
+/* ---- the algorithm allow-list ---- */
+
+/* A cipher or digest by OpenSSL name, or NULL (with a note) when no loaded provider has it. */
+static const EVP_CIPHER *cipher_or_skip(const char *name)
+{
+	const EVP_CIPHER *c = EVP_get_cipherbyname(name);
+	EVP_CIPHER *fetched = EVP_CIPHER_fetch(NULL, name, NULL);
+	if (c == NULL || fetched == NULL)
+		print_message("%s unavailable here: skipped\n", name);
+	EVP_CIPHER_free(fetched);
+	ERR_clear_error();
+	return fetched != NULL ? c : NULL;
+}
+
+static const EVP_MD *digest_or_skip(const char *name)
+{
+	const EVP_MD *md = EVP_get_digestbyname(name);
+	EVP_MD *fetched = EVP_MD_fetch(NULL, name, NULL);
+	if (md == NULL || fetched == NULL)
+		print_message("%s unavailable here: skipped\n", name);
+	EVP_MD_free(fetched);
+	ERR_clear_error();
+	return fetched != NULL ? md : NULL;
+}
+
+/* A message refused for an algorithm: still readable enough to answer its signer; its envelope
+ * opens only when the refusal is about the signature. */
+static void expect_bad_alg(const uint8_t *der, size_t len, const char *mention)
+{
+	bool envelope = strstr(mention, "encryption") != NULL || strstr(mention, "Enveloped") != NULL ||
+	                strstr(mention, "OAEP") != NULL;
+	scep_msg *msg = parse_ok(der, len);
+	if (strstr(msg->bad_alg, mention) == NULL)
+		fail_msg("bad_alg \"%s\" does not mention \"%s\"", msg->bad_alg, mention);
+	assert_false(msg->signature_ok);
+	assert_string_equal(msg->txid, "0123456789ABCDEF"); /* enough to answer badAlg */
+	assert_non_null(msg->signer);
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	ec_err err = {""};
+	assert_int_equal(scep_msg_decrypt(msg, ca1, ca1_key, &payload, &plen, NULL, &err), envelope ? -1 : 0);
+	assert_true(envelope ? payload == NULL : plen == csr_len);
+	free(payload);
+	/* A reply to it is signed with SHA-256, whatever it used. */
+	assert_ptr_equal(scep_reply_digest(msg), EVP_sha256());
+	scep_msg_free(msg);
+}
+
+static void test_allowed_algorithms(void **state)
+{
+	const EVP_MD *mds[] = {EVP_sha1(), EVP_sha224(), EVP_sha256(), EVP_sha384(), EVP_sha512()};
+	const char *ciphers[] = {"DES-CBC", "DES-EDE3-CBC", "AES-128-CBC", "AES-192-CBC", "AES-256-CBC"};
+	for (size_t c = 0; c < sizeof(ciphers) / sizeof(ciphers[0]); c++) {
+		const EVP_CIPHER *cipher = cipher_or_skip(ciphers[c]);
+		if (cipher == NULL)
+			continue;
+		assert_true(scep_cipher_allowed(cipher));
+		for (size_t m = 0; m < sizeof(mds) / sizeof(mds[0]); m++) {
+			uint8_t *der = NULL, *payload = NULL;
+			size_t len = 0, plen = 0;
+			const EVP_CIPHER *used = NULL;
+			ec_err err = {""};
+			assert_true(scep_digest_allowed(mds[m]));
+			build_request(cipher, mds[m], &der, &len);
+			scep_msg *msg = parse_ok(der, len);
+			assert_string_equal(msg->bad_alg, "");
+			assert_true(msg->signature_ok);
+			assert_ptr_equal(msg->digest, mds[m]);
+			assert_ptr_equal(scep_reply_digest(msg), mds[m]);
+			assert_int_equal(EVP_CIPHER_get_nid(msg->cipher), EVP_CIPHER_get_nid(cipher));
+			if (scep_msg_decrypt(msg, ca1, ca1_key, &payload, &plen, &used, &err) != 0)
+				fail_msg("decrypt %s: %s", ciphers[c], err.msg);
+			assert_memory_equal(payload, csr_der, csr_len);
+			free(payload);
+			scep_msg_free(msg);
+			free(der);
+		}
+	}
+}
+
+static void test_refused_digests(void **state)
+{
+	const char *names[] = {"MD5", "MD4", "SHA3-256", "SHA512-256", "RIPEMD160", "SM3"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const EVP_MD *md = digest_or_skip(names[i]);
+		if (md == NULL)
+			continue;
+		assert_false(scep_digest_allowed(md));
+		uint8_t *der = NULL;
+		size_t len = 0;
+		ec_err err = {""};
+		scep_request_params p = request_params(EVP_aes_128_cbc(), md);
+		if (scep_build_request(&p, &der, &len, &err) != 0) {
+			print_message("%s: OpenSSL will not sign with it (%s): skipped\n", names[i], err.msg);
+			assert_true(i > 1); /* MD5 and MD4 it signs with */
+			continue;
+		}
+		expect_bad_alg(der, len, "digest");
+		free(der);
+	}
+	assert_false(scep_digest_allowed(NULL));
+}
+
+static int sig_nid;
+
+static void set_sig_alg(PKCS7 *p7)
+{
+	PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(p7->d.sign->signer_info, 0);
+	assert_int_equal(X509_ALGOR_set0(si->digest_enc_alg, OBJ_nid2obj(sig_nid), V_ASN1_NULL, NULL), 1);
+}
+
+/* The signature algorithm is checked too: md5WithRSAEncryption beside a SHA-256 digest is
+ * refused, sha256WithRSAEncryption (which some clients write instead of rsaEncryption) is not. */
+static void test_signature_algorithms(void **state)
+{
+	const int refused[] = {NID_md5WithRSAEncryption, NID_md4WithRSAEncryption, NID_dsa_with_SHA256,
+	                       NID_ED25519};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		uint8_t *der = NULL;
+		size_t len = 0;
+		sig_nid = refused[i];
+		build_request(EVP_aes_128_cbc(), EVP_sha256(), &der, &len);
+		reencode(&der, &len, set_sig_alg);
+		expect_bad_alg(der, len, "signature algorithm");
+		free(der);
+	}
+	const int allowed[] = {NID_sha256WithRSAEncryption, NID_sha512WithRSAEncryption};
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		uint8_t *der = NULL;
+		size_t len = 0;
+		sig_nid = allowed[i];
+		build_request(EVP_aes_128_cbc(), EVP_sha256(), &der, &len);
+		reencode(&der, &len, set_sig_alg);
+		scep_msg *msg = parse_ok(der, len);
+		assert_string_equal(msg->bad_alg, "");
+		assert_true(msg->signature_ok);
+		scep_msg_free(msg);
+		free(der);
+	}
+}
+
+/* Ciphers OpenSSL can put in an envelope, none of them on the list. */
+static void test_refused_ciphers(void **state)
+{
+	const char *names[] = {"RC2-CBC", "RC2-40-CBC", "DES-ECB", "AES-128-ECB", "DES-EDE3-ECB", "CAMELLIA-128-CBC",
+	                       "CAMELLIA-256-CBC", "BF-CBC", "CAST5-CBC", "IDEA-CBC", "SEED-CBC", "SM4-CBC",
+	                       "AES-128-CFB", "AES-256-OFB", "AES-128-CTR", "DES-EDE3-CFB", "ARIA-128-CBC"};
+	size_t tried = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const EVP_CIPHER *c = cipher_or_skip(names[i]);
+		if (c == NULL)
+			continue;
+		assert_false(scep_cipher_allowed(c));
+		uint8_t *der = NULL;
+		size_t len = 0;
+		ec_err err = {""};
+		scep_request_params p = request_params(c, EVP_sha256());
+		if (scep_build_request(&p, &der, &len, &err) != 0) {
+			print_message("%s: OpenSSL's PKCS#7 cannot make such an envelope (%s): skipped\n", names[i], err.msg);
+			continue;
+		}
+		expect_bad_alg(der, len, "content encryption");
+		free(der);
+		tried++;
+	}
+	assert_true(tried >= 8); /* RC2, ECB, Camellia, Blowfish (legacy provider)... */
+}
+
+static cms_request cms_params(const EVP_CIPHER *cipher, const EVP_MD *md)
+{
+	cms_request r = {
+		.type = SCEP_MSG_PKCSREQ, .txid = "0123456789ABCDEF", .nonce = nonce_a, .signer = cli, .key = cli_key,
+		.recipient = ca1, .cipher = cipher, .md = md, .payload = csr_der, .payload_len = csr_len,
+	};
+	return r;
+}
+
+static void cms_build(const cms_request *r, uint8_t **der, size_t *len)
+{
+	if (cms_request_build(r, der, len) != 0)
+		fail_msg("cms_request_build failed");
+}
+
+/* AES-GCM: CMS makes authEnvelopedData; an envelopedData naming GCM is refused too. */
+static void set_gcm(PKCS7 *p7)
+{
+	ASN1_OCTET_STRING *os = p7->d.sign->contents->d.data;
+	const unsigned char *q = os->data;
+	PKCS7 *env = d2i_PKCS7(NULL, &q, os->length);
+	assert_non_null(env);
+	X509_ALGOR *alg = env->d.enveloped->enc_data->algorithm;
+	alg->algorithm = OBJ_nid2obj(NID_aes_128_gcm);
+	unsigned char *enc = NULL;
+	int n = i2d_PKCS7(env, &enc);
+	assert_true(n > 0);
+	assert_int_equal(ASN1_OCTET_STRING_set(os, enc, n), 1);
+	OPENSSL_free(enc);
+	PKCS7_free(env);
+}
+
+static void test_refused_aead(void **state)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	cms_request r = cms_params(EVP_aes_128_gcm(), EVP_sha256());
+	cms_build(&r, &der, &len);
+	expect_bad_alg(der, len, "authEnvelopedData");
+	free(der);
+	build_request(EVP_aes_128_cbc(), EVP_sha256(), &der, &len);
+	reencode(&der, &len, set_gcm);
+	expect_bad_alg(der, len, "content encryption");
+	free(der);
+}
+
+static const EVP_MD *pss_hash, *pss_mgf1;
+
+static X509_ALGOR *algor_of(const EVP_MD *md)
+{
+	X509_ALGOR *a = X509_ALGOR_new();
+	assert_non_null(a);
+	X509_ALGOR_set_md(a, md);
+	return a;
+}
+
+/* Rewrites the RSASSA-PSS parameters of the signerInfo with pss_hash and MGF1 over pss_mgf1. */
+static void set_pss_params(PKCS7 *p7)
+{
+	PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(p7->d.sign->signer_info, 0);
+	RSA_PSS_PARAMS *pss = RSA_PSS_PARAMS_new();
+	X509_ALGOR *mgf_hash = algor_of(pss_mgf1);
+	ASN1_TYPE *mgf_param = NULL;
+	assert_non_null(pss);
+	pss->hashAlgorithm = algor_of(pss_hash);
+	pss->maskGenAlgorithm = X509_ALGOR_new();
+	assert_non_null(ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(X509_ALGOR), mgf_hash, &mgf_param));
+	assert_int_equal(X509_ALGOR_set0(pss->maskGenAlgorithm, OBJ_nid2obj(NID_mgf1), V_ASN1_SEQUENCE,
+	                                 mgf_param->value.sequence), 1);
+	mgf_param->value.sequence = NULL;
+	ASN1_TYPE_free(mgf_param);
+	ASN1_TYPE *param = NULL;
+	assert_non_null(ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), pss, &param));
+	assert_int_equal(X509_ALGOR_set0(si->digest_enc_alg, OBJ_nid2obj(NID_rsassaPss), V_ASN1_SEQUENCE,
+	                                 param->value.sequence), 1);
+	param->value.sequence = NULL;
+	ASN1_TYPE_free(param);
+	X509_ALGOR_free(mgf_hash);
+	RSA_PSS_PARAMS_free(pss);
+}
+
+/* RSASSA-PSS, as strongSwan sends it: OpenSSL's PKCS#7 cannot verify it, CMS can. */
+static void test_pss_signature(void **state)
+{
+	EVP_PKEY *key = tu_rsa_key(2048); /* room for SHA-512 with a salt as long */
+	X509 *self = tu_self_signed(key, "pss client", 78, T0, 30, 0);
+	const EVP_MD *mds[] = {EVP_sha1(), EVP_sha224(), EVP_sha256(), EVP_sha384(), EVP_sha512()};
+	for (size_t i = 0; i < sizeof(mds) / sizeof(mds[0]); i++) {
+		uint8_t *der = NULL;
+		size_t len = 0;
+		cms_request r = cms_params(EVP_aes_128_cbc(), mds[i]);
+		r.signer = self;
+		r.key = key;
+		r.pss = true;
+		cms_build(&r, &der, &len);
+		scep_msg *msg = parse_ok(der, len);
+		assert_string_equal(msg->bad_alg, "");
+		assert_true(msg->signature_ok);
+		assert_ptr_equal(msg->digest, mds[i]);
+		/* What the PKCS#7 API makes of it: the reason it is checked through CMS. */
+		const unsigned char *q = der;
+		PKCS7 *p7 = d2i_PKCS7(NULL, &q, (long)len);
+		PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(p7->d.sign->signer_info, 0);
+		assert_int_equal(OBJ_obj2nid(si->digest_enc_alg->algorithm), NID_rsassaPss);
+		assert_false(scep_p7_signature_ok(p7, si, self));
+		PKCS7_free(p7);
+		scep_msg_free(msg);
+		/* Tampered: refused as any bad signature. */
+		der[len - 1] ^= 0x01;
+		msg = parse_ok(der, len);
+		assert_string_equal(msg->bad_alg, "");
+		assert_false(msg->signature_ok);
+		scep_msg_free(msg);
+		free(der);
+	}
+	/* Another key in the certificate: the CMS path checks against the certificate given. */
+	uint8_t *der = NULL;
+	size_t len = 0;
+	cms_request r = cms_params(EVP_aes_128_cbc(), EVP_sha256());
+	r.signer = self;
+	r.key = key;
+	r.pss = true;
+	cms_build(&r, &der, &len);
+	assert_false(scep_cms_signature_ok(der, len, cli));
+	assert_true(scep_cms_signature_ok(der, len, self));
+	free(der);
+	/* MD5 as the PSS hash or MGF1's (OpenSSL will not make either: written in): refused
+	 * before any check. */
+	const struct {
+		const EVP_MD *hash, *mgf1;
+		const char *mention;
+	} bad[] = {{EVP_md5(), EVP_sha256(), "RSASSA-PSS hash"}, {EVP_sha256(), EVP_md5(), "MGF1 hash"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cms_build(&r, &der, &len);
+		pss_hash = bad[i].hash;
+		pss_mgf1 = bad[i].mgf1;
+		reencode(&der, &len, set_pss_params);
+		expect_bad_alg(der, len, bad[i].mention);
+		free(der);
+	}
+	X509_free(self);
+}
+
+/* A request made with the CMS API the ordinary way reads as one made with PKCS#7. */
+static void test_cms_made_request(void **state)
+{
+	uint8_t *der = NULL, *payload = NULL;
+	size_t len = 0, plen = 0;
+	ec_err err = {""};
+	cms_request r = cms_params(EVP_des_ede3_cbc(), EVP_sha384());
+	cms_build(&r, &der, &len);
+	scep_msg *msg = parse_ok(der, len);
+	assert_string_equal(msg->bad_alg, "");
+	assert_true(msg->signature_ok);
+	assert_int_equal(msg->type, SCEP_MSG_PKCSREQ);
+	assert_memory_equal(msg->sender_nonce, nonce_a, SCEP_NONCE_LEN);
+	assert_int_equal(scep_msg_decrypt(msg, ca1, ca1_key, &payload, &plen, NULL, &err), 0);
+	assert_memory_equal(payload, csr_der, csr_len);
+	free(payload);
+	scep_msg_free(msg);
+	free(der);
+}
+
+/* RSAES-OAEP key transport: opened through CMS; its hashes are on the list too. */
+static void test_oaep_envelope(void **state)
+{
+	const EVP_MD *mds[] = {EVP_sha1(), EVP_sha256()};
+	for (size_t i = 0; i < sizeof(mds) / sizeof(mds[0]); i++) {
+		uint8_t *der = NULL, *payload = NULL;
+		size_t len = 0, plen = 0;
+		const EVP_CIPHER *used = NULL;
+		ec_err err = {""};
+		cms_request r = cms_params(EVP_aes_256_cbc(), EVP_sha256());
+		r.oaep = true;
+		r.oaep_md = mds[i];
+		cms_build(&r, &der, &len);
+		scep_msg *msg = parse_ok(der, len);
+		assert_string_equal(msg->bad_alg, "");
+		assert_true(msg->signature_ok);
+		if (scep_msg_decrypt(msg, ca1, ca1_key, &payload, &plen, &used, &err) != 0)
+			fail_msg("OAEP envelope: %s", err.msg);
+		assert_memory_equal(payload, csr_der, csr_len);
+		assert_ptr_equal(used, EVP_aes_256_cbc());
+		free(payload);
+		assert_int_equal(scep_msg_decrypt(msg, ca1, ca2_key, &payload, &plen, NULL, &err), -1);
+		scep_msg_free(msg);
+		free(der);
+	}
+	uint8_t *der = NULL;
+	size_t len = 0;
+	cms_request r = cms_params(EVP_aes_128_cbc(), EVP_sha256());
+	r.oaep = true;
+	r.oaep_md = EVP_md5();
+	cms_build(&r, &der, &len);
+	expect_bad_alg(der, len, "RSAES-OAEP hash");
+	free(der);
+}
+
+/* No reply is signed or encrypted with an algorithm off the list, whatever the caller asks. */
+static void test_certrep_allow_list(void **state)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	ec_err err = {""};
+	scep_reply_params p = reply_params(SCEP_STATUS_FAILURE);
+	p.fail_info = SCEP_FAIL_BADALG;
+	p.digest = EVP_md5();
+	assert_int_equal(scep_build_certrep(&p, &der, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "never signed"));
+	const EVP_MD *md4 = digest_or_skip("MD4");
+	if (md4 != NULL) {
+		p.digest = md4;
+		assert_int_equal(scep_build_certrep(&p, &der, &len, &err), -1);
+	}
+	p = reply_params(SCEP_STATUS_SUCCESS);
+	p.recipient_cert = cli;
+	p.cipher = EVP_rc2_cbc();
+	p.payload = csr_der; /* any bytes */
+	p.payload_len = csr_len;
+	assert_int_equal(scep_build_certrep(&p, &der, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "never encrypted"));
+	assert_ptr_equal(scep_reply_digest(NULL), EVP_sha256());
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +1110,15 @@ int main(void)
 		cmocka_unit_test(test_csr_parse),
 		cmocka_unit_test(test_degenerate_crl),
 		cmocka_unit_test(test_nextca),
+		cmocka_unit_test(test_allowed_algorithms),
+		cmocka_unit_test(test_refused_digests),
+		cmocka_unit_test(test_signature_algorithms),
+		cmocka_unit_test(test_refused_ciphers),
+		cmocka_unit_test(test_refused_aead),
+		cmocka_unit_test(test_pss_signature),
+		cmocka_unit_test(test_cms_made_request),
+		cmocka_unit_test(test_oaep_envelope),
+		cmocka_unit_test(test_certrep_allow_list),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

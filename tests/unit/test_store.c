@@ -724,6 +724,91 @@ static void test_open_errors(void **state)
 	unlink(path);
 }
 
+/* A one-time password is used up by the grant that records a certificate, and only then. */
+static void test_otp_with_grant(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	char serial[STORE_SERIAL_MAX];
+	assert_int_equal(store_otp_add(f->st, "pw", 1000, &err), 0);
+	assert_int_equal(store_otp_check(f->st, "pw", 999, &err), 0);
+	assert_int_equal(store_otp_check(f->st, "pw", 999, &err), 0); /* checking uses nothing */
+	assert_int_equal(store_otp_check(f->st, "pw", 1000, &err), 1); /* expired then */
+	assert_int_equal(store_otp_check(f->st, "other", 10, &err), 1);
+
+	/* A grant that fails (its serial is taken) leaves the password usable. */
+	reserve(f->st, serial);
+	record(f->st, serial, "CA1");
+	store_request r = make_request("tx-a", "fp", 100, 1000);
+	r.state = STORE_REQ_GRANTED;
+	store_cert c = make_cert(serial, "CA1", NULL, 0);
+	assert_int_equal(store_record_granted(f->st, &r, &c, "pw", &err), -1);
+	assert_int_equal(store_otp_check(f->st, "pw", 100, &err), 0);
+
+	/* The first grant uses it; a second grant with it records nothing and says so. */
+	reserve(f->st, serial);
+	c = make_cert(serial, "CA1", NULL, 0);
+	assert_int_equal(store_record_granted(f->st, &r, &c, "pw", &err), 0);
+	assert_int_equal(store_otp_check(f->st, "pw", 100, &err), 1);
+	char second[STORE_SERIAL_MAX];
+	reserve(f->st, second);
+	store_request r2 = make_request("tx-b", "fp", 100, 1000);
+	r2.state = STORE_REQ_GRANTED;
+	c = make_cert(second, "CA1", NULL, 0);
+	assert_int_equal(store_record_granted(f->st, &r2, &c, "pw", &err), 1);
+	assert_non_null(strstr(err.msg, "no longer valid"));
+	store_cert got;
+	assert_int_equal(store_cert_get(f->st, second, &got, &err), 1);
+	assert_int_equal(store_request_find(f->st, "tx-b", NULL, &r2, &err), 1);
+}
+
+/* What a source leaves without a certificate is counted, expired requests lose their request
+ * bytes, and refused and expired rows are purged one lifetime later. */
+static void test_kept_and_purged(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	int64_t n = -1;
+	uint8_t csr[100] = {1};
+	store_request pending = make_request("tx-p", "fp", 100, 200);
+	pending.csr_der = csr;
+	pending.csr_der_len = sizeof(csr);
+	insert_request(f->st, &pending);
+	store_request rejected = make_request("tx-r", "fp", 100, 200);
+	rejected.state = STORE_REQ_REJECTED;
+	insert_request(f->st, &rejected);
+	store_request granted = make_request("tx-g", "fp", 100, 200);
+	granted.state = STORE_REQ_GRANTED;
+	insert_request(f->st, &granted);
+	store_request other = make_request("tx-o", "fp", 100, 200);
+	snprintf(other.source, sizeof(other.source), "192.0.2.9");
+	insert_request(f->st, &other);
+	store_refusal refusal = {.created = 150, .source = "127.0.0.1", .txid = "tx-x", .reason = "why"};
+	assert_int_equal(store_refusal_record(f->st, &refusal, &err), 0);
+	assert_int_equal(store_request_count_kept_from(f->st, "127.0.0.1", &n, &err), 0);
+	assert_int_equal(n, 3); /* pending, rejected, refusal: not the granted one */
+
+	assert_int_equal(store_request_expire(f->st, 200, &err), 2);
+	store_request got;
+	assert_int_equal(store_request_get(f->st, pending.id, &got, &err), 0);
+	assert_int_equal(got.state, STORE_REQ_EXPIRED);
+	assert_null(got.csr_der);
+	store_request_free(&got);
+
+	/* keep_for 100: at 249 nothing is old enough; at 250 the refusal goes, the rejected
+	 * request (expired at 200) went at 200; the expired ones go at 300. */
+	assert_int_equal(store_purge(f->st, 199, 100, &err), 0);
+	assert_int_equal(store_purge(f->st, 249, 100, &err), 1);
+	assert_int_equal(store_purge(f->st, 250, 100, &err), 1);
+	assert_int_equal(store_refusal_count(f->st, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_purge(f->st, 300, 100, &err), 2);
+	assert_int_equal(store_request_find(f->st, "tx-g", NULL, &got, &err), 0);
+	store_request_free(&got);
+	assert_int_equal(store_request_count_kept_from(f->st, "127.0.0.1", &n, &err), 0);
+	assert_int_equal(n, 0);
+}
+
 static void test_schema_version(void **state)
 {
 	fixture *f = *state;
@@ -739,13 +824,23 @@ static void test_schema_version(void **state)
 	assert_non_null(strstr(err.msg, "schema version 99"));
 	assert_non_null(strstr(err.msg, "newer"));
 
-	/* Version 1 opens again, with its data (the counter reserved one block). */
-	raw_sql(f->path, "PRAGMA user_version = 1");
+	/* A version 1 database (no reason column) opens upgraded, with its data (the counter
+	 * reserved one block). */
+	raw_sql(f->path, "ALTER TABLE requests DROP COLUMN reason; DROP TABLE refusals; PRAGMA user_version = 1");
 	reopen(f);
 	assert_int_equal(store_last_serial(f->st, serial, &err), 0);
 	char expect[STORE_SERIAL_MAX];
 	snprintf(expect, sizeof(expect), "%X", STORE_SERIAL_BLOCK);
 	assert_string_equal(serial, expect);
+	store_request r = make_request("tx-upgraded", "fp", 1, 2);
+	snprintf(r.reason, sizeof(r.reason), "subject differs from the signing certificate CN=a");
+	assert_int_equal(store_request_insert(f->st, &r, &err), 0);
+	store_request got;
+	assert_int_equal(store_request_get(f->st, r.id, &got, &err), 0);
+	assert_string_equal(got.reason, r.reason);
+	store_request_free(&got);
+	store_refusal refusal = {.created = 1, .source = "127.0.0.1", .txid = "tx-refused"};
+	assert_int_equal(store_refusal_record(f->st, &refusal, &err), 0);
 }
 
 /* Over-long and NULL columns (written behind the store's back) read safely. */
@@ -770,7 +865,7 @@ static void test_robust_rows(void **state)
 	raw_sql(f->path, "BEGIN; ALTER TABLE requests RENAME TO r_old;"
 	        "CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, txid, state, msg_type,"
 	        " fail_info, renewal, subject, signer_fp, pubkey_fp, ca_serial, source, created, expires,"
-	        " cert_serial, csr BLOB, signer BLOB, cert BLOB);"
+	        " cert_serial, csr BLOB, signer BLOB, cert BLOB, reason);"
 	        "INSERT INTO requests (id, txid) VALUES (5, 'nulls');"
 	        "DROP TABLE r_old; COMMIT;");
 	reopen(f);
@@ -893,7 +988,7 @@ static void *grant_many(void *arg)
 		r.state = STORE_REQ_GRANTED;
 		snprintf(r.cert_serial, sizeof(r.cert_serial), "%s", serial);
 		store_cert c = make_cert(serial, "CA1", NULL, 0);
-		int rc = store_record_granted(g->st, &r, &c, &err);
+		int rc = store_record_granted(g->st, &r, &c, NULL, &err);
 		if (dup) {
 			if (rc == 0 || r.id != 0)
 				g->dup_failures++; /* counted as a defect: a duplicate serial was accepted */
@@ -986,6 +1081,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_otp_with_grant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kept_and_purged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_robust_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_one_store, setup, teardown),
