@@ -79,6 +79,40 @@ grep -q "subject differs from the signing certificate CN=alice.example.net" "$WO
   fail "the reason is not logged"
 pass "a request for other names signed by an enrolled client's certificate waits for the operator, with the reason"
 
+# ---- names and keys are validated, not only typed: refused before anything is stored
+selfsigned eve
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$K/rsa1024.key" 2>/dev/null || fail "rsa1024"
+openssl ecparam -name secp256k1 -genkey -noout -out "$K/k1.key" 2>/dev/null || fail "secp256k1"
+openssl ecparam -name prime256v1 -genkey -noout -param_enc explicit -out "$K/explicit.key" 2>/dev/null || fail "explicit"
+openssl ecparam -name secp384r1 -genkey -noout -out "$K/p384.key" 2>/dev/null || fail "p384"
+n=0
+refused() { # refused WHY [request options...]
+  local why=$1
+  shift
+  n=$((n + 1))
+  local before
+  before=$(sql "SELECT (SELECT count(*) FROM certs) || '/' || (SELECT count(*) FROM requests)")
+  expect "a request with $why" FAILURE "$(ask v$n pkcsreq eve "$K/eve.self" tx-eve-$n "$@")"
+  assert_eq "$(sql "SELECT (SELECT count(*) FROM certs) || '/' || (SELECT count(*) FROM requests)")" "$before" \
+    "certificates/requests after refusing $why"
+  grep -q "tx-eve-$n) refused: badRequest: .*$why" "$WORK/ca.log" || fail "the refusal of $why is not logged with its reason"
+}
+refused "not a valid DNS name" --ext "subjectAltName=DNS:under_score.example.net"
+refused "not a valid DNS name" --ext "subjectAltName=DNS:*.com"
+refused "not a valid DNS name" --ext "subjectAltName=DNS:a.*.example.net"
+refused "not a valid IP address" --ext "subjectAltName=IP:0.0.0.0"
+refused "not a valid IP address" --ext "subjectAltName=IP:::"
+refused "not a valid e-mail address" --ext "subjectAltName=email:no-at-sign"
+refused "URI, which this CA does not issue" --ext "subjectAltName=URI:https://eve.example.net/"
+refused "1024 bits is not accepted" --csr-key "$K/rsa1024.key"
+refused "curve secp256k1 is not accepted" --csr-key "$K/k1.key"
+refused "explicit curve parameters" --csr-key "$K/explicit.key"
+pw=$(otp)
+expect "an EC P-384 key with ordinary names" SUCCESS "$(ask v99 pkcsreq eve "$K/eve.self" tx-eve-99 --challenge "$pw" \
+  --csr-key "$K/p384.key" --ext "subjectAltName=DNS:*.eve.example.net,IP:2001:db8::1,email:eve@example.net")"
+openssl x509 -in "$K/v99.pem" -noout -ext subjectAltName | grep -q "DNS:\*.eve.example.net" || fail "names not issued"
+pass "DNS, IP, e-mail and URI names and RSA/EC keys are validated: each refusal badRequest with its reason logged"
+
 # ---- one transactionID and key, one certificate, whoever signs
 selfsigned bob
 pw=$(otp)

@@ -371,6 +371,31 @@ static void global_errors(void **state)
 
 /* ---- server lines ---- */
 
+static void server_issuance(void **state)
+{
+	(void)state;
+	const cfg_server *s;
+	cfg_config *cfg = server_ok("", &s);
+	assert_int_equal(s->issuance_rsa_min_bits, 2048);
+	assert_int_equal(s->issuance_rsa_max_bits, 8192);
+	assert_false(s->issuance_allow_uri);
+	cfg_config_free(cfg);
+	cfg = server_ok("  issuance rsa-modulus 3072\n  issuance subject-alt-name uri\n", &s);
+	assert_int_equal(s->issuance_rsa_min_bits, 3072);
+	assert_int_equal(s->issuance_rsa_max_bits, 8192);
+	assert_true(s->issuance_allow_uri);
+	cfg_config_free(cfg);
+	cfg = server_ok("  issuance rsa-modulus 1024 4096\n", &s);
+	assert_int_equal(s->issuance_rsa_min_bits, 1024);
+	assert_int_equal(s->issuance_rsa_max_bits, 4096);
+	cfg_config_free(cfg);
+	server_fails("  issuance rsa-modulus 512\n", "out of range 1024..16384");
+	server_fails("  issuance rsa-modulus 4096 2048\n", "the maximum 2048 is below the minimum 4096");
+	server_fails("  issuance rsa-modulus\n", "incomplete command");
+	server_fails("  issuance subject-alt-name otherName\n", "only uri can be allowed");
+	server_fails("  issuance ecdsa\n", "unknown issuance setting");
+}
+
 static void server_database(void **state)
 {
 	static const struct {
@@ -1090,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(clock_lines),
 		cmocka_unit_test(global_errors),
 		cmocka_unit_test(server_database),
+		cmocka_unit_test(server_issuance),
 		cmocka_unit_test(server_archive),
 		cmocka_unit_test(server_grant),
 		cmocka_unit_test(grant_unknown_trustpoint),
