@@ -33,12 +33,14 @@
 #include "config/config.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 
 typedef struct ca_engine ca_engine;
 
 /* What the engine needs from its host. */
 typedef struct ca_env {
 	const char *state_dir;          /* default parent of the CA directory */
+	const ec_dir *state;            /* the same, already opened (NULL: state_dir is resolved) */
 	int default_key_bits;           /* RSA size of CA keys (from `crypto key generate rsa`) */
 	int rollover_key_bits;
 	/* Optional: trusted certificates of a trustpoint named by `grant auto trustpoint`; returns

@@ -58,8 +58,8 @@ static int meta_set_i64(ca_engine *ca, const char *key, int64_t v, ec_err *err)
 
 static int crl_path(ca_engine *ca, char *path, size_t sz, ec_err *err)
 {
-	if (ca_path(ca, path, sz, "%s.crl", ca->cfg.name) != 0)
-		return ec_err_set(err, "CA directory path too long");
+	if (ca_file(ca, path, sz, "%s.crl", ca->cfg.name) != 0)
+		return ec_err_set(err, "CA name too long");
 	return 0;
 }
 
@@ -86,7 +86,7 @@ int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err)
 	                    number, list.items, list.n};
 	if (pki_make_crl(&p, &crl, err) != 0 || pki_crl_to_der(crl, &der, &der_len, err) != 0 ||
 	    crl_path(ca, path, sizeof(path), err) != 0 ||
-	    ec_write_atomic(path, der, der_len, 0644, err) != 0 ||
+	    ec_write_atomic_at(&ca->dir, path, der, der_len, 0644, err) != 0 ||
 	    meta_set_i64(ca, "crl_number", number, err) != 0 ||
 	    meta_set_i64(ca, "crl_this_update", now, err) != 0 ||
 	    meta_set_i64(ca, "crl_next_update", now + ca->cfg.lifetime_crl, err) != 0)
@@ -114,11 +114,11 @@ int ca_crl_load(ca_engine *ca, ec_err *err)
 	if (meta_get_i64(ca, "crl_number", &number, err) != 0 ||
 	    meta_get_i64(ca, "crl_this_update", &this_update, err) != 0 ||
 	    meta_get_i64(ca, "crl_next_update", &next_update, err) != 0 ||
-	    crl_path(ca, path, sizeof(path), err) != 0 || !ec_file_exists(path))
+	    crl_path(ca, path, sizeof(path), err) != 0 || !ec_file_exists_at(&ca->dir, path))
 		return -1;
 	uint8_t *der = NULL;
 	size_t len = 0;
-	if (ec_read_file(path, 64 * 1024 * 1024, &der, &len, err) != 0)
+	if (ec_read_file_at(&ca->dir, path, 64 * 1024 * 1024, &der, &len, err) != 0)
 		return -1;
 	X509_CRL *crl = NULL;
 	/* A CRL signed by another key than the active CA's (a switch happened) is reissued. */

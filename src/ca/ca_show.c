@@ -62,7 +62,7 @@ static int show_server_text(ca_engine *ca, ec_time now, unsigned flags, ec_buf *
 	if (ec_buf_printf(out, "    Granting mode is: %s\n", grant_text(&ca->cfg, grant, sizeof(grant))) ||
 	    ec_buf_printf(out, "    Last certificate issued serial number (hex): %s\n", last) ||
 	    ec_buf_printf(out, "    CA certificate expiration timer: %s\n    CRL NextUpdate timer: %s\n", t1, t2) ||
-	    ec_buf_printf(out, "    Current primary storage dir: unix:%s/\n    Database Level: %s\n", ca->dir,
+	    ec_buf_printf(out, "    Current primary storage dir: unix:%s/\n    Database Level: %s\n", ca->dir.path,
 	                  level_text(ca->cfg.database_level)))
 		return -1;
 	if (ca->rollover >= 0) {
@@ -116,7 +116,7 @@ static int show_server_json(ca_engine *ca, ec_time now, ec_buf *out)
 	    ec_json_kv_str(out, false, "issuer_name", ca->cfg.issuer_name) ||
 	    ec_json_kv_str(out, false, "granting_mode", grant_text(&ca->cfg, grant, sizeof(grant))) ||
 	    ec_json_kv_str(out, false, "last_serial", last) || ec_json_kv_str(out, false, "crl_next_update", crl) ||
-	    ec_json_kv_str(out, false, "storage_dir", ca->dir) ||
+	    ec_json_kv_str(out, false, "storage_dir", ca->dir.path) ||
 	    ec_json_kv_int(out, false, "database_level", ca->cfg.database_level) ||
 	    json_gen(out, "active", &ca->gens[ca->active], false) ||
 	    (ca->rollover >= 0 && json_gen(out, "rollover", &ca->gens[ca->rollover], false)) ||
@@ -217,7 +217,7 @@ static int key_text(ca_engine *ca, ca_gen *g, ec_buf *out)
 	int rc = ec_buf_printf(out, "%% Key pair of CA certificate %s (valid from %s)\nKey name: %s%s\n"
 	                       " Key type: RSA KEYS %d bits\n Storage Device: %s\n Usage: General Purpose Key\n"
 	                       " Key is not exportable.\n Key Data:\n", g->serial, valid, ca->cfg.name,
-	                       g->role == STORE_CA_ROLLOVER ? "#" : "", EVP_PKEY_get_bits(g->key), ca->dir);
+	                       g->role == STORE_CA_ROLLOVER ? "#" : "", EVP_PKEY_get_bits(g->key), ca->dir.path);
 	for (int i = 0; i < n && rc == 0; i += 4) {
 		char hex[9];
 		ec_hex_encode(spki + i, (size_t)(n - i < 4 ? n - i : 4), hex);

@@ -7,7 +7,7 @@
  * It never reads the clock: `now` comes from the daemon. Blocking: the HTTP exchanges run on the
  * caller's thread with the scep_client's timeouts.
  *
- * Files, under <state-dir>/trustpoints/:
+ * Files, under <state-dir>/trustpoints/ (opened once; every file relative to it, see fsutil.h):
  *   <TP>.state             the persisted tp_record (atomic)
  *   keys/<KEY>.<a|b>.key   the key pairs (active slot and shadow slot), encrypted, 0600
  *   client.keypass         the random secret that encrypts them, 0600
@@ -29,11 +29,13 @@
 #include "config/config.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 
 typedef struct tp_runtime tp_runtime;
 
 typedef struct client_env {
 	const char *state_dir;
+	const ec_dir *state;             /* the same, already opened (NULL: state_dir is resolved) */
 	const char *hostname;            /* for the default subject CN=<hostname> (copied) */
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;

@@ -54,16 +54,16 @@ static const char *key_label(const tp_runtime *tp)
 	return tp->cfg.rsakeypair[0] ? tp->cfg.rsakeypair : tp->cfg.name;
 }
 
-int client_key_path(tp_runtime *tp, char slot, char *out, size_t sz)
+int client_key_file(tp_runtime *tp, char slot, char *out, size_t sz)
 {
-	int n = snprintf(out, sz, "%s/keys/%s.%c.key", tp->dir, key_label(tp), slot);
-	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+	int n = snprintf(out, sz, "%s.%c.key", key_label(tp), slot);
+	return (n < 0 || (size_t)n >= sz || strchr(out, '/') != NULL) ? -1 : 0;
 }
 
 static int state_path(tp_runtime *tp, char *out, size_t sz)
 {
-	int n = snprintf(out, sz, "%s/%s.state", tp->dir, tp->cfg.name);
-	return (n < 0 || (size_t)n >= sz) ? -1 : 0;
+	int n = snprintf(out, sz, "%s.state", tp->cfg.name);
+	return (n < 0 || (size_t)n >= sz || strchr(out, '/') != NULL) ? -1 : 0;
 }
 
 int client_save(tp_runtime *tp, ec_err *err)
@@ -77,7 +77,7 @@ int client_save(tp_runtime *tp, ec_err *err)
 	else if (tp_record_format(&tp->rec, &b) != 0)
 		ec_err_set(err, "state too large");
 	else
-		rc = ec_write_atomic(path, b.data, b.len, 0600, err);
+		rc = ec_write_atomic_at(&tp->dir, path, b.data, b.len, 0600, err);
 	ec_buf_free(&b);
 	return rc;
 }
@@ -86,12 +86,13 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 {
 	char path[CLIENT_PATH_MAX];
 	*out = NULL;
-	if (client_key_path(tp, slot, path, sizeof(path)) != 0)
-		return ec_err_set(err, "key path too long");
-	if (!create || ec_file_exists(path))
-		return ec_file_exists(path) ? pki_key_load(path, tp->key_password, out, err) : 0;
+	if (client_key_file(tp, slot, path, sizeof(path)) != 0)
+		return ec_err_set(err, "key name too long");
+	if (!create || ec_file_exists_at(&tp->keys, path))
+		return ec_file_exists_at(&tp->keys, path) ? pki_key_load_at(&tp->keys, path, tp->key_password, out, err) : 0;
 	int bits = tp->cfg.rsakeypair_bits > 0 ? tp->cfg.rsakeypair_bits : 2048;
-	if (pki_key_generate(bits, out, err) != 0 || pki_key_save(path, *out, tp->key_password, err) != 0) {
+	if (pki_key_generate(bits, out, err) != 0 ||
+	    pki_key_save_at(&tp->keys, path, *out, tp->key_password, err) != 0) {
 		EVP_PKEY_free(*out);
 		*out = NULL;
 		return -1;
@@ -194,7 +195,9 @@ static bool outputs_current(tp_runtime *tp)
 			continue;
 		uint8_t *have = NULL;
 		size_t len = 0;
-		same = ec_read_file(out[i].path, out[i].len + 1, &have, &len, &err) == 0 && len == out[i].len &&
+		/* A symbolic link at an output's name is not read through: it counts as different, and
+		 * the atomic write replaces the link itself. */
+		same = ec_read_file_at(NULL, out[i].path, out[i].len + 1, &have, &len, &err) == 0 && len == out[i].len &&
 		       memcmp(have, out[i].data, len) == 0;
 		if (have != NULL)
 			OPENSSL_cleanse(have, len);
@@ -243,11 +246,8 @@ void client_run_post_install(tp_runtime *tp)
 
 static int load_key_password(tp_runtime *tp, ec_err *err)
 {
-	char path[CLIENT_PATH_MAX];
-	int n = snprintf(path, sizeof(path), "%s/client.keypass", tp->dir);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return ec_err_set(err, "state path too long");
-	if (!ec_file_exists(path)) {
+	const char *path = "client.keypass";
+	if (!ec_file_exists_at(&tp->dir, path)) {
 		uint8_t rnd[32];
 		if (scep_random(rnd, sizeof(rnd)) != 0)
 			return ec_err_set(err, "no randomness");
@@ -255,17 +255,17 @@ static int load_key_password(tp_runtime *tp, ec_err *err)
 		OPENSSL_cleanse(rnd, sizeof(rnd));
 		/* Created only once: O_EXCL semantics through a temp file would race with a second
 		 * trustpoint of the same daemon, which runs on the same thread. */
-		return ec_write_atomic(path, tp->key_password, strlen(tp->key_password), 0600, err);
+		return ec_write_atomic_at(&tp->dir, path, tp->key_password, strlen(tp->key_password), 0600, err);
 	}
 	uint8_t *data = NULL;
 	size_t len = 0;
-	if (ec_check_private(path, err) != 0 || ec_read_file(path, sizeof(tp->key_password) - 1, &data, &len, err) != 0)
+	if (ec_read_private_at(&tp->dir, path, sizeof(tp->key_password) - 1, &data, &len, err) != 0)
 		return -1;
 	memcpy(tp->key_password, data, len);
 	tp->key_password[len] = '\0';
 	OPENSSL_cleanse(data, len);
 	free(data);
-	return len > 0 ? 0 : ec_err_set(err, "%s is empty", path);
+	return len > 0 ? 0 : ec_err_set(err, "%s/%s is empty", tp->dir.path, path);
 }
 
 static tp_policy policy_of(const cfg_trustpoint *c)
@@ -286,14 +286,14 @@ static int load_state(tp_runtime *tp, ec_time now, ec_err *err)
 	char path[CLIENT_PATH_MAX];
 	if (state_path(tp, path, sizeof(path)) != 0)
 		return ec_err_set(err, "state path too long");
-	if (!ec_file_exists(path)) {
+	if (!ec_file_exists_at(&tp->dir, path)) {
 		tp_record_init(&tp->rec);
 		tp_init(&tp->rec.m, &tp->policy, now);
 		return client_save(tp, err);
 	}
 	uint8_t *text = NULL;
 	size_t len = 0;
-	int rc = ec_read_file(path, TP_RECORD_MAX, &text, &len, err);
+	int rc = ec_read_file_at(&tp->dir, path, TP_RECORD_MAX, &text, &len, err);
 	if (rc == 0 && tp_record_parse(text, len, &tp->rec, err) != 0)
 		rc = ec_err_wrap(err, "%s", path);
 	free(text);
@@ -320,6 +320,25 @@ static int load_state(tp_runtime *tp, ec_time now, ec_err *err)
 	return 0;
 }
 
+/* <state-dir>/trustpoints and its keys, opened once (see util/fsutil.h). */
+static int open_dirs(tp_runtime *tp, ec_err *err)
+{
+	bool others_enter = false;
+	ec_dir own = {.fd = -1};
+	const ec_dir *state = tp->env.state;
+	if (state == NULL) {
+		if (ec_dir_open(&own, tp->env.state_dir, 0700, &others_enter, err) != 0)
+			return -1;
+		state = &own;
+	}
+	int rc = ec_dir_open_sub(&tp->dir, state, "trustpoints", 0700, err) != 0 ||
+	                 ec_dir_open_sub(&tp->keys, &tp->dir, "keys", 0700, err) != 0
+	             ? -1
+	             : 0;
+	ec_dir_close(&own);
+	return rc;
+}
+
 int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, tp_runtime **out, ec_err *err)
 {
 	*out = NULL;
@@ -332,11 +351,8 @@ int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, t
 	tp->env.hostname = tp->hostname;
 	tp->policy = policy_of(cfg);
 	tp_record_init(&tp->rec);
-	char keys[CLIENT_PATH_MAX + 8];
-	int n = snprintf(tp->dir, sizeof(tp->dir), "%s/trustpoints", env->state_dir);
-	if (n < 0 || (size_t)n >= sizeof(tp->dir) || snprintf(keys, sizeof(keys), "%s/keys", tp->dir) < 0 ||
-	    ec_mkdir_p(tp->dir, 0700, err) != 0 || ec_mkdir_p(keys, 0700, err) != 0 ||
-	    load_key_password(tp, err) != 0 || load_state(tp, now, err) != 0 ||
+	tp->dir.fd = tp->keys.fd = -1;
+	if (open_dirs(tp, err) != 0 || load_key_password(tp, err) != 0 || load_state(tp, now, err) != 0 ||
 	    client_key_load_or_create(tp, tp->rec.key_slot, false, &tp->key, err) != 0 ||
 	    (tp->rec.request_key_shadow &&
 	     client_key_load_or_create(tp, tp->rec.key_slot == 'a' ? 'b' : 'a', false, &tp->shadow_key, err) != 0))
@@ -365,6 +381,8 @@ void client_close(tp_runtime *tp)
 	EVP_PKEY_free(tp->shadow_key);
 	scep_client_free(tp->http);
 	tp_record_free(&tp->rec);
+	ec_dir_close(&tp->dir);
+	ec_dir_close(&tp->keys);
 	OPENSSL_cleanse(tp->key_password, sizeof(tp->key_password));
 	free(tp);
 }

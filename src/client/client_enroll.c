@@ -297,7 +297,7 @@ static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
 	ec_err err;
 	char old_slot_path[CLIENT_PATH_MAX] = "";
 	if (x->request_key_shadow) {
-		client_key_path(tp, tp->rec.key_slot, old_slot_path, sizeof(old_slot_path));
+		client_key_file(tp, tp->rec.key_slot, old_slot_path, sizeof(old_slot_path));
 		tp->rec.key_slot = tp->rec.key_slot == 'a' ? 'b' : 'a';
 		EVP_PKEY_free(tp->key);
 		tp->key = tp->shadow_key;
@@ -329,7 +329,7 @@ static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
 	}
 	ec_crash_point("client-install-after-commit");
 	if (old_slot_path[0])
-		unlink(old_slot_path);
+		ec_unlink_at(&tp->keys, old_slot_path);
 	client_log(tp, "certificate %s installed, valid until %s; %s at %s", serial, until,
 	           tp_request_kind_name(tp->rec.m.renewal_kind), next);
 	if (client_write_outputs(tp, &err) != 0)
@@ -507,8 +507,8 @@ static EVP_PKEY *request_key(tp_runtime *tp, bool renewal, bool *shadow, ec_err 
 	char path[CLIENT_PATH_MAX];
 	EVP_PKEY_free(tp->shadow_key);
 	tp->shadow_key = NULL;
-	if (client_key_path(tp, other, path, sizeof(path)) == 0)
-		unlink(path); /* a shadow pair left from an abandoned attempt is not reused */
+	if (client_key_file(tp, other, path, sizeof(path)) == 0)
+		ec_unlink_at(&tp->keys, path); /* a shadow pair left from an abandoned attempt is not reused */
 	if (client_key_load_or_create(tp, other, true, &tp->shadow_key, err) != 0)
 		return NULL;
 	*shadow = true;

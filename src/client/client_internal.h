@@ -20,7 +20,8 @@ struct tp_runtime {
 	client_env env;
 	tp_policy policy;
 	tp_record rec;
-	char dir[CLIENT_PATH_MAX];        /* <state-dir>/trustpoints */
+	ec_dir dir;                       /* <state-dir>/trustpoints */
+	ec_dir keys;                      /* <state-dir>/trustpoints/keys */
 	char key_password[128];
 	char hostname[256];               /* env.hostname points here: the caller's may not last */
 	X509 *ca;                         /* from rec, parsed */
@@ -38,7 +39,8 @@ struct tp_runtime {
 ec_time client_retry_after(const scep_client_reply *r, ec_time now);
 void client_log(tp_runtime *tp, const char *fmt, ...) EC_PRINTF(2, 3);
 int client_save(tp_runtime *tp, ec_err *err);
-int client_key_path(tp_runtime *tp, char slot, char *out, size_t sz);
+/* The name of a slot's key file in tp->keys. */
+int client_key_file(tp_runtime *tp, char slot, char *out, size_t sz);
 /* Loads or creates the key of a slot. */
 int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY **out, ec_err *err);
 int client_write_outputs(tp_runtime *tp, ec_err *err);

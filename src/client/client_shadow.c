@@ -120,7 +120,7 @@ static void promote(tp_runtime *tp, char *old_key_path, size_t sz)
 		return;
 	take_rollover(tp, &tp->cert, &tp->rollover_cert, TP_BLOB_CERT, TP_BLOB_ROLLOVER_CERT);
 	if (tp->rec.request_key_shadow) {
-		client_key_path(tp, tp->rec.key_slot, old_key_path, sz);
+		client_key_file(tp, tp->rec.key_slot, old_key_path, sz);
 		tp->rec.key_slot = tp->rec.key_slot == 'a' ? 'b' : 'a';
 		ec_err err;
 		EVP_PKEY_free(tp->key);
@@ -155,7 +155,7 @@ void client_switch(tp_runtime *tp, ec_time now)
 	}
 	ec_crash_point("client-switch-after-commit");
 	if (old_key[0])
-		unlink(old_key);
+		ec_unlink_at(&tp->keys, old_key);
 	client_log(tp, "SHADOW: %s", tp->rec.last_result);
 	if (client_write_outputs(tp, &err) != 0)
 		client_log(tp, "cannot write the output files: %s", err.msg);

@@ -9,6 +9,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,17 +29,21 @@ int control_open(daemon_ctx *d, ec_err *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char path[sizeof(sa.sun_path)];
-	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_SOCKET_NAME) != 0)
+	/* bind() takes a path: the resolved one, whose every component only root or we can change;
+	 * the name as given when the resolved one is too long for a socket address. */
+	if (ec_path_join(path, sizeof(path), d->state.path, EVERCERTD_SOCKET_NAME) != 0 &&
+	    ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_SOCKET_NAME) != 0)
 		return ec_err_set(err, "state directory path too long for a socket");
 	memcpy(sa.sun_path, path, sizeof(path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return ec_err_set(err, "socket: %s", strerror(errno));
-	unlink(path); /* a stale socket of a previous run; the lock file proves none is running */
+	/* A stale socket of a previous run (the lock file proves none is running). */
+	ec_unlink_at(&d->state, EVERCERTD_SOCKET_NAME);
 	mode_t old = umask(0177);
 	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 16) != 0) {
+	if (rc != 0 || fchmodat(d->state.fd, EVERCERTD_SOCKET_NAME, 0600, 0) != 0 || listen(fd, 16) != 0) {
 		int e = errno;
 		close(fd);
 		return ec_err_set(err, "cannot listen on %s: %s", path, strerror(e));
@@ -53,9 +58,7 @@ void control_close(daemon_ctx *d)
 		return;
 	close(d->control_fd);
 	d->control_fd = -1;
-	char path[4096];
-	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_SOCKET_NAME) == 0)
-		unlink(path);
+	ec_unlink_at(&d->state, EVERCERTD_SOCKET_NAME);
 }
 
 static int peer_is_us(int fd)

@@ -19,6 +19,7 @@
 #include "http/http_server.h"
 #include "http/scep_router.h"
 #include "util/buf.h"
+#include "util/fsutil.h"
 
 #define EVERCERTD_SOCKET_NAME "evercertd.sock"
 #define EVERCERTD_LOCK_NAME "evercertd.lock"
@@ -27,7 +28,8 @@
 
 typedef struct daemon_ctx {
 	const char *config_path;
-	const char *state_dir;
+	const char *state_dir;          /* as given */
+	ec_dir state;                   /* resolved and held open: every file in it goes through it */
 	bool foreground;
 	cfg_config *cfg;
 	ec_clock *clock;
@@ -39,15 +41,22 @@ typedef struct daemon_ctx {
 	http_server *http;
 	int control_fd;
 	int lock_fd;
-	FILE *log;
+	int log_fd;                   /* the log file (O_APPEND), or -1: standard error */
 	bool clock_warned;            /* "clock not authoritative" was logged */
 	volatile sig_atomic_t stop;
+	volatile sig_atomic_t hangup; /* SIGHUP received, not yet acted on */
 } daemon_ctx;
 
-/* log.c: one line, prefixed with the daemon clock's time. */
+/* log.c: one line, prefixed with the daemon clock's time; the whole line is escaped
+ * (util/logtext.h), so no caller can end it early or start another. Any thread. */
 void dlog(daemon_ctx *d, const char *fmt, ...) EC_PRINTF(2, 3);
 /* Adapter for the modules' audit/log callbacks (ctx is the daemon_ctx). */
 void dlog_line(void *ctx, const char *line);
+/* Opens DIR/evercertd.log (a symbolic link there is refused), or reopens it in place under the
+ * same descriptor: after logrotate moved it, the next lines go to a new file. */
+int dlog_open(daemon_ctx *d, ec_err *err) EC_MUST_USE;
+/* What SIGHUP does, on the main thread: reopens the log file, if any, and says so. */
+void dlog_hangup(daemon_ctx *d);
 
 /* control.c: the operator socket. */
 int control_open(daemon_ctx *d, ec_err *err) EC_MUST_USE;

@@ -94,6 +94,10 @@ void daemon_loop(daemon_ctx *d)
 {
 	int backoff_ms = 0;
 	while (!d->stop) {
+		if (d->hangup) {
+			d->hangup = 0;
+			dlog_hangup(d);
+		}
 		ec_time now = ec_clock_now(d->clock);
 		if (!ec_clock_is_authoritative(d->clock)) {
 			if (!d->clock_warned)

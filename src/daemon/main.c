@@ -33,8 +33,12 @@ static daemon_ctx *g_daemon; /* only for the signal handler */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	if (g_daemon != NULL)
+	if (g_daemon == NULL)
+		return;
+	/* SIGHUP (logrotate's postrotate) must never stop the CA: the main loop reopens the log. */
+	if (sig == SIGHUP)
+		g_daemon->hangup = 1;
+	else
 		g_daemon->stop = 1;
 }
 
@@ -49,9 +53,12 @@ static void usage(FILE *f)
 	        "operator socket live under DIR.\n"
 	        "\n"
 	        "  -c, --config FILE     configuration file\n"
-	        "  -s, --state-dir DIR   state directory (created 0700; also EVERCERT_STATE_DIR)\n"
+	        "  -s, --state-dir DIR   state directory (created 0700; also EVERCERT_STATE_DIR);\n"
+	        "                        it and every directory and link above it must belong to\n"
+	        "                        root or to this user and be closed to writes by others\n"
 	        "  -f, --foreground      stay in the foreground and log to standard error\n"
-	        "                        (otherwise detach and log to DIR/evercertd.log)\n"
+	        "                        (otherwise detach and log to DIR/evercertd.log, reopened\n"
+	        "                        on SIGHUP)\n"
 	        "      --check           parse the configuration, report errors and exit\n"
 	        "  -h, --help            this help\n"
 	        "  -V, --version         print the version\n"
@@ -64,18 +71,15 @@ static void usage(FILE *f)
 
 static int take_lock(daemon_ctx *d, ec_err *err)
 {
-	char path[4096];
-	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_LOCK_NAME) != 0)
-		return ec_err_set(err, "state directory path too long");
-	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	d->lock_fd = ec_open_at(&d->state, EVERCERTD_LOCK_NAME, O_RDWR | O_CREAT, 0600, err);
 	if (d->lock_fd < 0)
-		return ec_err_set(err, "cannot open %s: %s", path, strerror(errno));
+		return -1;
 	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
 		return ec_err_set(err, "another evercertd is already running with state directory %s", d->state_dir);
 	char pid[32];
 	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(d->lock_fd, 0) != 0 || write(d->lock_fd, pid, (size_t)n) != n)
-		return ec_err_set(err, "cannot write %s: %s", path, strerror(errno));
+		return ec_err_set(err, "cannot write %s/%s: %s", d->state.path, EVERCERTD_LOCK_NAME, strerror(errno));
 	return 0;
 }
 
@@ -84,12 +88,11 @@ static int take_lock(daemon_ctx *d, ec_err *err)
 static ec_time simulated_start(daemon_ctx *d)
 {
 	ec_time start = d->cfg->clock_simulate_start, saved;
-	char path[4096];
 	uint8_t *text = NULL;
 	size_t len = 0;
 	ec_err err;
-	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_CLOCK_NAME) != 0 ||
-	    !ec_file_exists(path) || ec_read_file(path, 64, &text, &len, &err) != 0)
+	if (!ec_file_exists_at(&d->state, EVERCERTD_CLOCK_NAME) ||
+	    ec_read_file_at(&d->state, EVERCERTD_CLOCK_NAME, 64, &text, &len, &err) != 0)
 		return start;
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 		text[--len] = '\0';
@@ -103,13 +106,12 @@ void daemon_clock_save(daemon_ctx *d)
 {
 	if (d->clock == NULL || !ec_clock_is_simulated(d->clock))
 		return;
-	char path[4096], iso[EC_TIME_TEXT_MAX + 1];
+	char iso[EC_TIME_TEXT_MAX + 1];
 	ec_err err;
 	ec_time_format_iso(ec_clock_now(d->clock), iso);
 	size_t n = strlen(iso);
 	iso[n] = '\n';
-	if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_CLOCK_NAME) != 0 ||
-	    ec_write_atomic(path, iso, n + 1, 0600, &err) != 0)
+	if (ec_write_atomic_at(&d->state, EVERCERTD_CLOCK_NAME, iso, n + 1, 0600, &err) != 0)
 		dlog(d, "cannot save the simulated clock: %s", err.msg);
 }
 
@@ -140,7 +142,8 @@ static int open_servers(daemon_ctx *d, ec_err *err)
 		snprintf(rollover_label, sizeof(rollover_label), "%s#", s->name);
 		int bits = cfg_key_bits(d->cfg, s->name, 2048);
 		ca_env env = {
-			.state_dir = d->state_dir,
+			.state_dir = d->state.path,
+			.state = &d->state,
 			.default_key_bits = bits,
 			.rollover_key_bits = cfg_key_bits(d->cfg, rollover_label, bits),
 			.trustpoint_certs = trustpoint_certs,
@@ -163,7 +166,8 @@ static int open_trustpoints(daemon_ctx *d, ec_err *err)
 	else if (gethostname(host, sizeof(host) - 1) != 0)
 		snprintf(host, sizeof(host), "evercert");
 	for (size_t i = 0; i < d->cfg->n_trustpoints; i++) {
-		client_env env = {.state_dir = d->state_dir, .hostname = host, .log = dlog_line, .log_ctx = d};
+		client_env env = {.state_dir = d->state.path, .state = &d->state, .hostname = host, .log = dlog_line,
+		                  .log_ctx = d};
 		if (client_open(&d->cfg->trustpoints[i], &env, ec_clock_now(d->clock), &d->tps[d->n_tps], err) != 0)
 			return -1;
 		d->n_tps++;
@@ -217,19 +221,20 @@ static void announce(daemon_ctx *d)
 static int setup(daemon_ctx *d, ec_err *err)
 {
 	bool others_enter = false;
-	if (ec_mkdir_p(d->state_dir, 0700, err) != 0 || ec_check_private_dir(d->state_dir, &others_enter, err) != 0 ||
-	    take_lock(d, err) != 0)
+	/* Resolved and checked once, then only used through its descriptor (util/fsutil.h). */
+	if (ec_dir_open(&d->state, d->state_dir, 0700, &others_enter, err) != 0) {
+		ec_err_wrap(err, "state directory %s", d->state_dir);
 		return -1;
-	if (!d->foreground) {
-		char path[4096];
-		if (ec_path_join(path, sizeof(path), d->state_dir, EVERCERTD_LOG_NAME) != 0 ||
-		    (d->log = fopen(path, "ae")) == NULL)
-			return ec_err_set(err, "cannot open the log file in %s", d->state_dir);
 	}
+	if (take_lock(d, err) != 0 || (!d->foreground && dlog_open(d, err) != 0))
+		return -1;
+	/* The clock first: every line of the log, this warning included, carries the time. */
+	if (make_clock(d, err) != 0)
+		return -1;
 	if (others_enter)
 		dlog(d, "warning: other users can enter the state directory %s; run chmod 700 on it (the keys "
-		     "and state in it are private files all the same)", d->state_dir);
-	if (make_clock(d, err) != 0 || scep_init(err) != 0 ||
+		     "and state in it are private files all the same)", d->state.path);
+	if (scep_init(err) != 0 ||
 	    open_servers(d, err) != 0 || start_http(d, err) != 0 || open_trustpoints(d, err) != 0 ||
 	    control_open(d, err) != 0)
 		return -1;
@@ -246,10 +251,11 @@ static void teardown(daemon_ctx *d)
 		ca_close(d->cas[i]);
 	cfg_config_free(d->cfg);
 	ec_clock_free(d->clock);
-	if (d->log)
-		fclose(d->log);
+	if (d->log_fd >= 0)
+		close(d->log_fd);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
+	ec_dir_close(&d->state);
 }
 
 /* Detaches; the parent exits once the child reports that it started (or why it did not). */
@@ -339,7 +345,7 @@ static bool config_has_secret(const cfg_config *cfg)
 
 int main(int argc, char **argv)
 {
-	daemon_ctx d = {.control_fd = -1, .lock_fd = -1};
+	daemon_ctx d = {.control_fd = -1, .lock_fd = -1, .log_fd = -1, .state.fd = -1};
 	bool check_only = false;
 	ec_err err;
 	ec_err_clear(&err);
@@ -374,7 +380,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a peer gone mid-reply is an error return, not our end */
 	if (setup(&d, &err) != 0) {
 		if (d.foreground)
 			fprintf(stderr, "evercertd: %s\n", err.msg);
@@ -385,7 +392,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	announce(&d);
-	dlog(&d, "started (state directory %s)", d.state_dir);
+	dlog(&d, "started (state directory %s)", d.state.path);
 	report(report_fd, "ok");
 	daemon_loop(&d);
 	dlog(&d, "stopping");

@@ -46,6 +46,12 @@ static PKCS12 *make_pkcs12(const char *friendly_name, EVP_PKEY *key, X509 *cert,
 int pki_export_pkcs12(const char *path, const char *friendly_name, EVP_PKEY *key, X509 *cert,
                       const char *password, ec_err *err)
 {
+	return pki_export_pkcs12_at(NULL, path, friendly_name, key, cert, password, err);
+}
+
+int pki_export_pkcs12_at(const ec_dir *dir, const char *path, const char *friendly_name, EVP_PKEY *key,
+                         X509 *cert, const char *password, ec_err *err)
+{
 	int rc = -1;
 	PKCS12 *p12 = NULL;
 	BIO *bio = NULL;
@@ -64,7 +70,7 @@ int pki_export_pkcs12(const char *path, const char *friendly_name, EVP_PKEY *key
 		ec_err_ssl(err, "cannot encode the PKCS#12");
 		goto out;
 	}
-	if (pki_bio_write_file(bio, path, 0600, err) != 0)
+	if (pki_bio_write_file(bio, dir, path, 0600, err) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -76,6 +82,12 @@ out:
 }
 
 int pki_export_pem(const char *path, EVP_PKEY *key, X509 *cert, const char *password, ec_err *err)
+{
+	return pki_export_pem_at(NULL, path, key, cert, password, err);
+}
+
+int pki_export_pem_at(const ec_dir *dir, const char *path, EVP_PKEY *key, X509 *cert, const char *password,
+                      ec_err *err)
 {
 	int rc = -1;
 	BIO *bio = NULL;
@@ -93,7 +105,7 @@ int pki_export_pem(const char *path, EVP_PKEY *key, X509 *cert, const char *pass
 		ec_err_ssl(err, "cannot encode the PEM archive");
 		goto out;
 	}
-	if (pki_bio_write_file(bio, path, 0600, err) != 0)
+	if (pki_bio_write_file(bio, dir, path, 0600, err) != 0)
 		goto out;
 	rc = 0;
 out:

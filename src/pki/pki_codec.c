@@ -32,13 +32,13 @@ int pki_bio_take(BIO *bio, uint8_t **out, size_t *len, ec_err *err)
 	return 0;
 }
 
-int pki_bio_write_file(BIO *bio, const char *path, mode_t mode, ec_err *err)
+int pki_bio_write_file(BIO *bio, const ec_dir *dir, const char *name, mode_t mode, ec_err *err)
 {
 	char *data = NULL;
 	long n = BIO_get_mem_data(bio, &data);
 	if (n <= 0 || data == NULL)
-		return ec_err_set(err, "nothing to write to %s", path);
-	return ec_write_atomic(path, data, (size_t)n, mode, err);
+		return ec_err_set(err, "nothing to write to %s", name);
+	return ec_write_atomic_at(dir, name, data, (size_t)n, mode, err);
 }
 
 /* Moves n bytes of OpenSSL-allocated DER (freed here) into a malloc'd buffer. */
@@ -216,10 +216,15 @@ out:
 
 int pki_cert_save_pem(const char *path, X509 *cert, int mode, ec_err *err)
 {
+	return pki_cert_save_pem_at(NULL, path, cert, mode, err);
+}
+
+int pki_cert_save_pem_at(const ec_dir *dir, const char *path, X509 *cert, int mode, ec_err *err)
+{
 	int rc = -1;
 	BIO *bio = cert_pem_bio(cert, err);
 
-	if (bio == NULL || pki_bio_write_file(bio, path, (mode_t)mode, err) != 0) {
+	if (bio == NULL || pki_bio_write_file(bio, dir, path, (mode_t)mode, err) != 0) {
 		ec_err_wrap(err, "cannot save certificate %s", path);
 		goto out;
 	}

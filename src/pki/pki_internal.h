@@ -15,6 +15,7 @@
 
 #include "clock/clock.h"
 #include "util/err.h"
+#include "util/fsutil.h"
 
 /* Largest file the module reads (certificates, keys). */
 #define PKI_FILE_MAX ((size_t)1 << 20)
@@ -33,8 +34,9 @@ int pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value, ec_err *er
  * (so PEM text is a C string); *len excludes the NUL. */
 int pki_bio_take(BIO *bio, uint8_t **out, size_t *len, ec_err *err) EC_MUST_USE;
 
-/* Writes the contents of a memory BIO to path atomically with mode. */
-int pki_bio_write_file(BIO *bio, const char *path, mode_t mode, ec_err *err) EC_MUST_USE;
+/* Writes the contents of a memory BIO atomically with mode to name in dir (dir NULL: name is a
+ * path), see ec_write_atomic_at. */
+int pki_bio_write_file(BIO *bio, const ec_dir *dir, const char *name, mode_t mode, ec_err *err) EC_MUST_USE;
 
 /* PEM password callback: u is the NUL-terminated password; never prompts on a terminal. */
 int pki_pem_password_cb(char *buf, int size, int rwflag, void *u);

@@ -77,6 +77,11 @@ static int write_encrypted_key(BIO *bio, EVP_PKEY *key, const char *password, ec
 
 int pki_key_save(const char *path, EVP_PKEY *key, const char *password, ec_err *err)
 {
+	return pki_key_save_at(NULL, path, key, password, err);
+}
+
+int pki_key_save_at(const ec_dir *dir, const char *path, EVP_PKEY *key, const char *password, ec_err *err)
+{
 	int rc = -1;
 	BIO *bio = BIO_new(BIO_s_mem());
 
@@ -85,7 +90,7 @@ int pki_key_save(const char *path, EVP_PKEY *key, const char *password, ec_err *
 		goto out;
 	}
 	if (write_encrypted_key(bio, key, password, err) != 0 ||
-	    pki_bio_write_file(bio, path, 0600, err) != 0) {
+	    pki_bio_write_file(bio, dir, path, 0600, err) != 0) {
 		ec_err_wrap(err, "cannot save key %s", path);
 		goto out;
 	}
@@ -129,12 +134,17 @@ out:
 
 int pki_key_load(const char *path, const char *password, EVP_PKEY **out, ec_err *err)
 {
+	return pki_key_load_at(NULL, path, password, out, err);
+}
+
+int pki_key_load_at(const ec_dir *dir, const char *path, const char *password, EVP_PKEY **out, ec_err *err)
+{
 	int rc = -1;
 	uint8_t *pem = NULL;
 	size_t len = 0;
 
 	*out = NULL;
-	if (ec_check_private(path, err) != 0 || ec_read_file(path, PKI_KEY_FILE_MAX, &pem, &len, err) != 0)
+	if (ec_read_private_at(dir, path, PKI_KEY_FILE_MAX, &pem, &len, err) != 0)
 		goto out;
 	if (decrypt_key(path, pem, len, password, out, err) != 0)
 		goto out;

@@ -1,0 +1,26 @@
+#include "util/logtext.h"
+
+size_t ec_log_escape(const char *text, size_t len, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (outsz == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= outsz)
+				break;
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 4 >= outsz)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 0xf];
+	}
+	out[o] = '\0';
+	return o;
+}
