@@ -31,6 +31,7 @@
 #include "clock/clock.h"
 #include "clock/timerlist.h"
 #include "config/config.h"
+#include "pki/trust.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -43,9 +44,13 @@ typedef struct ca_env {
 	const ec_dir *state;            /* the same, already opened (NULL: state_dir is resolved) */
 	int default_key_bits;           /* RSA size of CA keys (from `crypto key generate rsa`) */
 	int rollover_key_bits;
-	/* Optional: trusted certificates of a trustpoint named by `grant auto trustpoint`; returns
-	 * a new stack (caller frees) or NULL when the trustpoint has none. */
-	STACK_OF(X509) *(*trustpoint_certs)(void *ctx, const char *trustpoint);
+	/* Optional, called from HTTP threads: what a trustpoint named by `grant auto trustpoint`
+	 * trusts (its CA certificates, CRL and revocation mode), as a new reference to its current
+	 * snapshot (released by the caller), or NULL when it trusts nothing yet. */
+	pki_trust *(*trustpoint_trust)(void *ctx, const char *trustpoint);
+	/* Optional, from HTTP threads: a request found no current CRL for the trustpoint; its owner
+	 * fetches one soon (at a bounded rate), never on the caller's thread. */
+	void (*trustpoint_crl_wanted)(void *ctx, const char *trustpoint);
 	void *trustpoint_ctx;
 	/* Optional: receives one line per audited event (issuance, grant, revoke, rollover...). */
 	void (*audit)(void *ctx, const char *line);

@@ -46,6 +46,7 @@ static void usage(FILE *f)
 	        "  authenticate TP                   fetch and show the CA certificate; install it\n"
 	        "                                    once confirmed (or when `fingerprint` matches)\n"
 	        "  enroll TP                         enroll now, or renew at once (asks first)\n"
+	        "  crypto pki crl request TP         fetch the CA's CRL for TP now (revocation-check crl)\n"
 	        "  clock advance DURATION            move a simulated clock (90d, 5m42.946s,\n"
 	        "                                    639d23:54:18), firing due timers in order\n"
 	        "  clock advance-to TIME             the same, to an ISO 8601 time (2017-07-10T13:14:16Z)\n"

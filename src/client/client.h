@@ -16,6 +16,16 @@
  *
  * Every exchange that fails leaves the installed certificates and keys untouched, logs the
  * reason and schedules what the specification asks (POLL, CONNECT RETRY, re-armed RENEW).
+ *
+ * With `revocation-check crl` (the configuration's own line, or the default of a trustpoint
+ * that a `grant auto trustpoint` names, see cfg_trustpoint_revocation) the trustpoint also
+ * keeps its CA's CRL (<TP>.crl beside the state), fetched from the CRL distribution point of
+ * its identity certificate or by SCEP GetCRL, verified against the CA certificate, refreshed
+ * by the CRL UPDATE timer before its nextUpdate, and refuses to install a certificate the CRL
+ * lists or when no current CRL can be had.
+ *
+ * Threads: everything runs on the daemon's main thread except client_trust and
+ * client_crl_wanted, which other threads may call.
  */
 #ifndef EVERCERT_CLIENT_CLIENT_H
 #define EVERCERT_CLIENT_CLIENT_H
@@ -27,6 +37,7 @@
 #include "clock/clock.h"
 #include "clock/timerlist.h"
 #include "config/config.h"
+#include "pki/trust.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
@@ -63,8 +74,20 @@ int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, 
 int client_show_certificates(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
 int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
 
-/* The trustpoint's active CA certificate (and rollover CA, if any) as a new stack, or NULL: for
- * a certificate server's `grant auto trustpoint`. */
-STACK_OF(X509) *client_trusted_certs(tp_runtime *tp);
+/* ---- revocation (revocation-check crl) ---- */
+
+/* What the trustpoint trusts, for a certificate server's `grant auto trustpoint`: a new
+ * reference to its current snapshot (its CA certificate and rollover CA certificate, its CA's
+ * CRL and its revocation mode; see pki/trust.h), or NULL before it is authenticated. Safe from
+ * any thread; the caller releases it. */
+pki_trust *client_trust(tp_runtime *tp);
+/* Safe from any thread: a request found no current CRL for this trustpoint. The fetch happens on
+ * the daemon's main thread, in client_crl_service. */
+void client_crl_wanted(tp_runtime *tp);
+/* Main thread, every turn of the loop: fetches the CRL that client_crl_wanted asked for, at
+ * most once per CLIENT_CRL_WAKE_INTERVAL_MS of real time whatever the number of requests. */
+void client_crl_service(tp_runtime *tp, ec_time now);
+/* `crypto pki crl request TP`: fetches the CA's CRL now and says what came of it. */
+int client_cmd_crl_request(tp_runtime *tp, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
 
 #endif

@@ -351,6 +351,8 @@ int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, t
 	tp->env.hostname = tp->hostname;
 	tp->policy = policy_of(cfg);
 	tp_record_init(&tp->rec);
+	pki_trust_slot_init(&tp->trust);
+	tp->crl_fetch_at = TP_NEVER;
 	tp->dir.fd = tp->keys.fd = -1;
 	if (open_dirs(tp, err) != 0 || load_key_password(tp, err) != 0 || load_state(tp, now, err) != 0 ||
 	    client_key_load_or_create(tp, tp->rec.key_slot, false, &tp->key, err) != 0 ||
@@ -360,6 +362,7 @@ int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, t
 	if (cfg->enrollment_url[0] != '\0' && scep_client_new(cfg->enrollment_url, NULL, &tp->http, err) != 0)
 		goto fail;
 	client_sync_outputs(tp);
+	client_crl_open(tp, now);
 	*out = tp;
 	return 0;
 fail:
@@ -379,6 +382,7 @@ void client_close(tp_runtime *tp)
 	X509_free(tp->rollover_cert);
 	EVP_PKEY_free(tp->key);
 	EVP_PKEY_free(tp->shadow_key);
+	client_crl_close(tp);
 	scep_client_free(tp->http);
 	tp_record_free(&tp->rec);
 	ec_dir_close(&tp->dir);
@@ -391,13 +395,14 @@ size_t client_timers(tp_runtime *tp, ec_timer_entry *out, size_t max)
 {
 	size_t n = 0;
 	const tp_state *s = &tp->rec.m;
-	struct { const char *name; ec_time at; } t[4] = {
+	struct { const char *name; ec_time at; } t[5] = {
 		{s->renewal_kind == TP_REQ_SHADOW ? "SHADOW" : "RENEW", s->renew_at},
 		{"POLL", s->poll_at},
 		{"CONNECT RETRY", s->retry_at},
 		{"SHADOW SWITCH", s->switch_at},
+		{"CRL UPDATE", client_crl_next(tp)},
 	};
-	for (size_t i = 0; i < 4 && n < max; i++) {
+	for (size_t i = 0; i < 5 && n < max; i++) {
 		if (t[i].at == TP_NEVER)
 			continue;
 		snprintf(out[n].name, sizeof(out[n].name), "%s %s", t[i].name, tp->cfg.name);
@@ -409,11 +414,15 @@ size_t client_timers(tp_runtime *tp, ec_timer_entry *out, size_t max)
 
 ec_time client_next_timer(tp_runtime *tp)
 {
-	return tp_next_wakeup(&tp->rec.m);
+	ec_time t = tp_next_wakeup(&tp->rec.m), crl = client_crl_next(tp);
+	return crl < t ? crl : t;
 }
 
 void client_run_timers(tp_runtime *tp, ec_time now)
 {
+	/* The CRL first: a certificate installed at this instant is checked against a fresh one. */
+	if (client_crl_next(tp) <= now)
+		client_crl_refresh(tp, now);
 	/* Bounded: each action re-arms its timers in the future or clears them. */
 	for (int i = 0; i < 8; i++) {
 		int action = tp_due(&tp->rec.m, &tp->policy, now);
@@ -431,14 +440,3 @@ void client_run_timers(tp_runtime *tp, ec_time now)
 		client_log(tp, "cannot save state: %s", err.msg);
 }
 
-STACK_OF(X509) *client_trusted_certs(tp_runtime *tp)
-{
-	if (tp->ca == NULL)
-		return NULL;
-	STACK_OF(X509) *s = sk_X509_new_null();
-	if (s == NULL || !sk_X509_push(s, X509_dup(tp->ca))) {
-		sk_X509_pop_free(s, X509_free);
-		return NULL;
-	}
-	return s;
-}

@@ -84,7 +84,7 @@ static void fetch_caps(tp_runtime *tp)
 	scep_client_reply_free(&r);
 }
 
-static scep_caps caps_of(const tp_runtime *tp)
+scep_caps client_caps(const tp_runtime *tp)
 {
 	unsigned c = tp->rec.caps;
 	scep_caps caps = {
@@ -101,9 +101,11 @@ static int install_ca(tp_runtime *tp, X509 *cert, ec_time now, ec_err *err)
 		return -1;
 	X509_free(tp->ca);
 	tp->ca = X509_dup(cert);
+	client_publish_trust(tp);
+	client_crl_arm_now(tp, now);
 	tp_on_authenticated(&tp->rec.m, &tp->policy, pki_cert_not_after(cert), now);
 	fetch_caps(tp);
-	if (caps_of(tp).get_next_ca_cert)
+	if (client_caps(tp).get_next_ca_cert)
 		tp_arm_ca_shadow(&tp->rec.m, &tp->policy, pki_cert_not_before(cert), pki_cert_not_after(cert), now);
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "CA certificate accepted");
 	if (client_save(tp, err) != 0)
@@ -173,7 +175,7 @@ int client_cmd_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf 
 /* ---- requests ---- */
 
 /* The self-signed certificate that signs a first request (and its polls). */
-static X509 *self_signed(EVP_PKEY *key, X509_NAME *subject, ec_time now)
+X509 *client_self_signed(EVP_PKEY *key, X509_NAME *subject, ec_time now)
 {
 	X509 *c = X509_new();
 	uint8_t rnd[8];
@@ -312,7 +314,7 @@ static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
 	tp->rec.txid[0] = '\0';
 	tp->rec.request_key_shadow = 0;
 	tp_on_installed(&tp->rec.m, &tp->policy, pki_cert_not_after(cert), pki_cert_not_after(tp->ca), now);
-	if (caps_of(tp).get_next_ca_cert)
+	if (client_caps(tp).get_next_ca_cert)
 		tp_arm_ca_shadow(&tp->rec.m, &tp->policy, pki_cert_not_before(tp->ca), pki_cert_not_after(tp->ca), now);
 	char serial[PKI_SERIAL_MAX] = "?", until[EC_TIME_TEXT_MAX], next[EC_TIME_TEXT_MAX] = "never";
 	if (pki_cert_serial_hex(cert, serial) != 0)
@@ -369,6 +371,11 @@ static void on_success(tp_runtime *tp, scep_msg *m, const exchange *x, ec_time n
 	sk_X509_free(trusted);
 	if (!ok) {
 		client_fail_exchange(tp, now, "the issued certificate does not verify against the CA: %s", err.msg);
+		goto out;
+	}
+	char why[PKI_TRUST_WHY_MAX];
+	if (client_crl_check(tp, cert, now, why, sizeof(why)) != 0) {
+		client_fail_exchange(tp, now, "the issued certificate is not installed: %s", why);
 		goto out;
 	}
 	if (x->shadow)
@@ -445,7 +452,7 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 
 static void send_exchange(tp_runtime *tp, int type, const exchange *x, const uint8_t *payload, size_t len, ec_time now)
 {
-	scep_caps caps = caps_of(tp);
+	scep_caps caps = client_caps(tp);
 	const char *cipher_name = scep_caps_best_cipher(&caps);
 	const char *digest_name = scep_caps_best_digest(&caps);
 	scep_request_params p = {type, x->txid, x->nonce, x->signer, x->signer_key, x->recipient,
@@ -590,7 +597,7 @@ void client_enroll(tp_runtime *tp, ec_time now)
 	}
 	/* A certificate that already ended cannot sign a renewal: enroll anew. */
 	bool renewal = tp->cert != NULL && now < pki_cert_not_after(tp->cert);
-	scep_caps caps = caps_of(tp);
+	scep_caps caps = client_caps(tp);
 	int type = renewal && caps.renewal ? SCEP_MSG_RENEWALREQ : SCEP_MSG_PKCSREQ;
 	if (resume_request(tp, renewal, &x, &self)) {
 		client_log(tp, "%s: sending %s again for '%s' (transaction %s, interrupted before its answer)",
@@ -607,7 +614,7 @@ void client_enroll(tp_runtime *tp, ec_time now)
 	}
 	csr = make_csr(tp, x.request_key, subject, csr_digest(&caps));
 	if (!renewal)
-		self = self_signed(x.request_key, subject, now);
+		self = client_self_signed(x.request_key, subject, now);
 	x.signer = renewal ? tp->cert : self;
 	x.signer_key = renewal ? tp->key : x.request_key;
 	if (csr == NULL || x.signer == NULL || pki_csr_to_der(csr, &csr_der, &csr_len, &err) != 0 ||
@@ -698,6 +705,7 @@ int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, 
 			return ec_err_set(err, "out of memory");
 		tp->rec.request_key_shadow = 0;
 		tp->rec.m.switch_at = TP_NEVER;
+		client_publish_trust(tp);
 		client_log(tp, "re-enrollment: the rollover certificates held so far are discarded");
 	}
 	tp->rec.txid[0] = '\0'; /* the operator asks for a new request, not a resend */

@@ -4,6 +4,8 @@
 #ifndef EVERCERT_CLIENT_INTERNAL_H
 #define EVERCERT_CLIENT_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -32,6 +34,17 @@ struct tp_runtime {
 	X509 *candidate_ca;               /* fetched by `authenticate`, awaiting confirmation */
 	X509 *rollover_ca;                /* from rec, parsed: the CA's successor (SHADOW) */
 	X509 *rollover_cert;              /* from rec, parsed: identity certificate issued by it */
+
+	/* Revocation (client_crl.c). Only trust is read by other threads. */
+	pki_trust_slot trust;             /* the snapshot published for them */
+	X509_CRL *crl;                    /* the CA's CRL, verified when taken; NULL: none */
+	ec_time crl_fetched;              /* when it was taken */
+	ec_time crl_fetch_at;             /* the CRL UPDATE timer; TP_NEVER when not armed */
+	int crl_failures;                 /* fetches failed in a row: the retry backoff */
+	char crl_problem[PKI_TRUST_WHY_MAX]; /* why the last fetch failed; "" after a success */
+	EVP_PKEY *crl_key;                /* signs GetCRL while the trustpoint has no key of its own */
+	atomic_bool crl_wanted;           /* a request found no current CRL (any thread sets it) */
+	ec_time crl_wake_ms;              /* ec_elapsed_ms() of the last fetch a request asked for */
 };
 
 /* client_core.c */
@@ -53,6 +66,32 @@ int client_set_cert(tp_runtime *tp, int which, X509 *cert, ec_err *err);
 int client_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, ec_err *err);
 void client_enroll(tp_runtime *tp, ec_time now);
 void client_poll(tp_runtime *tp, ec_time now);
+
+/* client_crl.c */
+/* Real time between two fetches that requests asked for (client_crl_wanted). */
+#define CLIENT_CRL_WAKE_INTERVAL_MS 30000
+/* At open: the CRL kept from the last run, the CRL UPDATE timer, the first snapshot. */
+void client_crl_open(tp_runtime *tp, ec_time now);
+void client_crl_close(tp_runtime *tp);
+/* Publishes a new snapshot of what the trustpoint trusts; call after any change to its CA
+ * certificates or CRL. */
+void client_publish_trust(tp_runtime *tp);
+/* The CA certificate changed (authenticated, switched): a CRL is fetched at once. */
+void client_crl_arm_now(tp_runtime *tp, ec_time now);
+/* The CRL UPDATE timer, TP_NEVER when not armed. */
+ec_time client_crl_next(const tp_runtime *tp);
+/* Fetches, checks and keeps the CA's CRL, then re-arms the timer (a refresh before its
+ * nextUpdate, or a retry with backoff). */
+void client_crl_refresh(tp_runtime *tp, ec_time now);
+/* With revocation-check crl: 0 when cert is not revoked by a current CRL (fetched now when the
+ * one held is not current); -1 with why ("...revoked...", "no current CRL ...") otherwise. */
+int client_crl_check(tp_runtime *tp, X509 *cert, ec_time now, char *why, size_t whysz);
+/* What the show commands print about revocation. */
+int client_crl_show(tp_runtime *tp, ec_time now, bool json, ec_buf *out);
+
+/* client_enroll.c, shared with client_crl.c */
+X509 *client_self_signed(EVP_PKEY *key, X509_NAME *subject, ec_time now);
+scep_caps client_caps(const tp_runtime *tp);
 
 /* client_shadow.c */
 /* GetNextCACert, verified against the active CA; 0 when the rollover CA certificate is held

@@ -58,6 +58,7 @@ int client_fetch_rollover_ca(tp_runtime *tp, ec_time now)
 		goto out;
 	}
 	tp->rollover_ca = X509_dup(next);
+	client_publish_trust(tp);
 	char fp[160] = "", nb[EC_TIME_TEXT_MAX];
 	ec_time_format_router(pki_cert_not_before(next), nb);
 	if (ec_cert_fingerprint(next, EVP_sha256(), fp, sizeof(fp)) != 0)
@@ -140,6 +141,7 @@ void client_switch(tp_runtime *tp, ec_time now)
 	if (tp->rollover_ca == NULL && !had_cert)
 		return;
 	promote(tp, old_key, sizeof(old_key));
+	client_publish_trust(tp);
 	if (tp->cert != NULL && tp->ca != NULL) {
 		tp_on_installed(&tp->rec.m, &tp->policy, pki_cert_not_after(tp->cert), pki_cert_not_after(tp->ca), now);
 	} else if (tp->ca != NULL) {

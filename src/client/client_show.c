@@ -72,7 +72,8 @@ int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 		       ec_json_kv_str(out, false, "phase", tp_phase_name(s->phase)) ||
 		       ec_json_kv_str(out, false, "renewal", renewal) ||
 		       ec_json_kv_int(out, false, "next_timer_ms", t == TP_NEVER ? -1 : (long long)(t - now)) ||
-		       ec_json_kv_str(out, false, "last_result", tp->rec.last_result) || ec_buf_printf(out, "}\n")
+		       ec_json_kv_str(out, false, "last_result", tp->rec.last_result) ||
+		       client_crl_show(tp, now, true, out) || ec_buf_printf(out, "}\n")
 		           ? -1 : 0;
 	}
 	char fp[160] = "none";
@@ -81,10 +82,12 @@ int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 	return ec_buf_printf(out, "Trustpoint %s:\n  Enrollment URL: %s\n  Issuing CA certificate: %s\n"
 	                     "  Keys generated ............. %s\n  Issuing CA authenticated ... %s\n"
 	                     "  Certificate ................ %s\n  Request in flight .......... %s%s%s\n"
-	                     "  Renewal armed .............. %s at %s\n  Last result: %s\n\n",
+	                     "  Renewal armed .............. %s at %s\n",
 	                     tp->cfg.name, tp->cfg.enrollment_url[0] ? tp->cfg.enrollment_url : "(none)", fp,
 	                     tp->key ? "Yes (General Purpose)" : "No", s->authenticated ? "Yes" : "No",
 	                     s->enrolled ? "Yes" : "None", s->phase == TP_PHASE_POLLING ? "pending, transaction " : "",
 	                     s->phase == TP_PHASE_POLLING ? tp->rec.txid : (s->phase == TP_PHASE_REJECTED ? "rejected" : "none"),
-	                     "", renewal, next, tp->rec.last_result[0] ? tp->rec.last_result : "-");
+	                     "", renewal, next) != 0 || client_crl_show(tp, now, false, out) != 0 ||
+	               ec_buf_printf(out, "  Last result: %s\n\n", tp->rec.last_result[0] ? tp->rec.last_result : "-") != 0
+	           ? -1 : 0;
 }

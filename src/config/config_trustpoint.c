@@ -135,7 +135,23 @@ static int cmd_revocation_check(cfg_parser *p, const cfg_line *ln, cfg_trustpoin
 		tp->revocation_check = CFG_REVOCATION_NONE;
 	else
 		return cfg_fail(p, ln, "unknown revocation check '%.60s' (expected crl or none)", ln->w[1]);
+	tp->revocation_check_set = true;
 	return 0;
+}
+
+int cfg_trustpoint_revocation(const cfg_config *cfg, const cfg_trustpoint *tp)
+{
+	if (tp->revocation_check_set)
+		return tp->revocation_check;
+	for (size_t i = 0; i < cfg->n_servers; i++) {
+		const cfg_server *s = &cfg->servers[i];
+		if (s->grant != CFG_GRANT_AUTO_TRUSTPOINT)
+			continue;
+		for (size_t j = 0; j < s->n_grant_trustpoints; j++)
+			if (strcmp(s->grant_trustpoints[j], tp->name) == 0)
+				return CFG_REVOCATION_CRL;
+	}
+	return CFG_REVOCATION_NONE;
 }
 
 /* `fingerprint HEX`: hex digits, optionally grouped by spaces, tabs or colons, making 16, 20 or 32

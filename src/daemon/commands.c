@@ -7,6 +7,7 @@
  *       unrevoke SERIAL | password generate [MINUTES] | rollover [cancel [--yes]] |
  *       shutdown | no shutdown
  *   authenticate TP [--yes]               enroll TP [--yes]
+ *   crypto pki crl request TP
  *   show crypto pki trustpoints [status]
  *   clock advance DURATION | advance-to TIME    ping
  */
@@ -266,6 +267,21 @@ static int trustpoint_cmd(cmd *c, bool enroll)
 	return 0;
 }
 
+/* crypto pki crl request TP: the trustpoint fetches its CA's CRL now. */
+static int crl_request(cmd *c, int i)
+{
+	if (c->n != i + 1)
+		return fail(c, "usage: crypto pki crl request TRUSTPOINT");
+	tp_runtime *tp = find_tp(c->d, c->w[i]);
+	if (tp == NULL)
+		return fail(c, "no trustpoint named '%s'", c->w[i]);
+	ec_err err = {""};
+	dlog(c->d, "operator: crypto pki crl request %s", c->w[i]);
+	if (client_cmd_crl_request(tp, c->now, c->out, &err) != 0)
+		return fail_err(c, &err);
+	return 0;
+}
+
 static int clock_cmd(cmd *c)
 {
 	ec_err err = {""};
@@ -313,6 +329,8 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 		return trustpoint_cmd(&c, true);
 	if (kw(c.w[0], "crypto", 2) && at(&c, 1, "pki", 3) && at(&c, 2, "server", 2))
 		return server(&c, 3);
+	if (kw(c.w[0], "crypto", 2) && at(&c, 1, "pki", 3) && at(&c, 2, "crl", 3) && at(&c, 3, "request", 3))
+		return crl_request(&c, 4);
 	if (kw(c.w[0], "server", 2))
 		return server(&c, 1);
 	return fail(&c, "unknown command '%s' (see evercert --help)", c.w[0]);

@@ -104,8 +104,12 @@ void daemon_loop(daemon_ctx *d)
 				dlog(d, "clock not authoritative: PKI timers are not started "
 				     "(synchronise the clock or configure `clock calendar-valid`)");
 			d->clock_warned = true;
-		} else if (backoff_ms <= 0 && daemon_next_timer(d) <= now) {
-			backoff_ms = daemon_run_due_timers(d, now) == 0 ? 0 : LOOP_RETRY_MS;
+		} else {
+			if (backoff_ms <= 0 && daemon_next_timer(d) <= now)
+				backoff_ms = daemon_run_due_timers(d, now) == 0 ? 0 : LOOP_RETRY_MS;
+			/* CRLs that requests found missing (asked from HTTP threads, served here). */
+			for (size_t i = 0; i < d->n_tps; i++)
+				client_crl_service(d->tps[i], now);
 		}
 		int timeout = sleep_ms(d, now, daemon_next_timer(d));
 		if (backoff_ms > 0) {

@@ -124,14 +124,27 @@ static int make_clock(daemon_ctx *d, ec_err *err)
 	return d->clock ? 0 : ec_err_set(err, "out of memory");
 }
 
-/* For `grant auto trustpoint TP`: the CA certificates a trustpoint of this daemon trusts. */
-static STACK_OF(X509) *trustpoint_certs(void *ctx, const char *name)
+/* For `grant auto trustpoint TP`, on HTTP threads: the trustpoints are all opened before the
+ * listener starts and never change after, so d->tps is read without a lock. */
+static tp_runtime *trustpoint_named(daemon_ctx *d, const char *name)
 {
-	daemon_ctx *d = ctx;
 	for (size_t i = 0; i < d->n_tps; i++)
 		if (strcmp(client_name(d->tps[i]), name) == 0)
-			return client_trusted_certs(d->tps[i]);
+			return d->tps[i];
 	return NULL;
+}
+
+static pki_trust *trustpoint_trust(void *ctx, const char *name)
+{
+	tp_runtime *tp = trustpoint_named(ctx, name);
+	return tp != NULL ? client_trust(tp) : NULL;
+}
+
+static void trustpoint_crl_wanted(void *ctx, const char *name)
+{
+	tp_runtime *tp = trustpoint_named(ctx, name);
+	if (tp != NULL)
+		client_crl_wanted(tp);
 }
 
 static int open_servers(daemon_ctx *d, ec_err *err)
@@ -146,7 +159,8 @@ static int open_servers(daemon_ctx *d, ec_err *err)
 			.state = &d->state,
 			.default_key_bits = bits,
 			.rollover_key_bits = cfg_key_bits(d->cfg, rollover_label, bits),
-			.trustpoint_certs = trustpoint_certs,
+			.trustpoint_trust = trustpoint_trust,
+			.trustpoint_crl_wanted = trustpoint_crl_wanted,
 			.trustpoint_ctx = d,
 			.audit = dlog_line,
 			.audit_ctx = d,
@@ -168,7 +182,10 @@ static int open_trustpoints(daemon_ctx *d, ec_err *err)
 	for (size_t i = 0; i < d->cfg->n_trustpoints; i++) {
 		client_env env = {.state_dir = d->state.path, .state = &d->state, .hostname = host, .log = dlog_line,
 		                  .log_ctx = d};
-		if (client_open(&d->cfg->trustpoints[i], &env, ec_clock_now(d->clock), &d->tps[d->n_tps], err) != 0)
+		/* The check in force, the default depending on the servers' grant lines. */
+		cfg_trustpoint tp = d->cfg->trustpoints[i];
+		tp.revocation_check = cfg_trustpoint_revocation(d->cfg, &tp);
+		if (client_open(&tp, &env, ec_clock_now(d->clock), &d->tps[d->n_tps], err) != 0)
 			return -1;
 		d->n_tps++;
 	}
@@ -234,9 +251,11 @@ static int setup(daemon_ctx *d, ec_err *err)
 	if (others_enter)
 		dlog(d, "warning: other users can enter the state directory %s; run chmod 700 on it (the keys "
 		     "and state in it are private files all the same)", d->state.path);
-	if (scep_init(err) != 0 ||
-	    open_servers(d, err) != 0 || start_http(d, err) != 0 || open_trustpoints(d, err) != 0 ||
-	    control_open(d, err) != 0)
+	/* The listener after every server and trustpoint: its threads may call into any of them
+	 * from the first request on. The operator socket after it: a daemon that answers is
+	 * reachable over HTTP. */
+	if (scep_init(err) != 0 || open_servers(d, err) != 0 ||
+	    open_trustpoints(d, err) != 0 || start_http(d, err) != 0 || control_open(d, err) != 0)
 		return -1;
 	return 0;
 }

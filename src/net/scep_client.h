@@ -68,6 +68,10 @@ int scep_client_get_ca_caps(scep_client *c, scep_client_reply *out);
 int scep_client_get_next_ca_cert(scep_client *c, scep_client_reply *out);
 /* PKIOperation: POST (application/x-pki-message body) unless opts say GET. */
 int scep_client_pki_operation(scep_client *c, const uint8_t *msg, size_t len, scep_client_reply *out);
+/* A GET of the client's URL itself, without operation= (a CRL distribution point): body is the
+ * DER CRL. Any content type is accepted (CRL servers send application/pkix-crl,
+ * application/octet-stream or others); the caller parses and verifies the CRL. */
+int scep_client_get_url(scep_client *c, scep_client_reply *out);
 
 /* Each returns 0 when out->outcome is SCEP_CLIENT_OK and -1 otherwise (out->reason says why). */
 

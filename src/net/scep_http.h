@@ -24,7 +24,7 @@
 /* What to send. */
 typedef struct scep_http_call {
 	const char *base;              /* a URL as the transport's base() returned it */
-	const char *operation;         /* operation= */
+	const char *operation;         /* operation=; "": the base URL alone, without a query */
 	const char *message;           /* message= (escaped by the transport); NULL: none */
 	const uint8_t *post;           /* the body of a POST; NULL: a GET */
 	size_t post_len;

@@ -203,6 +203,11 @@ int scep_client_get_next_ca_cert(scep_client *c, scep_client_reply *out)
 	return exchange(c, "GetNextCACert", NULL, NULL, 0, TYPES_NEXT_CA_CERT, out);
 }
 
+int scep_client_get_url(scep_client *c, scep_client_reply *out)
+{
+	return exchange(c, "", NULL, NULL, 0, NULL, out);
+}
+
 int scep_client_pki_operation(scep_client *c, const uint8_t *msg, size_t len, scep_client_reply *out)
 {
 	if (msg == NULL || len == 0)

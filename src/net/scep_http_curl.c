@@ -194,9 +194,12 @@ static int set_options(CURL *h, const scep_http_call *call, const char *url, tra
 	return bad ? -1 : 0;
 }
 
-/* "base?operation=op[&message=<escaped message>]"; NULL when memory is short. */
+/* "base?operation=op[&message=<escaped message>]", or base alone for an empty operation; NULL
+ * when memory is short. */
 static char *request_url(CURL *h, const scep_http_call *call)
 {
+	if (call->operation[0] == '\0')
+		return strdup(call->base);
 	char *escaped = call->message != NULL ? curl_easy_escape(h, call->message, 0) : NULL;
 	char *url = NULL;
 	if (call->message != NULL && escaped == NULL)

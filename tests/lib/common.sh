@@ -27,8 +27,9 @@ cleanup() {
     [ -n "$p" ] && wait "$p" 2>/dev/null || true
   done
   # A sanitizer report in any daemon's log fails the test, even when the daemon behaved.
-  if grep -lE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/*.log 2>/dev/null; then
-    grep -hE -A30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$WORK"/*.log | head -60 >&2
+  local reports='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer'
+  if grep -lE "$reports" "$WORK"/*.log 2>/dev/null; then
+    grep -hE -A30 "$reports" "$WORK"/*.log | head -60 >&2
     FAILED=1
   fi
   if [ "$FAILED" -eq 0 ] && [ -z "${KEEP_WORK:-}" ]; then rm -rf "$WORK"; else echo "work dir kept: $WORK"; fi
