@@ -237,10 +237,26 @@ static int request_subject(tp_runtime *tp, char *out, size_t sz)
 	return 0;
 }
 
-static const EVP_MD *csr_digest(const scep_caps *caps)
+/* The digest and cipher of this trustpoint's requests: the strongest the CA advertises within
+ * what the trustpoint allows (scep_caps_choose); -1 with a reason. */
+int client_request_algs(const tp_runtime *tp, const scep_caps *caps, const EVP_MD **md,
+                        const EVP_CIPHER **cipher, ec_err *err)
 {
-	const EVP_MD *md = scep_digest_by_name(scep_caps_best_digest(caps));
-	return md != NULL ? md : EVP_sha256();
+	unsigned a = tp->cfg.algorithms;
+	scep_allowed allowed = {
+		.md5 = a & CFG_ALG_MD5, .sha1 = a & CFG_ALG_SHA1, .sha256 = a & CFG_ALG_SHA256,
+		.sha384 = a & CFG_ALG_SHA384, .sha512 = a & CFG_ALG_SHA512,
+		.des = a & CFG_ALG_DES, .des3 = a & CFG_ALG_3DES, .aes = a & CFG_ALG_AES,
+	};
+	const char *md_name = NULL, *cipher_name = NULL;
+	if (scep_caps_choose(caps, &allowed, &md_name, &cipher_name, err) != 0)
+		return -1;
+	*md = strcmp(md_name, "MD5") == 0 ? EVP_md5() : scep_digest_by_name(md_name);
+	*cipher = scep_cipher_by_name(cipher_name);
+	if (*md == NULL || *cipher == NULL)
+		return ec_err_set(err, "%s is not available here (single DES needs OpenSSL's legacy provider)",
+		                  *md == NULL ? md_name : cipher_name);
+	return 0;
 }
 
 static X509_REQ *make_csr(tp_runtime *tp, EVP_PKEY *key, X509_NAME *subject, const EVP_MD *md)
@@ -453,17 +469,15 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 static void send_exchange(tp_runtime *tp, int type, const exchange *x, const uint8_t *payload, size_t len, ec_time now)
 {
 	scep_caps caps = client_caps(tp);
-	const char *cipher_name = scep_caps_best_cipher(&caps);
-	const char *digest_name = scep_caps_best_digest(&caps);
-	scep_request_params p = {type, x->txid, x->nonce, x->signer, x->signer_key, x->recipient,
-	                         scep_cipher_by_name(cipher_name), scep_digest_by_name(digest_name), payload, len};
+	scep_request_params p = {type, x->txid, x->nonce, x->signer, x->signer_key, x->recipient, NULL, NULL,
+	                         payload, len};
 	uint8_t *msg = NULL;
 	size_t msg_len = 0;
 	ec_err err;
-	if (p.cipher == NULL)
-		p.cipher = EVP_aes_128_cbc();
-	if (p.digest == NULL)
-		p.digest = EVP_sha256();
+	if (client_request_algs(tp, &caps, &p.digest, &p.cipher, &err) != 0) {
+		client_fail_exchange(tp, now, "cannot choose the request's algorithms: %s", err.msg);
+		return;
+	}
 	if (scep_build_request(&p, &msg, &msg_len, &err) != 0) {
 		client_fail_exchange(tp, now, "cannot build the request: %s", err.msg);
 		return;
@@ -599,11 +613,17 @@ void client_enroll(tp_runtime *tp, ec_time now)
 	bool renewal = tp->cert != NULL && now < pki_cert_not_after(tp->cert);
 	scep_caps caps = client_caps(tp);
 	int type = renewal && caps.renewal ? SCEP_MSG_RENEWALREQ : SCEP_MSG_PKCSREQ;
+	const EVP_MD *md = NULL;
+	const EVP_CIPHER *cipher = NULL;
+	if (client_request_algs(tp, &caps, &md, &cipher, &err) != 0) {
+		client_fail_exchange(tp, now, "cannot choose the request's algorithms: %s", err.msg);
+		goto out;
+	}
 	if (resume_request(tp, renewal, &x, &self)) {
 		client_log(tp, "%s: sending %s again for '%s' (transaction %s, interrupted before its answer)",
 		           tp_request_kind_name(tp->rec.m.request_kind), scep_msg_type_name(type), x.subject, x.txid);
 		if (pki_name_parse(x.subject, &subject, &err) == 0)
-			csr = make_csr(tp, x.request_key, subject, csr_digest(&caps));
+			csr = make_csr(tp, x.request_key, subject, md);
 		goto send;
 	}
 	if ((x.request_key = request_key(tp, renewal, &x.request_key_shadow, &err)) == NULL ||
@@ -612,7 +632,7 @@ void client_enroll(tp_runtime *tp, ec_time now)
 		client_fail_exchange(tp, now, "cannot prepare the request: %s", err.msg);
 		goto out;
 	}
-	csr = make_csr(tp, x.request_key, subject, csr_digest(&caps));
+	csr = make_csr(tp, x.request_key, subject, md);
 	if (!renewal)
 		self = client_self_signed(x.request_key, subject, now);
 	x.signer = renewal ? tp->cert : self;
@@ -627,8 +647,9 @@ void client_enroll(tp_runtime *tp, ec_time now)
 		client_fail_exchange(tp, now, "cannot record the request before sending it: %s", err.msg);
 		goto out;
 	}
-	client_log(tp, "%s: sending %s for '%s' (transaction %s)", tp_request_kind_name(tp->rec.m.request_kind),
-	           scep_msg_type_name(type), x.subject, x.txid);
+	client_log(tp, "%s: sending %s for '%s' (transaction %s, %s and %s)",
+	           tp_request_kind_name(tp->rec.m.request_kind), scep_msg_type_name(type), x.subject, x.txid,
+	           EVP_CIPHER_get0_name(cipher), EVP_MD_get0_name(md));
 send:
 	if (csr == NULL || (csr_der == NULL && pki_csr_to_der(csr, &csr_der, &csr_len, &err) != 0) ||
 	    scep_random(x.nonce, sizeof(x.nonce)) != 0) {

@@ -46,6 +46,17 @@ enum cfg_archive { CFG_ARCHIVE_PKCS12 = 0, CFG_ARCHIVE_PEM = 1 };
 enum cfg_hash { CFG_HASH_SHA256 = 0, CFG_HASH_SHA384, CFG_HASH_SHA512, CFG_HASH_SHA1 };
 enum cfg_server_mode { CFG_MODE_ROOT = 0, CFG_MODE_SUB_CS = 1, CFG_MODE_RA = 2 };
 enum cfg_revocation { CFG_REVOCATION_NONE = 0, CFG_REVOCATION_CRL = 1 };
+/* What a trustpoint's requests may use (`hash ...`, `encryption ...`): sets of these bits. */
+enum cfg_alg {
+	CFG_ALG_SHA512 = 1u << 0, CFG_ALG_SHA384 = 1u << 1, CFG_ALG_SHA256 = 1u << 2, CFG_ALG_SHA1 = 1u << 3,
+	CFG_ALG_MD5 = 1u << 4,
+	CFG_ALG_AES = 1u << 8, CFG_ALG_3DES = 1u << 9, CFG_ALG_DES = 1u << 10,
+};
+#define CFG_ALG_DIGESTS (CFG_ALG_SHA512 | CFG_ALG_SHA384 | CFG_ALG_SHA256 | CFG_ALG_SHA1 | CFG_ALG_MD5)
+#define CFG_ALG_CIPHERS (CFG_ALG_AES | CFG_ALG_3DES | CFG_ALG_DES)
+/* Neither MD5 nor single DES unless the trustpoint names them. */
+#define CFG_ALG_TRUSTPOINT_DEFAULT \
+	(CFG_ALG_SHA512 | CFG_ALG_SHA384 | CFG_ALG_SHA256 | CFG_ALG_SHA1 | CFG_ALG_AES | CFG_ALG_3DES)
 
 typedef struct cfg_server {
 	char name[CFG_NAME_MAX];
@@ -99,6 +110,7 @@ typedef struct cfg_trustpoint {
 	char key_file[CFG_TEXT_MAX];           /* `output key PATH` */
 	char chain_file[CFG_TEXT_MAX];         /* `output chain PATH` */
 	char post_install[CFG_TEXT_MAX];       /* `output post-install COMMAND...` */
+	unsigned algorithms;                   /* enum cfg_alg bits: `hash` and `encryption` lists */
 } cfg_trustpoint;
 
 /* `crypto key generate rsa [general-keys] label NAME [modulus BITS]` */

@@ -17,6 +17,7 @@ void cfg_trustpoint_defaults(cfg_trustpoint *tp)
 	tp->retry_count = 999;
 	tp->retry_period_minutes = 1;
 	tp->revocation_check = CFG_REVOCATION_NONE;
+	tp->algorithms = CFG_ALG_TRUSTPOINT_DEFAULT;
 }
 
 static int enrollment_url(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
@@ -203,9 +204,71 @@ static int cmd_output(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 	return cfg_text(p, ln, ln->w[2], dst, CFG_TEXT_MAX, "path");
 }
 
-/* `no auto-enroll`, `no serial-number`. */
+#define HASH_SYNTAX "hash sha512|sha384|sha256|sha1|md5 ..."
+#define ENCRYPTION_SYNTAX "encryption aes|3des|des ..."
+
+struct alg_word {
+	const char *word;
+	unsigned bit;
+};
+
+static const struct alg_word HASH_WORDS[] = {{"sha512", CFG_ALG_SHA512}, {"sha384", CFG_ALG_SHA384},
+                                             {"sha256", CFG_ALG_SHA256}, {"sha1", CFG_ALG_SHA1},
+                                             {"md5", CFG_ALG_MD5}};
+static const struct alg_word CIPHER_WORDS[] = {{"aes", CFG_ALG_AES}, {"3des", CFG_ALG_3DES}, {"des", CFG_ALG_DES}};
+
+/* The algorithms named by words first.. of a `hash` or `encryption` line. */
+static int alg_words(cfg_parser *p, const cfg_line *ln, size_t first, bool hash, unsigned *out)
+{
+	const struct alg_word *words = hash ? HASH_WORDS : CIPHER_WORDS;
+	size_t n = hash ? sizeof(HASH_WORDS) / sizeof(HASH_WORDS[0]) : sizeof(CIPHER_WORDS) / sizeof(CIPHER_WORDS[0]);
+	*out = 0;
+	if (ln->n <= first || ln->n > first + n)
+		return cfg_fail(p, ln, "expected 1 to %zu algorithms (syntax: %s)", n, hash ? HASH_SYNTAX : ENCRYPTION_SYNTAX);
+	for (size_t i = first; i < ln->n; i++) {
+		size_t j = 0;
+		while (j < n && !cfg_is(ln, i, words[j].word))
+			j++;
+		if (j == n)
+			return cfg_fail(p, ln, "unknown %s '%.60s' (syntax: %s)", hash ? "hash" : "encryption", ln->w[i],
+			                hash ? HASH_SYNTAX : ENCRYPTION_SYNTAX);
+		*out |= words[j].bit;
+	}
+	return 0;
+}
+
+/* `hash ...`, `encryption ...`: what this trustpoint's requests may use, replacing the default
+ * list (sha512 sha384 sha256 sha1, aes 3des); the client picks from it what the CA advertises.
+ * MD5 and single DES are only ever used when named here. */
+static int cmd_algorithms(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
+{
+	bool hash = cfg_is(ln, 0, "hash");
+	unsigned bits = 0;
+	if (alg_words(p, ln, 1, hash, &bits) != 0)
+		return -1;
+	tp->algorithms = (tp->algorithms & ~(hash ? CFG_ALG_DIGESTS : CFG_ALG_CIPHERS)) | bits;
+	return 0;
+}
+
+/* `no hash ...`, `no encryption ...`: takes algorithms off the list, leaving at least one. */
+static int no_algorithms(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
+{
+	bool hash = cfg_is(ln, 1, "hash");
+	unsigned bits = 0;
+	if (alg_words(p, ln, 2, hash, &bits) != 0)
+		return -1;
+	unsigned left = tp->algorithms & ~bits;
+	if ((left & (hash ? CFG_ALG_DIGESTS : CFG_ALG_CIPHERS)) == 0)
+		return cfg_fail(p, ln, "this would leave the trustpoint no %s to use", hash ? "hash" : "encryption");
+	tp->algorithms = left;
+	return 0;
+}
+
+/* `no auto-enroll`, `no serial-number`, `no hash ...`, `no encryption ...`. */
 static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
+	if (cfg_is(ln, 1, "hash") || cfg_is(ln, 1, "encryption"))
+		return no_algorithms(p, ln, tp);
 	if (cfg_is(ln, 1, "auto-enroll") && ln->n == 2) {
 		tp->auto_enroll = false;
 		tp->auto_enroll_percent = 100;
@@ -214,7 +277,7 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 		tp->serial_number = false;
 	} else {
 		return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki trustpoint block (the trustpoint "
-		                "accepts no auto-enroll and no serial-number)", ln->raw + ln->off[0]);
+		                "accepts no auto-enroll, no serial-number, no hash and no encryption)", ln->raw + ln->off[0]);
 	}
 	return 0;
 }
@@ -235,6 +298,8 @@ static const struct {
 	{"revocation-check", cmd_revocation_check},
 	{"fingerprint", cmd_fingerprint},
 	{"output", cmd_output},
+	{"hash", cmd_algorithms},
+	{"encryption", cmd_algorithms},
 	{"no", cmd_no},
 };
 

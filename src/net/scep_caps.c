@@ -1,4 +1,4 @@
-/* GetCACaps: the capability list, and the strongest digest and cipher it allows. */
+/* GetCACaps: the capability list, and the digest and cipher a trustpoint chooses from it. */
 #include "net/scep_client.h"
 
 #include <stddef.h>
@@ -46,24 +46,94 @@ void scep_caps_parse(const uint8_t *text, size_t len, scep_caps *out)
 		out->aes = out->sha256 = out->post_pkioperation = true;
 }
 
-const char *scep_caps_best_digest(const scep_caps *c)
+/* One kind of algorithm (digests or ciphers), strongest first. */
+struct alg_kind {
+	const char *what;               /* "digest", "cipher" */
+	const char *line;               /* the trustpoint line that allows them */
+	size_t n;
+	struct {
+		const char *name;       /* as scep_digest_by_name / scep_cipher_by_name take it */
+		const char *word;       /* in the trustpoint line */
+		bool advertised, allowed;
+	} alg[5];
+	size_t mandatory;               /* RFC 8894's mandatory-to-implement one */
+	size_t legacy;                  /* what CAs older than RFC 8894 default to */
+};
+
+/* The trustpoint's list, as the line would read ("sha256 sha1"). */
+static void allowed_words(const struct alg_kind *k, char *out, size_t outsz)
 {
-	if (c->sha512)
-		return "SHA-512";
-	if (c->sha384)
-		return "SHA-384";
-	if (c->sha256)
-		return "SHA-256";
-	return "SHA-1";
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < k->n && used < outsz; i++)
+		if (k->alg[i].allowed)
+			used += (size_t)snprintf(out + used, outsz - used, "%s%s", used ? " " : "", k->alg[i].word);
+	if (out[0] == '\0')
+		snprintf(out, outsz, "nothing");
 }
 
-const char *scep_caps_best_cipher(const scep_caps *c)
+static int choose(const struct alg_kind *k, const char **out, ec_err *err)
 {
-	if (c->aes)
+	bool any_advertised = false;
+	for (size_t i = 0; i < k->n; i++) {
+		any_advertised = any_advertised || k->alg[i].advertised;
+		if (k->alg[i].advertised && k->alg[i].allowed) {
+			*out = k->alg[i].name;
+			return 0;
+		}
+	}
+	if (k->alg[k->mandatory].allowed) {
+		*out = k->alg[k->mandatory].name;
+		return 0;
+	}
+	if (!any_advertised && k->alg[k->legacy].allowed) {
+		*out = k->alg[k->legacy].name;
+		return 0;
+	}
+	char words[64];
+	allowed_words(k, words, sizeof(words));
+	return ec_err_set(err, "the CA advertises no %s this trustpoint may use (%s %s), and %s, the one RFC 8894 "
+	                  "makes mandatory, is not on that list", k->what, k->line, words, k->alg[k->mandatory].name);
+}
+
+int scep_caps_choose(const scep_caps *caps, const scep_allowed *allowed, const char **digest,
+                     const char **cipher, ec_err *err)
+{
+	const struct alg_kind digests = {"digest", "hash", 5, {
+		{"SHA-512", "sha512", caps->sha512, allowed->sha512},
+		{"SHA-384", "sha384", caps->sha384, allowed->sha384},
+		{"SHA-256", "sha256", caps->sha256, allowed->sha256},
+		{"SHA-1", "sha1", caps->sha1, allowed->sha1},
+		{"MD5", "md5", false, allowed->md5},
+	}, 2, 4};
+	const struct alg_kind ciphers = {"cipher", "encryption", 3, {
+		{"AES", "aes", caps->aes, allowed->aes},
+		{"DES3", "3des", caps->des3, allowed->des3},
+		{"DES", "des", false, allowed->des},
+	}, 0, 2};
+	return choose(&digests, digest, err) == 0 && choose(&ciphers, cipher, err) == 0 ? 0 : -1;
+}
+
+static const scep_allowed DEFAULT_ALLOWED = {.sha1 = true, .sha256 = true, .sha384 = true, .sha512 = true,
+                                             .des3 = true, .aes = true};
+
+const char *scep_caps_best_digest(const scep_caps *caps)
+{
+	const char *digest = "SHA-256", *cipher = "AES";
+	ec_err err;
+	/* The mandatory ones are on the default lists: this choice never fails. */
+	if (scep_caps_choose(caps, &DEFAULT_ALLOWED, &digest, &cipher, &err) != 0)
+		return "SHA-256";
+	return digest;
+}
+
+const char *scep_caps_best_cipher(const scep_caps *caps)
+{
+	const char *digest = "SHA-256", *cipher = "AES";
+	ec_err err;
+	if (scep_caps_choose(caps, &DEFAULT_ALLOWED, &digest, &cipher, &err) != 0)
 		return "AES";
-	if (c->des3)
-		return "DES3";
-	return "DES";
+	return cipher;
 }
 
 void scep_caps_format(const scep_caps *c, char *out, size_t sz)

@@ -86,9 +86,24 @@ typedef struct scep_caps {
 /* Parses a GetCACaps body (one name per line, case-insensitive, CR/LF tolerated; unknown names
  * ignored). Pure. */
 void scep_caps_parse(const uint8_t *text, size_t len, scep_caps *out);
-/* The strongest digest and cipher offered (SHA-512 > SHA-384 > SHA-256 > SHA-1; AES(-128) >
- * DES3 > DES; with SCEPStandard: AES and SHA-256 at least). Names as scep_digest_by_name /
- * scep_cipher_by_name take them. */
+
+/* What a trustpoint may use (its `hash` and `encryption` lines). */
+typedef struct scep_allowed {
+	bool md5, sha1, sha256, sha384, sha512;
+	bool des, des3, aes;
+} scep_allowed;
+
+/* The digest and cipher of a request, each chosen on its own: the strongest that caps
+ * advertises and allowed permits (SHA-512 > SHA-384 > SHA-256 > SHA-1; AES-128 > DES3); when
+ * caps advertises none of those, what RFC 8894 makes mandatory (SHA-256, AES-128) if allowed;
+ * when caps names no digest (no cipher) at all, as CAs older than RFC 8894 do, their old
+ * default MD5 (DES) if allowed; otherwise -1 with a reason. Whatever an unauthenticated
+ * GetCACaps answer claims, the choice stays within allowed. Names as scep_digest_by_name and
+ * scep_cipher_by_name take them, and "MD5". Pure. */
+int scep_caps_choose(const scep_caps *caps, const scep_allowed *allowed, const char **digest,
+                     const char **cipher, ec_err *err) EC_MUST_USE;
+/* The choice with a trustpoint's default lists (SHA-512, SHA-384, SHA-256, SHA-1; AES, DES3):
+ * never MD5 or single DES; SHA-256 and AES when caps advertises nothing better. */
 const char *scep_caps_best_digest(const scep_caps *caps);
 const char *scep_caps_best_cipher(const scep_caps *caps);
 /* The router's names of the offered capabilities ("CA_CAP_RENEWAL ..."), for show output. */

@@ -14,16 +14,23 @@ restarting the proxy):
   replay       200 with the first PKIOperation reply the proxy ever saw (another transaction:
                wrong transactionID and nonce)
   http500      500 with a reason, no Retry-After
-Requests other than PKIOperation are always forwarded unchanged.
+  legacy-caps  GetCACaps answered "DES" and "MD5" only (what an attacker would like a client to
+               use); PKIOperation forwarded unchanged
+  record       forward unchanged, and keep each PKIOperation request (DER, sent by POST or GET)
+               as MODE_FILE.N.der, N counting from 1
+Other requests than PKIOperation are forwarded unchanged, but GetCACaps in legacy-caps mode.
 """
+import base64
 import http.server
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 port, upstream, mode_file = int(sys.argv[1]), sys.argv[2].rstrip("/"), sys.argv[3]
 first_reply = None
+recorded = 0
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -49,8 +56,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def record(self, body):
+        global recorded
+        if body is None:  # by GET: base64 in message=, '+' sent raw by some clients
+            query = urllib.parse.urlsplit(self.path).query
+            raw = [v for k, _, v in (p.partition("=") for p in query.split("&")) if k == "message"]
+            body = base64.b64decode(urllib.parse.unquote(raw[0] if raw else ""))
+        recorded += 1
+        with open("%s.%d.der" % (mode_file, recorded), "wb") as f:
+            f.write(body)
+
     def handle_any(self, body):
         global first_reply
+        if "operation=PKIOperation" in self.path and open(mode_file).read().strip() == "record":
+            self.record(body)
+        if "operation=GetCACaps" in self.path and open(mode_file).read().strip() == "legacy-caps":
+            return self.send(200, "text/plain", b"DES\nMD5\n")
         status, ctype, data = self.forward(body)
         if "operation=PKIOperation" not in self.path:
             return self.send(status, ctype, data)

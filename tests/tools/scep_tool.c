@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "cms_request.h"
 #include "pki/pki.h"
 #include "scep/scep.h"
 #include "util/encoding.h"
@@ -31,7 +32,8 @@ static const char USAGE[] =
 	"  scep_tool selfsign --key KEY.pem --cn CN --out CERT.pem [--v1]\n"
 	"  scep_tool request --type pkcsreq|renewalreq|certpoll|getcert|getcrl --ca CA.pem\n"
 	"            --key KEY.pem --signer CERT.pem --txid TXID --out MSG.der [--cn CN]\n"
-	"            [--challenge PW] [--cipher DES|DES3|AES|AES-256] [--digest SHA-1|SHA-256|SHA-512]\n"
+	"            [--challenge PW] [--cipher DES|DES3|AES|AES-256|OPENSSL-NAME]\n"
+	"            [--digest SHA-1|SHA-256|SHA-512|OPENSSL-NAME] [--pss] [--oaep]\n"
 	"            [--serial HEX] [--nonce HEX] [--ext NAME=VALUE] [--csr-key KEY.pem] [--pad BYTES]\n"
 	"  scep_tool reply --in REPLY.der --key KEY.pem --signer CERT.pem --ca CA.pem\n"
 	"            [--out CERT.pem] [--crl-out CRL.der] [--nonce HEX]\n"
@@ -40,9 +42,13 @@ static const char USAGE[] =
 	"  signer's subject); certpoll asks for CN (same default); getcert needs --serial; getcrl\n"
 	"  names --serial or the signer's serial. --nonce sets the senderNonce (16 bytes, hex).\n"
 	"  --csr-key puts another key in the PKCS#10 than the one signing the message; --pad adds an\n"
-	"  attribute of that many bytes to it.\n"
+	"  attribute of that many bytes to it. --cipher and --digest also take any name OpenSSL knows\n"
+	"  (RC2-CBC, CAMELLIA-128-CBC, MD5, SHA224...), as clients may send. --pss signs with\n"
+	"  RSASSA-PSS and --oaep transports the key with RSAES-OAEP (SHA-256); these, and AEAD\n"
+	"  ciphers, are built with OpenSSL's CMS API.\n"
 	"reply: checks the CertRep is signed by CA.pem (and, with --nonce, that it answers that\n"
-	"  senderNonce), prints 'status=S failinfo=F txid=T' (and 'cipher=C digest=D' on SUCCESS),\n"
+	"  senderNonce), prints 'status=S failinfo=F txid=T' and 'cipher=C digest=D' on SUCCESS,\n"
+	"  'digest=D' otherwise (D: the digest the reply is signed with),\n"
 	"  writes the first certificate (PEM) and the CRL (DER) of a SUCCESS reply.\n"
 	"exit: 0 done, 1 failure, 2 bad usage\n";
 
@@ -50,7 +56,7 @@ static const char USAGE[] =
 typedef struct tool_args {
 	const char *out, *bits, *key, *cn, *type, *ca, *signer, *txid, *challenge, *cipher, *digest;
 	const char *serial, *nonce, *in, *crl_out, *ext, *csr_key, *pad;
-	int v1;
+	int v1, pss, oaep;
 } tool_args;
 
 typedef struct opt_def {
@@ -71,6 +77,7 @@ static const opt_def OPTS[] = {
 	{"--ext", offsetof(tool_args, ext), 0},
 	{"--csr-key", offsetof(tool_args, csr_key), 0}, {"--pad", offsetof(tool_args, pad), 0},
 	{"--v1", offsetof(tool_args, v1), 1},
+	{"--pss", offsetof(tool_args, pss), 1},         {"--oaep", offsetof(tool_args, oaep), 1},
 };
 
 static int fail(const char *what, const ec_err *err)
@@ -424,6 +431,19 @@ static void free_inputs(request_inputs *in)
 	EVP_PKEY_free(in->csr_key);
 }
 
+/* By SCEP capability name, else by any name OpenSSL knows: a test client sends what it is told. */
+static const EVP_CIPHER *cipher_named(const char *name)
+{
+	const EVP_CIPHER *c = scep_cipher_by_name(name);
+	return c != NULL ? c : EVP_get_cipherbyname(name);
+}
+
+static const EVP_MD *digest_named(const char *name)
+{
+	const EVP_MD *md = scep_digest_by_name(name);
+	return md != NULL ? md : EVP_get_digestbyname(name);
+}
+
 static int cmd_request(int argc, char **argv)
 {
 	tool_args a;
@@ -435,12 +455,12 @@ static int cmd_request(int argc, char **argv)
 	size_t payload_len = 0, msg_len = 0;
 	int rc = 1;
 	if (parse_args(argc, argv, "--type --ca --key --signer --txid --cn --challenge --cipher "
-	               "--digest --serial --nonce --out --ext --csr-key --pad", &a) != 0 ||
+	               "--digest --serial --nonce --out --ext --csr-key --pad --pss --oaep", &a) != 0 ||
 	    a.ca == NULL || a.key == NULL || a.signer == NULL || a.txid == NULL || a.out == NULL)
 		return usage("request needs --type, --ca, --key, --signer, --txid and --out");
 	int type = type_by_name(a.type);
-	const EVP_CIPHER *cipher = scep_cipher_by_name(a.cipher != NULL ? a.cipher : "AES");
-	const EVP_MD *md = scep_digest_by_name(a.digest != NULL ? a.digest : "SHA-256");
+	const EVP_CIPHER *cipher = cipher_named(a.cipher != NULL ? a.cipher : "AES");
+	const EVP_MD *md = digest_named(a.digest != NULL ? a.digest : "SHA-256");
 	if (type < 0 || cipher == NULL || md == NULL)
 		return usage("unknown --type, --cipher or --digest");
 	if ((a.nonce != NULL ? read_nonce(a.nonce, nonce, &err) : scep_random(nonce, sizeof(nonce))) != 0) {
@@ -448,13 +468,26 @@ static int cmd_request(int argc, char **argv)
 		goto out;
 	}
 	if (load_inputs(&a, &in, &err) != 0 ||
-	    make_payload(&a, type, in.ca, in.signer, in.csr_key != NULL ? in.csr_key : in.key, md, &payload,
-	                 &payload_len, &err) != 0) {
+	    make_payload(&a, type, in.ca, in.signer, in.csr_key != NULL ? in.csr_key : in.key,
+	                 scep_digest_allowed(md) ? md : EVP_sha256(), &payload, &payload_len, &err) != 0) {
 		rc = fail("request", &err);
 		goto out;
 	}
-	p = (scep_request_params){type, a.txid, nonce, in.signer, in.key, in.ca, cipher, md, payload, payload_len};
-	if (scep_build_request(&p, &msg, &msg_len, &err) != 0 || save_der(a.out, msg, msg_len, &err) != 0) {
+	if (a.pss || a.oaep || (EVP_CIPHER_get_flags(cipher) & EVP_CIPH_FLAG_AEAD_CIPHER) != 0) {
+		cms_request r = {type, a.txid, nonce, in.signer, in.key, in.ca, cipher, md, a.pss != 0, NULL,
+		                 a.oaep != 0, NULL, payload, payload_len};
+		if (cms_request_build(&r, &msg, &msg_len) != 0) {
+			rc = fail("pkiMessage (CMS)", NULL);
+			goto out;
+		}
+	} else {
+		p = (scep_request_params){type, a.txid, nonce, in.signer, in.key, in.ca, cipher, md, payload, payload_len};
+		if (scep_build_request(&p, &msg, &msg_len, &err) != 0) {
+			rc = fail("pkiMessage", &err);
+			goto out;
+		}
+	}
+	if (save_der(a.out, msg, msg_len, &err) != 0) {
 		rc = fail("pkiMessage", &err);
 		goto out;
 	}
@@ -474,6 +507,8 @@ static int check_reply(const tool_args *a, const scep_msg *m, X509 *ca, ec_err *
 	uint8_t nonce[SCEP_NONCE_LEN];
 	if (m->type != SCEP_MSG_CERTREP)
 		return ec_err_set(err, "messageType %d is not CertRep", m->type);
+	if (m->bad_alg[0] != '\0')
+		return ec_err_set(err, "the reply uses an algorithm off the allow-list: %s", m->bad_alg);
 	if (!m->signature_ok)
 		return ec_err_set(err, "the signature does not verify with the certificate in the reply");
 	if (X509_cmp(m->signer, ca) != 0)
@@ -562,8 +597,8 @@ static int cmd_reply(int argc, char **argv)
 	}
 	printf("status=%s failinfo=%s txid=%s", scep_status_name(m->status), scep_fail_name(m->fail_info), m->txid);
 	if (cipher != NULL)
-		printf(" cipher=%s digest=%s", EVP_CIPHER_get0_name(cipher), digest_name(m->digest));
-	printf("\n");
+		printf(" cipher=%s", EVP_CIPHER_get0_name(cipher));
+	printf(" digest=%s\n", digest_name(m->digest));
 	rc = 0;
 out:
 	scep_msg_free(m);

@@ -849,7 +849,7 @@ static void block_closing(void **state)
 {
 	/* `!` at column 0, `exit` and an unindented line each close the block. */
 	parse_fails("crypto pki server CA\n  grant auto\n!\n  hash sha1\n", 4,
-	            "'hash sha1' is only valid inside a crypto pki server block (no block is open here)");
+	            "'hash sha1' is only valid inside a crypto pki server or trustpoint block (no block is open here)");
 	parse_fails("crypto pki server CA\n  exit\n  grant auto\n", 3, "only valid inside a crypto pki server block");
 	parse_fails("crypto pki server CA\nhostname x\n  grant auto\n", 3, "only valid inside");
 	parse_fails("crypto pki server CA\n  exit now\n", 2, "unexpected argument 'now'");
@@ -998,6 +998,45 @@ static void duplicates_and_limits(void **state)
 
 /* ---- type 7 ---- */
 
+/* Algorithms: the server's single-DES switch, a trustpoint's `hash` and `encryption` lists. */
+static void algorithm_lines(void **state)
+{
+	const cfg_server *s = NULL;
+	cfg_config *cfg = server_ok("  grant auto\n", &s);
+	assert_true(s->encryption_des);
+	cfg_config_free(cfg);
+	cfg = server_ok("  no encryption des\n", &s);
+	assert_false(s->encryption_des);
+	cfg_config_free(cfg);
+	cfg = server_ok("  no encryption des\n  encryption des\n", &s);
+	assert_true(s->encryption_des);
+	cfg_config_free(cfg);
+	server_fails("  encryption aes\n", "only single DES can be turned off or on");
+	server_fails("  encryption\n", "encryption des");
+	server_fails("  no encryption 3des\n", "no encryption des");
+
+	const cfg_trustpoint *tp = NULL;
+	cfg = tp_ok("  enrollment url http://ca.example:80\n", &tp);
+	assert_int_equal(tp->algorithms, CFG_ALG_TRUSTPOINT_DEFAULT);
+	assert_int_equal(tp->algorithms & (CFG_ALG_MD5 | CFG_ALG_DES), 0);
+	cfg_config_free(cfg);
+	cfg = tp_ok("  hash sha256\n", &tp);
+	assert_int_equal(tp->algorithms, CFG_ALG_SHA256 | CFG_ALG_AES | CFG_ALG_3DES);
+	cfg_config_free(cfg);
+	cfg = tp_ok("  hash MD5 sha1\n  encryption des 3des aes\n", &tp);
+	assert_int_equal(tp->algorithms, CFG_ALG_MD5 | CFG_ALG_SHA1 | CFG_ALG_DES | CFG_ALG_3DES | CFG_ALG_AES);
+	cfg_config_free(cfg);
+	cfg = tp_ok("  encryption aes 3des des\n  no encryption des\n  no hash sha1\n", &tp);
+	assert_int_equal(tp->algorithms, CFG_ALG_SHA512 | CFG_ALG_SHA384 | CFG_ALG_SHA256 | CFG_ALG_AES | CFG_ALG_3DES);
+	cfg_config_free(cfg);
+	tp_fails("  hash md4\n", "unknown hash 'md4'");
+	tp_fails("  hash\n", "expected 1 to 5 algorithms");
+	tp_fails("  encryption rc2\n", "unknown encryption 'rc2'");
+	tp_fails("  encryption aes 3des des aes\n", "expected 1 to 3 algorithms");
+	tp_fails("  no encryption aes 3des\n", "no encryption to use");
+	tp_fails("  no hash sha512 sha384 sha256 sha1\n", "no hash to use");
+}
+
 static void type7(void **state)
 {
 	char out[CFG_SECRET_MAX];
@@ -1126,6 +1165,7 @@ int main(void)
 		cmocka_unit_test(trustpoint_lines),
 		cmocka_unit_test(trustpoint_errors),
 		cmocka_unit_test(trustpoint_fingerprint),
+		cmocka_unit_test(algorithm_lines),
 		cmocka_unit_test(blocks_and_comments),
 		cmocka_unit_test(block_closing),
 		cmocka_unit_test(case_and_line_endings),

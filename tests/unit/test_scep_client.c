@@ -345,8 +345,9 @@ static void caps_best_choices(void **state)
 {
 	scep_caps c;
 	memset(&c, 0, sizeof(c));
-	assert_string_equal(scep_caps_best_digest(&c), "SHA-1"); /* never MD5 */
-	assert_string_equal(scep_caps_best_cipher(&c), "DES");
+	/* RFC 8894's mandatory ones: never MD5 or single DES. */
+	assert_string_equal(scep_caps_best_digest(&c), "SHA-256");
+	assert_string_equal(scep_caps_best_cipher(&c), "AES");
 	c.sha1 = true;
 	assert_string_equal(scep_caps_best_digest(&c), "SHA-1");
 	c.sha256 = true;
