@@ -422,48 +422,6 @@ void ec_dir_close(ec_dir *d)
 	d->fd = -1;
 }
 
-int ec_mkdir_p(const char *dir, mode_t mode, ec_err *err)
-{
-	char path[4096];
-	size_t n = strlen(dir);
-	if (n == 0 || n >= sizeof(path))
-		return ec_err_set(err, "bad directory name '%s'", dir);
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST)
-			return ec_err_set(err, "cannot create %s: %s", path, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(path, mode) != 0) {
-		if (errno != EEXIST)
-			return ec_err_set(err, "cannot create %s: %s", path, strerror(errno));
-		struct stat st;
-		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-			return ec_err_set(err, "%s exists and is not a directory", path);
-	}
-	return 0;
-}
-
-int ec_check_private(const char *path, ec_err *err)
-{
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return ec_err_set(err, "cannot stat %s: %s", path, strerror(errno));
-	return check_private_stat(path, &st, err);
-}
-
-int ec_check_private_dir(const char *path, bool *others_enter, ec_err *err)
-{
-	struct stat st;
-	*others_enter = false;
-	if (stat(path, &st) != 0)
-		return ec_err_set(err, "cannot stat %s: %s", path, strerror(errno));
-	return check_private_dir_stat(path, &st, others_enter, err);
-}
-
 int ec_check_not_writable_by_others(const char *path, bool *others_read, ec_err *err)
 {
 	struct stat st;

@@ -36,14 +36,16 @@ typedef struct ec_dir {
  * included, from / down) is owned by root or by uid, and no such directory is writable by group
  * or others without the sticky bit: anyone else could swap a component and redirect the files
  * under it. The reason names the component and the fix. The last directory is the caller's to
- * check (ec_dir_open wants it uid's own and private). With create_mode non-zero, missing directories are
- * created on the way (the last one with create_mode, the others 0755, both under the umask). */
+ * check (ec_dir_open wants it uid's own and private). With create_mode non-zero, missing
+ * directories are created on the way (the last one with create_mode, the others 0755, both under
+ * the umask). */
 int ec_path_resolve_trusted(const char *path, uid_t uid, mode_t create_mode, char *out, size_t outsz,
                             ec_err *err) EC_MUST_USE;
 
 /* Resolves (see above, for the effective uid, creating what is missing) and opens a directory
- * that must also be the daemon's own and closed to writes by others (ec_check_private_dir).
- * *others_enter: group or others can list or enter it. */
+ * that must also be owned by the effective uid and not writable by group or others: they could
+ * replace the keys, the state or the operator socket in it. *others_enter tells whether group or
+ * others can list or enter it (the files in it are still private: the caller warns). */
 int ec_dir_open(ec_dir *d, const char *path, mode_t mode, bool *others_enter, ec_err *err) EC_MUST_USE;
 
 /* Opens (creating with mode) the subdirectory name of parent under the same rules; a symbolic
@@ -84,17 +86,6 @@ int ec_write_all(int fd, const void *data, size_t len) EC_MUST_USE;
 
 /* Reads a whole file of at most cap bytes into a malloc'd, NUL-terminated buffer. */
 int ec_read_file(const char *path, size_t cap, uint8_t **out, size_t *len, ec_err *err) EC_MUST_USE;
-
-/* Creates dir and its parents as needed; the last component gets mode (e.g. 0700). */
-int ec_mkdir_p(const char *dir, mode_t mode, ec_err *err) EC_MUST_USE;
-
-/* Refuses (returns -1 with a reason) a file that group or others can read or write. */
-int ec_check_private(const char *path, ec_err *err) EC_MUST_USE;
-
-/* Refuses a directory that group or others can write, or owned by another user: they could
- * replace the keys, the state or the operator socket in it. *others_enter tells whether group or
- * others can list or enter it (the files in it are still private: warn, do not refuse). */
-int ec_check_private_dir(const char *path, bool *others_enter, ec_err *err) EC_MUST_USE;
 
 /* Refuses a file that group or others can write (whoever writes the configuration decides who
  * gets certificates); *others_read tells whether group or others can read it. */
