@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509v3.h>
+
 #include "pki/pki.h"
 
 struct pki_trust {
@@ -44,6 +46,11 @@ pki_trust *pki_trust_new(const char *name, STACK_OF(X509) *cas, X509_CRL *crl, i
 	t->cas = sk_X509_new_null();
 	for (int i = 0; t->cas != NULL && i < sk_X509_num(cas); i++) {
 		X509 *c = X509_dup(sk_X509_value(cas, i));
+		/* OpenSSL decodes a certificate's extensions (key identifiers, constraints) on first
+		 * use and caches them in the object: done now, while the copy is private, so that
+		 * readers verifying against it at once only ever read. */
+		if (c != NULL)
+			(void)X509_check_purpose(c, -1, 0);
 		if (c == NULL || !sk_X509_push(t->cas, c)) {
 			X509_free(c);
 			sk_X509_pop_free(t->cas, X509_free);

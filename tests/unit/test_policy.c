@@ -42,6 +42,12 @@ static void verdicts(void **state)
 		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_OURS_EXPIRED, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
 		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_FOREIGN, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
 		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_OURS_REVOKED, CA_CHALLENGE_ABSENT, CA_VERDICT_REJECT},
+		/* another CA's certificate: revoked by that CA is refused, even with a password; with
+		 * no current CRL of that CA, the operator decides */
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_TRUSTED_REVOKED, CA_CHALLENGE_ABSENT, CA_VERDICT_REJECT},
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_TRUSTED_REVOKED, CA_CHALLENGE_VALID, CA_VERDICT_REJECT},
+		{CFG_GRANT_AUTO_TRUSTPOINT, 0, CA_SIGNER_TRUSTED_UNCHECKED, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
+		{CFG_GRANT_MANUAL, 0, CA_SIGNER_TRUSTED_UNCHECKED, CA_CHALLENGE_ABSENT, CA_VERDICT_PENDING},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const row *r = &table[i];
@@ -97,6 +103,14 @@ static void renewal_kinds(void **state)
 	assert_false(ca_policy_is_renewal(CA_SIGNER_SELF_SIGNED));
 	assert_false(ca_policy_is_renewal(CA_SIGNER_OURS_EXPIRED));
 	assert_false(ca_policy_is_renewal(CA_SIGNER_FOREIGN));
+	assert_false(ca_policy_is_renewal(CA_SIGNER_TRUSTED_REVOKED));
+	/* Signed by the holder of another CA's certificate: a renewal, just not granted on sight. */
+	assert_true(ca_policy_is_renewal(CA_SIGNER_TRUSTED_UNCHECKED));
+	ca_policy_facts f = {CFG_GRANT_AUTO_TRUSTPOINT, false, CA_SIGNER_TRUSTED_UNCHECKED, CA_CHALLENGE_ABSENT,
+	                     CA_NAMES_SAME};
+	ca_policy_decision d = ca_policy_decide(&f);
+	assert_int_equal(d.verdict, CA_VERDICT_PENDING);
+	assert_non_null(strstr(d.reason, "revocation unknown"));
 }
 
 int main(void)
