@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	        "  show crypto pki timers            PKI and CS timers with the time left\n"
 	        "  show crypto key mypubkey rsa      the CA key pairs\n"
 	        "  show clock                        the daemon's clock\n"
+	        "  show ip http server status        HTTP connections held, limits, refusals\n"
 	        "  server NAME info requests         pending enrollment requests\n"
 	        "  server NAME grant all|ID          issue pending requests\n"
 	        "  server NAME reject all|ID         refuse pending requests\n"

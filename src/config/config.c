@@ -122,6 +122,7 @@ static int validate(cfg_parser *p, cfg_line *ln)
 static void config_defaults(cfg_config *cfg)
 {
 	cfg->http_port = 80;
+	cfg->http_max_connections = CFG_HTTP_MAX_CONNECTIONS;
 	cfg->clock_simulate_rate = 1.0;
 }
 

@@ -21,7 +21,8 @@ static int cmd_hostname(cfg_parser *p, const cfg_line *ln)
 
 static int cmd_ip(cfg_parser *p, const cfg_line *ln)
 {
-	static const char syntax[] = "ip http server [PORT] | ip http port PORT | ip http bind ADDRESS";
+	static const char syntax[] = "ip http server [PORT] | ip http port PORT | ip http bind ADDRESS | "
+	                             "ip http max-connections N";
 	long port = 0;
 	if (!cfg_is(ln, 1, "http") || ln->n < 3)
 		return cfg_fail(p, ln, "unknown command '%.60s' (syntax: %s)", cfg_rest(ln, 0), syntax);
@@ -32,12 +33,23 @@ static int cmd_ip(cfg_parser *p, const cfg_line *ln)
 		p->cfg->http_server = true;
 		if (port != 0)
 			p->cfg->http_port = (int)port;
+		if (port != 0 || p->cfg->http_port_line == 0)
+			p->cfg->http_port_line = ln->no;
 		return 0;
 	}
 	if (cfg_is(ln, 2, "port")) {
 		if (cfg_want(p, ln, 4, 4, "ip http port PORT") != 0 || cfg_int(p, ln, 3, 1, 65535, "port", &port) != 0)
 			return -1;
 		p->cfg->http_port = (int)port;
+		p->cfg->http_port_line = ln->no;
+		return 0;
+	}
+	if (cfg_is(ln, 2, "max-connections")) {
+		long n = 0;
+		if (cfg_want(p, ln, 4, 4, "ip http max-connections N") != 0 ||
+		    cfg_int(p, ln, 3, 16, 65536, "connections", &n) != 0)
+			return -1;
+		p->cfg->http_max_connections = (int)n;
 		return 0;
 	}
 	if (cfg_is(ln, 2, "bind"))

@@ -2,6 +2,7 @@
  * Operator commands, as the CLI sends them (router words; unique abbreviations such as
  * `sh cry pki ser` are accepted):
  *   show crypto pki server|certificates|timers [--json] [--md5]
+ *   show ip http server [status] [--json]
  *   show crypto key mypubkey rsa          show clock
  *   [crypto pki] server NAME info requests | grant all|ID | reject all|ID | revoke SERIAL |
  *       unrevoke SERIAL | password generate [MINUTES] | rollover [cancel [--yes]] |
@@ -144,6 +145,49 @@ static int show_certificates(cmd *c)
 	return rc;
 }
 
+/* show ip http server [status]: the listener's limits and who holds its connections. */
+static int show_http(cmd *c)
+{
+	if (c->d->http == NULL)
+		return ec_buf_printf(c->out, (c->show_flags & CA_SHOW_JSON) ? "{\"enabled\":false}\n"
+		                     : "HTTP server status: Disabled\n");
+	http_server_status s;
+	http_server_get_status(c->d->http, &s);
+	const conn_guard_stats *g = &s.conns;
+	if (c->show_flags & CA_SHOW_JSON)
+		return ec_buf_printf(c->out, "{\"enabled\":true,\"port\":%d,\"connections\":%u,\"addresses\":%u,"
+		                     "\"heaviest\":%u,\"max_connections\":%u,\"per_address\":%u,\"busy_from\":%u,"
+		                     "\"header_timeout\":%u,\"request_timeout\":%u,\"idle_timeout\":%u,"
+		                     "\"connection_memory\":%zu,\"refused_per_address\":%llu,\"refused_above_share\":%llu,"
+		                     "\"refused_full\":%llu,\"closed_for_newcomer\":%llu,\"closed_header_timeout\":%llu,"
+		                     "\"closed_request_timeout\":%llu,\"closed_idle\":%llu,\"requests_above_share\":%llu}\n",
+		                     s.port, g->open, g->addresses, g->heaviest, s.capacity, s.per_source_limit, s.busy_mark,
+		                     s.header_timeout, s.request_timeout, s.idle_timeout, s.connection_memory,
+		                     (unsigned long long)g->refused_source, (unsigned long long)g->refused_shed,
+		                     (unsigned long long)g->refused_full, (unsigned long long)g->evicted,
+		                     (unsigned long long)g->expired_headers, (unsigned long long)g->expired_request,
+		                     (unsigned long long)g->expired_idle, (unsigned long long)g->shed_requests);
+	return ec_buf_printf(c->out,
+	                     "HTTP server status: Enabled\n"
+	                     "HTTP server port: %d\n"
+	                     "HTTP server current connections: %u (from %u addresses, at most %u from one)\n"
+	                     "Maximum number of concurrent server connections allowed: %u\n"
+	                     "Maximum connections from one address: %u\n"
+	                     "Busy from: %u connections (addresses above their share are then shed)\n"
+	                     "Header time-out: %u seconds; request time-out: %u seconds; idle time-out: %u seconds\n"
+	                     "Memory per connection for the URL and headers: %zu bytes\n"
+	                     "Connections refused: %llu at the per-address cap, %llu above their share, %llu at capacity\n"
+	                     "Connections closed: %llu for a lighter address, %llu at the header time-out, "
+	                     "%llu at the request time-out, %llu idle\n"
+	                     "Requests from addresses above their share: %llu\n",
+	                     s.port, g->open, g->addresses, g->heaviest, s.capacity, s.per_source_limit, s.busy_mark,
+	                     s.header_timeout, s.request_timeout, s.idle_timeout, s.connection_memory,
+	                     (unsigned long long)g->refused_source, (unsigned long long)g->refused_shed,
+	                     (unsigned long long)g->refused_full, (unsigned long long)g->evicted,
+	                     (unsigned long long)g->expired_headers, (unsigned long long)g->expired_request,
+	                     (unsigned long long)g->expired_idle, (unsigned long long)g->shed_requests);
+}
+
 static int show(cmd *c)
 {
 	ec_err err = {""};
@@ -165,6 +209,8 @@ static int show(cmd *c)
 			rc = ca_show_mypubkey(c->d->cas[i], c->show_flags, c->out, &err);
 		return rc == 0 ? 0 : fail_err(c, &err);
 	}
+	if (at(c, 1, "ip", 2) && at(c, 2, "http", 2) && at(c, 3, "server", 2) && (c->n == 4 || at(c, 4, "status", 2)))
+		return show_http(c);
 	if (!at(c, 1, "crypto", 2) || !at(c, 2, "pki", 3))
 		return fail(c, "unknown show command; try: show crypto pki server|certificates|timers");
 	if (at(c, 3, "timers", 2))

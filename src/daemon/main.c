@@ -18,16 +18,20 @@
 #include "util/fsutil.h"
 
 #define HTTP_THREADS 4
-#define HTTP_CONNECTION_MEMORY (128 * 1024)
+/* What one connection may use for its request line and headers: a PKIOperation by GET with a
+ * 4096-bit key (about 6 KB of base64) fits. It is also what an idle kept-alive connection costs
+ * (libmicrohttpd clears the whole of it between requests), so `ip http max-connections` of them
+ * must fit in a few tens of MiB. Bodies are collected apart, up to SCEP_MESSAGE_MAX. */
+#define HTTP_CONNECTION_MEMORY (16 * 1024)
+/* Request line and headers, from the connection's start: a client sends them at once. */
+#define HTTP_HEADER_TIMEOUT 10
+/* Body (256 KiB at 9 kB/s), handling and response, from the end of the headers. */
+#define HTTP_REQUEST_TIMEOUT 30
 /* Longer than the 30 s that common clients sleep between polls on a kept-alive connection:
  * closing it just as they reuse it makes their POST fail. */
-#define HTTP_CONNECTION_TIMEOUT 90
-#define HTTP_CONNECTION_LIMIT 256
-/* One address cannot hold more than a quarter of the connections (slow or idle clients). */
-#define HTTP_PER_SOURCE_LIMIT 64
-/* From three quarters of the connections open, PKIOperations are shed with 503 Retry-After:
- * each costs private-key operations; the cheap GetCACert and GetCACaps are still answered. */
-#define HTTP_OVERLOAD_MARK 192
+#define HTTP_IDLE_TIMEOUT 90
+/* One address holds at most a quarter of the connections, and never more than this. */
+#define HTTP_PER_SOURCE_MAX 64
 
 static daemon_ctx *g_daemon; /* only for the signal handler */
 
@@ -201,18 +205,29 @@ static int start_http(daemon_ctx *d, ec_err *err)
 		return 0;
 	}
 	d->router = (scep_router){d->cas, d->n_cas, d->clock, dlog_line, d};
+	unsigned capacity = (unsigned)d->cfg->http_max_connections;
 	http_server_opts o = {
 		.bind_address = d->cfg->http_bind,
 		.port = d->cfg->http_port,
 		.threads = HTTP_THREADS,
 		.max_body = SCEP_MESSAGE_MAX,
 		.connection_memory = HTTP_CONNECTION_MEMORY,
-		.connection_timeout = HTTP_CONNECTION_TIMEOUT,
-		.connection_limit = HTTP_CONNECTION_LIMIT,
-		.per_source_limit = HTTP_PER_SOURCE_LIMIT,
-		.overload_mark = HTTP_OVERLOAD_MARK,
+		.header_timeout = HTTP_HEADER_TIMEOUT,
+		.request_timeout = HTTP_REQUEST_TIMEOUT,
+		.idle_timeout = HTTP_IDLE_TIMEOUT,
+		.capacity = capacity,
+		.per_source_limit = capacity / 4 < HTTP_PER_SOURCE_MAX ? capacity / 4 : HTTP_PER_SOURCE_MAX,
+		/* From three quarters on, the addresses holding more than their share get no more
+		 * connections and their PKIOperations (each costs private-key operations) get 503. */
+		.busy_mark = capacity / 4 * 3,
+		.log = dlog_line,
+		.log_ctx = d,
 	};
-	return http_server_start(&o, scep_router_handle, &d->router, &d->http, err);
+	if (http_server_start(&o, scep_router_handle, &d->router, &d->http, err) == 0)
+		return 0;
+	/* Name the line to change: a port in use is the usual reason. */
+	return ec_err_wrap(err, "%s line %d: `ip http server %d`", d->config_path, d->cfg->http_port_line,
+	                   d->cfg->http_port);
 }
 
 /* What an operator needs to point a client at this CA. */

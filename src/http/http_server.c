@@ -3,18 +3,31 @@
  * than when the program does: a daemon that only runs trustpoints listens to nothing and so
  * never maps libmicrohttpd nor the TLS stack it brings (GnuTLS, p11-kit, nettle, gmp: about
  * 2 MiB resident, and their start-up work).
+ *
+ * Who holds connections is decided by the conn_guard, not by libmicrohttpd's own limits:
+ * libmicrohttpd's connection limit is set above the guard's capacity so that it never stops
+ * accepting (which would leave clients waiting in the kernel's backlog), its accept policy
+ * callback asks the guard (a refusal closes the socket at once), its connection notifications
+ * count connections in and out, and a watchdog thread shuts down the sockets past their
+ * deadline. libmicrohttpd calls the guard from its worker threads: the guard locks.
  */
 #include "http/http_server.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "util/buf.h"
 
@@ -51,14 +64,34 @@ static void load_mhd(void)
 	MHD_FUNCTIONS(MHD_RESOLVE)
 }
 
+/* libmicrohttpd may hold this many connections beyond the guard's capacity: those being shut
+ * down (expired or evicted) until their worker closes them, and the few a worker accepts while
+ * another is between the guard's verdict and the connection's start. */
+#define HTTP_SLACK(capacity) (64u + (capacity) / 16u)
+/* Descriptors besides the connections: listener, epoll and inter-thread ones, stores, logs. */
+#define HTTP_FD_RESERVE 128u
+/* How often the watchdog looks for connections past their deadline. */
+#define HTTP_WATCHDOG_MS 200
+#define HTTP_LOG_BATCH 8
+/* Memory is trimmed once this many connections have closed since the peak, at most this often. */
+#define HTTP_TRIM_DROP 64u
+#define HTTP_TRIM_EVERY_MS 2000
+
 struct http_server {
 	struct MHD_Daemon *mhd;
 	http_handler handler;
 	void *ctx;
 	size_t max_body;
 	int port;
-	unsigned overload_mark;
-	atomic_uint open_connections;
+	http_server_opts opts;         /* as applied (capacity lowered to fit the file limit) */
+	conn_guard *guard;
+	pthread_t watchdog;
+	bool watchdog_running;
+	pthread_mutex_t wd_lock;
+	pthread_cond_t wd_cond;
+	bool wd_stop;
+	unsigned open_peak;            /* watchdog thread only */
+	int64_t trimmed_at;
 };
 
 /* Per-request state kept by libmicrohttpd between calls of the access handler. */
@@ -66,6 +99,13 @@ typedef struct request_state {
 	ec_buf body;
 	int too_large;
 } request_state;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 void http_response_text(http_response *resp, int status, const char *message)
 {
@@ -81,7 +121,8 @@ void http_response_text(http_response *resp, int status, const char *message)
 	}
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, http_response *r)
+/* close: end the connection after this response (Connection: close). */
+static enum MHD_Result send_response(struct MHD_Connection *conn, http_response *r, bool close)
 {
 	struct MHD_Response *resp = mhd.MHD_create_response_from_buffer_with_free_callback(
 		r->body_len, r->body ? r->body : (uint8_t *)"", r->body ? free : NULL);
@@ -97,6 +138,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, http_response 
 		snprintf(v, sizeof(v), "%lld", (long long)r->retry_after);
 		mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
 	}
+	if (close)
+		mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result rc = mhd.MHD_queue_response(conn, (unsigned)r->status, resp);
 	mhd.MHD_destroy_response(resp);
 	return rc;
@@ -115,6 +158,13 @@ static void peer_text(struct MHD_Connection *conn, char *out, size_t sz)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)sz);
 }
 
+/* The guard's record of a connection (set when libmicrohttpd announced it). */
+static guard_conn *guarded(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = mhd.MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -122,6 +172,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	http_server *srv = cls;
 	request_state *st = *con_cls;
 	if (st == NULL) {
+		/* First call: the request line and every header are in. */
+		guard_headers_done(srv->guard, guarded(conn), now_ms());
 		st = calloc(1, sizeof(*st));
 		if (st == NULL)
 			return MHD_NO;
@@ -140,7 +192,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		char msg[128];
 		snprintf(msg, sizeof(msg), "request body larger than %zu bytes", srv->max_body);
 		http_response_text(&resp, 413, msg);
-		return send_response(conn, &resp);
+		return send_response(conn, &resp, true);
 	}
 	char peer[INET6_ADDRSTRLEN + 1];
 	peer_text(conn, peer, sizeof(peer));
@@ -153,15 +205,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		.body_len = st->body.len,
 		.peer = peer,
 		.http_version = version,
-		.overloaded = srv->overload_mark > 0 && atomic_load(&srv->open_connections) >= srv->overload_mark,
+		.overloaded = guard_should_shed(srv->guard, guarded(conn)),
 	};
 	srv->handler(srv->ctx, &req, &resp);
-	return send_response(conn, &resp);
+	return send_response(conn, &resp, guard_busy(srv->guard));
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode code)
 {
+	http_server *srv = cls;
+	(void)code;
+	guard_request_done(srv->guard, guarded(conn), now_ms());
 	request_state *st = *con_cls;
 	if (st != NULL) {
 		ec_buf_free(&st->body);
@@ -170,19 +225,157 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 }
 
+/* Called when the request line is parsed; its return value would be the request's first
+ * con_cls, which on_request allocates itself once the headers are in. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	http_server *srv = cls;
+	(void)uri;
+	guard_request_line(srv->guard, guarded(conn), now_ms());
+	return NULL;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	http_server *srv = cls;
+	(void)addrlen;
+	return guard_admit(srv->guard, addr, now_ms()) == GUARD_ACCEPT ? MHD_YES : MHD_NO;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
 {
 	http_server *srv = cls;
-	(void)conn;
-	(void)socket_context;
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
-		atomic_fetch_add(&srv->open_connections, 1);
-	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
-		atomic_fetch_sub(&srv->open_connections, 1);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd = mhd.MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *peer = mhd.MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (fd == NULL)
+			return;
+		*socket_context = guard_open(srv->guard, peer ? peer->client_addr : NULL, fd->connect_fd, now_ms());
+		/* Out of memory: a connection the guard cannot count is not kept. */
+		if (*socket_context == NULL)
+			shutdown(fd->connect_fd, SHUT_RDWR);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		/* libmicrohttpd closes the socket after this returns: the guard forgets its descriptor first. */
+		guard_close(srv->guard, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
-static int bind_addr(const http_server_opts *o, struct sockaddr_storage *ss, ec_err *err)
+static void flush_log(http_server *srv)
+{
+	char lines[HTTP_LOG_BATCH][GUARD_LOG_LINE_MAX];
+	size_t n;
+	do {
+		n = guard_take_log(srv->guard, lines, HTTP_LOG_BATCH);
+		for (size_t i = 0; i < n && srv->opts.log != NULL; i++)
+			srv->opts.log(srv->opts.log_ctx, lines[i]);
+	} while (n == HTTP_LOG_BATCH);
+}
+
+/* After a burst of connections has gone, gives the memory of their buffers back to the system:
+ * each worker thread allocates from its own malloc arena, and each arena would otherwise keep the
+ * pages of its own highest burst, so the resident size would creep up towards the sum. */
+static void trim_after_burst(http_server *srv, int64_t now)
+{
+	conn_guard_stats st;
+	guard_get_stats(srv->guard, &st);
+	if (st.open > srv->open_peak)
+		srv->open_peak = st.open;
+	if (srv->open_peak - st.open < HTTP_TRIM_DROP || now - srv->trimmed_at < HTTP_TRIM_EVERY_MS)
+		return;
+	malloc_trim(0);
+	srv->trimmed_at = now;
+	srv->open_peak = st.open;
+}
+
+/* Shuts down the connections past their deadline, a few times a second. */
+static void *watchdog_main(void *arg)
+{
+	http_server *srv = arg;
+	pthread_mutex_lock(&srv->wd_lock);
+	while (!srv->wd_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += HTTP_WATCHDOG_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&srv->wd_cond, &srv->wd_lock, &ts);
+		if (srv->wd_stop)
+			break;
+		pthread_mutex_unlock(&srv->wd_lock);
+		guard_expire(srv->guard, now_ms());
+		flush_log(srv);
+		trim_after_burst(srv, now_ms());
+		pthread_mutex_lock(&srv->wd_lock);
+	}
+	pthread_mutex_unlock(&srv->wd_lock);
+	return NULL;
+}
+
+static int start_watchdog(http_server *srv, ec_err *err)
+{
+	int rc = pthread_create(&srv->watchdog, NULL, watchdog_main, srv);
+	if (rc != 0)
+		return ec_err_set(err, "cannot start the HTTP watchdog thread: %s", strerror(rc));
+	srv->watchdog_running = true;
+	return 0;
+}
+
+static void stop_watchdog(http_server *srv)
+{
+	if (!srv->watchdog_running)
+		return;
+	pthread_mutex_lock(&srv->wd_lock);
+	srv->wd_stop = true;
+	pthread_cond_signal(&srv->wd_cond);
+	pthread_mutex_unlock(&srv->wd_lock);
+	pthread_join(srv->watchdog, NULL);
+	srv->watchdog_running = false;
+}
+
+static void say(const http_server_opts *o, const char *fmt, ...) EC_PRINTF(2, 3);
+static void say(const http_server_opts *o, const char *fmt, ...)
+{
+	if (o->log == NULL)
+		return;
+	char line[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	o->log(o->log_ctx, line);
+}
+
+/* Raises the soft limit on open files to the hard one when the connections need more; with a
+ * hard limit too low, serves fewer connections (and says so) rather than fail on accept. */
+static int fit_file_limit(http_server_opts *o, ec_err *err)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)o->capacity + HTTP_SLACK(o->capacity) + HTTP_FD_RESERVE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return 0;
+	rlim_t old = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		rl.rlim_cur = old;
+	if (rl.rlim_cur >= need)
+		return 0;
+	/* capacity + capacity/16 + 64 + reserve must fit */
+	rlim_t room = rl.rlim_cur > HTTP_FD_RESERVE + 64 ? (rl.rlim_cur - HTTP_FD_RESERVE - 64) * 16 / 17 : 0;
+	if (room < 16)
+		return ec_err_set(err, "the limit on open files (%llu) leaves no room for HTTP connections; raise it "
+		                  "(ulimit -n, LimitNOFILE=)", (unsigned long long)rl.rlim_cur);
+	say(o, "warning: the limit on open files (%llu, hard limit %llu) allows %llu HTTP connections, not %u; "
+	    "raise it (ulimit -n, LimitNOFILE=)", (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+	    (unsigned long long)room, o->capacity);
+	o->capacity = (unsigned)room;
+	if (o->busy_mark > o->capacity * 3 / 4)
+		o->busy_mark = o->capacity * 3 / 4;
+	return 0;
+}
+
+static int bind_addr(const http_server_opts *o, struct sockaddr_storage *ss, socklen_t *len, ec_err *err)
 {
 	memset(ss, 0, sizeof(*ss));
 	const char *a = o->bind_address && *o->bind_address ? o->bind_address : "0.0.0.0";
@@ -191,14 +384,69 @@ static int bind_addr(const http_server_opts *o, struct sockaddr_storage *ss, ec_
 	if (inet_pton(AF_INET, a, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
 		in4->sin_port = htons((uint16_t)o->port);
+		*len = sizeof(*in4);
 		return AF_INET;
 	}
 	if (inet_pton(AF_INET6, a, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)o->port);
+		*len = sizeof(*in6);
 		return AF_INET6;
 	}
 	return ec_err_set(err, "'%s' is not an IPv4 or IPv6 address", a);
+}
+
+/* The listening socket, bound here so that a failure reports the system's reason. SO_REUSEADDR
+ * lets a restart bind while old connections linger in TIME_WAIT; without SO_REUSEPORT, a port
+ * another process listens on is refused (EADDRINUSE) instead of shared with it. */
+static int open_listener(const http_server_opts *o, int *port, ec_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	int family = bind_addr(o, &ss, &len, err);
+	if (family < 0)
+		return -1;
+	const char *where = o->bind_address && *o->bind_address ? o->bind_address : "every address";
+	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return ec_err_set(err, "cannot open a socket: %s", strerror(errno));
+	int on = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+		int e = errno;
+		close(fd);
+		return ec_err_set(err, "cannot listen on %s port %d: %s", where, o->port, strerror(e));
+	}
+	len = sizeof(ss);
+	*port = o->port;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+		                                : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
+static int start_mhd(http_server *srv, int listen_fd, ec_err *err)
+{
+	const http_server_opts *o = &srv->opts;
+	unsigned threads = o->threads ? o->threads : 2;
+	/* Each worker may take the whole capacity: libmicrohttpd never reaches its own limit first
+	 * (it would stop accepting and leave clients in the backlog); the guard counts. */
+	unsigned mhd_limit = (o->capacity + HTTP_SLACK(o->capacity)) * threads;
+	srv->mhd = mhd.MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
+	                                on_accept, srv, on_request, srv,
+	                                MHD_OPTION_LISTEN_SOCKET, listen_fd,
+	                                MHD_OPTION_THREAD_POOL_SIZE, threads,
+	                                MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
+	                                MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+	                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->connection_memory,
+	                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+	                                MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+	                                MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv,
+	                                MHD_OPTION_END);
+	/* On failure libmicrohttpd may or may not have closed listen_fd; the caller exits anyway. */
+	return srv->mhd != NULL ? 0 : ec_err_set(err, "cannot start the HTTP listener on port %d", srv->port);
 }
 
 int http_server_start(const http_server_opts *o, http_handler handler, void *ctx, http_server **out, ec_err *err)
@@ -206,41 +454,48 @@ int http_server_start(const http_server_opts *o, http_handler handler, void *ctx
 	pthread_once(&mhd_once, load_mhd);
 	if (mhd_error[0] != '\0')
 		return ec_err_set(err, "%s", mhd_error);
-	struct sockaddr_storage ss;
-	int family = bind_addr(o, &ss, err);
-	if (family < 0)
-		return -1;
 	http_server *srv = calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return ec_err_set(err, "out of memory");
 	srv->handler = handler;
 	srv->ctx = ctx;
 	srv->max_body = o->max_body;
-	srv->overload_mark = o->overload_mark;
-	atomic_init(&srv->open_connections, 0);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	if (family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	srv->mhd = mhd.MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, on_request, srv,
-	                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 2),
-	                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout,
-	                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->connection_limit,
-	                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->connection_memory,
-	                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)o->per_source_limit,
-	                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-	                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-	                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
-	                            MHD_OPTION_END);
-	if (srv->mhd == NULL) {
-		free(srv);
-		return ec_err_set(err, "cannot listen on %s port %d (address in use or not allowed?)",
-		                  o->bind_address && *o->bind_address ? o->bind_address : "*", o->port);
+	srv->opts = *o;
+	srv->opts.bind_address = NULL; /* not kept: the caller's string */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->wd_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&srv->wd_lock, NULL);
+	conn_guard_limits lim;
+	int fd = -1;
+	if (o->capacity == 0 || o->header_timeout == 0 || o->request_timeout == 0 || o->idle_timeout == 0) {
+		ec_err_set(err, "HTTP listener: capacity and time-outs must not be 0");
+		goto fail;
 	}
-	const union MHD_DaemonInfo *di = mhd.MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = di ? di->port : o->port;
+	if (srv->opts.per_source_limit == 0)
+		srv->opts.per_source_limit = o->capacity;
+	if (srv->opts.busy_mark == 0)
+		srv->opts.busy_mark = o->capacity;
+	if (fit_file_limit(&srv->opts, err) != 0)
+		goto fail;
+	lim = (conn_guard_limits){
+		.capacity = srv->opts.capacity,
+		.per_source = srv->opts.per_source_limit,
+		.busy = srv->opts.busy_mark,
+		.header_ms = srv->opts.header_timeout * 1000u,
+		.request_ms = srv->opts.request_timeout * 1000u,
+		.idle_ms = srv->opts.idle_timeout * 1000u,
+	};
+	if ((srv->guard = guard_new(&lim, err)) == NULL || (fd = open_listener(o, &srv->port, err)) < 0 ||
+	    start_mhd(srv, fd, err) != 0 || start_watchdog(srv, err) != 0)
+		goto fail;
 	*out = srv;
 	return 0;
+fail:
+	http_server_stop(srv);
+	return -1;
 }
 
 int http_server_port(const http_server *srv)
@@ -248,10 +503,34 @@ int http_server_port(const http_server *srv)
 	return srv->port;
 }
 
+void http_server_get_status(http_server *srv, http_server_status *out)
+{
+	const http_server_opts *o = &srv->opts;
+	*out = (http_server_status){
+		.port = srv->port,
+		.capacity = o->capacity,
+		.per_source_limit = o->per_source_limit,
+		.busy_mark = o->busy_mark,
+		.header_timeout = o->header_timeout,
+		.request_timeout = o->request_timeout,
+		.idle_timeout = o->idle_timeout,
+		.connection_memory = o->connection_memory,
+	};
+	guard_get_stats(srv->guard, &out->conns);
+}
+
 void http_server_stop(http_server *srv)
 {
 	if (srv == NULL)
 		return;
-	mhd.MHD_stop_daemon(srv->mhd);
+	stop_watchdog(srv);
+	/* Closes every connection, each announced closed to the guard before the guard goes. */
+	if (srv->mhd != NULL)
+		mhd.MHD_stop_daemon(srv->mhd);
+	if (srv->guard != NULL)
+		flush_log(srv);
+	guard_free(srv->guard);
+	pthread_cond_destroy(&srv->wd_cond);
+	pthread_mutex_destroy(&srv->wd_lock);
 	free(srv);
 }

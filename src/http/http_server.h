@@ -3,9 +3,15 @@
  *
  * Generic: it knows nothing of SCEP. It accepts GET and POST, collects a POST body up to a cap
  * (413 past it), hands one complete request to the handler on one of its worker threads, and
- * sends the handler's response. Limits are explicit: body size, connection timeout, connection
- * count and per-connection memory (which bounds the URL, so a GET carrying a several-kilobyte
- * base64 message fits but an endless one does not).
+ * sends the handler's response. Limits are explicit: body size, per-connection memory (which
+ * bounds the URL and headers, so a GET carrying a several-kilobyte base64 message fits but an
+ * endless one does not), and who holds the connections for how long (conn_guard.h): a capacity,
+ * a per-address cap, fair shedding of the addresses holding the most once busy, and deadlines for
+ * a request's headers and for the whole request however slowly it trickles. A connection refused
+ * is closed at once, never left waiting in the kernel's backlog.
+ *
+ * The listening socket is bound without SO_REUSEPORT: a second listener on the same port fails
+ * to start (with the system's reason) instead of sharing the traffic.
  */
 #ifndef EVERCERT_HTTP_HTTP_SERVER_H
 #define EVERCERT_HTTP_HTTP_SERVER_H
@@ -14,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/conn_guard.h"
 #include "util/err.h"
 
 typedef struct http_request {
@@ -25,7 +32,7 @@ typedef struct http_request {
 	size_t body_len;
 	const char *peer;              /* "127.0.0.1" */
 	const char *http_version;      /* "HTTP/1.0", "HTTP/1.1" */
-	bool overloaded;               /* open connections at or above the overload mark */
+	bool overloaded;               /* busy, and this client's address holds more than its share */
 } http_request;
 
 typedef struct http_response {
@@ -45,11 +52,26 @@ typedef struct http_server_opts {
 	unsigned threads;              /* worker threads (thread pool size) */
 	size_t max_body;               /* POST body cap */
 	size_t connection_memory;      /* per-connection memory (bounds URL and headers) */
-	unsigned connection_timeout;   /* seconds of inactivity before a connection is closed */
-	unsigned connection_limit;     /* simultaneous connections */
-	unsigned per_source_limit;     /* simultaneous connections from one address (0: none) */
-	unsigned overload_mark;        /* open connections from which requests see `overloaded` */
+	unsigned header_timeout;       /* seconds for the request line and headers */
+	unsigned request_timeout;      /* seconds for the body, the handling and the response */
+	unsigned idle_timeout;         /* seconds from a response to the next request line */
+	unsigned capacity;             /* simultaneous connections (lowered to fit the file limit) */
+	unsigned per_source_limit;     /* simultaneous connections from one address (0: capacity) */
+	unsigned busy_mark;            /* open connections from which the heaviest addresses are shed
+	                                * (0: capacity) */
+	/* Optional: refusals and closes (rate-limited), from the listener's own thread. */
+	void (*log)(void *ctx, const char *line);
+	void *log_ctx;
 } http_server_opts;
+
+/* What `show ip http server status` reports. */
+typedef struct http_server_status {
+	int port;
+	unsigned capacity, per_source_limit, busy_mark;
+	unsigned header_timeout, request_timeout, idle_timeout;
+	size_t connection_memory;
+	conn_guard_stats conns;
+} http_server_status;
 
 typedef struct http_server http_server;
 
@@ -58,6 +80,7 @@ int http_server_start(const http_server_opts *opts, http_handler handler, void *
 /* The port actually bound (useful with port 0). */
 int http_server_port(const http_server *srv);
 void http_server_stop(http_server *srv);
+void http_server_get_status(http_server *srv, http_server_status *out);
 
 /* A plain-text response (status and message); message is copied. */
 void http_response_text(http_response *resp, int status, const char *message);

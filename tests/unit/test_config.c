@@ -288,6 +288,17 @@ static void globals(void **state)
 	assert_false(cfg->http_server);
 	assert_int_equal(cfg->http_port, 8080);
 	cfg_config_free(cfg);
+
+	/* The line that set the port is kept, for the error when it is in use. */
+	cfg = parse_ok("hostname h\nip http server\nip http max-connections 4096\n");
+	assert_int_equal(cfg->http_port, 80);
+	assert_int_equal(cfg->http_port_line, 2);
+	assert_int_equal(cfg->http_max_connections, 4096);
+	cfg_config_free(cfg);
+	cfg = parse_ok("ip http server\nip http bind ::1\nip http port 8443\n");
+	assert_int_equal(cfg->http_port_line, 3);
+	assert_int_equal(cfg->http_max_connections, CFG_HTTP_MAX_CONNECTIONS);
+	cfg_config_free(cfg);
 }
 
 static void clock_lines(void **state)
@@ -342,6 +353,9 @@ static void global_errors(void **state)
 	parse_fails("ip http server 99999999999999999999999\n", 1, "out of range");
 	parse_fails("ip http port\n", 1, "incomplete command (syntax: ip http port PORT)");
 	parse_fails("ip http bind localhost\n", 1, "address 'localhost' is not a numeric IPv4 or IPv6 address");
+	parse_fails("ip http max-connections 15\n", 1, "connections 15 out of range 16..65536");
+	parse_fails("ip http max-connections 65537\n", 1, "out of range 16..65536");
+	parse_fails("ip http max-connections\n", 1, "incomplete command (syntax: ip http max-connections N)");
 	parse_fails("ip http secure-server\n", 1, "unknown command 'ip http secure-server'");
 	parse_fails("ip route 0.0.0.0 0.0.0.0 10.0.0.1\n", 1, "unknown command 'ip route");
 	parse_fails("crypto key generate rsa modulus 2048\n", 1, "missing 'label NAME'");

@@ -168,8 +168,10 @@ static int start_server(void **state)
 		.threads = 4,
 		.max_body = 1024 * 1024,
 		.connection_memory = 256 * 1024,
-		.connection_timeout = 30,
-		.connection_limit = 64,
+		.header_timeout = 10,
+		.request_timeout = 30,
+		.idle_timeout = 30,
+		.capacity = 64,
 	};
 	if (http_server_start(&o, handler, NULL, &server, &err) != 0) {
 		fprintf(stderr, "http_server_start: %s\n", err.msg);
