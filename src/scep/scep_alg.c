@@ -100,13 +100,16 @@ static int pss_ok(const X509_ALGOR *sig, char *why, size_t whysz)
 	return rc;
 }
 
-int scep_alg_check_signer(const PKCS7_SIGNER_INFO *si, bool *pss, char *why, size_t whysz)
+int scep_alg_check_signer(const PKCS7_SIGNER_INFO *si, const EVP_MD **md, bool *pss, char *why, size_t whysz)
 {
 	*pss = false;
+	*md = NULL;
 	const ASN1_OBJECT *dobj = si->digest_alg != NULL ? si->digest_alg->algorithm : NULL;
 	/* By name, as OpenSSL reads it: some clients put sha256WithRSAEncryption here. */
-	if (dobj == NULL || !scep_digest_allowed(EVP_get_digestbyobj(dobj)))
+	const EVP_MD *digest = dobj != NULL ? EVP_get_digestbyobj(dobj) : NULL;
+	if (!scep_digest_allowed(digest))
 		return refuse(why, whysz, "digest", dobj);
+	*md = digest;
 	const X509_ALGOR *sig = si->digest_enc_alg;
 	int nid = sig != NULL ? OBJ_obj2nid(sig->algorithm) : NID_undef;
 	int hash = NID_undef, pkey = NID_undef;
@@ -156,15 +159,18 @@ static int key_transport_ok(const PKCS7_RECIP_INFO *ri, char *why, size_t whysz)
 	return refuse(why, whysz, "key transport", alg != NULL ? alg->algorithm : NULL);
 }
 
-int scep_alg_check_envelope(const PKCS7 *env, char *why, size_t whysz)
+int scep_alg_check_envelope(const PKCS7 *env, const EVP_CIPHER **cipher, char *why, size_t whysz)
 {
+	*cipher = NULL;
 	const PKCS7_ENC_CONTENT *ec = env->d.enveloped->enc_data;
 	const ASN1_OBJECT *cobj = ec != NULL && ec->algorithm != NULL ? ec->algorithm->algorithm : NULL;
-	if (cobj == NULL || !scep_cipher_allowed(EVP_get_cipherbyobj(cobj)))
+	const EVP_CIPHER *c = cobj != NULL ? EVP_get_cipherbyobj(cobj) : NULL;
+	if (!scep_cipher_allowed(c))
 		return refuse(why, whysz, "content encryption", cobj);
 	STACK_OF(PKCS7_RECIP_INFO) *ris = env->d.enveloped->recipientinfo;
 	for (int i = 0; i < sk_PKCS7_RECIP_INFO_num(ris); i++)
 		if (key_transport_ok(sk_PKCS7_RECIP_INFO_value(ris, i), why, whysz) != 0)
 			return -1;
+	*cipher = c;
 	return 0;
 }

@@ -89,10 +89,12 @@ bool scep_p7_signature_ok(PKCS7 *p7, PKCS7_SIGNER_INFO *si, X509 *signer);
 bool scep_cms_signature_ok(const uint8_t *der, size_t len, X509 *signer);
 
 /* The allow-list (scep.h) applied to a signerInfo's digest and signature algorithms: 0, with
- * *pss telling whether the signature is RSASSA-PSS, or -1 with the reason in why. */
-int scep_alg_check_signer(const PKCS7_SIGNER_INFO *si, bool *pss, char *why, size_t whysz);
-/* The same for an envelope: its content encryption and every RecipientInfo's key transport. */
-int scep_alg_check_envelope(const PKCS7 *env, char *why, size_t whysz);
+ * *pss telling whether the signature is RSASSA-PSS, or -1 with the reason in why. *md is the
+ * digest whenever it is on the list (even when the signature algorithm is not), else NULL. */
+int scep_alg_check_signer(const PKCS7_SIGNER_INFO *si, const EVP_MD **md, bool *pss, char *why, size_t whysz);
+/* The same for an envelope: its content encryption (*cipher when on the list, else NULL) and
+ * every RecipientInfo's key transport. */
+int scep_alg_check_envelope(const PKCS7 *env, const EVP_CIPHER **cipher, char *why, size_t whysz);
 /* Whether a RecipientInfo's key is transported with RSAES-OAEP, which only CMS can open. */
 bool scep_alg_is_oaep(const PKCS7_RECIP_INFO *ri);
 

@@ -177,8 +177,6 @@ static int read_signer(PKCS7 *p7, PKCS7_SIGNER_INFO *si, scep_msg *msg, ec_err *
 	}
 	if (msg->signer == NULL)
 		return ec_err_set(err, "the signer certificate is not in the message");
-	const EVP_MD *md = EVP_get_digestbyobj(si->digest_alg->algorithm);
-	msg->digest = scep_digest_allowed(md) ? md : NULL;
 	return 0;
 }
 
@@ -210,9 +208,7 @@ static int read_envelope(PKCS7 *p7, scep_msg *msg, ec_err *err)
 	}
 	msg->priv = env;
 	char why[SCEP_BAD_ALG_MAX];
-	if (scep_alg_check_envelope(env, why, sizeof(why)) == 0)
-		msg->cipher = EVP_get_cipherbyobj(env->d.enveloped->enc_data->algorithm->algorithm);
-	else if (msg->bad_alg[0] == '\0')
+	if (scep_alg_check_envelope(env, &msg->cipher, why, sizeof(why)) != 0 && msg->bad_alg[0] == '\0')
 		snprintf(msg->bad_alg, sizeof(msg->bad_alg), "%s", why);
 	return 0;
 }
@@ -250,7 +246,7 @@ int scep_msg_parse(const uint8_t *der, size_t len, scep_msg **out, ec_err *err)
 	bool pss = false;
 	if (read_signer(p7, si, msg, err) != 0 || read_attrs(si, msg, err) != 0)
 		goto out;
-	scep_alg_check_signer(si, &pss, msg->bad_alg, sizeof(msg->bad_alg));
+	scep_alg_check_signer(si, &msg->digest, &pss, msg->bad_alg, sizeof(msg->bad_alg));
 	if (read_envelope(p7, msg, err) != 0)
 		goto out;
 	msg->signature_ok = msg->bad_alg[0] == '\0' && msg->digest != NULL &&
@@ -285,11 +281,10 @@ int scep_msg_recipient_index(const scep_msg *msg, X509 *const *certs, size_t n)
 static const EVP_CIPHER *envelope_cipher(const PKCS7 *env, ec_err *err)
 {
 	char why[SCEP_BAD_ALG_MAX];
-	if (scep_alg_check_envelope(env, why, sizeof(why)) != 0) {
+	const EVP_CIPHER *c = NULL;
+	if (scep_alg_check_envelope(env, &c, why, sizeof(why)) != 0)
 		ec_err_set(err, "%s", why);
-		return NULL;
-	}
-	return EVP_get_cipherbyobj(env->d.enveloped->enc_data->algorithm->algorithm);
+	return c;
 }
 
 /* The RecipientInfo naming cert, or NULL. */
