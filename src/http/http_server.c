@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/logtext.h"
 
 /* The ABI this file is compiled against (libmicrohttpd12 in Debian). */
 #define MHD_LIBRARY "libmicrohttpd.so.12"
@@ -76,6 +78,9 @@ static void load_mhd(void)
 /* Memory is trimmed once this many connections have closed since the peak, at most this often. */
 #define HTTP_TRIM_DROP 64u
 #define HTTP_TRIM_EVERY_MS 2000
+/* libmicrohttpd's own messages logged per minute at most; the rest are counted. */
+#define HTTP_MHD_LOG_PER_WINDOW 30
+#define HTTP_MHD_LOG_WINDOW_MS 60000
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -92,6 +97,8 @@ struct http_server {
 	bool wd_stop;
 	unsigned open_peak;            /* watchdog thread only */
 	int64_t trimmed_at;
+	atomic_llong mhd_log_since;    /* start of the window of libmicrohttpd's messages */
+	atomic_uint mhd_log_count, mhd_log_dropped;
 };
 
 /* Per-request state kept by libmicrohttpd between calls of the access handler. */
@@ -347,6 +354,38 @@ static void say(const http_server_opts *o, const char *fmt, ...)
 	o->log(o->log_ctx, line);
 }
 
+/* libmicrohttpd's own messages (a request it found malformed, a connection it dropped) may quote
+ * what a client sent: they go to the listener's log, which escapes them (without one, escaped to
+ * standard error), never raw to standard error; at most HTTP_MHD_LOG_PER_WINDOW a minute. */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	http_server *srv = cls;
+	long long now = now_ms(), since = atomic_load(&srv->mhd_log_since);
+	if (now - since >= HTTP_MHD_LOG_WINDOW_MS && atomic_compare_exchange_strong(&srv->mhd_log_since, &since, now)) {
+		unsigned dropped = atomic_exchange(&srv->mhd_log_dropped, 0);
+		atomic_store(&srv->mhd_log_count, 0);
+		if (dropped > 0)
+			say(&srv->opts, "http: %u more libmicrohttpd message(s) of the last minute not logged", dropped);
+	}
+	if (atomic_fetch_add(&srv->mhd_log_count, 1) >= HTTP_MHD_LOG_PER_WINDOW) {
+		atomic_fetch_add(&srv->mhd_log_dropped, 1);
+		return;
+	}
+	char line[300];
+	if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
+		return;
+	size_t len = strlen(line);
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	if (srv->opts.log != NULL) {
+		say(&srv->opts, "http: %s", line);
+		return;
+	}
+	char text[4 * sizeof(line)];
+	ec_log_escape(line, len, text, sizeof(text));
+	fprintf(stderr, "http: %s\n", text);
+}
+
 /* Raises the soft limit on open files to the hard one when the connections need more; with a
  * hard limit too low, serves fewer connections (and says so) rather than fail on accept. */
 static int fit_file_limit(http_server_opts *o, ec_err *err)
@@ -436,6 +475,8 @@ static int start_mhd(http_server *srv, int listen_fd, ec_err *err)
 	unsigned mhd_limit = (o->capacity + HTTP_SLACK(o->capacity)) * threads;
 	srv->mhd = mhd.MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
 	                                on_accept, srv, on_request, srv,
+	                                /* First: libmicrohttpd's messages before it would go raw to stderr. */
+	                                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
 	                                MHD_OPTION_LISTEN_SOCKET, listen_fd,
 	                                MHD_OPTION_THREAD_POOL_SIZE, threads,
 	                                MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout,
