@@ -102,11 +102,8 @@ void client_crl_open(tp_runtime *tp, ec_time now)
 	if (checking(tp) && sk_X509_num(cas) > 0 && crl_file(tp, name, sizeof(name)) == 0 &&
 	    ec_file_exists_at(&tp->dir, name) && ec_read_file_at(&tp->dir, name, CRL_FILE_MAX, &der, &len, &err) == 0) {
 		X509_CRL *crl = NULL;
-		ec_time this_update, next_update;
-		if (pki_crl_from_der(der, len, &crl, &err) == 0 && pki_crl_signed_by(crl, cas) &&
-		    pki_crl_times(crl, &this_update, &next_update) == 0) {
+		if (pki_crl_from_der(der, len, &crl, &err) == 0 && pki_crl_signed_by(crl, cas)) {
 			tp->crl = crl;
-			tp->crl_fetched = this_update;
 		} else {
 			X509_CRL_free(crl);
 			client_log(tp, "the CRL kept from the last run is not used: %s",
@@ -228,8 +225,10 @@ static int fetch_getcrl(tp_runtime *tp, ec_time now, X509_CRL **crl, ec_err *err
 	/* The certificate whose status is asked: the identity certificate, or the CA's own. */
 	X509 *about = signer == tp->cert ? tp->cert : tp->ca;
 	scep_caps caps = client_caps(tp);
-	const EVP_CIPHER *cipher = scep_cipher_by_name(scep_caps_best_cipher(&caps));
-	const EVP_MD *digest = scep_digest_by_name(scep_caps_best_digest(&caps));
+	const EVP_CIPHER *cipher = NULL;
+	const EVP_MD *digest = NULL;
+	if (client_request_algs(tp, &caps, &digest, &cipher, err) != 0)
+		goto out;
 	if (scep_issuer_and_serial_build(X509_get_issuer_name(about), X509_get0_serialNumber(about), &payload,
 	                                 &payload_len, err) != 0 ||
 	    scep_random(nonce, sizeof(nonce)) != 0 || scep_random(rnd, sizeof(rnd)) != 0) {
@@ -237,8 +236,8 @@ static int fetch_getcrl(tp_runtime *tp, ec_time now, X509_CRL **crl, ec_err *err
 		goto out;
 	}
 	ec_hex_encode(rnd, sizeof(rnd), txid);
-	scep_request_params p = {SCEP_MSG_GETCRL, txid, nonce, signer, key, tp->ca,
-	                         cipher ? cipher : EVP_aes_128_cbc(), digest ? digest : EVP_sha256(), payload, payload_len};
+	scep_request_params p = {SCEP_MSG_GETCRL, txid, nonce, signer, key, tp->ca, cipher, digest, payload,
+	                         payload_len};
 	if (scep_build_request(&p, &msg, &msg_len, err) != 0)
 		goto out;
 	if (scep_client_pki_operation(tp->http, msg, msg_len, &r) != 0) {
@@ -311,7 +310,6 @@ static void keep(tp_runtime *tp, X509_CRL *crl, const char *source, ec_time now)
 	ec_err err;
 	X509_CRL_free(tp->crl);
 	tp->crl = crl;
-	tp->crl_fetched = now;
 	tp->crl_problem[0] = '\0';
 	tp->crl_failures = 0;
 	tp->crl_fetch_at = refresh_time(crl, now);

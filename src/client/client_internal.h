@@ -38,7 +38,6 @@ struct tp_runtime {
 	/* Revocation (client_crl.c). Only trust is read by other threads. */
 	pki_trust_slot trust;             /* the snapshot published for them */
 	X509_CRL *crl;                    /* the CA's CRL, verified when taken; NULL: none */
-	ec_time crl_fetched;              /* when it was taken */
 	ec_time crl_fetch_at;             /* the CRL UPDATE timer; TP_NEVER when not armed */
 	int crl_failures;                 /* fetches failed in a row: the retry backoff */
 	char crl_problem[PKI_TRUST_WHY_MAX]; /* why the last fetch failed; "" after a success */
@@ -92,6 +91,10 @@ int client_crl_show(tp_runtime *tp, ec_time now, bool json, ec_buf *out);
 /* client_enroll.c, shared with client_crl.c */
 X509 *client_self_signed(EVP_PKEY *key, X509_NAME *subject, ec_time now);
 scep_caps client_caps(const tp_runtime *tp);
+/* The digest and cipher of this trustpoint's requests: the strongest the CA advertises within
+ * what the trustpoint allows (scep_caps_choose); -1 with a reason. */
+int client_request_algs(const tp_runtime *tp, const scep_caps *caps, const EVP_MD **md,
+                        const EVP_CIPHER **cipher, ec_err *err);
 
 /* client_shadow.c */
 /* GetNextCACert, verified against the active CA; 0 when the rollover CA certificate is held

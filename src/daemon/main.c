@@ -223,7 +223,17 @@ static int start_http(daemon_ctx *d, ec_err *err)
 		.log = dlog_line,
 		.log_ctx = d,
 	};
-	if (http_server_start(&o, scep_router_handle, &d->router, &d->http, err) == 0)
+	/* The listener's threads inherit a mask that blocks the signals the daemon handles: the
+	 * handler then runs on the main thread only, the one that reads what it sets. */
+	sigset_t handled, saved;
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &handled, &saved);
+	int rc = http_server_start(&o, scep_router_handle, &d->router, &d->http, err);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (rc == 0)
 		return 0;
 	/* Name the line to change: a port in use is the usual reason. */
 	return ec_err_wrap(err, "%s line %d: `ip http server %d`", d->config_path, d->cfg->http_port_line,
