@@ -180,6 +180,33 @@ static int read_signer(PKCS7 *p7, PKCS7_SIGNER_INFO *si, scep_msg *msg, ec_err *
 	return 0;
 }
 
+/* An envelope PKCS#7 cannot read may be CMS envelopedData whose recipients use key agreement,
+ * a key-encryption key or a password (RFC 5652 kari, kekri, pwri): refused algorithms, answered
+ * badAlg rather than as garbage. Only read when PKCS#7 could not. */
+static bool refused_recipient(const uint8_t *der, size_t len, scep_msg *msg)
+{
+	static const char *const kinds[] = {
+		[CMS_RECIPINFO_AGREE] = "key agreement", [CMS_RECIPINFO_KEK] = "a key-encryption key",
+		[CMS_RECIPINFO_PASS] = "a password", [CMS_RECIPINFO_OTHER] = "another recipient kind",
+	};
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	const char *kind = NULL;
+	if (cms != NULL && p == der + len && OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_enveloped) {
+		STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
+		for (int i = 0; i < sk_CMS_RecipientInfo_num(ris) && kind == NULL; i++) {
+			int type = CMS_RecipientInfo_type(sk_CMS_RecipientInfo_value(ris, i));
+			if (type > CMS_RECIPINFO_TRANS && type <= CMS_RECIPINFO_OTHER)
+				kind = kinds[type];
+		}
+	}
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	if (kind != NULL && msg->bad_alg[0] == '\0')
+		snprintf(msg->bad_alg, sizeof(msg->bad_alg), "an envelope key transported by %s is not accepted", kind);
+	return kind != NULL;
+}
+
 /* Empty or absent content means no pkcsPKIEnvelope; otherwise it must be envelopedData, whose
  * algorithms are then checked. authEnvelopedData (AES-GCM and the like) is an envelope, with a
  * refused algorithm. */
@@ -189,8 +216,13 @@ static int read_envelope(PKCS7 *p7, scep_msg *msg, ec_err *err)
 
 	if (os == NULL || ASN1_STRING_length(os) <= 0)
 		return 0;
-	PKCS7 *env = scep_asn1_read(ASN1_STRING_get0_data(os), (size_t)ASN1_STRING_length(os),
-	                            ASN1_ITEM_rptr(PKCS7), "pkcsPKIEnvelope", err);
+	const uint8_t *der = ASN1_STRING_get0_data(os);
+	size_t len = (size_t)ASN1_STRING_length(os);
+	PKCS7 *env = scep_asn1_read(der, len, ASN1_ITEM_rptr(PKCS7), "pkcsPKIEnvelope", err);
+	if (env == NULL && refused_recipient(der, len, msg)) {
+		msg->has_envelope = true;
+		return 0;
+	}
 	if (env == NULL)
 		return -1;
 	int type = OBJ_obj2nid(env->type);

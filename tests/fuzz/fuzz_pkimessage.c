@@ -2,8 +2,8 @@
  * fuzz_pkimessage.c - libFuzzer target for the SCEP parsers: the pkiMessage outer layer and
  * recipient choice, and every payload parser, all on the same raw bytes.
  * Seeds: tests/fuzz/corpus/pkimessage/ (requests, CertReps, payloads, a GetNextCACert reply;
- * requests signed with RSASSA-PSS, wrapped with RSAES-OAEP, in authEnvelopedData, and with
- * refused digests and ciphers, alg_*.der, made with scep_tool).
+ * requests signed with RSASSA-PSS, wrapped with RSAES-OAEP or by key agreement, in
+ * authEnvelopedData, and with refused digests and ciphers, alg_*.der, made with scep_tool).
  *
  * The seeds' envelopes are encrypted to "CN=Seed CA", serial 1. The target makes a certificate
  * with that issuer and serial but its own key, so scep_msg_recipient_index picks it and

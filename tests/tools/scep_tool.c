@@ -44,8 +44,8 @@ static const char USAGE[] =
 	"  --csr-key puts another key in the PKCS#10 than the one signing the message; --pad adds an\n"
 	"  attribute of that many bytes to it. --cipher and --digest also take any name OpenSSL knows\n"
 	"  (RC2-CBC, CAMELLIA-128-CBC, MD5, SHA224...), as clients may send. --pss signs with\n"
-	"  RSASSA-PSS and --oaep transports the key with RSAES-OAEP (SHA-256); these, and AEAD\n"
-	"  ciphers, are built with OpenSSL's CMS API.\n"
+	"  RSASSA-PSS and --oaep transports the key with RSAES-OAEP (SHA-256); these, AEAD ciphers\n"
+	"  and a --ca with another key than RSA (key agreement) are built with OpenSSL's CMS API.\n"
 	"reply: checks the CertRep is signed by CA.pem (and, with --nonce, that it answers that\n"
 	"  senderNonce), prints 'status=S failinfo=F txid=T' and 'cipher=C digest=D' on SUCCESS,\n"
 	"  'digest=D' otherwise (D: the digest the reply is signed with),\n"
@@ -473,7 +473,8 @@ static int cmd_request(int argc, char **argv)
 		rc = fail("request", &err);
 		goto out;
 	}
-	if (a.pss || a.oaep || (EVP_CIPHER_get_flags(cipher) & EVP_CIPH_FLAG_AEAD_CIPHER) != 0) {
+	if (a.pss || a.oaep || (EVP_CIPHER_get_flags(cipher) & EVP_CIPH_FLAG_AEAD_CIPHER) != 0 ||
+	    EVP_PKEY_get_base_id(X509_get0_pubkey(in.ca)) != EVP_PKEY_RSA) {
 		cms_request r = {type, a.txid, nonce, in.signer, in.key, in.ca, cipher, md, a.pss != 0, NULL,
 		                 a.oaep != 0, NULL, payload, payload_len};
 		if (cms_request_build(&r, &msg, &msg_len) != 0) {

@@ -1,9 +1,9 @@
 /*
  * The certificate server's algorithm allow-list, driven with real pkiMessages (no HTTP): every
- * refused digest, cipher, signature or key transport gets FAILURE badAlg signed with SHA-256 and
- * changes nothing stored; every allowed combination enrolls and is answered in kind; RSASSA-PSS
- * and RSAES-OAEP requests (made with OpenSSL's CMS API) enroll; `no encryption des` refuses
- * single DES.
+ * refused digest, cipher, signature or key transport (key agreement included) gets FAILURE
+ * badAlg signed with SHA-256 and changes nothing stored; every allowed combination enrolls and is
+ * answered in kind; RSASSA-PSS and RSAES-OAEP requests (made with OpenSSL's CMS API) enroll;
+ * `no encryption des` refuses single DES.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +228,15 @@ static void refused_algorithms_get_bad_alg(void **state)
 	cms_request r = cms_params(&f, next_txid(&f, txid, sizeof(txid)), EVP_aes_128_gcm(), EVP_sha256());
 	assert_int_equal(cms_request_build(&r, &der, &len), 0);
 	expect_bad_alg(&f, der, len, txid);
+	/* Key agreement (an envelope for an EC key), which PKCS#7 cannot read. */
+	EVP_PKEY *ec = EVP_EC_gen("P-256");
+	X509 *ec_cert = tu_self_signed(ec, "EC", 3, (time_t)(T0 / 1000), 100, 1);
+	r = cms_params(&f, next_txid(&f, txid, sizeof(txid)), EVP_aes_128_cbc(), EVP_sha256());
+	r.recipient = ec_cert;
+	assert_int_equal(cms_request_build(&r, &der, &len), 0);
+	expect_bad_alg(&f, der, len, txid);
+	X509_free(ec_cert);
+	EVP_PKEY_free(ec);
 	/* RSAES-OAEP over MD5. */
 	r = cms_params(&f, next_txid(&f, txid, sizeof(txid)), EVP_aes_128_cbc(), EVP_sha256());
 	r.oaep = true;

@@ -727,7 +727,7 @@ static const EVP_MD *digest_or_skip(const char *name)
 static void expect_bad_alg(const uint8_t *der, size_t len, const char *mention)
 {
 	bool envelope = strstr(mention, "encryption") != NULL || strstr(mention, "Enveloped") != NULL ||
-	                strstr(mention, "OAEP") != NULL;
+	                strstr(mention, "OAEP") != NULL || strstr(mention, "agreement") != NULL;
 	scep_msg *msg = parse_ok(der, len);
 	if (strstr(msg->bad_alg, mention) == NULL)
 		fail_msg("bad_alg \"%s\" does not mention \"%s\"", msg->bad_alg, mention);
@@ -1063,6 +1063,24 @@ static void test_oaep_envelope(void **state)
 	free(der);
 }
 
+/* Key agreement (what CMS makes for an EC recipient), which PKCS#7 cannot even read: badAlg,
+ * not a message thrown away. */
+static void test_refused_key_agreement(void **state)
+{
+	EVP_PKEY *ec = EVP_EC_gen("P-256");
+	assert_non_null(ec);
+	X509 *ec_ca = tu_self_signed(ec, "EC CA", 3, T0, 3650, 1);
+	uint8_t *der = NULL;
+	size_t len = 0;
+	cms_request r = cms_params(EVP_aes_128_cbc(), EVP_sha256());
+	r.recipient = ec_ca;
+	cms_build(&r, &der, &len);
+	expect_bad_alg(der, len, "key agreement");
+	free(der);
+	X509_free(ec_ca);
+	EVP_PKEY_free(ec);
+}
+
 /* No reply is signed or encrypted with an algorithm off the list, whatever the caller asks. */
 static void test_certrep_allow_list(void **state)
 {
@@ -1118,6 +1136,7 @@ int main(void)
 		cmocka_unit_test(test_pss_signature),
 		cmocka_unit_test(test_cms_made_request),
 		cmocka_unit_test(test_oaep_envelope),
+		cmocka_unit_test(test_refused_key_agreement),
 		cmocka_unit_test(test_certrep_allow_list),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
