@@ -14,6 +14,7 @@ enter_private_network "$@"
 TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
 [ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
 CONNS="$SRC/tests/lib/conns.py"
+source "$SRC/tests/lib/listener.sh"
 ATTACKERS=127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9
 ENROLLER=127.0.0.10
 HEADER_DEADLINE=10
@@ -35,20 +36,6 @@ soft=$(awk '/^Max open files/ {print $4}' "/proc/$PID_ca/limits")
 [ "$soft" = unlimited ] || [ "$soft" -ge 1300 ] || fail "the daemon's limit on open files is $soft"
 pass "the daemon raised its limit on open files to $soft"
 
-status() {
-  cli ca --json show ip http server status | python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"
-}
-wait_status() { # wait_status WHAT PYTHON-EXPRESSION-OVER-THE-FIGURES
-  local what=$1 expr=$2 s
-  for _ in $(seq 1 600); do
-    s=$(cli ca --json show ip http server status)
-    if python3 -c "import json, sys; d = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2], {}, d) else 1)" \
-         "$s" "$expr"; then return 0; fi
-    sleep 0.1
-  done
-  fail "$what: the server never reported $expr (last: $s)"
-}
-
 "$TOOL" keygen --out "$WORK/e.key" --bits 2048
 "$TOOL" selfsign --key "$WORK/e.key" --cn dos-client.example.net --out "$WORK/e.self"
 # enroll N SOURCE: one whole enrollment (request, POST, reply read and checked) from SOURCE;
@@ -69,7 +56,7 @@ enroll() {
 # ---- two minutes of trickling from eight addresses; a ninth enrolls every 5 s
 python3 "$CONNS" trickle "$port" "$ATTACKERS" 120 5 120 "$WORK/trickle.json" &
 trickler=$!
-wait_status "the trickling connections" "connections >= 8 * 60"
+wait_http ca "the trickling connections" 'connections >= 8 * 60'
 lat=()
 rss_max=0
 conns_max=0
@@ -82,9 +69,9 @@ for n in $(seq 1 40); do
   lat+=("$ms")
   rss=$(rss_kb)
   [ "$rss" -le "$rss_max" ] || rss_max=$rss
-  c=$(status connections)
+  c=$(http_figure ca connections)
   [ "$c" -le "$conns_max" ] || conns_max=$c
-  h=$(status heaviest)
+  h=$(http_figure ca heaviest)
   [ "$h" -le "$heaviest_max" ] || heaviest_max=$h
   # The next enrollment 5 s after this one started (pacing, not a wait for a condition).
   left=$((5000 - ($(date +%s%N) - t0) / 1000000))
@@ -121,21 +108,21 @@ for b in bad:
     print("FAIL: " + b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
-[ "$(status closed_header_timeout)" -gt 0 ] || fail "the server counted no close at the header deadline"
+[ "$(http_figure ca closed_header_timeout)" -gt 0 ] || fail "the server counted no close at the header deadline"
 grep -q "request headers were not complete within $HEADER_DEADLINE s" "$WORK/ca.log" || fail "header deadline not logged"
 logged=$(grep -c "request headers were not complete" "$WORK/ca.log")
 [ "$logged" -le 8 ] || fail "the header deadline was logged $logged times for 8 addresses"
 pass "trickling connections closed by the server within ${HEADER_DEADLINE}+${MARGIN} s, those beyond 64 per address at once; logged once per address"
 
 # ---- 1024 connections held from 16 addresses
-wait_status "the trickling connections gone" "connections == 0"
+wait_http ca "the trickling connections gone" 'connections == 0'
 mkdir -p "$WORK/full"
 cp "$WORK/e-1.der" "$WORK/full/body"
 holders=$(seq -s, -f "127.0.0.%g" 11 26)
 rss0=$(rss_kb)
 python3 "$CONNS" hold "$port" "$holders" 64 post "$WORK/full" &
 holder=$!
-wait_status "1024 connections held" "connections == 1024"
+wait_http ca "1024 connections held" 'connections == 1024'
 rss1=$(rss_kb)
 ms=$(python3 "$CONNS" probe "$port" 127.0.0.11)
 [ "$ms" != open ] && [ "$ms" -lt 1000 ] || fail "a connection beyond 64 from 127.0.0.11 was not closed at once ($ms)"

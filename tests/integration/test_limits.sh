@@ -13,6 +13,7 @@ enter_private_network "$@"
 TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
 [ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
 CONNS="$SRC/tests/lib/conns.py"
+source "$SRC/tests/lib/listener.sh"
 port=$(free_port)
 start_daemon ca "ip http server $port
 ip http bind 127.0.0.1
@@ -24,23 +25,6 @@ url="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
 ca="$WORK/ca/ROOTCA/ROOTCA.pem"
 db="$WORK/ca/ROOTCA/ROOTCA.db"
 rows() { sqlite3 "$db" "SELECT (SELECT count(*) FROM certs) || '/' || (SELECT count(*) FROM requests);"; }
-
-# status KEY: a figure of `show ip http server status --json`.
-status() {
-  cli ca --json show ip http server status | python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"
-}
-# wait_status WHAT EXPR: waits (at most a minute) until EXPR, a Python expression over the status
-# figures (connections, addresses, heaviest, ...), holds.
-wait_status() {
-  local what=$1 expr=$2 s
-  for _ in $(seq 1 600); do
-    s=$(cli ca --json show ip http server status)
-    if python3 -c "import json, sys; d = json.loads(sys.argv[1]); sys.exit(0 if eval(sys.argv[2], {}, d) else 1)" \
-         "$s" "$expr"; then return 0; fi
-    sleep 0.1
-  done
-  fail "$what: the server never reported $expr (last: $s)"
-}
 
 # hold NAME SOURCES PER: PER connections from each source, each having sent the headers of a POST
 # of $WORK/shed.der and waiting (conns.py hold); closed ones are opened again.
@@ -56,7 +40,7 @@ release() {
   for h in "${HOLDERS[@]}"; do touch "$WORK/${h%%:*}/stop"; done
   for h in "${HOLDERS[@]}"; do wait "${h#*:}" 2>/dev/null || true; done
   HOLDERS=()
-  wait_status "connections released" "connections == 0"
+  wait_http ca "connections released" 'connections == 0'
 }
 # send HOLDER SOURCE: one held connection of SOURCE sends its body; prints the reply's head.
 send() {
@@ -103,20 +87,20 @@ pass "oversized bodies (plain and chunked) get 413 with a reason; nothing stored
 
 # ---- slow clients from one address
 hold slow 127.0.0.1 40
-wait_status "one address holding connections" "connections == 16 and heaviest == 16"
+wait_http ca "one address holding connections" 'connections == 16 && heaviest == 16'
 caps=$(curl -s -m 5 --interface 127.0.0.2 "$url?operation=GetCACaps") || fail "GetCACaps from another address while one holds connections"
 assert_contains "$caps" "POSTPKIOperation" "GetCACaps"
 assert_contains "$(pkcsreq tx-slow-1 127.0.0.2)" "status=PENDING" "a PKCSReq from another address"
 ms=$(closed_at_once 127.0.0.1)
-[ "$(status refused_per_address)" -gt 0 ] || fail "no refusal counted at the per-address cap"
+[ "$(http_figure ca refused_per_address)" -gt 0 ] || fail "no refusal counted at the per-address cap"
 release
 pass "40 half-sent requests from one address: it holds 16, its next connection is closed in ${ms} ms, others are served"
 
 # ---- busy: the heaviest addresses are shed, the others served
 hold heavy 127.0.0.3,127.0.0.4,127.0.0.5 16
-wait_status "three heavy addresses" "connections == 48 and addresses == 3"
+wait_http ca "three heavy addresses" 'connections == 48 && addresses == 3'
 hold light 127.0.0.6,127.0.0.8 4
-wait_status "two light addresses beside them" "connections == 56 and addresses == 5"
+wait_http ca "two light addresses beside them" 'connections == 56 && addresses == 5'
 head_heavy=$(send heavy 127.0.0.3)
 assert_contains "$head_heavy" " 503 " "a PKIOperation from an address holding 16 of 56 connections"
 assert_contains "$(echo "$head_heavy" | tr 'A-Z' 'a-z')" "retry-after: 10" "the 503's Retry-After"
@@ -125,27 +109,27 @@ assert_contains "$(send light 127.0.0.6)" " 200 " "a PKIOperation from an addres
 caps_code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' --interface 127.0.0.7 "$url?operation=GetCACaps")
 assert_eq "$caps_code" 200 "GetCACaps from a new address while busy"
 assert_contains "$(pkcsreq tx-busy 127.0.0.7)" "status=PENDING" "a PKCSReq from a new address while busy"
-[ "$(status refused_above_share)" -gt 0 ] || fail "no refusal above a share counted"
+[ "$(http_figure ca refused_above_share)" -gt 0 ] || fail "no refusal above a share counted"
 release
 pass "busy (56 of 64): an address holding 16 gets 503 Retry-After and its new connection is closed in ${ms} ms; addresses holding 4 or none are served"
 
 # ---- full: a newcomer takes the place of one of the heaviest
 hold full 127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6 16
-wait_status "every connection taken" "connections == 64"
+wait_http ca "every connection taken" 'connections == 64'
 caps_code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' --interface 127.0.0.7 "$url?operation=GetCACaps")
 assert_eq "$caps_code" 200 "GetCACaps from a new address with every connection taken"
 assert_contains "$(pkcsreq tx-full 127.0.0.7)" "status=PENDING" "a PKCSReq from a new address with every connection taken"
 ms=$(closed_at_once 127.0.0.5)
-[ "$(status closed_for_newcomer)" -gt 0 ] || fail "no connection was given up for the newcomer"
+[ "$(http_figure ca closed_for_newcomer)" -gt 0 ] || fail "no connection was given up for the newcomer"
 release
 pass "64 of 64 connections taken: a new address is served in the place of one of the heaviest; a heavy address's new connection is closed in ${ms} ms"
 assert_contains "$(pkcsreq tx-after 127.0.0.7)" "status=PENDING" "a PKCSReq once the connections closed"
 
 # ---- one address cannot fill the manual queue
+seq 1 61 | xargs -P 4 -I{} "$TOOL" request --type pkcsreq --ca "$ca" --key "$WORK/k.key" --signer "$WORK/k.self" \
+  --txid "tx-q-{}" --out "$WORK/q-{}.der"
 for i in $(seq 1 61); do
-  "$TOOL" request --type pkcsreq --ca "$ca" --key "$WORK/k.key" --signer "$WORK/k.self" --txid "tx-q-$i" \
-    --out "$WORK/q.der"
-  curl -s -o /dev/null --interface 127.0.0.8 --data-binary @"$WORK/q.der" "$url?operation=PKIOperation"
+  curl -s -o /dev/null --interface 127.0.0.8 --data-binary @"$WORK/q-$i.der" "$url?operation=PKIOperation"
 done
 assert_eq "$(sqlite3 "$db" "SELECT count(*) FROM requests WHERE source = '127.0.0.8' AND state = 0;")" 61 \
   "requests queued from 127.0.0.8"
@@ -155,6 +139,6 @@ out=$(pkcsreq tx-q-65 127.0.0.8)
 assert_contains "$out" "status=FAILURE" "the 65th pending request from one address"
 assert_contains "$out" "failinfo=badRequest" "the 65th pending request from one address"
 assert_eq "$(rows)" "$before" "rows after the refused 65th request"
-grep -q "already wait for the operator (at most 64)" "$WORK/ca.log" || fail "the reason is not logged"
+grep -qE "from 127\.0\.0\.8 .*\(at most 64\)" "$WORK/ca.log" || fail "the reason is not logged"
 assert_contains "$(pkcsreq tx-q-other 127.0.0.9)" "status=PENDING" "a request from another address"
 pass "64 pending requests from one address: the 65th is refused (badRequest, logged); another address still queues"
