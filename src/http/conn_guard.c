@@ -279,8 +279,10 @@ conn_guard *guard_new(const conn_guard_limits *lim, ec_err *err)
 	}
 	g->mask = n - 1;
 	g->lim = *lim;
+	/* The hash seed keeps an attacker from choosing addresses that share a bucket; without
+	 * entropy the table's address is all there is. */
 	if (getrandom(&g->seed, sizeof(g->seed), GRND_NONBLOCK) != (ssize_t)sizeof(g->seed))
-		g->seed = (uint64_t)(uintptr_t)g ^ (uint64_t)time(NULL);
+		g->seed = (uint64_t)(uintptr_t)g * 0x9E3779B97F4A7C15ULL;
 	g->log_tokens = LOG_BURST;
 	pthread_mutex_init(&g->lock, NULL);
 	return g;

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock/clock.h"
 #include "util/buf.h"
 #include "util/logtext.h"
 
@@ -109,9 +110,7 @@ typedef struct request_state {
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ec_elapsed_ms();
 }
 
 void http_response_text(http_response *resp, int status, const char *message)
@@ -302,11 +301,9 @@ static void *watchdog_main(void *arg)
 	http_server *srv = arg;
 	pthread_mutex_lock(&srv->wd_lock);
 	while (!srv->wd_stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_nsec += HTTP_WATCHDOG_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
+		/* ec_elapsed_ms reads CLOCK_MONOTONIC, the clock wd_cond waits on. */
+		int64_t until = ec_elapsed_ms() + HTTP_WATCHDOG_MS;
+		struct timespec ts = {.tv_sec = (time_t)(until / 1000), .tv_nsec = (long)(until % 1000) * 1000000L};
 		pthread_cond_timedwait(&srv->wd_cond, &srv->wd_lock, &ts);
 		if (srv->wd_stop)
 			break;
