@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (scep_csr_parse(data, size, &csr, challenge, sizeof(challenge), &err) != 0)
 		return 0;
 	bool allowed = pki_csr_check_policy(csr, NULL, &err) == 0;
-	pki_issue_params p = {csr, ca_cert, ca_key, "1F", 1700000000000LL, 1731536000000LL, EVP_sha256(), NULL, false};
+	pki_issue_params p = {csr, ca_cert, ca_key, "1F", 1700000000000LL, 1731536000000LL, EVP_sha256(), NULL, false, NULL};
 	int rc = pki_issue_cert(&p, &cert, &err);
 	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
 	bool plain = sk_X509_EXTENSION_num(exts) <= 0 && X509_NAME_entry_count(X509_REQ_get_subject_name(csr)) > 0;
