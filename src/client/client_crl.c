@@ -429,7 +429,7 @@ int client_cmd_crl_request(tp_runtime *tp, ec_time now, ec_buf *out, ec_err *err
 
 int client_crl_show(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 {
-	char state[PKI_TRUST_WHY_MAX + 64] = "", next[EC_TIME_TEXT_MAX] = "", ident[PKI_TRUST_WHY_MAX] = "";
+	char state[2 * PKI_TRUST_WHY_MAX] = "", next[EC_TIME_TEXT_MAX] = "", ident[PKI_TRUST_WHY_MAX] = "";
 	ec_time this_update = 0, next_update = 0;
 	bool current = false;
 	if (tp->crl != NULL && pki_crl_times(tp->crl, &this_update, &next_update) == 0 && next_update != INT64_MAX) {
