@@ -8,8 +8,8 @@
 # reach and the CRL past its nextUpdate, requests wait for the operator with the reason; with
 # `revocation-check none` written, the chain alone grants. A client trustpoint with
 # `revocation-check crl` keeps its CA's CRL too (from the CRL distribution point of its
-# certificate), refuses to install a certificate while it has no current CRL, and shows when its
-# own certificate is revoked.
+# certificate), refuses to install a certificate that CRL lists or while it has no current CRL,
+# and shows when its own certificate is revoked.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
@@ -27,9 +27,14 @@ crypto pki server OTHER
   grant auto
   lifetime certificate 30
   lifetime crl 6
-  cdp-url http://127.0.0.1:$po/OTHER.crl"
+  cdp-url http://127.0.0.1:$po/OTHER.crl
+crypto pki server MANUAL
+  issuer-name CN=Manual CA,O=Evercert
+  lifetime certificate 30
+  lifetime crl 6"
 other_ca="$WORK/other/OTHER/OTHER.pem"
 fp=$(openssl x509 -in "$other_ca" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d :)
+fp_manual=$(openssl x509 -in "$WORK/other/MANUAL/MANUAL.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d :)
 
 root_conf="ip http server $pr
 ip http bind 127.0.0.1
@@ -165,8 +170,15 @@ crypto pki trustpoint T
   subject-name CN=spoke-1.example.net
   revocation-check crl
   auto-enroll 80
-  output certificate $WORK/out/t.pem"
-# It authenticates and enrolls by itself at start.
+  output certificate $WORK/out/t.pem
+crypto pki trustpoint M
+  enrollment url http://127.0.0.1:$po/MANUAL
+  fingerprint $fp_manual
+  subject-name CN=spoke-m.example.net
+  revocation-check crl
+  auto-enroll 80"
+# Both authenticate and enroll by themselves at start; M's request waits at CA MANUAL.
+wait_log cl "trustpoint M: request pending at the CA"
 wait_log cl "trustpoint T: no CRL could be fetched: GetCRL: the CRL expired at"
 wait_log cl "the issued certificate is not installed: no current CRL for trustpoint T"
 assert_contains "$(cli cl show crypto pki trustpoints)" "Certificate ................ None"
@@ -187,3 +199,14 @@ wait_log cl "trustpoint T: the identity certificate is revoked"
 assert_contains "$(cli cl show crypto pki trustpoints)" "identity certificate revoked"
 assert_contains "$(cli cl show crypto pki trustpoints --json)" '"revocation_check":"crl"'
 pass "client: CRL fetched from the certificate's distribution point; its own revocation shown"
+
+# M's request granted, the certificate revoked before M polls: M does not install it.
+serial=$(cli other server MANUAL grant all | sed -n 's/.*certificate serial \([0-9A-F]*\) issued.*/\1/p')
+[ -n "$serial" ] || fail "no certificate issued by MANUAL"
+cli other server MANUAL revoke "$serial" >/dev/null
+assert_contains "$(cli cl crypto pki crl request M)" "crl: current CRL until"
+cli cl clock advance 1m >/dev/null
+wait_log cl "trustpoint M: the issued certificate is not installed: certificate $serial was revoked by its CA"
+cli cl show crypto pki trustpoints | grep -A6 "Trustpoint M" | grep -q "Certificate ................ None" ||
+  fail "M installed a revoked certificate"
+pass "client: a certificate its CA's current CRL lists is not installed"
