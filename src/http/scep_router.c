@@ -118,7 +118,8 @@ static void route(const scep_router *r, const http_request *req, http_response *
 	}
 	if (strcasecmp(op, "PKIOperation") == 0) {
 		if (req->overloaded) {
-			http_response_text(resp, 503, "too many connections open: try again later");
+			http_response_text(resp, 503, "the server is busy and your address holds more than its share "
+			                   "of the connections: try again later");
 			resp->retry_after = SCEP_ROUTER_OVERLOAD_RETRY_AFTER;
 			return;
 		}
