@@ -6,9 +6,8 @@
 # and change nothing stored; the operator socket refuses other users.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
+source "$(dirname "$0")/../lib/scep.sh"
 
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
 start=2020-01-01T00:00:00Z
 port=$(free_port)
 start_daemon ca "ip http server $port
@@ -25,28 +24,8 @@ db="$WORK/ca/ROOTCA/ROOTCA.db"
 K="$WORK/k"
 mkdir -p "$K"
 
-key() { [ -f "$K/$1.key" ] || "$TOOL" keygen --out "$K/$1.key" --bits 2048 || fail "keygen $1"; }
-selfsigned() { key "$1"; "$TOOL" selfsign --key "$K/$1.key" --cn "$1.example.net" --out "$K/$1.self" || fail "selfsign $1"; }
-# ask NAME TYPE KEY SIGNER TXID [request options...]: sends one request; prints its status line
-# ('status=S failinfo=F txid=T'); a certificate received is left in $K/NAME.pem.
-ask() {
-  local name=$1 type=$2 k=$3 signer=$4 txid=$5
-  shift 5
-  "$TOOL" request --type "$type" --ca "$ca" --key "$K/$k.key" --signer "$signer" --txid "$txid" \
-    --out "$K/$name.der" "$@" || fail "request $name"
-  curl -s -o "$K/$name.reply" --data-binary @"$K/$name.der" "$url?operation=PKIOperation" || fail "POST $name"
-  "$TOOL" reply --in "$K/$name.reply" --key "$K/$k.key" --signer "$signer" --ca "$ca" --out "$K/$name.pem" ||
-    fail "reply to $name unreadable"
-}
-expect() { # expect WHAT STATUS [FAILINFO] LINE
-  local what=$1 status=$2 info=${3:-} line=${4:-}
-  [ -n "$line" ] || { line=$info; info=; }
-  assert_contains "$line" "status=$status" "$what"
-  [ -z "$info" ] || assert_contains "$line" "failinfo=$info" "$what"
-}
 rows() { sqlite3 "$db" "SELECT (SELECT count(*) FROM certs) || '/' || (SELECT count(*) FROM requests) || '/' || (SELECT count(*) FROM otp WHERE used = 0);" 2>/dev/null ||
          sqlite3 "$db" "SELECT (SELECT count(*) FROM certs) || '/' || (SELECT count(*) FROM requests);"; }
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 
 # ---- a first enrollment waits for the operator; the renewal it allows is granted at once
 selfsigned alice

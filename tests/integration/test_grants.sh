@@ -5,9 +5,8 @@
 # purged after the request lifetime, and one address cannot fill the disk with them.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
+source "$(dirname "$0")/../lib/scep.sh"
 
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
 port=$(free_port)
 start_daemon ca "ip http server $port
 ip http bind 127.0.0.1
@@ -24,26 +23,8 @@ db="$WORK/ca/ROOTCA/ROOTCA.db"
 K="$WORK/k"
 mkdir -p "$K"
 
-key() { [ -f "$K/$1.key" ] || "$TOOL" keygen --out "$K/$1.key" --bits 2048 || fail "keygen $1"; }
-selfsigned() { key "$1"; "$TOOL" selfsign --key "$K/$1.key" --cn "$1.example.net" --out "$K/$1.self" || fail "selfsign $1"; }
-# ask NAME TYPE KEY SIGNER TXID [request options...]: sends one request signed with KEY by
-# SIGNER; prints the reply's status line; a certificate received is left in $K/NAME.pem.
-ask() {
-  local name=$1 type=$2 k=$3 signer=$4 txid=$5
-  shift 5
-  rm -f "$K/$name.pem"
-  "$TOOL" request --type "$type" --ca "$ca" --key "$K/$k.key" --signer "$signer" --txid "$txid" \
-    --out "$K/$name.der" "$@" || fail "request $name"
-  curl -s -o "$K/$name.reply" --data-binary @"$K/$name.der" "$url?operation=PKIOperation" || fail "POST $name"
-  "$TOOL" reply --in "$K/$name.reply" --key "$K/$k.key" --signer "$signer" --ca "$ca" --out "$K/$name.pem" ||
-    fail "reply to $name unreadable"
-}
-expect() { # expect WHAT STATUS LINE
-  assert_contains "$3" "status=$2" "$1"
-}
 sql() { sqlite3 "$db" "$1"; }
 certs() { sql "SELECT count(*) FROM certs"; }
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 otp() { cli ca server ROOTCA password generate "${1:-60}" | awk -F': ' '/One-time enrollment password/ {print $2}'; }
 
 # ---- alice holds a certificate for alice.example.net with two alternative names
@@ -139,6 +120,10 @@ expect "carol's enrollment" PENDING "$(ask c1 pkcsreq carol "$K/carol.self" tx-c
 expect "carol's resend signed by another certificate" PENDING \
   "$(ask c2 pkcsreq carol "$K/carol.self2" tx-carol --cn carol.example.net)"
 assert_eq "$(sql "SELECT count(*) FROM requests WHERE txid = 'tx-carol'")" "1" "transactions recorded for tx-carol"
+cli ca server ROOTCA grant "$(sql "SELECT id FROM requests WHERE txid = 'tx-carol'")" >/dev/null
+expect "carol's poll after the operator's grant" SUCCESS "$(ask c3 certpoll carol "$K/carol.self" tx-carol --cn carol.example.net)"
+assert_eq "$(sql "SELECT state || '/' || (csr IS NULL) FROM requests WHERE txid = 'tx-carol'")" "1/1" \
+  "carol's request once issued (state/request bytes dropped)"
 pass "one transactionID and key get one answer whoever signs; a renewal under the same transactionID is new"
 
 # ---- a one-time password is spent only when the certificate is recorded
