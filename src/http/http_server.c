@@ -108,11 +108,6 @@ typedef struct request_state {
 	int too_large;
 } request_state;
 
-static int64_t now_ms(void)
-{
-	return ec_elapsed_ms();
-}
-
 void http_response_text(http_response *resp, int status, const char *message)
 {
 	size_t len = strlen(message);
@@ -179,7 +174,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	request_state *st = *con_cls;
 	if (st == NULL) {
 		/* First call: the request line and every header are in. */
-		guard_headers_done(srv->guard, guarded(conn), now_ms());
+		guard_headers_done(srv->guard, guarded(conn), ec_elapsed_ms());
 		st = calloc(1, sizeof(*st));
 		if (st == NULL)
 			return MHD_NO;
@@ -222,7 +217,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	http_server *srv = cls;
 	(void)code;
-	guard_request_done(srv->guard, guarded(conn), now_ms());
+	guard_request_done(srv->guard, guarded(conn), ec_elapsed_ms());
 	request_state *st = *con_cls;
 	if (st != NULL) {
 		ec_buf_free(&st->body);
@@ -237,7 +232,7 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
 {
 	http_server *srv = cls;
 	(void)uri;
-	guard_request_line(srv->guard, guarded(conn), now_ms());
+	guard_request_line(srv->guard, guarded(conn), ec_elapsed_ms());
 	return NULL;
 }
 
@@ -245,7 +240,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 {
 	http_server *srv = cls;
 	(void)addrlen;
-	return guard_admit(srv->guard, addr, now_ms()) == GUARD_ACCEPT ? MHD_YES : MHD_NO;
+	return guard_admit(srv->guard, addr, ec_elapsed_ms()) == GUARD_ACCEPT ? MHD_YES : MHD_NO;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -257,7 +252,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		const union MHD_ConnectionInfo *peer = mhd.MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (fd == NULL)
 			return;
-		*socket_context = guard_open(srv->guard, peer ? peer->client_addr : NULL, fd->connect_fd, now_ms());
+		*socket_context = guard_open(srv->guard, peer ? peer->client_addr : NULL, fd->connect_fd, ec_elapsed_ms());
 		/* Out of memory: a connection the guard cannot count is not kept. */
 		if (*socket_context == NULL)
 			shutdown(fd->connect_fd, SHUT_RDWR);
@@ -308,9 +303,9 @@ static void *watchdog_main(void *arg)
 		if (srv->wd_stop)
 			break;
 		pthread_mutex_unlock(&srv->wd_lock);
-		guard_expire(srv->guard, now_ms());
+		guard_expire(srv->guard, ec_elapsed_ms());
 		flush_log(srv);
-		trim_after_burst(srv, now_ms());
+		trim_after_burst(srv, ec_elapsed_ms());
 		pthread_mutex_lock(&srv->wd_lock);
 	}
 	pthread_mutex_unlock(&srv->wd_lock);
@@ -357,7 +352,7 @@ static void say(const http_server_opts *o, const char *fmt, ...)
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	http_server *srv = cls;
-	long long now = now_ms(), since = atomic_load(&srv->mhd_log_since);
+	long long now = ec_elapsed_ms(), since = atomic_load(&srv->mhd_log_since);
 	if (now - since >= HTTP_MHD_LOG_WINDOW_MS && atomic_compare_exchange_strong(&srv->mhd_log_since, &since, now)) {
 		unsigned dropped = atomic_exchange(&srv->mhd_log_dropped, 0);
 		atomic_store(&srv->mhd_log_count, 0);
