@@ -197,4 +197,29 @@ bool pki_cert_issued_by(X509 *cert, X509 *issuer);
 /* Whether the certificate is self-signed (issuer == subject and the signature verifies). */
 bool pki_cert_is_self_signed(X509 *cert);
 
+/* ---- chain of custody across CA generations (pki_custody.c) ---- */
+/* A GetCARolloverChain reply: the CA certificates of successive generations and the link
+ * certificates (RFC 4210 NewWithOld) between them, in any order. */
+#define PKI_CUSTODY_MAX_CERTS 64
+
+typedef struct pki_custody_result {
+	X509 *current;             /* the CA's active certificate, reached from the pin */
+	X509 *successor;           /* the rollover CA certificate the chain endorses after it; NULL */
+	int generations;           /* links followed from the pin to current (0: current is the pin) */
+} pki_custody_result;
+
+/* Walks from pinned to active by signatures alone, never by validity dates (expired
+ * generations are followed): a successor C of a holder H is taken only when some link L in
+ * chain has issuer == subject(H), verifies with H's key, subject(L) == subject(C), the key of L
+ * is the key of C, and C verifies with its own key. Repeats from C until active is reached
+ * (active may be absent from chain). Then the successor of active, if a link endorses one.
+ * Anything that does not chain to pinned is refused: -1 with a reason, out left empty. */
+int pki_custody_walk(X509 *pinned, STACK_OF(X509) *chain, X509 *active, pki_custody_result *out,
+                     ec_err *err) EC_MUST_USE;
+void pki_custody_result_free(pki_custody_result *r);
+/* The certificates of a PEM body (application/pem-certificate-chain), at most
+ * PKI_CUSTODY_MAX_CERTS; text around the PEM blocks is ignored; a malformed block, too many or
+ * none is an error. */
+int pki_custody_parse_pem(const uint8_t *pem, size_t len, STACK_OF(X509) **out, ec_err *err) EC_MUST_USE;
+
 #endif
