@@ -5,6 +5,7 @@ const char *tp_phase_name(int phase)
 	switch (phase) {
 	case TP_PHASE_POLLING: return "polling";
 	case TP_PHASE_REJECTED: return "rejected";
+	case TP_PHASE_REAUTH: return "re-authenticate needed";
 	default: return "idle";
 	}
 }
@@ -18,14 +19,22 @@ const char *tp_request_kind_name(int kind)
 	}
 }
 
+/* Ends the exchange in flight. The CONNECT RETRY interval survives it: only an answer that
+ * settles the request (installed, pending, rejected) or the operator starts the backoff again,
+ * never the timer that fires the next attempt. */
 static void clear_exchange(tp_state *s)
 {
 	s->poll_at = TP_NEVER;
 	s->retry_at = TP_NEVER;
 	s->poll_interval = 0;
-	s->retry_interval = 0;
 	s->poll_count = 0;
 	s->retry_action = TP_ACT_NONE;
+}
+
+static void settle_exchange(tp_state *s)
+{
+	clear_exchange(s);
+	s->retry_interval = 0;
 }
 
 void tp_init(tp_state *s, const tp_policy *p, ec_time now)
@@ -38,7 +47,7 @@ void tp_init(tp_state *s, const tp_policy *p, ec_time now)
 	s->switch_at = TP_NEVER;
 	s->cert_not_after = TP_NEVER;
 	s->ca_not_after = TP_NEVER;
-	clear_exchange(s);
+	settle_exchange(s);
 	if (p->auto_enroll && p->has_url)
 		s->renew_at = now;
 }
@@ -108,6 +117,16 @@ void tp_on_authenticated(tp_state *s, const tp_policy *p, ec_time ca_not_after, 
 {
 	s->authenticated = true;
 	s->ca_not_after = ca_not_after;
+	if (s->phase == TP_PHASE_REAUTH) {
+		/* The operator authenticated the CA again: start over with it. */
+		s->phase = TP_PHASE_IDLE;
+		settle_exchange(s);
+		s->switch_at = TP_NEVER;
+		s->request_kind = s->enrolled ? TP_REQ_RENEW : TP_REQ_INITIAL;
+		s->renewal_kind = TP_REQ_RENEW;
+		s->renew_at = p->auto_enroll && p->has_url ? now : TP_NEVER;
+		return;
+	}
 	if (p->auto_enroll && p->has_url && !s->enrolled && s->phase == TP_PHASE_IDLE &&
 	    s->renew_at == TP_NEVER && s->retry_at == TP_NEVER)
 		s->renew_at = now;
@@ -115,7 +134,8 @@ void tp_on_authenticated(tp_state *s, const tp_policy *p, ec_time ca_not_after, 
 
 void tp_on_not_authenticated(tp_state *s, const tp_policy *p, ec_time now)
 {
-	s->renew_at = now + tp_backoff_next(0, p->retry_period);
+	s->retry_interval = tp_backoff_next(s->retry_interval, p->retry_period);
+	s->renew_at = now + s->retry_interval;
 }
 
 void tp_on_installed(tp_state *s, const tp_policy *p, ec_time cert_not_after, ec_time ca_not_after, ec_time now)
@@ -124,7 +144,7 @@ void tp_on_installed(tp_state *s, const tp_policy *p, ec_time cert_not_after, ec
 	s->phase = TP_PHASE_IDLE;
 	s->cert_not_after = cert_not_after;
 	s->ca_not_after = ca_not_after;
-	clear_exchange(s);
+	settle_exchange(s);
 	s->switch_at = TP_NEVER;
 	s->renewal_kind = tp_renewal_kind(cert_not_after, ca_not_after);
 	s->renew_at = p->auto_enroll ? tp_renewal_time(now, cert_not_after, p->percent) : TP_NEVER;
@@ -153,15 +173,27 @@ void tp_on_rejected(tp_state *s)
 {
 	s->phase = TP_PHASE_REJECTED;
 	s->renew_at = TP_NEVER;
-	clear_exchange(s);
+	settle_exchange(s);
+}
+
+ec_time tp_answer_needed_by(const tp_state *s, ec_time now)
+{
+	if (!s->enrolled || s->cert_not_after <= now)
+		return now;
+	return s->cert_not_after;
 }
 
 void tp_on_unreachable(tp_state *s, const tp_policy *p, int action, ec_time retry_after_ms, ec_time now)
 {
 	s->retry_interval = tp_backoff_next(s->retry_interval, p->retry_period);
 	ec_time wait = s->retry_interval;
-	if (retry_after_ms >= 0)
-		wait = retry_after_ms < EC_MS_PER_SECOND ? EC_MS_PER_SECOND : retry_after_ms;
+	if (retry_after_ms >= 0) {
+		ec_time asked = retry_after_ms < EC_MS_PER_SECOND ? EC_MS_PER_SECOND : retry_after_ms;
+		ec_time room = tp_answer_needed_by(s, now) - now;
+		/* Honoured up to the instant an answer is needed; needed now: no later than the backoff. */
+		ec_time limit = room > 0 ? room : s->retry_interval;
+		wait = asked < limit ? asked : limit;
+	}
 	s->retry_at = now + wait;
 	s->retry_action = action;
 }
@@ -186,14 +218,14 @@ void tp_on_failure(tp_state *s, const tp_policy *p, ec_time now)
 void tp_on_manual_enroll(tp_state *s, ec_time now)
 {
 	s->phase = TP_PHASE_IDLE;
-	clear_exchange(s);
+	settle_exchange(s);
 	s->renew_at = now;
 }
 
 void tp_on_rollover_ready(tp_state *s, ec_time switch_at)
 {
 	s->phase = TP_PHASE_IDLE;
-	clear_exchange(s);
+	settle_exchange(s);
 	s->renew_at = TP_NEVER;
 	s->switch_at = switch_at;
 }
@@ -205,4 +237,19 @@ void tp_arm_ca_shadow(tp_state *s, const tp_policy *p, ec_time ca_not_before, ec
 	ec_time at = ca_not_before + (ca_not_after - ca_not_before) / 10 * 9;
 	s->renewal_kind = TP_REQ_SHADOW;
 	s->renew_at = at > now ? at : now;
+}
+
+void tp_on_ca_succeeded(tp_state *s, ec_time ca_not_after)
+{
+	s->ca_not_after = ca_not_after;
+	s->switch_at = TP_NEVER;
+	s->renewal_kind = s->enrolled ? tp_renewal_kind(s->cert_not_after, ca_not_after) : TP_REQ_RENEW;
+	s->request_kind = s->enrolled ? TP_REQ_RENEW : TP_REQ_INITIAL;
+}
+
+void tp_on_reauth_needed(tp_state *s)
+{
+	s->phase = TP_PHASE_REAUTH;
+	clear_exchange(s);
+	s->renew_at = TP_NEVER;
 }

@@ -12,8 +12,11 @@
  *                 identity certificate ends before its CA, SHADOW when they end together.
  *   POLL          after PENDING: retry period, doubling each time, capped at one hour, at most
  *                 `enrollment retry count` polls, never past the issuing CA's expiry (§7.5).
- *   CONNECT RETRY CA unreachable or 5xx: the same backoff, or the CA's Retry-After, until the
- *                 certificate being renewed expires.
+ *   CONNECT RETRY CA unreachable or 5xx: the same backoff, or the CA's Retry-After as far as the
+ *                 instant an answer is needed (the end of the certificate being renewed; now
+ *                 when there is none or it has ended, then the backoff is the limit). The
+ *                 backoff grows across attempts: the timer that fires the next attempt does not
+ *                 reset it, only a settled request (installed, pending, rejected) does.
  *   SWITCH        after a SHADOW renewal: at the active certificates' end, the rollover CA and
  *                 identity certificates (and the shadow key pair) become active (§7.6).
  *   other failure re-arms RENEW/SHADOW by the same formula on the remaining lifetime, no sooner
@@ -36,6 +39,8 @@ enum tp_phase {
 	TP_PHASE_IDLE = 0,      /* nothing in flight; a RENEW/SHADOW timer may be armed */
 	TP_PHASE_POLLING,       /* a request is PENDING at the CA; POLL armed */
 	TP_PHASE_REJECTED,      /* the CA refused; only a manual enroll restarts */
+	TP_PHASE_REAUTH,        /* the CA's certificate does not chain to ours: nothing is sent
+	                         * until the operator authenticates the CA again */
 };
 
 /* Why a request is made. */
@@ -113,6 +118,9 @@ void tp_on_rejected(tp_state *s);
 /* The CA could not be reached, or answered 5xx; retry_after_ms < 0 when it gave no Retry-After.
  * `action` is what to repeat. */
 void tp_on_unreachable(tp_state *s, const tp_policy *p, int action, ec_time retry_after_ms, ec_time now);
+/* The instant the trustpoint needs the CA's answer by: its certificate's end, or now when it
+ * has none or it has ended. */
+ec_time tp_answer_needed_by(const tp_state *s, ec_time now);
 /* Any other failure (a bad reply, a certificate for another key...). */
 void tp_on_failure(tp_state *s, const tp_policy *p, ec_time now);
 /* A SHADOW renewal has stored the rollover CA certificate (and, with auto-enroll, the rollover
@@ -123,6 +131,15 @@ void tp_on_rollover_ready(tp_state *s, ec_time switch_at);
 void tp_arm_ca_shadow(tp_state *s, const tp_policy *p, ec_time ca_not_before, ec_time ca_not_after, ec_time now);
 /* The operator asked for an enrollment now (`enroll TP`): leaves REJECTED, arms ENROLL. */
 void tp_on_manual_enroll(tp_state *s, ec_time now);
+
+/* The CA's certificate changed while the trustpoint held an older one, and the chain of custody
+ * led from that one to the new one (ca_not_after): the rollover material of the old CA is void,
+ * and the next request is a renewal (a new enrollment once the certificate has ended) to the new
+ * CA. */
+void tp_on_ca_succeeded(tp_state *s, ec_time ca_not_after);
+/* The CA's certificate does not chain to the trustpoint's: nothing more is sent until
+ * tp_on_authenticated (the operator's `authenticate`), which leaves the phase and enrolls anew. */
+void tp_on_reauth_needed(tp_state *s);
 
 const char *tp_phase_name(int phase);
 const char *tp_request_kind_name(int kind);

@@ -233,6 +233,100 @@ static void ca_only_shadow_without_auto_enroll(void **state)
 	assert_int_equal(s.renew_at, T);
 }
 
+static void backoff_grows_across_renewal_timers(void **state)
+{
+	/* A certificate that ended while the daemon was off, and a CA that keeps failing: each
+	 * failure re-arms the renewal timer, whose firing must not start the backoff again. */
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 10 * DAY, T + 10 * DAY, T);
+	ec_time now = T + 15 * DAY;
+	static const int expected_minutes[] = {1, 2, 4, 8, 16, 32, 60, 60, 60};
+	for (size_t i = 0; i < sizeof(expected_minutes) / sizeof(expected_minutes[0]); i++) {
+		assert_int_equal(tp_due(&s, &p, now), TP_ACT_ENROLL);
+		tp_on_failure(&s, &p, now);
+		assert_int_equal(s.renew_at - now, expected_minutes[i] * MIN);
+		now = s.renew_at;
+	}
+	/* The same when the CA cannot be reached and its retries alternate with failures. */
+	assert_int_equal(tp_due(&s, &p, now), TP_ACT_ENROLL);
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, -1, now);
+	assert_int_equal(s.retry_at - now, TP_BACKOFF_CAP);
+	/* An answer that settles the request starts the backoff again. */
+	tp_on_installed(&s, &p, now + 365 * DAY, now + 730 * DAY, now);
+	assert_int_equal(s.retry_interval, 0);
+	tp_on_failure(&s, &p, now + 300 * DAY);
+	assert_int_equal(s.retry_interval, MIN);
+}
+
+static void retry_after_honoured_only_until_needed(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
+	/* SHADOW at day 80, the CA's rollover only later: 355 days asked, the certificate ends at
+	 * day 100: come back then. */
+	ec_time now = T + 80 * DAY;
+	assert_int_equal(tp_due(&s, &p, now), TP_ACT_ENROLL);
+	assert_int_equal(tp_answer_needed_by(&s, now), T + 100 * DAY);
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, 355 * DAY, now);
+	assert_int_equal(s.retry_at, T + 100 * DAY);
+	/* Shorter than that: as asked. */
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, 3 * DAY, now);
+	assert_int_equal(s.retry_at, now + 3 * DAY);
+	/* The certificate has ended: the answer is needed now, the backoff is the limit. */
+	now = T + 105 * DAY;
+	assert_int_equal(tp_due(&s, &p, s.retry_at), TP_ACT_ENROLL);
+	assert_int_equal(tp_answer_needed_by(&s, now), now);
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, 355 * DAY, now);
+	ec_time first = s.retry_at - now;
+	assert_true(first <= 4 * MIN);
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, 355 * DAY, s.retry_at);
+	assert_int_equal(s.retry_interval, 2 * first);
+	/* A Retry-After shorter than the backoff is kept (a CA shedding load names its time). */
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, 5 * EC_MS_PER_SECOND, now);
+	assert_int_equal(s.retry_at, now + 5 * EC_MS_PER_SECOND);
+	/* Not enrolled: needed now as well. */
+	tp_init(&s, &p, T);
+	tp_on_unreachable(&s, &p, TP_ACT_ENROLL, 355 * DAY, T);
+	assert_int_equal(s.retry_at, T + MIN);
+}
+
+static void reauthentication_stops_everything(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
+	assert_int_equal(tp_due(&s, &p, T + 200 * DAY), TP_ACT_ENROLL);
+	tp_on_reauth_needed(&s);
+	assert_int_equal(s.phase, TP_PHASE_REAUTH);
+	assert_string_equal(tp_phase_name(s.phase), "re-authenticate needed");
+	assert_int_equal(tp_next_wakeup(&s), TP_NEVER);
+	assert_int_equal(tp_due(&s, &p, T + 300 * DAY), TP_ACT_NONE);
+	/* The operator authenticates the CA again: a new request at once. */
+	tp_on_authenticated(&s, &p, T + 1000 * DAY, T + 300 * DAY);
+	assert_int_equal(s.phase, TP_PHASE_IDLE);
+	assert_int_equal(tp_due(&s, &p, T + 300 * DAY), TP_ACT_ENROLL);
+	assert_int_equal(s.request_kind, TP_REQ_RENEW);
+}
+
+static void ca_succession_renews_with_the_new_ca(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
+	tp_on_rollover_ready(&s, T + 100 * DAY);
+	tp_on_ca_succeeded(&s, T + 830 * DAY);
+	assert_int_equal(s.switch_at, TP_NEVER);
+	assert_int_equal(s.ca_not_after, T + 830 * DAY);
+	assert_int_equal(s.request_kind, TP_REQ_RENEW);
+	assert_int_equal(s.renewal_kind, TP_REQ_RENEW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +341,10 @@ int main(void)
 		cmocka_unit_test(failure_rearms_on_remaining_life),
 		cmocka_unit_test(shadow_then_switch),
 		cmocka_unit_test(ca_only_shadow_without_auto_enroll),
+		cmocka_unit_test(backoff_grows_across_renewal_timers),
+		cmocka_unit_test(retry_after_honoured_only_until_needed),
+		cmocka_unit_test(reauthentication_stops_everything),
+		cmocka_unit_test(ca_succession_renews_with_the_new_ca),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
