@@ -53,6 +53,7 @@ typedef struct op {
 	const EVP_CIPHER *cipher;       /* the requester's choice, mirrored in the reply */
 	char signer_fp[65];
 	char signer_note[PKI_TRUST_WHY_MAX]; /* what another CA's trustpoint said of the signer */
+	ec_time signer_ended_ago;       /* CA_SIGNER_OURS_CA_ENDED: since the signer and its CA ended */
 } op;
 
 static int certrep(op *o, int status, int fail_info, const uint8_t *payload, size_t payload_len,
@@ -177,7 +178,21 @@ static bool serves_trustpoint(const ca_engine *ca, const char *tp)
 	return strcmp(tp, ca->cfg.name) == 0;
 }
 
-static int classify_ours(op *o, X509 *signer)
+/* Whether `grant auto trustpoint` names this server's own trustpoint. */
+static bool trusts_own(const ca_engine *ca)
+{
+	if (ca->cfg.grant != CFG_GRANT_AUTO_TRUSTPOINT)
+		return false;
+	for (size_t i = 0; i < ca->cfg.n_grant_trustpoints; i++)
+		if (serves_trustpoint(ca, ca->cfg.grant_trustpoints[i]))
+			return true;
+	return false;
+}
+
+/* A signer generation gen issued, judged by its row in the store (status and validity). One that
+ * ended exactly with gen ended because the CA capped it, not by its own lifetime: how long ago is
+ * kept for the renewal grace. */
+static int classify_ours(op *o, X509 *signer, const ca_gen *gen)
 {
 	ca_engine *ca = o->ca;
 	char serial[PKI_SERIAL_MAX];
@@ -186,15 +201,17 @@ static int classify_ours(op *o, X509 *signer)
 	if (pki_cert_serial_hex(signer, serial) != 0 || store_cert_get(ca->store, serial, &c, &err) != 0)
 		return CA_SIGNER_FOREIGN;
 	int kind = CA_SIGNER_OURS_VALID;
-	if (c.status == STORE_CERT_REVOKED)
+	if (c.status == STORE_CERT_REVOKED) {
 		kind = CA_SIGNER_OURS_REVOKED;
-	else if (o->now < c.not_before || o->now > c.not_after)
+	} else if (o->now > c.not_after && c.not_after == gen->not_after) {
+		kind = CA_SIGNER_OURS_CA_ENDED;
+		o->signer_ended_ago = o->now - c.not_after;
+	} else if (o->now < c.not_before || o->now > c.not_after) {
 		kind = CA_SIGNER_OURS_EXPIRED;
+	}
 	store_cert_free(&c);
-	if (kind == CA_SIGNER_OURS_VALID && ca->cfg.grant == CFG_GRANT_AUTO_TRUSTPOINT)
-		for (size_t i = 0; i < ca->cfg.n_grant_trustpoints; i++)
-			if (serves_trustpoint(ca, ca->cfg.grant_trustpoints[i]))
-				return CA_SIGNER_TRUSTED;
+	if (kind == CA_SIGNER_OURS_VALID && trusts_own(ca))
+		return CA_SIGNER_TRUSTED;
 	return kind;
 }
 
@@ -236,7 +253,7 @@ static int classify_signer(op *o)
 		return CA_SIGNER_SELF_SIGNED;
 	for (size_t i = 0; i < ca->n_gens; i++)
 		if (pki_cert_issued_by(signer, ca->gens[i].cert))
-			return classify_ours(o, signer);
+			return classify_ours(o, signer, &ca->gens[i]);
 	if (ca->cfg.grant != CFG_GRANT_AUTO_TRUSTPOINT || ca->env.trustpoint_trust == NULL)
 		return CA_SIGNER_FOREIGN;
 	return classify_trusted(o, signer);
@@ -248,7 +265,8 @@ static int classify_signer(op *o)
 static ca_policy_decision decide(op *o, int signer, int names, const char *challenge)
 {
 	ca_engine *ca = o->ca;
-	ca_policy_facts f = {ca->cfg.grant, ca->shutdown, signer, CA_CHALLENGE_ABSENT, names};
+	ca_policy_facts f = {ca->cfg.grant, ca->shutdown, signer, CA_CHALLENGE_ABSENT, names,
+	                     o->signer_ended_ago, ca->cfg.renewal_grace, trusts_own(ca)};
 	if (challenge[0] != '\0') {
 		ec_err err;
 		f.challenge = store_otp_check(ca->store, challenge, o->now, &err) == 0 ? CA_CHALLENGE_VALID
@@ -260,7 +278,7 @@ static ca_policy_decision decide(op *o, int signer, int names, const char *chall
 /* How the request's names compare with those of the certificate that signed it. */
 static int names_against_signer(op *o, X509_REQ *csr, int signer)
 {
-	if (!ca_policy_is_renewal(signer))
+	if (!ca_policy_is_renewal(signer) && signer != CA_SIGNER_OURS_CA_ENDED)
 		return CA_NAMES_SAME;
 	switch (pki_csr_names_match(csr, o->msg->signer)) {
 	case PKI_NAMES_SAME: return CA_NAMES_SAME;

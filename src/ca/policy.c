@@ -25,8 +25,29 @@ bool ca_policy_is_renewal(int signer)
 	return signer == CA_SIGNER_OURS_VALID || signer == CA_SIGNER_TRUSTED || signer == CA_SIGNER_TRUSTED_UNCHECKED;
 }
 
-ca_policy_decision ca_policy_decide(const ca_policy_facts *f)
+bool ca_policy_in_renewal_grace(const ca_policy_facts *f)
 {
+	return f->signer == CA_SIGNER_OURS_CA_ENDED && f->renewal_grace > 0 && f->signer_ended_ago >= 0 &&
+	       f->signer_ended_ago <= f->renewal_grace;
+}
+
+/* Within the grace, a certificate that lapsed with its CA generation stands for what it was the
+ * moment before that end: a valid certificate of this CA, trusted when `grant auto trustpoint`
+ * names this server. Past the grace it is an expired certificate like any other. */
+static int effective_signer(const ca_policy_facts *f)
+{
+	if (ca_policy_in_renewal_grace(f))
+		return f->trusts_own ? CA_SIGNER_TRUSTED : CA_SIGNER_OURS_VALID;
+	return f->signer == CA_SIGNER_OURS_CA_ENDED ? CA_SIGNER_OURS_EXPIRED : f->signer;
+}
+
+ca_policy_decision ca_policy_decide(const ca_policy_facts *facts)
+{
+	ca_policy_facts effective = *facts;
+	effective.signer = effective_signer(facts);
+	const ca_policy_facts *f = &effective;
+	bool grace = ca_policy_in_renewal_grace(facts);
+
 	if (f->shutdown)
 		return reject("the certificate server is shut down");
 	if (f->grant == CFG_GRANT_NONE)
@@ -41,7 +62,8 @@ ca_policy_decision ca_policy_decide(const ca_policy_facts *f)
 		if (f->grant == CFG_GRANT_AUTO)
 			return renewal(CA_VERDICT_GRANT, "renewal granted automatically");
 		if (f->grant == CFG_GRANT_AUTO_TRUSTPOINT && f->signer == CA_SIGNER_TRUSTED)
-			return renewal(CA_VERDICT_GRANT, "renewal signed by a trusted certificate");
+			return renewal(CA_VERDICT_GRANT, grace ? "renewal signed by a certificate that ended with its "
+			               "CA certificate, within the renewal grace" : "renewal signed by a trusted certificate");
 		if (f->signer == CA_SIGNER_TRUSTED_UNCHECKED)
 			return renewal(CA_VERDICT_PENDING, "renewal waiting for the operator (revocation unknown)");
 		return renewal(CA_VERDICT_PENDING, "renewal waiting for the operator");

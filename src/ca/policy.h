@@ -20,6 +20,9 @@ enum ca_signer {
 	CA_SIGNER_FOREIGN,           /* any other certificate */
 	CA_SIGNER_TRUSTED_REVOKED,   /* chains to a `grant auto trustpoint` TP whose CA revoked it */
 	CA_SIGNER_TRUSTED_UNCHECKED, /* chains to such a TP, but no current CRL of its CA is held */
+	CA_SIGNER_OURS_CA_ENDED,     /* a certificate this CA issued, not revoked, past its end, which
+	                                was the end of the CA generation that issued it (the CA capped
+	                                it); how long ago is in the facts */
 };
 
 enum ca_challenge {
@@ -41,6 +44,10 @@ typedef struct ca_policy_facts {
 	int signer;                  /* enum ca_signer */
 	int challenge;               /* enum ca_challenge */
 	int names;                   /* enum ca_names */
+	/* With CA_SIGNER_OURS_CA_ENDED: */
+	ec_time signer_ended_ago;    /* ms since the signer (and its CA generation) ended */
+	ec_time renewal_grace;       /* `grant renewal-grace`: ms after that end it still renews; 0 off */
+	bool trusts_own;             /* `grant auto trustpoint` names this server itself */
 } ca_policy_facts;
 
 enum ca_verdict { CA_VERDICT_GRANT = 0, CA_VERDICT_PENDING, CA_VERDICT_REJECT };
@@ -61,5 +68,9 @@ ca_policy_decision ca_policy_decide(const ca_policy_facts *facts);
 
 /* Whether a signer counts as a renewal (signed by a certificate this CA or a trusted CA issued). */
 bool ca_policy_is_renewal(int signer);
+
+/* Whether the facts describe a renewal by a certificate that lapsed only because its CA generation
+ * ended, arriving within the renewal grace: it renews as its signer did the moment before. */
+bool ca_policy_in_renewal_grace(const ca_policy_facts *facts);
 
 #endif

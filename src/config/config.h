@@ -66,6 +66,7 @@ typedef struct cfg_server {
 	char grant_trustpoints[CFG_MAX_GRANT_TPS][CFG_NAME_MAX];
 	size_t n_grant_trustpoints;
 	bool grant_auto_rollover_ca;           /* grant auto rollover ca-cert (sub-CA rollover) */
+	ec_time renewal_grace;                 /* `grant renewal-grace`: ms; default 30 days; 0 = off */
 	ec_time lifetime_certificate;          /* ms; default 365 days */
 	ec_time lifetime_ca_certificate;       /* ms; default 1095 days */
 	ec_time lifetime_crl;                  /* ms; default 6 hours */

@@ -7,13 +7,14 @@
 
 #define GRANT_SYNTAX                                                                               \
 	"grant auto | grant none | grant auto trustpoint TP | grant auto tp-list TP... | "          \
-	"grant auto rollover ca-cert"
+	"grant auto rollover ca-cert | grant renewal-grace DAYS [HOURS [MINUTES]]"
 #define ARCHIVE_SYNTAX "database archive pkcs12|pem [password [0|7] SECRET]"
 
 void cfg_server_defaults(cfg_server *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->grant = CFG_GRANT_MANUAL;
+	s->renewal_grace = ec_time_dhm(30, 0, 0);
 	s->lifetime_certificate = ec_time_dhm(365, 0, 0);
 	s->lifetime_ca_certificate = ec_time_dhm(1095, 0, 0);
 	s->lifetime_crl = ec_time_dhm(0, 6, 0);
@@ -137,6 +138,11 @@ static int cmd_grant(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 		s->n_grant_trustpoints = 0;
 		return 0;
 	}
+	/* How long after its CA generation's end a certificate that ended with it still renews; it
+	 * does not change the granting mode. */
+	if (cfg_is(ln, 1, "renewal-grace"))
+		return cfg_want(p, ln, 3, 5, "grant renewal-grace DAYS [HOURS [MINUTES]]") != 0 ? -1
+		       : cfg_dhm(p, ln, 2, 3650, &s->renewal_grace);
 	if (!cfg_is(ln, 1, "auto") || ln->n < 3)
 		return cfg_fail(p, ln, "unknown grant mode '%.60s' (syntax: %s)", cfg_rest(ln, 1), GRANT_SYNTAX);
 	if (cfg_is(ln, 2, "trustpoint"))
@@ -296,8 +302,8 @@ static int cmd_issuance(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	return 0;
 }
 
-/* `no shutdown`, `no grant`, `no grant auto rollover ca-cert`, `no auto-rollover`,
- * `no encryption des`. */
+/* `no shutdown`, `no grant`, `no grant auto rollover ca-cert`, `no grant renewal-grace`,
+ * `no auto-rollover`, `no encryption des`. */
 static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
 	if (cfg_is(ln, 1, "shutdown") && ln->n == 2) {
@@ -310,13 +316,15 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	} else if (cfg_is(ln, 1, "grant") && ln->n == 2) {
 		s->grant = CFG_GRANT_MANUAL;
 		s->n_grant_trustpoints = 0;
+	} else if (cfg_is(ln, 1, "grant") && ln->n == 3 && cfg_is(ln, 2, "renewal-grace")) {
+		s->renewal_grace = 0;
 	} else if (cfg_is(ln, 1, "grant") && ln->n == 5 && cfg_is(ln, 2, "auto") && cfg_is(ln, 3, "rollover") &&
 	           cfg_is(ln, 4, "ca-cert")) {
 		s->grant_auto_rollover_ca = false;
 	} else {
 		return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki server block (the server accepts "
-		                "no shutdown, no grant, no grant auto rollover ca-cert, no auto-rollover and "
-		                "no encryption des)",
+		                "no shutdown, no grant, no grant auto rollover ca-cert, no grant renewal-grace, "
+		                "no auto-rollover and no encryption des)",
 		                ln->raw + ln->off[0]);
 	}
 	return 0;

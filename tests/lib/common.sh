@@ -90,3 +90,8 @@ enter_private_network() {
   fi
   echo "note: network namespaces unavailable; using the host's loopback"
 }
+
+# one_time_password DAEMON SERVER [MINUTES]: prints a new one-time enrollment password of SERVER.
+one_time_password() {
+  cli "$1" server "$2" password generate "${3:-60}" | awk -F': ' '/One-time enrollment password/ {print $2}'
+}

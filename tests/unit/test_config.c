@@ -203,6 +203,7 @@ static void server_defaults(void **state)
 	assert_int_equal(s->grant, CFG_GRANT_MANUAL);
 	assert_int_equal(s->n_grant_trustpoints, 0);
 	assert_false(s->grant_auto_rollover_ca);
+	assert_int_equal(s->renewal_grace, 30 * DAY);
 	assert_int_equal(s->lifetime_certificate, 365 * DAY);
 	assert_int_equal(s->lifetime_ca_certificate, 1095 * DAY);
 	assert_int_equal(s->lifetime_crl, 6 * HOUR);
@@ -539,6 +540,34 @@ static void server_grant(void **state)
 	server_fails("  grant auto rollover ra-cert\n", "unknown rollover grant 'ra-cert'");
 	server_fails("  grant auto rollover\n", "incomplete command");
 	server_fails("  no grant auto\n", "unknown command 'no grant auto' in crypto pki server block");
+}
+
+/* `grant renewal-grace` sets the grace alone: the granting mode is left as it was. */
+static void server_renewal_grace(void **state)
+{
+	const cfg_server *s;
+	cfg_config *cfg = server_ok("  grant auto trustpoint CA\n  grant renewal-grace 7\n", &s);
+	assert_int_equal(s->renewal_grace, 7 * DAY);
+	assert_int_equal(s->grant, CFG_GRANT_AUTO_TRUSTPOINT);
+	assert_int_equal(s->n_grant_trustpoints, 1);
+	cfg_config_free(cfg);
+	cfg = server_ok("  GRANT Renewal-Grace 0 2 30\n", &s);
+	assert_int_equal(s->renewal_grace, 2 * HOUR + 30 * MINUTE);
+	assert_int_equal(s->grant, CFG_GRANT_MANUAL);
+	cfg_config_free(cfg);
+	cfg = server_ok("  grant renewal-grace 7\n  no grant renewal-grace\n  no grant\n", &s);
+	assert_int_equal(s->renewal_grace, 0);
+	cfg_config_free(cfg);
+	cfg = server_ok("  no grant renewal-grace\n  grant renewal-grace 1\n", &s);
+	assert_int_equal(s->renewal_grace, DAY);
+	cfg_config_free(cfg);
+
+	server_fails("  grant renewal-grace\n", "incomplete command (syntax: grant renewal-grace DAYS [HOURS [MINUTES]])");
+	server_fails("  grant renewal-grace 0\n", "the period must be longer than zero");
+	server_fails("  grant renewal-grace 3651\n", "days");
+	server_fails("  grant renewal-grace 1 24\n", "hours");
+	server_fails("  grant renewal-grace 1 2 3 4\n", "unexpected argument '4'");
+	server_fails("  grant renewal-grace soon\n", "days");
 }
 
 static void grant_unknown_trustpoint(void **state)
@@ -1171,6 +1200,7 @@ int main(void)
 		cmocka_unit_test(server_issuance),
 		cmocka_unit_test(server_archive),
 		cmocka_unit_test(server_grant),
+		cmocka_unit_test(server_renewal_grace),
 		cmocka_unit_test(grant_unknown_trustpoint),
 		cmocka_unit_test(server_lifetimes),
 		cmocka_unit_test(server_auto_rollover),

@@ -51,7 +51,7 @@ static void verdicts(void **state)
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const row *r = &table[i];
-		ca_policy_facts f = {r->grant, r->shutdown != 0, r->signer, r->challenge, CA_NAMES_SAME};
+		ca_policy_facts f = {r->grant, r->shutdown != 0, r->signer, r->challenge, CA_NAMES_SAME, 0, 0, false};
 		ca_policy_decision d = ca_policy_decide(&f);
 		if (d.verdict != r->verdict)
 			fail_msg("row %zu: verdict %d, expected %d (%s)", i, d.verdict, r->verdict, d.reason);
@@ -82,7 +82,8 @@ static void renewal_bound_to_signer(void **state)
 		{CFG_GRANT_AUTO, CA_SIGNER_OURS_VALID, CA_CHALLENGE_ABSENT, CA_NAMES_SAME, CA_VERDICT_GRANT, true},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		ca_policy_facts f = {table[i].grant, false, table[i].signer, table[i].challenge, table[i].names};
+		ca_policy_facts f = {table[i].grant, false, table[i].signer, table[i].challenge, table[i].names,
+		                     0, 0, false};
 		ca_policy_decision d = ca_policy_decide(&f);
 		if (d.verdict != table[i].verdict)
 			fail_msg("row %zu: verdict %d, expected %d (%s)", i, d.verdict, table[i].verdict, d.reason);
@@ -107,15 +108,67 @@ static void renewal_kinds(void **state)
 	/* Signed by the holder of another CA's certificate: a renewal, just not granted on sight. */
 	assert_true(ca_policy_is_renewal(CA_SIGNER_TRUSTED_UNCHECKED));
 	ca_policy_facts f = {CFG_GRANT_AUTO_TRUSTPOINT, false, CA_SIGNER_TRUSTED_UNCHECKED, CA_CHALLENGE_ABSENT,
-	                     CA_NAMES_SAME};
+	                     CA_NAMES_SAME, 0, 0, false};
 	ca_policy_decision d = ca_policy_decide(&f);
 	assert_int_equal(d.verdict, CA_VERDICT_PENDING);
 	assert_non_null(strstr(d.reason, "revocation unknown"));
 }
 
+#define DAY ((ec_time)86400 * 1000)
+
+/* A certificate that ended with its CA generation renews within the grace as it did the moment
+ * before that end; one that ended on its own, or too long ago, is an expired signer. */
+static void renewal_grace(void **state)
+{
+	(void)state;
+	static const struct {
+		int grant;
+		int signer;
+		ec_time ago, grace;
+		bool own;
+		int names, verdict;
+		bool renewal;
+	} table[] = {
+		/* grant auto trustpoint naming this server: granted as a renewal */
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_OURS_CA_ENDED, 1000, 30 * DAY, true, CA_NAMES_SAME, CA_VERDICT_GRANT, true},
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_OURS_CA_ENDED, 30 * DAY, 30 * DAY, true, CA_NAMES_SAME, CA_VERDICT_GRANT, true},
+		/* past the grace, or the grace off: an expired signer, for the operator */
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_OURS_CA_ENDED, 30 * DAY + 1, 30 * DAY, true, CA_NAMES_SAME, CA_VERDICT_PENDING, false},
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_OURS_CA_ENDED, 1000, 0, true, CA_NAMES_SAME, CA_VERDICT_PENDING, false},
+		/* a certificate that expired on its own gets no grace */
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_OURS_EXPIRED, 1000, 30 * DAY, true, CA_NAMES_SAME, CA_VERDICT_PENDING, false},
+		/* still bound to the signer's names */
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_OURS_CA_ENDED, 1000, 30 * DAY, true, CA_NAMES_SUBJECT_DIFFERS, CA_VERDICT_PENDING, false},
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_OURS_CA_ENDED, 1000, 30 * DAY, true, CA_NAMES_SAN_DIFFERS, CA_VERDICT_PENDING, false},
+		/* a grant auto trustpoint that names only other trustpoints does not trust it */
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_OURS_CA_ENDED, 1000, 30 * DAY, false, CA_NAMES_SAME, CA_VERDICT_PENDING, true},
+		/* manual: a renewal for the operator; grant auto: a renewal granted */
+		{CFG_GRANT_MANUAL, CA_SIGNER_OURS_CA_ENDED, 1000, 30 * DAY, false, CA_NAMES_SAME, CA_VERDICT_PENDING, true},
+		{CFG_GRANT_AUTO, CA_SIGNER_OURS_CA_ENDED, 1000, 30 * DAY, false, CA_NAMES_SAME, CA_VERDICT_GRANT, true},
+		{CFG_GRANT_AUTO, CA_SIGNER_OURS_CA_ENDED, 31 * DAY, 30 * DAY, false, CA_NAMES_SAME, CA_VERDICT_GRANT, false},
+		{CFG_GRANT_NONE, CA_SIGNER_OURS_CA_ENDED, 1000, 30 * DAY, true, CA_NAMES_SAME, CA_VERDICT_REJECT, false},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		ca_policy_facts f = {table[i].grant, false, table[i].signer, CA_CHALLENGE_ABSENT, table[i].names,
+		                     table[i].ago, table[i].grace, table[i].own};
+		ca_policy_decision d = ca_policy_decide(&f);
+		if (d.verdict != table[i].verdict || d.renewal != table[i].renewal)
+			fail_msg("row %zu: verdict %d renewal %d, expected %d %d (%s)", i, d.verdict, d.renewal,
+			         table[i].verdict, table[i].renewal, d.reason);
+	}
+	ca_policy_facts f = {CFG_GRANT_AUTO_TRUSTPOINT, false, CA_SIGNER_OURS_CA_ENDED, CA_CHALLENGE_ABSENT,
+	                     CA_NAMES_SAME, DAY, 30 * DAY, true};
+	assert_true(ca_policy_in_renewal_grace(&f));
+	assert_non_null(strstr(ca_policy_decide(&f).reason, "within the renewal grace"));
+	f.signer_ended_ago = -1; /* not past its end: never in a grace */
+	assert_false(ca_policy_in_renewal_grace(&f));
+	assert_false(ca_policy_is_renewal(CA_SIGNER_OURS_CA_ENDED));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(verdicts), cmocka_unit_test(renewal_kinds),
-	                                   cmocka_unit_test(renewal_bound_to_signer)};
+	                                   cmocka_unit_test(renewal_bound_to_signer),
+	                                   cmocka_unit_test(renewal_grace)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
