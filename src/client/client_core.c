@@ -363,6 +363,7 @@ int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, t
 		goto fail;
 	client_sync_outputs(tp);
 	client_crl_open(tp, now);
+	client_recover_at_start(tp, now);
 	*out = tp;
 	return 0;
 fail:

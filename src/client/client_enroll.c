@@ -18,7 +18,7 @@
 
 /* ---- authenticate ---- */
 
-static X509 *pick_ca_cert(const uint8_t *body, size_t len, bool is_chain, ec_err *err)
+X509 *client_pick_ca_cert(const uint8_t *body, size_t len, bool is_chain, ec_err *err)
 {
 	X509 *cert = NULL;
 	if (!is_chain)
@@ -131,7 +131,7 @@ static int authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out
 		*retry_after = r.retry_after_seconds;
 		goto out;
 	}
-	if ((cert = pick_ca_cert(r.body, r.body_len, is_chain, err)) == NULL)
+	if ((cert = client_pick_ca_cert(r.body, r.body_len, is_chain, err)) == NULL)
 		goto out;
 	if (out != NULL && describe_ca(cert, out) != 0) {
 		ec_err_set(err, "output too long");
@@ -445,8 +445,10 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 		client_fail_exchange(tp, now, "the CA's reply is not a pkiMessage: %s", err.msg);
 		return;
 	}
-	if (!m->signature_ok || X509_cmp(m->signer, tp->ca) != 0)
+	if (!m->signature_ok || X509_cmp(m->signer, tp->ca) != 0) {
+		tp->ca_checked = false; /* the CA may have been succeeded: the next attempt looks */
 		client_fail_exchange(tp, now, "the CA's reply is not signed by the CA certificate");
+	}
 	else if (m->type != SCEP_MSG_CERTREP || strcmp(m->txid, x->txid) != 0)
 		client_fail_exchange(tp, now, "the CA's reply answers another transaction");
 	else if (m->recipient_nonce_len != SCEP_NONCE_LEN ||
@@ -599,6 +601,8 @@ void client_enroll(tp_runtime *tp, ec_time now)
 		client_fail_exchange(tp, now, "no `enrollment url` is configured");
 		return;
 	}
+	if (tp->rec.m.authenticated && client_recover_check(tp, now, false) != 0)
+		return;
 	if (!ensure_authenticated(tp, now))
 		return;
 	fetch_caps(tp);
@@ -676,6 +680,8 @@ void client_poll(tp_runtime *tp, ec_time now)
 		client_fail_exchange(tp, now, "no request to poll for");
 		return;
 	}
+	if (client_recover_check(tp, now, false) != 0)
+		return;
 	x.request_key_shadow = tp->rec.request_key_shadow;
 	if (tp->rec.m.request_kind == TP_REQ_SHADOW && tp->rollover_ca != NULL) {
 		x.recipient = tp->rollover_ca;

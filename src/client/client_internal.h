@@ -34,6 +34,7 @@ struct tp_runtime {
 	X509 *candidate_ca;               /* fetched by `authenticate`, awaiting confirmation */
 	X509 *rollover_ca;                /* from rec, parsed: the CA's successor (SHADOW) */
 	X509 *rollover_cert;              /* from rec, parsed: identity certificate issued by it */
+	bool ca_checked;                  /* GetCACert compared with ca since the daemon started */
 
 	/* Revocation (client_crl.c). Only trust is read by other threads. */
 	pki_trust_slot trust;             /* the snapshot published for them */
@@ -95,6 +96,19 @@ scep_caps client_caps(const tp_runtime *tp);
  * what the trustpoint allows (scep_caps_choose); -1 with a reason. */
 int client_request_algs(const tp_runtime *tp, const scep_caps *caps, const EVP_MD **md,
                         const EVP_CIPHER **cipher, ec_err *err);
+
+/* client_recover.c */
+/* Before a request: when the CA may have been succeeded (the first request since the start, the
+ * CA certificate has ended, or force: a reply that did not verify against it), GetCACert; a CA
+ * certificate other than ours and our rollover one is adopted only through the chain of
+ * custody from ours (pki_custody_walk), else the trustpoint needs re-authentication. 0: go on
+ * with the request; otherwise the machine has been told what to do (a request to the adopted CA
+ * now, CONNECT RETRY, or nothing until `authenticate`). */
+int client_recover_check(tp_runtime *tp, ec_time now, bool force);
+/* At open: forget the last comparison, and act now on what ended while the daemon was stopped. */
+void client_recover_at_start(tp_runtime *tp, ec_time now);
+/* The CA certificate of a GetCACert reply (client_enroll.c). */
+X509 *client_pick_ca_cert(const uint8_t *body, size_t len, bool is_chain, ec_err *err);
 
 /* client_shadow.c */
 /* GetNextCACert, verified against the active CA; 0 when the rollover CA certificate is held

@@ -49,6 +49,9 @@ int client_fetch_rollover_ca(tp_runtime *tp, ec_time now)
 		goto out;
 	}
 	if (scep_nextca_parse(r.body, r.body_len, tp->ca, &certs, &err) != 0) {
+		/* Signed by a CA certificate other than ours: the CA may have been succeeded. */
+		if (client_recover_check(tp, now, true) != 0)
+			goto out;
 		client_fail_exchange(tp, now, "SHADOW: GetNextCACert reply refused: %s", err.msg);
 		goto out;
 	}

@@ -239,12 +239,34 @@ void tp_arm_ca_shadow(tp_state *s, const tp_policy *p, ec_time ca_not_before, ec
 	s->renew_at = at > now ? at : now;
 }
 
-void tp_on_ca_succeeded(tp_state *s, ec_time ca_not_after)
+void tp_on_ca_succeeded(tp_state *s, const tp_policy *p, ec_time ca_not_after, ec_time now)
 {
 	s->ca_not_after = ca_not_after;
+	s->phase = TP_PHASE_IDLE;
+	settle_exchange(s);
 	s->switch_at = TP_NEVER;
-	s->renewal_kind = s->enrolled ? tp_renewal_kind(s->cert_not_after, ca_not_after) : TP_REQ_RENEW;
+	/* The identity certificate, if any, comes from the old CA: a renewal to the new one now. */
+	s->renewal_kind = TP_REQ_RENEW;
 	s->request_kind = s->enrolled ? TP_REQ_RENEW : TP_REQ_INITIAL;
+	s->renew_at = p->auto_enroll && p->has_url ? now : TP_NEVER;
+}
+
+void tp_on_start(tp_state *s, const tp_policy *p, ec_time now)
+{
+	bool ended = (s->enrolled && s->cert_not_after <= now) || (s->authenticated && s->ca_not_after <= now);
+	if (!ended || !p->auto_enroll || !p->has_url || s->phase == TP_PHASE_REJECTED || s->phase == TP_PHASE_REAUTH)
+		return;
+	/* A timer armed far ahead (a Retry-After kept from before the stop, a renewal formula) must
+	 * not hold back what is needed now. */
+	if (s->retry_at != TP_NEVER) {
+		if (s->retry_at > now)
+			s->retry_at = now;
+	} else if (s->poll_at != TP_NEVER) {
+		if (s->poll_at > now)
+			s->poll_at = now;
+	} else if (s->renew_at > now) {
+		s->renew_at = now;
+	}
 }
 
 void tp_on_reauth_needed(tp_state *s)

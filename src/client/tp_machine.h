@@ -134,9 +134,12 @@ void tp_on_manual_enroll(tp_state *s, ec_time now);
 
 /* The CA's certificate changed while the trustpoint held an older one, and the chain of custody
  * led from that one to the new one (ca_not_after): the rollover material of the old CA is void,
- * and the next request is a renewal (a new enrollment once the certificate has ended) to the new
- * CA. */
-void tp_on_ca_succeeded(tp_state *s, ec_time ca_not_after);
+ * and with auto-enroll a renewal (a new enrollment once the certificate has ended) to the new CA
+ * is due now. */
+void tp_on_ca_succeeded(tp_state *s, const tp_policy *p, ec_time ca_not_after, ec_time now);
+/* The daemon starts: with auto-enroll, a trustpoint whose certificate or CA certificate ended
+ * while it was stopped acts now rather than at a timer armed further ahead. */
+void tp_on_start(tp_state *s, const tp_policy *p, ec_time now);
 /* The CA's certificate does not chain to the trustpoint's: nothing more is sent until
  * tp_on_authenticated (the operator's `authenticate`), which leaves the phase and enrolls anew. */
 void tp_on_reauth_needed(tp_state *s);

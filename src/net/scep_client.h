@@ -68,6 +68,11 @@ int scep_client_get_ca_caps(scep_client *c, scep_client_reply *out);
 int scep_client_get_next_ca_cert(scep_client *c, scep_client_reply *out);
 /* PKIOperation: POST (application/x-pki-message body) unless opts say GET. */
 int scep_client_pki_operation(scep_client *c, const uint8_t *msg, size_t len, scep_client_reply *out);
+/* GetCARolloverChain (this CA's own operation, a plain GET): the CA certificates of its
+ * generations and the link certificates between them, as PEM (application/pem-certificate-chain),
+ * at most SCEP_CLIENT_CHAIN_MAX bytes; see pki_custody_walk. */
+#define SCEP_CLIENT_CHAIN_MAX (256 * 1024)
+int scep_client_get_ca_rollover_chain(scep_client *c, scep_client_reply *out);
 /* A GET of the client's URL itself, without operation= (a CRL distribution point): body is the
  * DER CRL. Any content type is accepted (CRL servers send application/pkix-crl,
  * application/octet-stream or others); the caller parses and verifies the CRL. */

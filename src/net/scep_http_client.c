@@ -29,6 +29,7 @@ static const char *const TYPES_CA_CERT[] = {"application/x-x509-ca-cert", "appli
 static const char *const TYPES_CA_CHAIN[] = {"application/x-x509-ca-ra-cert", NULL};
 static const char *const TYPES_NEXT_CA_CERT[] = {"application/x-x509-next-ca-cert", NULL};
 static const char *const TYPES_PKI_MESSAGE[] = {"application/x-pki-message", NULL};
+static const char *const TYPES_CHAIN[] = {"application/pem-certificate-chain", NULL};
 
 static const scep_http_transport *chosen_transport = &scep_http_helper_transport;
 
@@ -201,6 +202,18 @@ int scep_client_get_ca_caps(scep_client *c, scep_client_reply *out)
 int scep_client_get_next_ca_cert(scep_client *c, scep_client_reply *out)
 {
 	return exchange(c, "GetNextCACert", NULL, NULL, 0, TYPES_NEXT_CA_CERT, out);
+}
+
+int scep_client_get_ca_rollover_chain(scep_client *c, scep_client_reply *out)
+{
+	if (exchange(c, "GetCARolloverChain", NULL, NULL, 0, TYPES_CHAIN, out) != 0)
+		return -1;
+	if (out->body_len <= SCEP_CLIENT_CHAIN_MAX)
+		return 0;
+	scep_client_reply_free(out);
+	out->outcome = SCEP_CLIENT_BAD_REPLY;
+	snprintf(out->reason, sizeof(out->reason), "chain larger than %d bytes", SCEP_CLIENT_CHAIN_MAX);
+	return -1;
 }
 
 int scep_client_get_url(scep_client *c, scep_client_reply *out)

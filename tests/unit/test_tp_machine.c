@@ -320,11 +320,43 @@ static void ca_succession_renews_with_the_new_ca(void **state)
 	tp_init(&s, &p, T);
 	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
 	tp_on_rollover_ready(&s, T + 100 * DAY);
-	tp_on_ca_succeeded(&s, T + 830 * DAY);
+	tp_on_ca_succeeded(&s, &p, T + 830 * DAY, T + 105 * DAY);
 	assert_int_equal(s.switch_at, TP_NEVER);
 	assert_int_equal(s.ca_not_after, T + 830 * DAY);
+	assert_int_equal(tp_due(&s, &p, T + 105 * DAY), TP_ACT_ENROLL);
 	assert_int_equal(s.request_kind, TP_REQ_RENEW);
-	assert_int_equal(s.renewal_kind, TP_REQ_RENEW);
+	/* Without auto-enroll nothing is sent by itself. */
+	tp_policy manual = p;
+	manual.auto_enroll = false;
+	tp_on_ca_succeeded(&s, &manual, T + 830 * DAY, T + 105 * DAY);
+	assert_int_equal(tp_next_wakeup(&s), TP_NEVER);
+}
+
+static void start_after_the_end_acts_now(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
+	/* Stopped with a SHADOW retry 355 days ahead (a Retry-After of an older version). */
+	s.retry_at = T + 435 * DAY;
+	s.retry_action = TP_ACT_ENROLL;
+	tp_on_start(&s, &p, T + 105 * DAY);
+	assert_int_equal(s.retry_at, T + 105 * DAY);
+	/* Nothing ended: timers as they were. */
+	tp_init(&s, &p, T);
+	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
+	tp_on_start(&s, &p, T + 50 * DAY);
+	assert_int_equal(s.renew_at, T + 80 * DAY);
+	/* The renewal timer of a certificate that ended, armed an hour ahead by a failure. */
+	tp_on_failure(&s, &p, T + 100 * DAY);
+	s.renew_at = T + 100 * DAY + EC_MS_PER_HOUR;
+	tp_on_start(&s, &p, T + 100 * DAY + MIN);
+	assert_int_equal(s.renew_at, T + 100 * DAY + MIN);
+	/* Waiting for the operator: still waiting. */
+	tp_on_reauth_needed(&s);
+	tp_on_start(&s, &p, T + 130 * DAY);
+	assert_int_equal(tp_next_wakeup(&s), TP_NEVER);
 }
 
 int main(void)
@@ -345,6 +377,7 @@ int main(void)
 		cmocka_unit_test(retry_after_honoured_only_until_needed),
 		cmocka_unit_test(reauthentication_stops_everything),
 		cmocka_unit_test(ca_succession_renews_with_the_new_ca),
+		cmocka_unit_test(start_after_the_end_acts_now),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
