@@ -8,6 +8,7 @@
  *   NAME.db          the store (certificates, requests, CA generations, serial counter)
  *   NAME.<G>.key     the key of CA generation G (0 first, then one per rollover), encrypted
  *   NAME.pem         the active CA certificate, for operators and clients to copy
+ *   NAME-rollover.pem  the rollover CA certificate, only while there is one
  *   NAME.crl         the current CRL (DER)
  *   NAME.p12         archive of the first CA; NAME_00001.p12 ... archives of rollover CAs
  *   NAME.keypass     random key password when no archive password is configured (0600)
@@ -82,6 +83,14 @@ int ca_get_ca_cert(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
 int ca_get_ca_caps(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
 /* GetNextCACert: the rollover CA certificate in signedData, or 503 with Retry-After. */
 int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+/* GetCARolloverChain (also `/NAME-custody.pem`): the chain of custody in PEM, oldest first:
+ * CA certificate, then for each later generation its link certificate (signed by the previous
+ * generation's key) and its CA certificate, up to the active one and the rollover one if any. It
+ * starts at the oldest generation from which every later one is linked. */
+int ca_get_rollover_chain(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+/* `/NAME.pem` (rollover false) or `/NAME-rollover.pem`: that CA certificate in PEM, or 404 with
+ * the reason when there is no rollover CA certificate. */
+int ca_get_ca_pem(ca_engine *ca, bool rollover, ca_http_reply *out, ec_err *err) EC_MUST_USE;
 /* The current CRL, DER (served at `/NAME.crl` and `operation=GetCRL`). */
 int ca_get_crl_der(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
 /* PKIOperation. Returns -1 for input that is not a pkiMessage at all (the caller answers HTTP

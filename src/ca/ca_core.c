@@ -137,14 +137,26 @@ int ca_publish_active(ca_engine *ca, ec_err *err)
 	return pki_cert_save_pem_at(&ca->dir, path, ca->gens[ca->active].cert, 0644, err);
 }
 
+/* One row: the generation's certificate with its link certificate, if any. */
+static int store_generation(ca_engine *ca, const ca_gen *g, ec_err *err)
+{
+	store_ca_cert row = {.generation = g->generation, .role = g->role, .not_before = g->not_before,
+	                     .not_after = g->not_after};
+	snprintf(row.serial, sizeof(row.serial), "%s", g->serial);
+	int rc = -1;
+	if (pki_cert_to_der(g->cert, &row.der, &row.der_len, err) == 0 &&
+	    (g->link == NULL || pki_cert_to_der(g->link, &row.link_der, &row.link_der_len, err) == 0))
+		rc = store_ca_put(ca->store, &row, err);
+	store_ca_cert_free(&row);
+	return rc;
+}
+
 int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
-                         ec_err *err)
+                         const ca_gen *endorser, ec_err *err)
 {
 	int rc = -1;
 	ca_gen g = {.generation = generation, .role = role};
 	X509_NAME *subject = NULL;
-	uint8_t *der = NULL;
-	size_t der_len = 0;
 	char key_path[CA_PATH_MAX];
 	char subject_text[CFG_TEXT_MAX + 8];
 
@@ -166,14 +178,10 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 	g.not_after = g.not_before + ca->cfg.lifetime_ca_certificate;
 	pki_ca_params p = {subject, g.key, g.serial, g.not_before, g.not_after, ca->digest};
 	if (pki_make_ca_cert(&p, &g.cert, err) != 0 ||
+	    (endorser != NULL && ca_link_make(ca, endorser, &g, now, err) != 0) ||
 	    ca_gen_files(ca, generation, key_path, NULL, sizeof(key_path)) != 0 ||
 	    pki_key_save_at(&ca->dir, key_path, g.key, ca->key_password, err) != 0 ||
-	    archive_generation(ca, &g, err) != 0 ||
-	    pki_cert_to_der(g.cert, &der, &der_len, err) != 0)
-		goto out;
-	store_ca_cert row = {generation, role, "", g.not_before, g.not_after, der, der_len};
-	snprintf(row.serial, sizeof(row.serial), "%s", g.serial);
-	if (store_ca_put(ca->store, &row, err) != 0)
+	    archive_generation(ca, &g, err) != 0 || store_generation(ca, &g, err) != 0)
 		goto out;
 	ca->gens[ca->n_gens++] = g;
 	memset(&g, 0, sizeof(g));
@@ -182,13 +190,12 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 	ec_time_format_iso(ca->gens[ca->n_gens - 1].not_after, na);
 	ca_audit(ca, "CA certificate generation %d created: serial %s, valid %s to %s", generation,
 	         ca->gens[ca->n_gens - 1].serial, nb, na);
-	(void)now;
 	rc = 0;
 out:
 	X509_NAME_free(subject);
 	X509_free(g.cert);
+	X509_free(g.link);
 	EVP_PKEY_free(g.key);
-	free(der);
 	return rc;
 }
 
@@ -207,12 +214,16 @@ static int load_generation(void *ctx, const store_ca_cert *row)
 	snprintf(g->serial, sizeof(g->serial), "%s", row->serial);
 	if (pki_cert_from_der(row->der, row->der_len, &g->cert, &err) != 0)
 		return -1;
+	/* A link that does not parse is as good as none: one is made again below if it can be. */
+	if (row->link_der != NULL && pki_cert_from_der(row->link_der, row->link_der_len, &g->link, &err) != 0)
+		ca_audit(ca, "the link certificate of CA generation %d is unreadable: %s", row->generation, err.msg);
 	char key_path[CA_PATH_MAX];
 	if (ca_gen_files(ca, row->generation, key_path, NULL, sizeof(key_path)) == 0 &&
 	    ec_file_exists_at(&ca->dir, key_path)) {
 		if (pki_key_load_at(&ca->dir, key_path, ca->key_password, &g->key, &err) != 0) {
 			X509_free(g->cert);
-			g->cert = NULL;
+			X509_free(g->link);
+			g->cert = g->link = NULL;
 			ca_audit(ca, "cannot load CA key of generation %d: %s", row->generation, err.msg);
 			return -2;
 		}
@@ -263,11 +274,14 @@ static int load_or_create(ca_engine *ca, ec_time now, ec_err *err)
 	if (rc != 0)
 		return ec_err_wrap(err, "loading CA certificates");
 	if (ca->n_gens == 0) {
-		if (ca_create_generation(ca, 0, STORE_CA_ACTIVE, now, now, err) != 0)
+		if (ca_create_generation(ca, 0, STORE_CA_ACTIVE, now, now, NULL, err) != 0)
 			return ec_err_wrap(err, "creating the CA");
 		ca_audit(ca, "key '%s' generated; self-signed CA certificate created", ca->cfg.name);
 	}
-	return find_roles(ca, err);
+	if (find_roles(ca, err) != 0)
+		return -1;
+	ca_links_complete(ca, now);
+	return 0;
 }
 
 /* The CA directory, resolved and opened once: a `database url` directory is the operator's, but
@@ -325,6 +339,7 @@ int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **o
 	    load_key_password(ca, err) != 0 ||
 	    load_or_create(ca, now, err) != 0 || ca_publish_active(ca, err) != 0)
 		goto fail;
+	ca_publish_rollover(ca);
 	if (ca_crl_load(ca, err) != 0 && ca_crl_issue(ca, now, err) != 0)
 		goto fail;
 	*out = ca;
@@ -341,6 +356,7 @@ void ca_close(ca_engine *ca)
 		return;
 	for (size_t i = 0; i < ca->n_gens; i++) {
 		X509_free(ca->gens[i].cert);
+		X509_free(ca->gens[i].link);
 		EVP_PKEY_free(ca->gens[i].key);
 	}
 	free(ca->crl_der);

@@ -36,6 +36,9 @@ typedef struct ca_gen {
 	int generation;
 	int role;                       /* enum store_ca_role */
 	X509 *cert;
+	/* The link certificate by which the previous generation's key endorsed this one; NULL for
+	 * the first generation, or one from before links whose predecessor's key was gone. */
+	X509 *link;
 	EVP_PKEY *key;                  /* NULL when the key file is gone (retired, expired) */
 	char serial[PKI_SERIAL_MAX];
 	ec_time not_before;
@@ -72,12 +75,24 @@ struct ca_engine {
 int ca_file(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...) EC_PRINTF(4, 5);
 int ca_gen_files(const ca_engine *ca, int generation, char *key_name, char *cert_name, size_t sz);
 int ca_publish_active(ca_engine *ca, ec_err *err);
+/* endorser: the generation whose key signs the new one's link certificate (NULL for none); the
+ * generation and its link are stored in one row. */
 int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
-                         ec_err *err);
+                         const ca_gen *endorser, ec_err *err);
 void ca_audit(ca_engine *ca, const char *fmt, ...) EC_PRINTF(2, 3);
 /* The transaction lock of a transactionID. */
 pthread_mutex_t *ca_tx_lock(ca_engine *ca, const char *txid);
 ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial);
+
+/* ca_custody.c */
+/* Makes successor->link, signed by outgoing's key, valid from now (not stored here). */
+int ca_link_make(ca_engine *ca, const ca_gen *outgoing, ca_gen *successor, ec_time now, ec_err *err);
+/* At start: makes and stores the link of every generation that has none while its
+ * predecessor's key is still present (stores from before links); failures are audited. */
+void ca_links_complete(ca_engine *ca, ec_time now);
+/* Writes NAME-rollover.pem when there is a rollover CA certificate, removes it when there is
+ * none; failures are audited (the file is a convenience, HTTP serves the same from memory). */
+void ca_publish_rollover(ca_engine *ca);
 
 /* ca_crl.c */
 int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err); /* caller holds lock for writing */

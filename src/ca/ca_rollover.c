@@ -33,10 +33,11 @@ int ca_rollover_create(ca_engine *ca, ec_time now, ec_err *err)
 		return ec_err_set(err, "a rollover CA certificate already exists");
 	ca_audit(ca, "key '%s#' does not exist; generated automatically", ca->cfg.name);
 	if (ca_create_generation(ca, next_generation(ca), STORE_CA_ROLLOVER,
-	                         ca->gens[ca->active].not_after, now, err) != 0)
+	                         ca->gens[ca->active].not_after, now, &ca->gens[ca->active], err) != 0)
 		return -1;
 	ca->rollover = (int)ca->n_gens - 1;
 	ca_audit(ca, "shadow CA successfully created, serial %s", ca->gens[ca->rollover].serial);
+	ca_publish_rollover(ca);
 	return 0;
 }
 
@@ -57,6 +58,7 @@ int ca_rollover_switch(ca_engine *ca, ec_time now, ec_err *err)
 	ca->rollover = -1;
 	ca_audit(ca, "CA certificate %s expired; rollover CA certificate %s is now active",
 	         old->serial, next->serial);
+	ca_publish_rollover(ca);
 	if (ca_publish_active(ca, err) != 0)
 		return -1;
 	return ca_crl_issue(ca, now, err);
@@ -119,11 +121,13 @@ int ca_cmd_rollover_cancel(ca_engine *ca, bool confirmed, ec_time now, ec_buf *o
 	                  "are orphaned.\n", g->serial, (long long)count.n) != 0)
 		goto out;
 	X509_free(g->cert);
+	X509_free(g->link);
 	EVP_PKEY_free(g->key);
 	ca->gens[ca->rollover] = ca->gens[--ca->n_gens];
 	if (ca->active == (int)ca->n_gens)
 		ca->active = ca->rollover;
 	ca->rollover = -1;
+	ca_publish_rollover(ca);
 	rc = 0;
 	(void)now;
 out:

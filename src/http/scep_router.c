@@ -86,12 +86,45 @@ static void pki_operation(const scep_router *r, ca_engine *ca, const http_reques
 	}
 }
 
-static int is_crl_path(const char *path, const char *name)
+/* Files a GET names by its last path component, NAME and a suffix, without operation=. */
+enum plain_file { PLAIN_NONE, PLAIN_CRL, PLAIN_CA_PEM, PLAIN_ROLLOVER_PEM, PLAIN_CUSTODY_PEM };
+
+static const struct {
+	const char *suffix;
+	enum plain_file kind;
+} plain_files[] = {
+	/* NAME.pem first: a server named X-rollover keeps its own X-rollover.pem. */
+	{".crl", PLAIN_CRL},
+	{".pem", PLAIN_CA_PEM},
+	{"-rollover.pem", PLAIN_ROLLOVER_PEM},
+	{"-custody.pem", PLAIN_CUSTODY_PEM},
+};
+
+/* Which file the path names and of which server (*ca), or PLAIN_NONE. */
+static enum plain_file plain_file_of(const scep_router *r, const char *path, ca_engine **ca)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
-	size_t n = strlen(name);
-	return strncmp(base, name, n) == 0 && strcmp(base + n, ".crl") == 0;
+	for (size_t k = 0; k < sizeof(plain_files) / sizeof(plain_files[0]); k++)
+		for (size_t i = 0; i < r->n_cas; i++) {
+			const char *name = ca_name(r->cas[i]);
+			size_t n = strlen(name);
+			if (strncmp(base, name, n) == 0 && strcmp(base + n, plain_files[k].suffix) == 0) {
+				*ca = r->cas[i];
+				return plain_files[k].kind;
+			}
+		}
+	return PLAIN_NONE;
+}
+
+static void ca_pem(ca_engine *ca, bool rollover, http_response *resp)
+{
+	ca_http_reply rep;
+	ec_err err;
+	if (ca_get_ca_pem(ca, rollover, &rep, &err) != 0)
+		fault(resp, rollover ? "the rollover CA certificate" : "the CA certificate", &err);
+	else
+		from_ca(resp, &rep);
 }
 
 static void route(const scep_router *r, const http_request *req, http_response *resp)
@@ -109,11 +142,20 @@ static void route(const scep_router *r, const http_request *req, http_response *
 		return;
 	}
 	const char *op = req->operation;
-	if (op == NULL && strcmp(req->method, "GET") == 0 && is_crl_path(req->path, ca_name(ca)))
+	enum plain_file file = PLAIN_NONE;
+	if (op == NULL && strcmp(req->method, "GET") == 0 && req->path != NULL)
+		file = plain_file_of(r, req->path, &ca);
+	if (file == PLAIN_CA_PEM || file == PLAIN_ROLLOVER_PEM) {
+		ca_pem(ca, file == PLAIN_ROLLOVER_PEM, resp);
+		return;
+	}
+	if (file == PLAIN_CRL)
 		op = "GetCRL";
+	else if (file == PLAIN_CUSTODY_PEM)
+		op = "GetCARolloverChain";
 	if (op == NULL || op[0] == '\0') {
 		http_response_text(resp, 400, "missing operation= parameter (GetCACert, GetCACaps, "
-		                   "GetNextCACert, PKIOperation or GetCRL)");
+		                   "GetNextCACert, PKIOperation, GetCRL or GetCARolloverChain)");
 		return;
 	}
 	if (strcasecmp(op, "PKIOperation") == 0) {
@@ -134,6 +176,8 @@ static void route(const scep_router *r, const http_request *req, http_response *
 		rc = ca_get_next_ca_cert(ca, ec_clock_now(r->clock), &rep, &err);
 	else if (strcasecmp(op, "GetCRL") == 0)
 		rc = ca_get_crl_der(ca, &rep, &err);
+	else if (strcasecmp(op, "GetCARolloverChain") == 0)
+		rc = ca_get_rollover_chain(ca, &rep, &err);
 	else {
 		char text[160];
 		snprintf(text, sizeof(text), "unknown operation '%.64s'", op);

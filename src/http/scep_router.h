@@ -3,11 +3,14 @@
  *
  * GET and POST on /cgi-bin/pkiclient.exe and on any other path; `operation=` selects GetCACert,
  * GetCACaps, GetNextCACert, PKIOperation (GET with base64 `message=`, or POST with a binary body,
- * with or without a Content-Type) and GetCRL; `GET /<NAME>.crl` also returns the CRL. Bad input
+ * with or without a Content-Type), GetCRL and GetCARolloverChain (the chain of custody across CA
+ * generations). Without operation=, a GET whose last path component is `<NAME>.crl` returns the
+ * CRL, `<NAME>.pem` the active CA certificate, `<NAME>-rollover.pem` the rollover one (404 when
+ * there is none) and `<NAME>-custody.pem` the chain of custody, of the server NAME. Bad input
  * is answered with HTTP 400 and a one-line reason; a server fault with 500.
  *
- * With several certificate servers, the first path component or GetCACert's `message=` naming a
- * server selects it; otherwise the first configured server answers.
+ * With several certificate servers, such a file name, the first path component or GetCACert's
+ * `message=` naming a server selects it; otherwise the first configured server answers.
  */
 #ifndef EVERCERT_HTTP_SCEP_ROUTER_H
 #define EVERCERT_HTTP_SCEP_ROUTER_H

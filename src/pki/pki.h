@@ -78,6 +78,24 @@ typedef struct pki_ca_params {
  * keyCertSign+cRLSign+digitalSignature, subject and authority key identifiers. */
 int pki_make_ca_cert(const pki_ca_params *p, X509 **out, ec_err *err) EC_MUST_USE;
 
+/* The outgoing CA endorsing its successor (pki_link.c). */
+typedef struct pki_link_params {
+	X509 *outgoing_cert;       /* the issuer: the CA certificate that is trusted today */
+	EVP_PKEY *outgoing_key;    /* its private key, which signs the link */
+	X509 *successor;           /* the successor's self-signed CA certificate */
+	const char *serial_hex;
+	ec_time not_before;        /* when the endorsement is made */
+	const EVP_MD *digest;
+} pki_link_params;
+
+/* A link certificate "NewWithOld" (RFC 4210 §4.4): subject and public key of the successor,
+ * issuer the outgoing CA's subject, signed by the outgoing key, valid from not_before to the
+ * successor's notAfter; basicConstraints critical CA:TRUE, keyUsage critical keyCertSign+cRLSign,
+ * the successor's subject key identifier and the outgoing CA's as authority key identifier.
+ * Whoever trusts the outgoing certificate can check the successor by signatures alone:
+ * X509_verify(link, outgoing key) and EVP_PKEY_eq(link key, successor key). */
+int pki_make_link_cert(const pki_link_params *p, X509 **out, ec_err *err) EC_MUST_USE;
+
 typedef struct pki_issue_params {
 	X509_REQ *csr;             /* subject, public key and subjectAltName come from here */
 	X509 *ca_cert;

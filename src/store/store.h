@@ -106,6 +106,11 @@ typedef struct store_ca_cert {
 	ec_time not_after;
 	uint8_t *der;
 	size_t der_len;
+	/* The link certificate by which the previous generation's key endorsed this one (DER), or
+	 * NULL: the first generation, or one made before links existed whose predecessor's key is
+	 * gone. Kept for as long as the generation, retired ones included. */
+	uint8_t *link_der;
+	size_t link_der_len;
 } store_ca_cert;
 
 /* Opens (creating if needed) the SQLite database at path, mode 0600. */
@@ -179,6 +184,9 @@ void store_request_free(store_request *r);
 /* ---- CA certificate generations ---- */
 int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err) EC_MUST_USE; /* insert or replace by generation */
 int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err) EC_MUST_USE;
+/* Gives an existing generation its link certificate (made after the generation itself, when
+ * a store from before links is opened). */
+int store_ca_set_link(ec_store *st, int generation, const uint8_t *der, size_t der_len, ec_err *err) EC_MUST_USE;
 int store_ca_delete(ec_store *st, int generation, ec_err *err) EC_MUST_USE;
 /* Calls fn for every generation, oldest first. */
 int store_ca_each(ec_store *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err) EC_MUST_USE;

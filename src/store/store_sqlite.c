@@ -35,7 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_STR_(x) #x
 #define STORE_STR(x) STORE_STR_(x)
 #define STORE_PAGE 64            /* rows per page of an iteration */
@@ -46,7 +46,7 @@
 #define CERT_NCOLS 8
 #define REQ_COLS "id, txid, state, msg_type, fail_info, renewal, subject, signer_fp, pubkey_fp, " \
 	"ca_serial, source, created, expires, cert_serial, csr, signer, cert, reason"
-#define CA_COLS "generation, role, serial, not_before, not_after, der"
+#define CA_COLS "generation, role, serial, not_before, not_after, der, link"
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta ("
@@ -72,7 +72,7 @@ static const char schema_sql[] =
 	"CREATE INDEX IF NOT EXISTS requests_source ON requests (source, state);"
 	"CREATE TABLE IF NOT EXISTS ca_certs ("
 	" generation INTEGER PRIMARY KEY, role INTEGER NOT NULL, serial TEXT NOT NULL,"
-	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, der BLOB);"
+	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, der BLOB, link BLOB);"
 	/* Requests refused on arrival: a small audit record each, never the request itself. */
 	"CREATE TABLE IF NOT EXISTS refusals ("
 	" id INTEGER PRIMARY KEY, created INTEGER NOT NULL, source TEXT NOT NULL, txid TEXT NOT NULL,"
@@ -85,6 +85,8 @@ static const char schema_sql[] =
 
 /* From schema version 1: the reason a request waits or was refused. */
 static const char migrate_v1_sql[] = "ALTER TABLE requests ADD COLUMN reason TEXT NOT NULL DEFAULT '';";
+/* From schema version 2: the link certificate by which the previous generation endorsed each. */
+static const char migrate_v2_sql[] = "ALTER TABLE ca_certs ADD COLUMN link BLOB;";
 
 enum stmt_id {
 	ST_BEGIN,
@@ -114,6 +116,7 @@ enum stmt_id {
 	ST_REFUSAL_COUNT,
 	ST_CA_PUT,
 	ST_CA_ROLE,
+	ST_CA_LINK,
 	ST_CA_DELETE,
 	ST_CA_EACH,
 	ST_OTP_ADD,
@@ -169,7 +172,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                      " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_REFUSAL_PURGE] = "DELETE FROM refusals WHERE created <= ?1",
 	[ST_REFUSAL_COUNT] = "SELECT count(*) FROM refusals",
-	[ST_CA_PUT] = "INSERT OR REPLACE INTO ca_certs (" CA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_CA_PUT] = "INSERT OR REPLACE INTO ca_certs (" CA_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_CA_LINK] = "UPDATE ca_certs SET link = ?2 WHERE generation = ?1",
 	[ST_CA_ROLE] = "UPDATE ca_certs SET role = ?2 WHERE generation = ?1",
 	[ST_CA_DELETE] = "DELETE FROM ca_certs WHERE generation = ?1",
 	[ST_CA_EACH] = "SELECT " CA_COLS " FROM ca_certs WHERE generation > ?1"
@@ -480,6 +484,17 @@ static int migrate_v1(ec_store *st, ec_err *err)
 	return has_reason ? 0 : exec_sql(st, migrate_v1_sql, err, "upgrading the schema from version 1");
 }
 
+/* Adds what schema version 3 added to an older database's CA table (whatever user_version says). */
+static int migrate_v2(ec_store *st, ec_err *err)
+{
+	int64_t needed = 0;
+	if (query_one(st, "SELECT EXISTS (SELECT 1 FROM pragma_table_info('ca_certs')) AND NOT EXISTS "
+	              "(SELECT 1 FROM pragma_table_info('ca_certs') WHERE name = 'link')", NULL, 0, &needed,
+	              err) != 0)
+		return -1;
+	return needed ? exec_sql(st, migrate_v2_sql, err, "upgrading the schema from version 2") : 0;
+}
+
 /* Per-connection settings, the version check, WAL mode, then the schema in one transaction. */
 static int setup_db(ec_store *st, ec_err *err)
 {
@@ -500,6 +515,7 @@ static int setup_db(ec_store *st, ec_err *err)
 	if (exec_sql(st, "BEGIN IMMEDIATE", err, "starting the schema transaction") != 0 ||
 	    schema_check(st, &version, err) != 0 ||
 	    (version >= 1 && migrate_v1(st, err) != 0) ||
+	    (version >= 1 && migrate_v2(st, err) != 0) ||
 	    exec_sql(st, schema_sql, err, "creating the tables") != 0 ||
 	    exec_sql(st, "COMMIT", err, "committing the schema") != 0)
 		goto out;
@@ -1350,6 +1366,7 @@ int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err)
 	bind_int(&b, 4, ca->not_before);
 	bind_int(&b, 5, ca->not_after);
 	bind_blob(&b, 6, ca->der, ca->der_len);
+	bind_blob(&b, 7, ca->link_der, ca->link_der_len);
 	if (b.rc != SQLITE_OK)
 		rc = db_fail(st, err, "binding the row");
 	else
@@ -1394,6 +1411,30 @@ int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err)
 	return 0;
 }
 
+int store_ca_set_link(ec_store *st, int generation, const uint8_t *der, size_t der_len, ec_err *err)
+{
+	binder b;
+	int rc;
+
+	store_lock(st);
+	b = (binder){ stmt_use(st, ST_CA_LINK), SQLITE_OK };
+	bind_int(&b, 1, generation);
+	bind_blob(&b, 2, der, der_len);
+	if (b.rc != SQLITE_OK)
+		rc = db_fail(st, err, "binding the update");
+	else
+		rc = step_done(st, b.s, err, "updating the row");
+	int changed = rc == 0 ? sqlite3_changes(st->db) : 0;
+	stmt_done(b.s);
+	store_unlock(st);
+	if (rc != 0)
+		return ec_err_wrap(err, "storing the link certificate of CA generation %d", generation);
+	if (changed == 0)
+		return ec_err_set(err, "storing the link certificate of CA generation %d: no such generation",
+		                  generation);
+	return 0;
+}
+
 /* Deleting a generation that is not there succeeds: the outcome is the same. */
 int store_ca_delete(ec_store *st, int generation, ec_err *err)
 {
@@ -1412,8 +1453,10 @@ static int read_ca(sqlite3_stmt *s, store_ca_cert *ca, ec_err *err)
 	col_text(s, 2, ca->serial, sizeof(ca->serial));
 	ca->not_before = sqlite3_column_int64(s, 3);
 	ca->not_after = sqlite3_column_int64(s, 4);
-	if (col_blob(s, 5, &ca->der, &ca->der_len) != 0)
+	if (col_blob(s, 5, &ca->der, &ca->der_len) != 0 || col_blob(s, 6, &ca->link_der, &ca->link_der_len) != 0) {
+		store_ca_cert_free(ca);
 		return ec_err_set(err, "reading CA generation %d: out of memory", ca->generation);
+	}
 	return 0;
 }
 
@@ -1472,8 +1515,9 @@ void store_ca_cert_free(store_ca_cert *ca)
 	if (ca == NULL)
 		return;
 	free(ca->der);
-	ca->der = NULL;
-	ca->der_len = 0;
+	free(ca->link_der);
+	ca->der = ca->link_der = NULL;
+	ca->der_len = ca->link_der_len = 0;
 }
 
 /* ---- one-time passwords ---- */

@@ -127,15 +127,6 @@ static int64_t insert_request(ec_store *st, store_request *r)
 }
 
 /* Runs one SQL text on the database file through SQLite directly (not through the store). */
-static void raw_sql(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_close(db);
-}
-
 /* ---- serials ---- */
 
 static void test_serial_sequence(void **state)
@@ -531,6 +522,7 @@ typedef struct ca_list {
 	int role[8];
 	char serial[8][STORE_SERIAL_MAX];
 	size_t der_len[8];
+	size_t link_len[8];
 	int n;
 } ca_list;
 
@@ -542,6 +534,7 @@ static int collect_ca(void *ctx, const store_ca_cert *ca)
 	l->role[l->n] = ca->role;
 	snprintf(l->serial[l->n], STORE_SERIAL_MAX, "%s", ca->serial);
 	l->der_len[l->n] = ca->der_len;
+	l->link_len[l->n] = ca->link_der_len;
 	l->n++;
 	return 0;
 }
@@ -818,7 +811,7 @@ static void test_schema_version(void **state)
 	reserve(f->st, serial);
 	store_close(f->st);
 	f->st = NULL;
-	raw_sql(f->path, "PRAGMA user_version = 99");
+	tu_sql(f->path, "PRAGMA user_version = 99");
 	assert_int_equal(store_open_sqlite(f->path, &f->st, &err), -1);
 	assert_null(f->st);
 	assert_non_null(strstr(err.msg, "schema version 99"));
@@ -826,7 +819,7 @@ static void test_schema_version(void **state)
 
 	/* A version 1 database (no reason column) opens upgraded, with its data (the counter
 	 * reserved one block). */
-	raw_sql(f->path, "ALTER TABLE requests DROP COLUMN reason; DROP TABLE refusals; PRAGMA user_version = 1");
+	tu_sql(f->path, "ALTER TABLE requests DROP COLUMN reason; DROP TABLE refusals; PRAGMA user_version = 1");
 	reopen(f);
 	assert_int_equal(store_last_serial(f->st, serial, &err), 0);
 	char expect[STORE_SERIAL_MAX];
@@ -841,6 +834,48 @@ static void test_schema_version(void **state)
 	store_request_free(&got);
 	store_refusal refusal = {.created = 1, .source = "127.0.0.1", .txid = "tx-refused"};
 	assert_int_equal(store_refusal_record(f->st, &refusal, &err), 0);
+}
+
+/* A generation's link certificate is stored with it, or given to it later; a version 2 database
+ * (no link column) opens upgraded, its generations kept without links. */
+static void test_ca_links(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	uint8_t der[] = { 0x30, 0x00 }, link[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+	store_ca_cert ca = { .generation = 0, .role = STORE_CA_ACTIVE, .serial = "1", .not_before = 10,
+	                     .not_after = 20, .der = der, .der_len = sizeof(der) };
+	ca_list l = { .n = 0 };
+
+	assert_int_equal(store_ca_put(f->st, &ca, &err), 0);
+	ca.generation = 1;
+	ca.role = STORE_CA_ROLLOVER;
+	ca.link_der = link;
+	ca.link_der_len = sizeof(link);
+	assert_int_equal(store_ca_put(f->st, &ca, &err), 0);
+	assert_int_equal(store_ca_set_link(f->st, 5, link, sizeof(link), &err), -1);
+	assert_non_null(strstr(err.msg, "no such generation"));
+	reopen(f);
+	assert_int_equal(store_ca_each(f->st, collect_ca, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.link_len[0], 0);
+	assert_int_equal(l.link_len[1], sizeof(link));
+
+	store_close(f->st);
+	f->st = NULL;
+	tu_sql(f->path, "ALTER TABLE ca_certs DROP COLUMN link; PRAGMA user_version = 2");
+	reopen(f);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_ca_each(f->st, collect_ca, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.der_len[1], sizeof(der));
+	assert_int_equal(l.link_len[1], 0);
+	assert_int_equal(store_ca_set_link(f->st, 1, link, sizeof(link), &err), 0);
+	reopen(f);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_ca_each(f->st, collect_ca, &l, &err), 0);
+	assert_int_equal(l.link_len[1], sizeof(link));
+	assert_int_equal(l.link_len[0], 0);
 }
 
 /* Over-long and NULL columns (written behind the store's back) read safely. */
@@ -858,11 +893,11 @@ static void test_robust_rows(void **state)
 	snprintf(sql, sizeof(sql), "INSERT INTO certs (serial, serial_num, issuer_serial, subject,"
 	         " not_before, not_after, status, revoked_at, der) VALUES ('7', 7, '', '%s', 1, 2, 0, 0,"
 	         " NULL)", longtext);
-	raw_sql(f->path, sql);
+	tu_sql(f->path, sql);
 	store_close(f->st);
 	f->st = NULL;
 	/* A requests row with NULLs: rebuild the table without NOT NULL to allow it. */
-	raw_sql(f->path, "BEGIN; ALTER TABLE requests RENAME TO r_old;"
+	tu_sql(f->path, "BEGIN; ALTER TABLE requests RENAME TO r_old;"
 	        "CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, txid, state, msg_type,"
 	        " fail_info, renewal, subject, signer_fp, pubkey_fp, ca_serial, source, created, expires,"
 	        " cert_serial, csr BLOB, signer BLOB, cert BLOB, reason);"
@@ -1081,6 +1116,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ca_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_otp_with_grant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kept_and_purged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_robust_rows, setup, teardown),

@@ -2,6 +2,7 @@
 
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,5 +122,38 @@ int tu_csr_der(X509_REQ *req, unsigned char **der)
 	int n = i2d_X509_REQ(req, der);
 	if (n <= 0)
 		die("i2d_X509_REQ");
+	return n;
+}
+
+/* One connection per call: the database may be closed or open in the code under test. */
+static sqlite3 *open_db(const char *path)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		die(path);
+	return db;
+}
+
+void tu_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = open_db(path);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+		die("tu_sql");
+	}
+	sqlite3_close(db);
+}
+
+long long tu_sql_number(const char *path, const char *sql)
+{
+	sqlite3 *db = open_db(path);
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
+		die("tu_sql_number");
+	}
+	long long n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
 	return n;
 }

@@ -32,4 +32,9 @@ X509_REQ *tu_csr(EVP_PKEY *key, const char *cn, const char *challenge);
 /* DER of a request (caller frees with OPENSSL_free). */
 int tu_csr_der(X509_REQ *req, unsigned char **der);
 
+/* Runs SQL on the SQLite database at path behind the store's back (to make old or damaged
+ * stores); tu_sql_number returns the first column of the first row. */
+void tu_sql(const char *path, const char *sql);
+long long tu_sql_number(const char *path, const char *sql);
+
 #endif
