@@ -72,6 +72,10 @@ int client_cmd_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf 
 int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
 
 int client_show_certificates(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
+/* `show crypto pki certificates` for all the trustpoints: each identity and CA certificate once
+ * (the rollover ones marked "(Rollover)") with every trustpoint that holds it; --json: one
+ * object {"certificates":[...]} with ISO 8601 times. */
+int client_show_all_certificates(tp_runtime *const *tps, size_t n_tps, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
 int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
 
 /* ---- revocation (revocation-check crl) ---- */

@@ -134,30 +134,66 @@ static int key_pem(EVP_PKEY *key, char **pem, size_t *len, ec_err *err)
 
 /* The bytes each configured output file must hold; NULL data when there is nothing to write. */
 typedef struct {
+	const char *what;           /* the configuration word: certificate, key, chain, ca-bundle */
 	const char *path;
 	char *data;
 	size_t len;
 	mode_t mode;
 } output_file;
 
-static void outputs_free(output_file out[3])
+enum { OUTPUT_CERT, OUTPUT_KEY, OUTPUT_CHAIN, OUTPUT_BUNDLE, OUTPUT_COUNT };
+
+static void outputs_free(output_file out[OUTPUT_COUNT])
 {
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < OUTPUT_COUNT; i++) {
 		if (out[i].data != NULL)
 			OPENSSL_cleanse(out[i].data, out[i].len);
 		free(out[i].data);
 	}
 }
 
-static int outputs_expected(tp_runtime *tp, output_file out[3], ec_err *err)
+/* The active CA certificate, then the rollover CA certificate while the trustpoint holds one. */
+static int ca_certs_pem(tp_runtime *tp, char **pem, size_t *len, ec_err *err)
 {
-	memset(out, 0, 3 * sizeof(*out));
-	out[0] = (output_file){.path = tp->cfg.certificate_file, .mode = 0644};
-	out[1] = (output_file){.path = tp->cfg.key_file, .mode = 0600};
-	out[2] = (output_file){.path = tp->cfg.chain_file, .mode = 0644};
-	if ((out[0].path[0] && tp->cert != NULL && pki_cert_to_pem(tp->cert, &out[0].data, &out[0].len, err) != 0) ||
-	    (out[1].path[0] && tp->key != NULL && key_pem(tp->key, &out[1].data, &out[1].len, err) != 0) ||
-	    (out[2].path[0] && tp->ca != NULL && pki_cert_to_pem(tp->ca, &out[2].data, &out[2].len, err) != 0)) {
+	char *next = NULL, *both = NULL;
+	size_t next_len = 0;
+	if (pki_cert_to_pem(tp->ca, pem, len, err) != 0)
+		return -1;
+	if (tp->rollover_ca == NULL)
+		return 0;
+	if (pki_cert_to_pem(tp->rollover_ca, &next, &next_len, err) != 0 ||
+	    (both = realloc(*pem, *len + next_len)) == NULL) {
+		int rc = next == NULL ? -1 : ec_err_set(err, "out of memory");
+		free(next);
+		free(*pem);
+		*pem = NULL;
+		return rc;
+	}
+	memcpy(both + *len, next, next_len);
+	*pem = both;
+	*len += next_len;
+	free(next);
+	return 0;
+}
+
+/* The chain goes with an identity certificate; the CA bundle is there as soon as the
+ * trustpoint is authenticated, for the relying parties of a host that may have no certificate. */
+static int outputs_expected(tp_runtime *tp, output_file out[OUTPUT_COUNT], ec_err *err)
+{
+	memset(out, 0, OUTPUT_COUNT * sizeof(*out));
+	out[OUTPUT_CERT] = (output_file){.what = "certificate", .path = tp->cfg.certificate_file, .mode = 0644};
+	out[OUTPUT_KEY] = (output_file){.what = "key", .path = tp->cfg.key_file, .mode = 0600};
+	out[OUTPUT_CHAIN] = (output_file){.what = "chain", .path = tp->cfg.chain_file, .mode = 0644};
+	out[OUTPUT_BUNDLE] = (output_file){.what = "ca-bundle", .path = tp->cfg.ca_bundle_file, .mode = 0644};
+	bool enrolled = tp->cert != NULL && tp->key != NULL && tp->ca != NULL;
+	output_file *o = out;
+	if ((enrolled && o[OUTPUT_CERT].path[0] &&
+	     pki_cert_to_pem(tp->cert, &o[OUTPUT_CERT].data, &o[OUTPUT_CERT].len, err) != 0) ||
+	    (enrolled && o[OUTPUT_KEY].path[0] && key_pem(tp->key, &o[OUTPUT_KEY].data, &o[OUTPUT_KEY].len, err) != 0) ||
+	    (enrolled && o[OUTPUT_CHAIN].path[0] &&
+	     ca_certs_pem(tp, &o[OUTPUT_CHAIN].data, &o[OUTPUT_CHAIN].len, err) != 0) ||
+	    (tp->ca != NULL && o[OUTPUT_BUNDLE].path[0] &&
+	     ca_certs_pem(tp, &o[OUTPUT_BUNDLE].data, &o[OUTPUT_BUNDLE].len, err) != 0)) {
 		outputs_free(out);
 		return -1;
 	}
@@ -166,15 +202,15 @@ static int outputs_expected(tp_runtime *tp, output_file out[3], ec_err *err)
 
 int client_write_outputs(tp_runtime *tp, ec_err *err)
 {
-	output_file out[3];
+	output_file out[OUTPUT_COUNT];
 	if (outputs_expected(tp, out, err) != 0)
 		return -1;
 	int rc = 0;
-	for (int i = 0; i < 3 && rc == 0; i++) {
+	for (int i = 0; i < OUTPUT_COUNT && rc == 0; i++) {
 		if (out[i].data == NULL)
 			continue;
 		if (ec_write_atomic(out[i].path, out[i].data, out[i].len, out[i].mode, err) != 0)
-			rc = -1;
+			rc = ec_err_wrap(err, "output %s %s", out[i].what, out[i].path);
 		else if (i == 0)
 			ec_crash_point("client-outputs-partial");
 	}
@@ -182,44 +218,48 @@ int client_write_outputs(tp_runtime *tp, ec_err *err)
 	return rc;
 }
 
-/* True when every configured output file holds exactly what the state says is installed. */
-static bool outputs_current(tp_runtime *tp)
+/* Whether an output file holds exactly the expected bytes. A symbolic link at an output's name
+ * is not read through: it counts as different, and the atomic write replaces the link itself. */
+static bool output_current(const output_file *o)
 {
-	output_file out[3];
+	uint8_t *have = NULL;
+	size_t len = 0;
 	ec_err err;
-	if (outputs_expected(tp, out, &err) != 0)
-		return false;
-	bool same = true;
-	for (int i = 0; i < 3 && same; i++) {
-		if (out[i].data == NULL)
-			continue;
-		uint8_t *have = NULL;
-		size_t len = 0;
-		/* A symbolic link at an output's name is not read through: it counts as different, and
-		 * the atomic write replaces the link itself. */
-		same = ec_read_file_at(NULL, out[i].path, out[i].len + 1, &have, &len, &err) == 0 && len == out[i].len &&
-		       memcmp(have, out[i].data, len) == 0;
-		if (have != NULL)
-			OPENSSL_cleanse(have, len);
-		free(have);
-	}
-	outputs_free(out);
+	bool same = ec_read_file_at(NULL, o->path, o->len + 1, &have, &len, &err) == 0 && len == o->len &&
+	            memcmp(have, o->data, len) == 0;
+	if (have != NULL)
+		OPENSSL_cleanse(have, len);
+	free(have);
 	return same;
 }
 
 void client_sync_outputs(tp_runtime *tp)
 {
-	if (tp->cert == NULL || outputs_current(tp))
-		return;
-	/* The state file is the commit point of an install: a stop between it and the copies (or a
-	 * copy changed by hand) leaves them behind, and the application was never told. */
+	output_file out[OUTPUT_COUNT];
 	ec_err err;
-	client_log(tp, "output files differ from the installed certificate; writing them again");
-	if (client_write_outputs(tp, &err) != 0) {
-		client_log(tp, "cannot write the output files: %s", err.msg);
+	if (outputs_expected(tp, out, &err) != 0) {
+		client_log(tp, "cannot check the output files: %s", err.msg);
 		return;
 	}
-	client_run_post_install(tp);
+	/* The state file is the commit point: a stop between it and the copies, a copy changed or
+	 * removed by another hand, or CA certificates that changed (a rollover CA fetched) leave a
+	 * file behind; it is written again and the application told by post-install. */
+	int written = 0, failed = 0;
+	for (int i = 0; i < OUTPUT_COUNT; i++) {
+		if (out[i].data == NULL || output_current(&out[i]))
+			continue;
+		if (ec_write_atomic(out[i].path, out[i].data, out[i].len, out[i].mode, &err) != 0) {
+			client_log(tp, "cannot write output %s %s: %s", out[i].what, out[i].path, err.msg);
+			failed++;
+			continue;
+		}
+		client_log(tp, "output %s %s did not hold what the trustpoint holds (changed, removed or "
+		           "out of date); written again", out[i].what, out[i].path);
+		written++;
+	}
+	outputs_free(out);
+	if (written > 0 && failed == 0)
+		client_run_post_install(tp);
 }
 
 void client_run_post_install(tp_runtime *tp)
@@ -439,5 +479,6 @@ void client_run_timers(tp_runtime *tp, ec_time now)
 	ec_err err;
 	if (client_save(tp, &err) != 0)
 		client_log(tp, "cannot save state: %s", err.msg);
+	/* Each firing also repairs the application's copies, cheaply: a comparison of bytes. */
+	client_sync_outputs(tp);
 }
-

@@ -169,6 +169,7 @@ int client_cmd_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf 
 		return -1;
 	if (ec_buf_printf(out, "Trustpoint %s: CA certificate accepted.\n", tp->cfg.name) != 0)
 		return -1;
+	client_sync_outputs(tp); /* output ca-bundle: the relying parties' copy of the CA */
 	return client_save(tp, err);
 }
 
@@ -204,39 +205,6 @@ fail:
 	return NULL;
 }
 
-static int request_subject(tp_runtime *tp, char *out, size_t sz)
-{
-	int n;
-	if (tp->cfg.subject_name[0])
-		n = snprintf(out, sz, "%s", tp->cfg.subject_name);
-	else
-		n = snprintf(out, sz, "CN=%s", tp->env.hostname && *tp->env.hostname ? tp->env.hostname : "evercert");
-	if (n < 0 || (size_t)n >= sz)
-		return -1;
-	if (tp->cfg.serial_number) {
-		/* The host's identity, as the router adds its serial number to the subject. */
-		uint8_t *id = NULL;
-		size_t len = 0;
-		ec_err e;
-		if (ec_read_file("/etc/machine-id", 64, &id, &len, &e) == 0) {
-			while (len > 0 && (id[len - 1] == '\n' || id[len - 1] == '\r'))
-				id[--len] = '\0';
-			size_t used = strlen(out);
-			n = snprintf(out + used, sz - used, ",serialNumber=%s", (char *)id);
-			free(id);
-			if (n < 0 || (size_t)n >= sz - used)
-				return -1;
-		}
-	}
-	if (tp->cfg.ip_address[0]) {
-		size_t used = strlen(out);
-		n = snprintf(out + used, sz - used, ",unstructuredAddress=%s", tp->cfg.ip_address);
-		if (n < 0 || (size_t)n >= sz - used)
-			return -1;
-	}
-	return 0;
-}
-
 /* The digest and cipher of this trustpoint's requests: the strongest the CA advertises within
  * what the trustpoint allows (scep_caps_choose); -1 with a reason. */
 int client_request_algs(const tp_runtime *tp, const scep_caps *caps, const EVP_MD **md,
@@ -261,10 +229,15 @@ int client_request_algs(const tp_runtime *tp, const scep_caps *caps, const EVP_M
 
 static X509_REQ *make_csr(tp_runtime *tp, EVP_PKEY *key, X509_NAME *subject, const EVP_MD *md)
 {
+	ec_err err;
 	X509_REQ *req = X509_REQ_new();
 	if (req == NULL || !X509_REQ_set_version(req, 0) || !X509_REQ_set_subject_name(req, subject) ||
 	    !X509_REQ_set_pubkey(req, key))
 		goto fail;
+	if (client_request_extensions(tp, req, &err) != 0) {
+		client_log(tp, "cannot name the request's subjectAltName: %s", err.msg);
+		goto fail;
+	}
 	if (tp->cfg.password[0] &&
 	    !X509_REQ_add1_attr_by_NID(req, NID_pkcs9_challengePassword, MBSTRING_UTF8,
 	                               (const unsigned char *)tp->cfg.password, -1))
@@ -631,7 +604,7 @@ void client_enroll(tp_runtime *tp, ec_time now)
 		goto send;
 	}
 	if ((x.request_key = request_key(tp, renewal, &x.request_key_shadow, &err)) == NULL ||
-	    request_subject(tp, x.subject, sizeof(x.subject)) != 0 ||
+	    client_request_subject(tp, x.subject, sizeof(x.subject), &err) != 0 ||
 	    pki_name_parse(x.subject, &subject, &err) != 0) {
 		client_fail_exchange(tp, now, "cannot prepare the request: %s", err.msg);
 		goto out;

@@ -62,6 +62,14 @@ void client_sync_outputs(tp_runtime *tp);
 void client_run_post_install(tp_runtime *tp);
 int client_set_cert(tp_runtime *tp, int which, X509 *cert, ec_err *err);
 
+/* client_names.c */
+/* The subject a request asks for (subject-name or CN=<hostname>, then serialNumber,
+ * unstructuredName from fqdn, unstructuredAddress from ip-address). */
+int client_request_subject(tp_runtime *tp, char *out, size_t sz, ec_err *err);
+/* Adds the extensionRequest with the subjectAltName (fqdn, subject-alt-name, ip-address as
+ * dNSName, iPAddress, rfc822Name) to req; adds nothing when the trustpoint names none. */
+int client_request_extensions(const tp_runtime *tp, X509_REQ *req, ec_err *err);
+
 /* client_enroll.c */
 int client_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, ec_err *err);
 void client_enroll(tp_runtime *tp, ec_time now);

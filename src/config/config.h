@@ -30,6 +30,8 @@
 #define CFG_MAX_TRUSTPOINTS 64
 #define CFG_MAX_KEYS 64
 #define CFG_MAX_GRANT_TPS 8
+#define CFG_MAX_ALT_NAMES 16                   /* subjectAltNames a trustpoint requests */
+#define CFG_ALT_NAME_MAX 256                   /* longest alternative name, with its NUL */
 /* A configuration file larger than this is refused. */
 #define CFG_FILE_MAX (1024 * 1024)
 #define CFG_HTTP_MAX_CONNECTIONS 1024          /* default of `ip http max-connections` */
@@ -46,6 +48,13 @@ enum cfg_archive { CFG_ARCHIVE_PKCS12 = 0, CFG_ARCHIVE_PEM = 1 };
 enum cfg_hash { CFG_HASH_SHA256 = 0, CFG_HASH_SHA384, CFG_HASH_SHA512, CFG_HASH_SHA1 };
 enum cfg_server_mode { CFG_MODE_ROOT = 0, CFG_MODE_SUB_CS = 1, CFG_MODE_RA = 2 };
 enum cfg_revocation { CFG_REVOCATION_NONE = 0, CFG_REVOCATION_CRL = 1 };
+/* The kind of a requested subjectAltName (`subject-alt-name [dns|ip|email] VALUE...`). */
+enum cfg_alt_type { CFG_ALT_DNS = 0, CFG_ALT_IP = 1, CFG_ALT_EMAIL = 2 };
+
+typedef struct cfg_alt_name {
+	int type;                              /* enum cfg_alt_type */
+	char value[CFG_ALT_NAME_MAX];          /* as written; an IP address in its numeric form */
+} cfg_alt_name;
 /* What a trustpoint's requests may use (`hash ...`, `encryption ...`): sets of these bits. */
 enum cfg_alg {
 	CFG_ALG_SHA512 = 1u << 0, CFG_ALG_SHA384 = 1u << 1, CFG_ALG_SHA256 = 1u << 2, CFG_ALG_SHA1 = 1u << 3,
@@ -95,7 +104,11 @@ typedef struct cfg_trustpoint {
 	char enrollment_url[CFG_TEXT_MAX];     /* "" = none */
 	char subject_name[CFG_TEXT_MAX];       /* "" = CN=<hostname> */
 	bool serial_number;                    /* `serial-number` (not `serial-number none`) */
-	char ip_address[64];                   /* "" = none */
+	char ip_address[64];                   /* "" = none (or an interface, below) */
+	char ip_interface[CFG_NAME_MAX];       /* `ip-address INTERFACE`: its address at each request */
+	char fqdn[CFG_ALT_NAME_MAX];           /* `fqdn NAME`; "" = none */
+	cfg_alt_name alt_names[CFG_MAX_ALT_NAMES]; /* `subject-alt-name` lines, in order, no duplicates */
+	size_t n_alt_names;
 	char password[CFG_SECRET_MAX];         /* decoded challenge password; "" = none */
 	char rsakeypair[CFG_NAME_MAX];         /* "" = the trustpoint's name */
 	int rsakeypair_bits;                   /* default 2048 */
@@ -110,6 +123,7 @@ typedef struct cfg_trustpoint {
 	char certificate_file[CFG_TEXT_MAX];   /* `output certificate PATH` */
 	char key_file[CFG_TEXT_MAX];           /* `output key PATH` */
 	char chain_file[CFG_TEXT_MAX];         /* `output chain PATH` */
+	char ca_bundle_file[CFG_TEXT_MAX];     /* `output ca-bundle PATH` */
 	char post_install[CFG_TEXT_MAX];       /* `output post-install COMMAND...` */
 	unsigned algorithms;                   /* enum cfg_alg bits: `hash` and `encryption` lists */
 } cfg_trustpoint;

@@ -1,13 +1,49 @@
 /* The lines of a `crypto pki trustpoint NAME` block (SPEC §5). A later line of the same kind
- * replaces an earlier one, as on the router. */
+ * replaces an earlier one, as on the router, except `subject-alt-name`, whose names add up. */
 #include "config/config_internal.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
 #define ENROLLMENT_SYNTAX "enrollment url URL | enrollment retry count N | enrollment retry period MINUTES"
 #define AUTO_ENROLL_SYNTAX "auto-enroll [PERCENT] [regenerate]"
+#define ALT_NAME_SYNTAX "subject-alt-name [dns|ip|email] NAME..."
+
+/* The CA issues an iPAddress only when it is not all zeroes. */
+static bool address_usable(const unsigned char *bin, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (bin[i] != 0)
+			return true;
+	return false;
+}
+
+/* A DNS name as the CA issues it (pki_csr_check_policy): letter-digit-hyphen labels of 1..63
+ * bytes, not starting or ending with '-', at most 253 bytes, with at most a leading "*." over
+ * two labels or more. */
+static bool dns_name(const char *name)
+{
+	bool wildcard = name[0] == '*' && name[1] == '.';
+	const char *host = wildcard ? name + 2 : name;
+	size_t n = strlen(host), labels = 0, start = 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && host[i] != '.') {
+			if (!isalnum((unsigned char)host[i]) && host[i] != '-')
+				return false;
+			continue;
+		}
+		size_t len = i - start;
+		if (len == 0 || len > 63 || host[start] == '-' || host[i - 1] == '-')
+			return false;
+		labels++;
+		start = i + 1;
+	}
+	return !wildcard || labels >= 2;
+}
 
 void cfg_trustpoint_defaults(cfg_trustpoint *tp)
 {
@@ -73,15 +109,134 @@ static int cmd_serial_number(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *
 	return 0;
 }
 
+/* An interface name as Linux allows it: a letter, then letters, digits, '.', '_' or '-', at
+ * most 15 bytes (IFNAMSIZ). A word starting with a digit or holding ':' is an address. */
+static bool interface_name(const char *w)
+{
+	size_t n = strlen(w);
+	if (n == 0 || n > 15 || !isalpha((unsigned char)w[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)w[i]) && strchr("._-", w[i]) == NULL)
+			return false;
+	return true;
+}
+
+/* `ip-address ADDRESS|none|INTERFACE`: the address goes into the request's subject
+ * (unstructuredAddress) and subjectAltName (iPAddress); an interface is read at each request. */
 static int cmd_ip_address(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	if (cfg_want(p, ln, 2, 2, "ip-address ADDRESS|none") != 0)
+	if (cfg_want(p, ln, 2, 2, "ip-address ADDRESS|none|INTERFACE") != 0)
 		return -1;
-	if (cfg_is(ln, 1, "none")) {
-		tp->ip_address[0] = '\0';
+	tp->ip_address[0] = '\0';
+	tp->ip_interface[0] = '\0';
+	if (cfg_is(ln, 1, "none"))
 		return 0;
-	}
+	unsigned char bin[16];
+	const char *w = ln->w[1];
+	bool numeric = inet_pton(AF_INET, w, bin) == 1 || inet_pton(AF_INET6, w, bin) == 1;
+	if (!numeric && interface_name(w))
+		return cfg_text(p, ln, w, tp->ip_interface, sizeof(tp->ip_interface), "interface");
+	if (!numeric)
+		return cfg_fail(p, ln, "ip-address '%.60s' is neither a numeric IPv4 or IPv6 address nor an "
+		                "interface name (syntax: ip-address ADDRESS|none|INTERFACE)", w);
+	if (!address_usable(bin, strchr(w, ':') != NULL ? 16 : 4))
+		return cfg_fail(p, ln, "ip-address '%.60s' is the unspecified address", w);
 	return cfg_address(p, ln, 1, tp->ip_address, sizeof(tp->ip_address), "ip-address");
+}
+
+/* A host name must not read as a mistyped address: its last label is not all digits. */
+static bool host_name(const char *name)
+{
+	const char *last = strrchr(name, '.');
+	last = last != NULL ? last + 1 : name;
+	return dns_name(name) && strspn(last, "0123456789") != strlen(last);
+}
+
+/* local@domain: the local part in printable ASCII without blanks or the characters that need
+ * quoting (at most 64 bytes), the domain a host name. */
+static bool email_address(const char *v)
+{
+	const char *at = strchr(v, '@');
+	if (at == NULL || at == v || at - v > 64 || strchr(at + 1, '@') != NULL)
+		return false;
+	for (const char *c = v; c < at; c++)
+		if (*c <= 0x20 || *c >= 0x7f || strchr("()<>[]:;,\\\"", *c) != NULL)
+			return false;
+	return at[1] != '*' && host_name(at + 1);
+}
+
+/* The type of a value written without dns|ip|email: an IPv4 or IPv6 literal (or digits and
+ * dots, a mistyped one) is an iPAddress, a value holding '@' an rfc822Name (e-mail), anything
+ * else a dNSName. */
+static int alt_name_type(const char *v)
+{
+	unsigned char bin[16];
+	if (inet_pton(AF_INET, v, bin) == 1 || inet_pton(AF_INET6, v, bin) == 1 || strspn(v, "0123456789.") == strlen(v))
+		return CFG_ALT_IP;
+	return strchr(v, '@') != NULL ? CFG_ALT_EMAIL : CFG_ALT_DNS;
+}
+
+static const char *const ALT_TYPE_NAMES[] = {"DNS name", "IP address", "e-mail address"};
+
+/* Checks one value of the given type and adds it, once, to the trustpoint's names. */
+static int add_alt_name(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp, int type, const char *v)
+{
+	unsigned char bin[16];
+	int family = strchr(v, ':') != NULL ? AF_INET6 : AF_INET;
+	bool ok = type == CFG_ALT_DNS ? host_name(v)
+	          : type == CFG_ALT_EMAIL ? email_address(v)
+	          : inet_pton(family, v, bin) == 1 && address_usable(bin, family == AF_INET6 ? 16 : 4);
+	if (!ok)
+		return cfg_fail(p, ln, "subject-alt-name '%.60s' is not a valid %s%s", v, ALT_TYPE_NAMES[type],
+		                type == CFG_ALT_DNS ? " (letter-digit-hyphen labels, at most a leading \"*.\")" : "");
+	for (size_t i = 0; i < tp->n_alt_names; i++)
+		if (tp->alt_names[i].type == type && strcasecmp(tp->alt_names[i].value, v) == 0)
+			return 0;
+	if (tp->n_alt_names == CFG_MAX_ALT_NAMES)
+		return cfg_fail(p, ln, "too many subject-alt-name values (at most %d)", CFG_MAX_ALT_NAMES);
+	cfg_alt_name *n = &tp->alt_names[tp->n_alt_names];
+	if (cfg_text(p, ln, v, n->value, sizeof(n->value), "subject-alt-name") != 0)
+		return -1;
+	n->type = type;
+	tp->n_alt_names++;
+	return 0;
+}
+
+/* `subject-alt-name [dns|ip|email] NAME...`: names the certificate is requested for, added to
+ * those of earlier lines. A first word dns, ip or email (followed by a value) sets the type of
+ * every value on the line; otherwise each value's type is read from its form (alt_name_type). */
+static int cmd_subject_alt_name(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
+{
+	static const char *const kinds[] = {"dns", "ip", "email"};
+	if (cfg_want(p, ln, 2, CFG_WORDS_MAX, ALT_NAME_SYNTAX) != 0)
+		return -1;
+	int type = -1;
+	size_t first = 1;
+	for (int k = 0; k < 3 && ln->n > 2; k++)
+		if (cfg_is(ln, 1, kinds[k])) {
+			type = k;
+			first = 2;
+		}
+	for (size_t i = first; i < ln->n; i++)
+		if (add_alt_name(p, ln, tp, type >= 0 ? type : alt_name_type(ln->w[i]), ln->w[i]) != 0)
+			return -1;
+	return 0;
+}
+
+/* `fqdn NAME|none`: the host's fully qualified name, requested as a dNSName and, as the router
+ * does, as the subject's unstructuredName. */
+static int cmd_fqdn(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
+{
+	if (cfg_want(p, ln, 2, 2, "fqdn NAME|none") != 0)
+		return -1;
+	tp->fqdn[0] = '\0';
+	if (cfg_is(ln, 1, "none"))
+		return 0;
+	if (ln->w[1][0] == '*' || !host_name(ln->w[1]))
+		return cfg_fail(p, ln, "fqdn '%.60s' is not a host name (letter-digit-hyphen labels, e.g. "
+		                "host.example.net)", ln->w[1]);
+	return cfg_text(p, ln, ln->w[1], tp->fqdn, sizeof(tp->fqdn), "fqdn");
 }
 
 static int cmd_password(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
@@ -182,7 +337,7 @@ static int cmd_fingerprint(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp
 
 static int cmd_output(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	static const char syntax[] = "output certificate|key|chain PATH | output post-install COMMAND...";
+	static const char syntax[] = "output certificate|key|chain|ca-bundle PATH | output post-install COMMAND...";
 	char *dst = NULL;
 	if (cfg_is(ln, 1, "post-install")) {
 		if (cfg_want(p, ln, 3, CFG_WORDS_MAX, "output post-install COMMAND...") != 0)
@@ -195,6 +350,8 @@ static int cmd_output(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 		dst = tp->key_file;
 	else if (cfg_is(ln, 1, "chain"))
 		dst = tp->chain_file;
+	else if (cfg_is(ln, 1, "ca-bundle"))
+		dst = tp->ca_bundle_file;
 	else if (ln->n < 2)
 		return cfg_fail(p, ln, "incomplete command (syntax: %s)", syntax);
 	else
@@ -264,7 +421,8 @@ static int no_algorithms(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 	return 0;
 }
 
-/* `no auto-enroll`, `no serial-number`, `no hash ...`, `no encryption ...`. */
+/* `no auto-enroll`, `no serial-number`, `no subject-alt-name` (all of them), `no fqdn`,
+ * `no ip-address`, `no hash ...`, `no encryption ...`. */
 static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
 	if (cfg_is(ln, 1, "hash") || cfg_is(ln, 1, "encryption"))
@@ -275,9 +433,16 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 		tp->auto_enroll_regenerate = false;
 	} else if (cfg_is(ln, 1, "serial-number") && ln->n == 2) {
 		tp->serial_number = false;
+	} else if (cfg_is(ln, 1, "subject-alt-name") && ln->n == 2) {
+		tp->n_alt_names = 0;
+	} else if (cfg_is(ln, 1, "fqdn") && ln->n == 2) {
+		tp->fqdn[0] = '\0';
+	} else if (cfg_is(ln, 1, "ip-address") && ln->n == 2) {
+		tp->ip_address[0] = tp->ip_interface[0] = '\0';
 	} else {
 		return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki trustpoint block (the trustpoint "
-		                "accepts no auto-enroll, no serial-number, no hash and no encryption)", ln->raw + ln->off[0]);
+		                "accepts no auto-enroll, no serial-number, no subject-alt-name, no fqdn, no ip-address, "
+		                "no hash and no encryption)", ln->raw + ln->off[0]);
 	}
 	return 0;
 }
@@ -292,6 +457,8 @@ static const struct {
 	{"subject-name", cmd_subject_name},
 	{"serial-number", cmd_serial_number},
 	{"ip-address", cmd_ip_address},
+	{"subject-alt-name", cmd_subject_alt_name},
+	{"fqdn", cmd_fqdn},
 	{"password", cmd_password},
 	{"rsakeypair", cmd_rsakeypair},
 	{"auto-enroll", cmd_auto_enroll},

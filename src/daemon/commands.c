@@ -135,8 +135,7 @@ static int show_certificates(cmd *c)
 {
 	ec_err err = {""};
 	int rc = 0;
-	for (size_t i = 0; i < c->d->n_tps && rc == 0; i++)
-		rc = client_show_certificates(c->d->tps[i], c->now, c->show_flags & CA_SHOW_JSON, c->out);
+	rc = client_show_all_certificates(c->d->tps, c->d->n_tps, c->now, c->show_flags & CA_SHOW_JSON, c->out);
 	for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
 		if (ca_show_certificates(c->d->cas[i], c->now, c->show_flags, c->out, &err) != 0)
 			return fail_err(c, &err);

@@ -137,7 +137,7 @@ client_ready
 assert_eq "$(serial_of "$out/cert.pem")" "$(installed_serial)" "output certificate after the restart"
 outputs_whole "after a kill between two output files" "$(day 0)"
 [ "$(post_installs)" -gt "$before" ] || fail "post-install did not run after the repair"
-grep -q "output files differ from the installed certificate" "$WORK/cl.$starts.log" ||
+grep -q "output key .* did not hold what the trustpoint holds" "$WORK/cl.$starts.log" ||
   fail "the repair at start was not logged"
 assert_eq "$(issued_total)" 3 "certificates issued for three enrollments"
 pass "killed between two output files: repaired at restart before post-install; 3 certificates for 3 enrollments"

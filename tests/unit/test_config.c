@@ -792,7 +792,9 @@ static void trustpoint_errors(void **state)
 	tp_fails("  subject-name spoke\n", "subject-name 'spoke' is not a distinguished name");
 	tp_fails("  subject-name\n", "incomplete command");
 	tp_fails("  serial-number all\n", "unexpected argument 'all'");
-	tp_fails("  ip-address Ethernet0\n", "ip-address 'Ethernet0' is not a numeric IPv4 or IPv6 address");
+	tp_fails("  ip-address 10.0.0.300\n", "ip-address '10.0.0.300' is neither a numeric IPv4 or IPv6 address nor "
+	         "an interface name");
+	tp_fails("  ip-address eth0 eth1\n", "unexpected argument 'eth1'");
 	tp_fails("  ip-address\n", "incomplete command");
 	tp_fails("  password\n", "incomplete command (syntax: password [0|7] SECRET)");
 	tp_fails("  password 7 XX1234\n", "'XX1234' is not a valid type 7 password");
@@ -817,6 +819,84 @@ static void trustpoint_errors(void **state)
 	tp_fails("  no password\n", "unknown command 'no password' in crypto pki trustpoint block");
 	tp_fails("  grant auto\n", "unknown command 'grant' in crypto pki trustpoint block");
 	tp_fails("  crypto pki server X\n", "(global commands start at column 0)");
+}
+
+/* subject-alt-name, fqdn, ip-address INTERFACE and output ca-bundle. */
+static void trustpoint_names(void **state)
+{
+	const cfg_trustpoint *tp;
+	cfg_config *cfg = tp_ok("  subject-alt-name host.example.net\n"
+	                        "  subject-alt-name 192.0.2.1 admin@example.net 2001:db8::7\n"
+	                        "  subject-alt-name dns dns\n"
+	                        "  subject-alt-name IP 198.51.100.1\n"
+	                        "  subject-alt-name email ops@example.net\n"
+	                        "  subject-alt-name HOST.example.net\n"
+	                        "  fqdn spoke-1.example.net\n"
+	                        "  ip-address eth0\n"
+	                        "  output ca-bundle /etc/ssl/ca-bundle.pem\n",
+	                        &tp);
+	assert_int_equal(tp->n_alt_names, 7);
+	static const struct { int type; const char *value; } want[] = {
+		{CFG_ALT_DNS, "host.example.net"}, {CFG_ALT_IP, "192.0.2.1"}, {CFG_ALT_EMAIL, "admin@example.net"},
+		{CFG_ALT_IP, "2001:db8::7"}, {CFG_ALT_DNS, "dns"}, {CFG_ALT_IP, "198.51.100.1"},
+		{CFG_ALT_EMAIL, "ops@example.net"},
+	};
+	for (size_t i = 0; i < 7; i++) {
+		assert_int_equal(tp->alt_names[i].type, want[i].type);
+		assert_string_equal(tp->alt_names[i].value, want[i].value);
+	}
+	assert_string_equal(tp->fqdn, "spoke-1.example.net");
+	assert_string_equal(tp->ip_interface, "eth0");
+	assert_string_equal(tp->ip_address, "");
+	assert_string_equal(tp->ca_bundle_file, "/etc/ssl/ca-bundle.pem");
+	cfg_config_free(cfg);
+
+	/* The e-mail line's wildcard is refused (the explicit type applies to every value). */
+	tp_fails("  subject-alt-name email ops@example.net *.web.example.net\n",
+	         "subject-alt-name '*.web.example.net' is not a valid e-mail address");
+	cfg = tp_ok("  subject-alt-name *.web.example.net\n  ip-address eth0\n  ip-address 10.1.1.1\n"
+	            "  fqdn a.example.net\n  fqdn none\n", &tp);
+	assert_int_equal(tp->n_alt_names, 1);
+	assert_string_equal(tp->alt_names[0].value, "*.web.example.net");
+	assert_string_equal(tp->ip_interface, "");
+	assert_string_equal(tp->ip_address, "10.1.1.1");
+	assert_string_equal(tp->fqdn, "");
+	cfg_config_free(cfg);
+
+	cfg = tp_ok("  subject-alt-name a.example.net\n  fqdn b.example.net\n  ip-address 10.1.1.1\n"
+	            "  no subject-alt-name\n  no fqdn\n  no ip-address\n", &tp);
+	assert_int_equal(tp->n_alt_names, 0);
+	assert_string_equal(tp->fqdn, "");
+	assert_string_equal(tp->ip_address, "");
+	cfg_config_free(cfg);
+
+	/* Errors name the line of the bad value. */
+	parse_fails("crypto pki trustpoint TP\n  subject-alt-name ok.example.net\n  subject-alt-name bad_name.example\n",
+	            3, "subject-alt-name 'bad_name.example' is not a valid DNS name");
+	parse_fails("crypto pki trustpoint TP\n  fqdn a.example.net\n  auto-enroll\n  subject-alt-name 10.0.0.256\n",
+	            4, "subject-alt-name '10.0.0.256' is not a valid IP address");
+	tp_fails("  subject-alt-name\n", "incomplete command (syntax: subject-alt-name [dns|ip|email] NAME...)");
+	tp_fails("  subject-alt-name ip host.example.net\n", "'host.example.net' is not a valid IP address");
+	tp_fails("  subject-alt-name 0.0.0.0\n", "'0.0.0.0' is not a valid IP address");
+	tp_fails("  subject-alt-name -a.example.net\n", "is not a valid DNS name");
+	tp_fails("  subject-alt-name *.net\n", "'*.net' is not a valid DNS name");
+	tp_fails("  subject-alt-name a..example.net\n", "is not a valid DNS name");
+	tp_fails("  subject-alt-name @example.net\n", "'@example.net' is not a valid e-mail address");
+	tp_fails("  subject-alt-name a@b@example.net\n", "is not a valid e-mail address");
+	tp_fails("  subject-alt-name dns a@example.net\n", "'a@example.net' is not a valid DNS name");
+	tp_fails("  fqdn\n", "incomplete command (syntax: fqdn NAME|none)");
+	tp_fails("  fqdn *.example.net\n", "fqdn '*.example.net' is not a host name");
+	tp_fails("  fqdn a.example.net b\n", "unexpected argument 'b'");
+	tp_fails("  ip-address 0.0.0.0\n", "ip-address '0.0.0.0' is the unspecified address");
+	tp_fails("  ip-address 1eth\n", "is neither a numeric IPv4 or IPv6 address nor an interface name");
+	tp_fails("  ip-address averyverylongifname\n", "nor an interface name");
+	tp_fails("  no subject-alt-name a.example.net\n", "unknown command 'no subject-alt-name a.example.net'");
+	tp_fails("  output ca-bundle\n", "incomplete command");
+
+	char text[1024] = "crypto pki trustpoint TP\n";
+	for (int i = 0; i <= CFG_MAX_ALT_NAMES; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  subject-alt-name h%d.example.net\n", i);
+	parse_fails(text, CFG_MAX_ALT_NAMES + 2, "too many subject-alt-name values (at most 16)");
 }
 
 static void trustpoint_fingerprint(void **state)
@@ -1209,6 +1289,7 @@ int main(void)
 		cmocka_unit_test(trustpoint_lines),
 		cmocka_unit_test(trustpoint_errors),
 		cmocka_unit_test(trustpoint_fingerprint),
+		cmocka_unit_test(trustpoint_names),
 		cmocka_unit_test(algorithm_lines),
 		cmocka_unit_test(blocks_and_comments),
 		cmocka_unit_test(block_closing),
