@@ -131,6 +131,10 @@ grep -q "trustpoint VPN: output ca-bundle $vpn/x509ca/root.pem did not hold" "$W
   fail "the removed ca-bundle was not logged when written again"
 grep -q "trustpoint WEB: output chain $web/chain.pem did not hold" "$WORK/cl.log" || fail "the chain repair not logged"
 [ "$(posts VPN)" -gt "$before_vpn" ] || fail "post-install did not run when the next CA was added"
+openssl verify -attime "$(epoch "$(at '+81 days')")" -CAfile "$web/chain.pem" "$web/www.pem" >/dev/null ||
+  fail "the current certificate does not verify against the chain holding both CA certificates"
+curl -sf -o /dev/null --cacert "$vpn/x509ca/root.pem" --resolve "www.example.test:$tls_port:127.0.0.1" \
+  "https://www.example.test:$tls_port/" || fail "curl does not accept the server with a two-CA bundle"
 next_fp=$(awk 'n==1{print} /END CERTIFICATE/{n++}' "$web/chain.pem" | openssl x509 -noout -fingerprint -sha256)
 show=$(cli ca show crypto pki certificates)
 assert_contains "$show" "CA Certificate (Rollover)"
