@@ -419,8 +419,9 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 		return;
 	}
 	if (!m->signature_ok || X509_cmp(m->signer, tp->ca) != 0) {
-		tp->ca_checked = false; /* the CA may have been succeeded: the next attempt looks */
-		client_fail_exchange(tp, now, "the CA's reply is not signed by the CA certificate");
+		/* The CA may have been succeeded: look now (x->recipient is not used after this). */
+		if (client_recover_check(tp, now, true) == 0)
+			client_fail_exchange(tp, now, "the CA's reply is not signed by the CA certificate");
 	}
 	else if (m->type != SCEP_MSG_CERTREP || strcmp(m->txid, x->txid) != 0)
 		client_fail_exchange(tp, now, "the CA's reply answers another transaction");
