@@ -236,12 +236,15 @@ int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 	char fp[160] = "none";
 	if (tp->ca != NULL && ec_cert_fingerprint(tp->ca, EVP_sha256(), fp, sizeof(fp)) != 0)
 		return -1;
+	/* The CA's current certificate does not chain to the one held: the operator's turn. */
+	const char *authenticated = s->phase == TP_PHASE_REAUTH ? "No: re-authenticate needed (crypto pki authenticate)"
+	                            : s->authenticated         ? "Yes" : "No";
 	return ec_buf_printf(out, "Trustpoint %s:\n  Enrollment URL: %s\n  Issuing CA certificate: %s\n"
 	                     "  Keys generated ............. %s\n  Issuing CA authenticated ... %s\n"
 	                     "  Certificate ................ %s\n  Request in flight .......... %s%s%s\n"
 	                     "  Renewal armed .............. %s at %s\n",
 	                     tp->cfg.name, tp->cfg.enrollment_url[0] ? tp->cfg.enrollment_url : "(none)", fp,
-	                     tp->key ? "Yes (General Purpose)" : "No", s->authenticated ? "Yes" : "No",
+	                     tp->key ? "Yes (General Purpose)" : "No", authenticated,
 	                     s->enrolled ? "Yes" : "None", s->phase == TP_PHASE_POLLING ? "pending, transaction " : "",
 	                     s->phase == TP_PHASE_POLLING ? tp->rec.txid : (s->phase == TP_PHASE_REJECTED ? "rejected" : "none"),
 	                     "", renewal, next) != 0 || client_crl_show(tp, now, false, out) != 0 ||

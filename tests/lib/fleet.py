@@ -10,7 +10,9 @@ end-to-end rollover test and by `make demo`.
 import datetime
 import json
 import os
+import re
 import subprocess
+import time
 
 
 def iso(ms):
@@ -59,9 +61,50 @@ class Daemon:
             return f.read()
 
 
+def stop(d):
+    """Stops a daemon (SIGTERM) and waits until it has exited. Leave it out of the fleet
+    (Fleet.leave) while it is stopped: its clock does not move."""
+    pid = int(open(os.path.join(d.state_dir, "evercertd.lock")).read())
+    os.kill(pid, 15)
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("%s did not stop" % d.name)
+
+
+def start(d, config, at_ms):
+    """Starts a stopped daemon again with its configuration file `config`, its simulated clock
+    set to at_ms (the fleet's now: `clock simulate start <at> rate 0`), and waits until it
+    answers. Then Fleet.join puts it back in the lockstep."""
+    with open(config, encoding="utf-8") as f:
+        text = re.sub(r"(?m)^clock simulate start \S+ rate 0$", "clock simulate start %s rate 0" % iso(at_ms),
+                      f.read())
+    with open(config, "w", encoding="utf-8") as f:
+        f.write(text)
+    daemon = os.path.join(os.path.dirname(d.cli), "evercertd")
+    subprocess.Popen([daemon, "--config", config, "--state-dir", d.state_dir, "--foreground"],
+                     stdout=open(d.log_path, "a"), stderr=subprocess.STDOUT)
+    for _ in range(200):
+        if subprocess.run([d.cli, "--state-dir", d.state_dir, "ping"], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.05)
+    raise RuntimeError("%s did not start" % d.name)
+
+
 class Fleet:
     def __init__(self, daemons):
         self.daemons = daemons  # certificate servers first
+
+    def leave(self, d):
+        """d no longer moves with the fleet (it is stopped, or kept behind on purpose)."""
+        self.daemons.remove(d)
+
+    def join(self, d):
+        """d moves with the fleet again; its clock must be at the fleet's now (see start)."""
+        self.daemons.append(d)
 
     def now(self):
         return self.daemons[0].clock()["now_ms"]

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Recovery after an absence where the operator has a part, separate processes over real HTTP on
+# loopback, frozen simulated clocks moved in lockstep (tests/lib/fleet.py).
+#  1. A CA that grants by hand (no `grant` line): a client stopped until its certificate ended
+#     asks anew at its restart (PKCSReq, self-signed), waits PENDING, and holds a valid
+#     certificate one poll after the operator grants it.
+#  2. The CA is replaced by an impostor of the same name with another key on the same port: the
+#     client finds a CA certificate that does not chain to its own, installs nothing, changes no
+#     file, says that it needs `crypto pki authenticate`, and sends nothing more.
+source "$(dirname "$0")/../lib/common.sh"
+enter_private_network "$@"
+
+start=2015-10-09T13:14:16Z
+port=$(free_port)
+ca_config() { # ca_config START [GRANT-LINE]: without a grant line every request waits for the operator
+  printf '%s\n' "ip http server $port
+ip http bind 127.0.0.1
+clock simulate start $1 rate 0
+crypto pki server ROOTCA
+  issuer-name CN=RootCA,OU=TAC,O=Cisco
+  lifetime certificate 30
+  lifetime ca-certificate 730
+  lifetime crl 720
+  ${2:-}"
+}
+start_daemon ca "$(ca_config $start)"
+fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+mkdir -p "$WORK/out/c1"
+start_daemon c1 "hostname c1
+clock simulate start $start rate 0
+crypto pki trustpoint ROOT
+  enrollment url http://127.0.0.1:$port
+  fingerprint $fp
+  subject-name CN=c1.example
+  auto-enroll 80
+  output certificate $WORK/out/c1/cert.pem
+  output key $WORK/out/c1/key.pem
+  output chain $WORK/out/c1/ca.pem"
+
+# ---- 1. away until the certificate ended, manual grants ----
+EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
+import os, re, sys, time
+sys.path.insert(0, sys.argv[1])
+from fleet import Daemon, Fleet, DAY, iso, verify_at, start, stop
+
+work, cli = os.environ["WORK"], os.environ["EVERCERT"]
+ca = Daemon(cli, "ca", f"{work}/ca", f"{work}/ca.log")
+c1 = Daemon(cli, "c1", f"{work}/c1", f"{work}/c1.log")
+fleet = Fleet([ca, c1])
+POLL = 60 * 1000
+
+def wait_for(what, cond):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    sys.exit(f"FAIL: {what}\n{c1.log()[-3000:]}")
+
+def valid(at):
+    return verify_at(f"{work}/out/c1/cert.pem", f"{work}/out/c1/ca.pem", at)
+
+def grant_and_poll(when):
+    """The operator grants what is pending; one poll period later the client holds it."""
+    wait_for(f"{when}: the request is not pending",
+             lambda: c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] == "polling")
+    ca.call("crypto", "pki", "server", "ROOTCA", "grant", "all")
+    now = fleet.now()
+    fleet.run_until(now + POLL)
+    ok, msg = valid(now + POLL)
+    if not ok:
+        sys.exit(f"FAIL: {when}: no valid certificate one poll period after the grant: {msg}\n{c1.log()[-3000:]}")
+
+t0 = fleet.now()
+grant_and_poll("first enrollment")
+print("ok - first enrollment granted by the operator")
+fleet.run_until(t0 + 10 * DAY)
+stop(c1)
+fleet.leave(c1)
+end = t0 + 30 * DAY
+fleet.run_until(end + 10 * DAY)
+back = fleet.now()
+if valid(back)[0]:
+    sys.exit("FAIL: the certificate should have ended while the client was stopped")
+start(c1, f"{work}/c1.conf", back)
+fleet.join(c1)
+grant_and_poll("after the restart")
+tail = c1.log().split("started (state directory")[-1]
+if not re.search(r"sending PKCSReq", tail):
+    sys.exit("FAIL: the restarted client did not enroll anew with PKCSReq:\n" + tail)
+print("ok - restarted after its certificate ended: PKCSReq, PENDING, granted, valid one poll later")
+PY
+
+# ---- 2. an impostor CA with the same name and another key ----
+now=$(cli c1 --json show clock | python3 -c "import json,sys; sys.path.insert(0,'$SRC/tests/lib'); import fleet; print(fleet.iso(json.load(sys.stdin)['now_ms']))")
+stop_daemon ca
+start_daemon fake "$(ca_config "$now" "grant auto")"
+fake_fp=$(openssl x509 -in "$WORK/fake/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+[ "$fake_fp" != "$fp" ] || fail "the impostor has the same CA certificate"
+before_ca=$(sha256sum <"$WORK/out/c1/ca.pem")
+before_cert=$(sha256sum <"$WORK/out/c1/cert.pem")
+
+EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
+import os, re, sys
+sys.path.insert(0, sys.argv[1])
+from fleet import Daemon, Fleet, DAY
+
+work, cli = os.environ["WORK"], os.environ["EVERCERT"]
+fake = Daemon(cli, "fake", f"{work}/fake", f"{work}/fake.log")
+c1 = Daemon(cli, "c1", f"{work}/c1", f"{work}/c1.log")
+fleet = Fleet([fake, c1])
+t = fleet.now()
+# Past the client's renewal time (80% of 30 days): its first request to the impostor.
+fleet.run_until(t + 25 * DAY)
+st = c1.json("show", "crypto", "pki", "trustpoints", "status")
+if st["phase"] != "re-authenticate needed":
+    sys.exit(f"FAIL: the client is not waiting for re-authentication: {st}\n{c1.log()[-3000:]}")
+if "Issuing CA authenticated ... No: re-authenticate needed" not in c1.call("show", "crypto", "pki", "trustpoints", "status"):
+    sys.exit("FAIL: show crypto pki trustpoints status does not say re-authentication is needed")
+log = c1.log()
+if not re.search(r"does not chain to the pinned CA certificate.*crypto pki authenticate ROOT", log):
+    sys.exit("FAIL: no log line saying why and what to do:\n" + log[-3000:])
+if re.search(r"adopted|the CA's certificate changed: SHA-256", log):
+    sys.exit("FAIL: the impostor's certificate was adopted:\n" + log[-3000:])
+seen = fake.log().count("operation=")
+timers = c1.call("show", "crypto", "pki", "timers")
+if re.search(r"(RENEW|SHADOW|POLL|CONNECT RETRY) ROOT", timers):
+    sys.exit("FAIL: a request timer is still armed:\n" + timers)
+fleet.run_until(fleet.now() + 2 * DAY)
+if fake.log().count("operation=") != seen:
+    sys.exit("FAIL: the client kept sending requests after it needed re-authentication")
+print(f"ok - the impostor CA was refused; re-authenticate needed; no request in the 2 days after")
+PY
+[ "$(sha256sum <"$WORK/out/c1/ca.pem")" = "$before_ca" ] || fail "the chain file changed"
+[ "$(sha256sum <"$WORK/out/c1/cert.pem")" = "$before_cert" ] || fail "the certificate file changed"
+cli c1 --json show crypto pki certificates | grep -q "$(openssl x509 -in "$WORK/out/c1/ca.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" \
+  || fail "the client's CA certificate is no longer the one it held"
+pass "the impostor's certificate was never installed; the output files are unchanged"
