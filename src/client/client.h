@@ -11,8 +11,10 @@
  *   <TP>.state             the persisted tp_record (atomic)
  *   keys/<KEY>.<a|b>.key   the key pairs (active slot and shadow slot), encrypted, 0600
  *   client.keypass         the random secret that encrypts them, 0600
- * and, when configured, the application's copies: `output certificate|key|chain` (PEM, atomic,
- * key 0600) and the `output post-install` command run after each install.
+ * and, when configured, the application's copies: `output certificate|key|chain|ca-bundle` (PEM,
+ * atomic, key 0600; chain and ca-bundle hold the active then the rollover CA certificate) and the
+ * `output post-install` command run after each install. The copies are compared with what the
+ * trustpoint holds at open and after every timer firing, and one that differs is written again.
  *
  * Every exchange that fails leaves the installed certificates and keys untouched, logs the
  * reason and schedules what the specification asks (POLL, CONNECT RETRY, re-armed RENEW).
