@@ -16,7 +16,9 @@ crypto pki server ROOTCA
   lifetime certificate 30
   lifetime ca-certificate 100
   lifetime crl 720
-  auto-rollover 20"
+  auto-rollover 20
+crypto pki server OTHER
+  lifetime crl 720"
 start_daemon ca "$config"
 dir="$WORK/ca/ROOTCA"
 url="http://127.0.0.1:$port"
@@ -85,6 +87,14 @@ assert_eq "$(chain "$op" "$WORK/c")" 1 "chain of the first CA"
 active_is "$WORK/c0.pem"
 rollover_is
 pass "one generation: the chain is the CA certificate, ROOTCA.pem served, no rollover file"
+
+# A second server of the daemon: its files are found by their names, whatever the first one is.
+assert_eq "$(get cgi-bin/OTHER.pem "$WORK/other.pem")" "200 application/x-pem-file" "GET OTHER.pem"
+assert_eq "$(fp "$WORK/other.pem")" "$(fp "$WORK/ca/OTHER/OTHER.pem")" "OTHER.pem served"
+assert_eq "$(chain OTHER-custody.pem "$WORK/o")" 1 "chain of OTHER"
+assert_eq "$(fp "$WORK/o0.pem")" "$(fp "$WORK/ca/OTHER/OTHER.pem")" "chain of OTHER"
+assert_eq "$(get OTHER-rollover.pem "$WORK/other.txt")" "404 text/plain" "GET OTHER-rollover.pem"
+pass "each server's files are served by their names"
 
 cli ca server ROOTCA rollover >/dev/null
 assert_eq "$(chain "$op" "$WORK/x")" 3 "chain with a manual rollover"
