@@ -46,9 +46,9 @@ for _ in $(seq 1 300); do
 done
 
 EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
-import os, re, subprocess, sys
+import os, re, sys
 sys.path.insert(0, sys.argv[1])
-from fleet import Daemon, Fleet, DAY, iso, verify_at
+from fleet import Daemon, Fleet, DAY, iso, verify_at, start, stop
 
 work, cli = os.environ["WORK"], os.environ["EVERCERT"]
 ca = Daemon(cli, "ca", f"{work}/ca", f"{work}/ca.log")
@@ -67,22 +67,9 @@ def check(now):
 
 def restart(d):
     """Stops and starts one daemon (SIGTERM, then the same configuration and state)."""
-    pid = int(open(f"{d.state_dir}/evercertd.lock").read())
-    os.kill(pid, 15)
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        subprocess.run(["sleep", "0.05"])
-    subprocess.Popen([os.path.join(os.path.dirname(cli), "evercertd"), "--config", f"{work}/{d.name}.conf",
-                      "--state-dir", d.state_dir, "--foreground"],
-                     stdout=open(d.log_path, "a"), stderr=subprocess.STDOUT)
-    for _ in range(100):
-        if subprocess.run([cli, "--state-dir", d.state_dir, "ping"], capture_output=True).returncode == 0:
-            return
-        subprocess.run(["sleep", "0.05"])
-    sys.exit(f"FAIL: {d.name} did not restart")
+    now = fleet.now()
+    stop(d)
+    start(d, f"{work}/{d.name}.conf", now)
 
 check(t0)
 # To just after the first rollover certificate exists (E - 90 days), restart the CA there.

@@ -67,12 +67,24 @@ def stop(d):
     pid = int(open(os.path.join(d.state_dir, "evercertd.lock")).read())
     os.kill(pid, 15)
     for _ in range(200):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if _exited(pid):
             return
         time.sleep(0.05)
     raise RuntimeError("%s did not stop" % d.name)
+
+
+def _exited(pid):
+    """Whether the process has ended (reaped here when start made it, a zombie otherwise)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:
+        pass
+    try:
+        with open("/proc/%d/stat" % pid, encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def start(d, config, at_ms):
