@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/config.h"
 
@@ -19,6 +20,19 @@ static void exercise(const cfg_config *cfg)
 		const cfg_trustpoint *tp = &cfg->trustpoints[i];
 		if (cfg_find_trustpoint(cfg, tp->name) != tp)
 			__builtin_trap();
+		/* Requested names: within the limit, typed, non-empty, each kept once. */
+		if (tp->n_alt_names > CFG_MAX_ALT_NAMES)
+			__builtin_trap();
+		for (size_t j = 0; j < tp->n_alt_names; j++) {
+			const cfg_alt_name *a = &tp->alt_names[j];
+			if (a->value[0] == '\0' || a->type < CFG_ALT_DNS || a->type > CFG_ALT_EMAIL)
+				__builtin_trap();
+			for (size_t k = 0; k < j; k++)
+				if (tp->alt_names[k].type == a->type && strcasecmp(tp->alt_names[k].value, a->value) == 0)
+					__builtin_trap();
+		}
+		if (tp->ip_address[0] != '\0' && tp->ip_interface[0] != '\0')
+			__builtin_trap(); /* an address or an interface, never both */
 		char enc[2 * CFG_SECRET_MAX + 3], dec[CFG_SECRET_MAX];
 		if (cfg_type7_encode(tp->password, 3, enc, sizeof(enc)) == 0 &&
 		    (cfg_type7_decode(enc, dec, sizeof(dec)) != 0 || strcmp(dec, tp->password) != 0))
