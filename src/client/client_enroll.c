@@ -97,7 +97,8 @@ scep_caps client_caps(const tp_runtime *tp)
 
 static int install_ca(tp_runtime *tp, X509 *cert, ec_time now, ec_err *err)
 {
-	if (client_set_cert(tp, TP_BLOB_CA, cert, err) != 0)
+	if (client_set_cert(tp, TP_BLOB_CA, cert, err) != 0 ||
+	    (tp->ca != NULL && X509_cmp(tp->ca, cert) != 0 && client_forget_rollover(tp, err) != 0))
 		return -1;
 	X509_free(tp->ca);
 	tp->ca = X509_dup(cert);

@@ -113,6 +113,9 @@ int client_request_algs(const tp_runtime *tp, const scep_caps *caps, const EVP_M
  * with the request; otherwise the machine has been told what to do (a request to the adopted CA
  * now, CONNECT RETRY, or nothing until `authenticate`). */
 int client_recover_check(tp_runtime *tp, ec_time now, bool force);
+/* Another CA certificate replaces the trustpoint's: the rollover material of the old CA is
+ * void (its certificates, a request in flight to it). In memory and record; the caller saves. */
+int client_forget_rollover(tp_runtime *tp, ec_err *err);
 /* At open: forget the last comparison, and act now on what ended while the daemon was stopped. */
 void client_recover_at_start(tp_runtime *tp, ec_time now);
 /* The CA certificate of a GetCACert reply (client_enroll.c). */

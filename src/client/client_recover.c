@@ -45,8 +45,7 @@ static bool reply_unreachable(const scep_client_reply *r)
 	return r->outcome == SCEP_CLIENT_UNREACHABLE || r->outcome == SCEP_CLIENT_UNAVAILABLE;
 }
 
-/* The rollover material of the old CA is void: its certificates, a request in flight to it. */
-static int forget_old_ca(tp_runtime *tp, ec_err *err)
+int client_forget_rollover(tp_runtime *tp, ec_err *err)
 {
 	X509_free(tp->rollover_ca);
 	X509_free(tp->rollover_cert);
@@ -68,7 +67,7 @@ static void adopt(tp_runtime *tp, const pki_custody_result *res, ec_time now)
 	    ec_cert_fingerprint(res->current, EVP_sha256(), new_fp, sizeof(new_fp)) != 0)
 		snprintf(new_fp, sizeof(new_fp), "(fingerprint unavailable)");
 	X509 *current = X509_dup(res->current);
-	if (current == NULL || client_set_cert(tp, TP_BLOB_CA, current, &err) != 0 || forget_old_ca(tp, &err) != 0) {
+	if (current == NULL || client_set_cert(tp, TP_BLOB_CA, current, &err) != 0 || client_forget_rollover(tp, &err) != 0) {
 		X509_free(current);
 		client_fail_exchange(tp, now, "cannot record the CA's new certificate: %s",
 		                     current == NULL ? "out of memory" : err.msg);

@@ -7,7 +7,7 @@
  *   [crypto pki] server NAME info requests | grant all|ID | reject all|ID | revoke SERIAL |
  *       unrevoke SERIAL | password generate [MINUTES] | rollover [cancel [--yes]] |
  *       shutdown | no shutdown
- *   authenticate TP [--yes]               enroll TP [--yes]
+ *   [crypto pki] authenticate TP [--yes]  [crypto pki] enroll TP [--yes]
  *   crypto pki crl request TP
  *   show crypto pki trustpoints [status]
  *   clock advance DURATION | advance-to TIME    ping
@@ -368,6 +368,12 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 		return show(&c);
 	if (kw(c.w[0], "clock", 2))
 		return clock_cmd(&c);
+	/* The router's long form of the trustpoint commands: crypto pki authenticate|enroll TP. */
+	if (c.n >= 3 && kw(c.w[0], "crypto", 2) && at(&c, 1, "pki", 3) &&
+	    (at(&c, 2, "authenticate", 4) || at(&c, 2, "enroll", 3))) {
+		memmove(c.w, c.w + 2, (size_t)(c.n - 2) * sizeof(c.w[0]));
+		c.n -= 2;
+	}
 	if (kw(c.w[0], "authenticate", 4))
 		return trustpoint_cmd(&c, false);
 	if (kw(c.w[0], "enroll", 3))

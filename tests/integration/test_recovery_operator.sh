@@ -136,3 +136,30 @@ PY
 cli c1 --json show crypto pki certificates | grep -q "$(openssl x509 -in "$WORK/out/c1/ca.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d : | tr A-F a-f)" \
   || fail "the client's CA certificate is no longer the one it held"
 pass "the impostor's certificate was never installed; the output files are unchanged"
+
+# ---- 3. the operator accepts the new CA: its fingerprint, then crypto pki authenticate ----
+sed -i "s/^  fingerprint $fp\$/  fingerprint $fake_fp/" "$WORK/c1.conf"
+EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from fleet import Daemon, Fleet, verify_at, start, stop
+
+work, cli = os.environ["WORK"], os.environ["EVERCERT"]
+fake = Daemon(cli, "fake", f"{work}/fake", f"{work}/fake.log")
+c1 = Daemon(cli, "c1", f"{work}/c1", f"{work}/c1.log")
+now = Fleet([fake]).now()
+stop(c1)
+start(c1, f"{work}/c1.conf", now)
+if c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] != "re-authenticate needed":
+    sys.exit("FAIL: a restart left the re-authenticate needed state by itself")
+c1.call("crypto", "pki", "authenticate", "ROOT")
+deadline = time.time() + 30
+while time.time() < deadline and not verify_at(f"{work}/out/c1/cert.pem", f"{work}/out/c1/ca.pem", now)[0]:
+    time.sleep(0.1)
+ok, msg = verify_at(f"{work}/out/c1/cert.pem", f"{work}/out/c1/ca.pem", now)
+if not ok or c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] != "idle":
+    sys.exit(f"FAIL: after crypto pki authenticate the client did not enroll with the new CA: {msg}\n"
+             + c1.log()[-3000:])
+print("ok - crypto pki authenticate with the new fingerprint: the client enrolls with that CA at once")
+PY
+openssl x509 -in "$WORK/out/c1/ca.pem" -noout -fingerprint -sha256 | grep -q "$fake_fp" || fail "the chain file does not hold the new CA"
