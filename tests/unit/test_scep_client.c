@@ -136,6 +136,22 @@ static void pki_reply(const http_request *req, http_response *resp)
 	free(der);
 }
 
+/* GetCARolloverChain: a PEM chain, or at /chain-big one over the client's bound, or at
+ * /chain-type one with another content type. */
+static void chain_reply(const http_request *req, http_response *resp)
+{
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n";
+	if (strcmp(req->path, "/chain-big") == 0) {
+		static char big[SCEP_CLIENT_CHAIN_MAX + 1];
+		memset(big, 'A', sizeof(big));
+		reply_bytes(resp, 200, "application/pem-certificate-chain", big, sizeof(big));
+	} else {
+		const char *type = strcmp(req->path, "/chain-type") == 0 ? "application/x-x509-ca-cert"
+		                                                          : "application/pem-certificate-chain";
+		reply_bytes(resp, 200, type, pem, strlen(pem));
+	}
+}
+
 static void handler(void *ctx, const http_request *req, http_response *resp)
 {
 	record(req);
@@ -151,6 +167,8 @@ static void handler(void *ctx, const http_request *req, http_response *resp)
 		resp->retry_after = 120;
 	} else if (strcmp(op, "PKIOperation") == 0) {
 		pki_reply(req, resp);
+	} else if (strcmp(op, "GetCARolloverChain") == 0) {
+		chain_reply(req, resp);
 	} else {
 		http_response_text(resp, 400, "unknown operation");
 	}
@@ -566,6 +584,30 @@ static void bad_replies(void **state)
 	scep_client_free(c);
 }
 
+static void rollover_chain(void **state)
+{
+	static const char *const paths[] = {"", "/chain-type", "/chain-big"};
+	static const int outcomes[] = {SCEP_CLIENT_OK, SCEP_CLIENT_BAD_REPLY, SCEP_CLIENT_BAD_REPLY};
+	for (size_t i = 0; i < 3; i++) {
+		scep_client *c = client(paths[i], 0, false);
+		scep_client_reply r;
+		int rc = scep_client_get_ca_rollover_chain(c, &r);
+		assert_int_equal(r.outcome, outcomes[i]);
+		assert_int_equal(rc, outcomes[i] == SCEP_CLIENT_OK ? 0 : -1);
+		if (rc == 0)
+			assert_memory_equal(r.body, "-----BEGIN CERTIFICATE-----", 27);
+		else
+			assert_null(r.body);
+		if (i == 2)
+			assert_non_null(strstr(r.reason, "chain larger than"));
+		char op[64];
+		snapshot(NULL, NULL, op, NULL, NULL, NULL);
+		assert_string_equal(op, "GetCARolloverChain");
+		scep_client_reply_free(&r);
+		scep_client_free(c);
+	}
+}
+
 static void oversized_reply(void **state)
 {
 	scep_client *c = client("", 0, false);
@@ -948,6 +990,7 @@ int main(void)
 		cmocka_unit_test(unavailable_with_retry_after),
 		cmocka_unit_test(bad_replies),
 		cmocka_unit_test(oversized_reply),
+		cmocka_unit_test(rollover_chain),
 		cmocka_unit_test(slow_server_times_out),
 		cmocka_unit_test(connection_refused),
 		cmocka_unit_test(pki_operation_both_transports),
