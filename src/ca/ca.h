@@ -126,6 +126,14 @@ int ca_cmd_shutdown(ca_engine *ca, bool shutdown, ec_buf *out, ec_err *err) EC_M
 #define CA_SHOW_MD5 2u
 int ca_show_server(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
 int ca_show_certificates(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
+/* The same listing, where the daemon's trustpoints that hold one of the server's certificates are
+ * named beside it: holders appends " NAME" for each (text: "Associated Trustpoints: ROOTCA TP1";
+ * JSON: "associated_trustpoints" of each certificate). */
+typedef int (*ca_cert_holders_fn)(void *ctx, X509 *cert, bool json, ec_buf *out);
+int ca_show_certificates_held(ca_engine *ca, ec_time now, unsigned flags, ca_cert_holders_fn holders, void *ctx,
+                              ec_buf *out, ec_err *err) EC_MUST_USE;
+/* Whether cert is one of the server's CA certificates (active, rollover or retired). */
+bool ca_holds_cert(ca_engine *ca, X509 *cert);
 int ca_show_mypubkey(ca_engine *ca, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
 
 /* The active CA certificate (borrowed; valid until the next rollover switch) and its SHA-256

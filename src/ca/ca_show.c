@@ -90,7 +90,8 @@ static int show_server_text(ca_engine *ca, ec_time now, unsigned flags, ec_buf *
 	return 0;
 }
 
-static int json_gen(ec_buf *out, const char *key, ca_gen *g, bool first)
+/* A generation's JSON object, left open for more fields. */
+static int json_gen_open(ec_buf *out, const char *key, ca_gen *g, bool first)
 {
 	char fp[160], nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
 	if (fp_text(g->cert, EVP_sha256(), fp, sizeof(fp)) != 0)
@@ -100,8 +101,13 @@ static int json_gen(ec_buf *out, const char *key, ca_gen *g, bool first)
 	return (!first && ec_buf_printf(out, ",")) || ec_json_string(out, key) || ec_buf_printf(out, ":{") ||
 	       ec_json_kv_str(out, true, "serial", g->serial) || ec_json_kv_str(out, false, "fingerprint_sha256", fp) ||
 	       ec_json_kv_str(out, false, "not_before", nb) || ec_json_kv_str(out, false, "not_after", na) ||
-	       ec_json_kv_int(out, false, "generation", g->generation) || ec_buf_printf(out, "}")
+	       ec_json_kv_int(out, false, "generation", g->generation)
 	           ? -1 : 0;
+}
+
+static int json_gen(ec_buf *out, const char *key, ca_gen *g, bool first)
+{
+	return json_gen_open(out, key, g, first) || ec_buf_printf(out, "}") ? -1 : 0;
 }
 
 static int show_server_json(ca_engine *ca, ec_time now, ec_buf *out)
@@ -159,7 +165,7 @@ static int name_lines(ec_buf *out, X509_NAME *name)
 	return 0;
 }
 
-static int cert_text(ca_engine *ca, ca_gen *g, ec_time now, ec_buf *out)
+static int cert_text(ca_engine *ca, ca_gen *g, ec_time now, ca_cert_holders_fn holders, void *ctx, ec_buf *out)
 {
 	char nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
 	ec_time_format_router(g->not_before, nb);
@@ -175,12 +181,29 @@ static int cert_text(ca_engine *ca, ca_gen *g, ec_time now, ec_buf *out)
 	    name_lines(out, X509_get_issuer_name(g->cert)) || ec_buf_printf(out, "  Subject:\n") ||
 	    name_lines(out, X509_get_subject_name(g->cert)) ||
 	    ec_buf_printf(out, "  Validity Date:\n    start date: %s\n    end   date: %s\n"
-	                  "  Associated Trustpoints: %s\n\n", nb, na, ca->cfg.name))
+	                  "  Associated Trustpoints: %s", nb, na, ca->cfg.name) ||
+	    (holders != NULL && holders(ctx, g->cert, false, out)) || ec_buf_printf(out, "\n\n"))
 		return -1;
 	return 0;
 }
 
 int ca_show_certificates(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err)
+{
+	return ca_show_certificates_held(ca, now, flags, NULL, NULL, out, err);
+}
+
+bool ca_holds_cert(ca_engine *ca, X509 *cert)
+{
+	bool held = false;
+	pthread_rwlock_rdlock(&ca->lock);
+	for (size_t i = 0; i < ca->n_gens && !held; i++)
+		held = X509_cmp(ca->gens[i].cert, cert) == 0;
+	pthread_rwlock_unlock(&ca->lock);
+	return held;
+}
+
+int ca_show_certificates_held(ca_engine *ca, ec_time now, unsigned flags, ca_cert_holders_fn holders, void *ctx,
+                              ec_buf *out, ec_err *err)
 {
 	int rc = 0;
 	pthread_rwlock_rdlock(&ca->lock);
@@ -193,14 +216,16 @@ int ca_show_certificates(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out
 			                   : g->role == STORE_CA_RETIRED ? "retired" : "active";
 			char key[64];
 			snprintf(key, sizeof(key), "%s-%d", role, g->generation);
-			rc = json_gen(out, key, g, first);
+			rc = json_gen_open(out, key, g, first) || ec_buf_printf(out, ",\"associated_trustpoints\":[") ||
+			     ec_json_string(out, ca->cfg.name) || (holders != NULL && holders(ctx, g->cert, true, out)) ||
+			     ec_buf_printf(out, "]}");
 			first = false;
 		}
 		rc = rc || ec_buf_printf(out, "}\n");
 	} else {
 		/* Newest first, as the router lists the rollover certificate above the active one. */
 		for (size_t i = ca->n_gens; i-- > 0 && rc == 0;)
-			rc = cert_text(ca, &ca->gens[i], now, out);
+			rc = cert_text(ca, &ca->gens[i], now, holders, ctx, out);
 	}
 	pthread_rwlock_unlock(&ca->lock);
 	return rc == 0 ? 0 : ec_err_set(err, "cannot render the certificates");

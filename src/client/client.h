@@ -76,8 +76,14 @@ int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, 
 int client_show_certificates(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
 /* `show crypto pki certificates` for all the trustpoints: each identity and CA certificate once
  * (the rollover ones marked "(Rollover)") with every trustpoint that holds it; --json: one
- * object {"certificates":[...]} with ISO 8601 times. */
-int client_show_all_certificates(tp_runtime *const *tps, size_t n_tps, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
+ * object {"certificates":[...]} with ISO 8601 times. CA certificates for which elsewhere (when
+ * not NULL) is true are left out: a certificate server of the daemon lists them, naming the
+ * trustpoints that hold them (client_holds_ca_cert). */
+typedef bool (*client_cert_filter)(void *ctx, X509 *cert);
+int client_show_all_certificates(tp_runtime *const *tps, size_t n_tps, ec_time now, bool json,
+                                 client_cert_filter elsewhere, void *ctx, ec_buf *out) EC_MUST_USE;
+/* Whether cert is the trustpoint's CA certificate or rollover CA certificate. */
+bool client_holds_ca_cert(const tp_runtime *tp, X509 *cert);
 int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
 
 /* ---- revocation (revocation-check crl) ---- */

@@ -22,10 +22,19 @@ typedef struct shown_cert {
 	size_t n_tps;
 } shown_cert;
 
+typedef struct listing {
+	shown_cert *list;
+	size_t n;
+	client_cert_filter elsewhere;     /* CA certificates a certificate server of the daemon lists */
+	void *ctx;
+} listing;
+
 /* Adds cert (when held) to the listing, or the trustpoint to its entry when it is listed. */
-static void collect(shown_cert *list, size_t *n, X509 *cert, bool ca, bool rollover, const char *tp)
+static void collect(listing *l, X509 *cert, bool ca, bool rollover, const char *tp)
 {
-	if (cert == NULL)
+	shown_cert *list = l->list;
+	size_t *n = &l->n;
+	if (cert == NULL || (ca && l->elsewhere != NULL && l->elsewhere(l->ctx, cert)))
 		return;
 	size_t i = 0;
 	while (i < *n && X509_cmp(list[i].cert, cert) != 0)
@@ -38,21 +47,25 @@ static void collect(shown_cert *list, size_t *n, X509 *cert, bool ca, bool rollo
 
 /* The identity certificates first, then the CA certificates, each once; within each the
  * rollover one above the active one, as the router lists them. */
-static shown_cert *collect_all(tp_runtime *const *tps, size_t n_tps, size_t *n)
+static int collect_all(tp_runtime *const *tps, size_t n_tps, listing *l)
 {
-	shown_cert *list = calloc(4 * n_tps + 1, sizeof(*list));
-	*n = 0;
-	if (list == NULL)
-		return NULL;
+	if ((l->list = calloc(4 * n_tps + 1, sizeof(*l->list))) == NULL)
+		return -1;
 	for (size_t i = 0; i < n_tps; i++) {
-		collect(list, n, tps[i]->rollover_cert, false, true, tps[i]->cfg.name);
-		collect(list, n, tps[i]->cert, false, false, tps[i]->cfg.name);
+		collect(l, tps[i]->rollover_cert, false, true, tps[i]->cfg.name);
+		collect(l, tps[i]->cert, false, false, tps[i]->cfg.name);
 	}
 	for (size_t i = 0; i < n_tps; i++) {
-		collect(list, n, tps[i]->rollover_ca, true, true, tps[i]->cfg.name);
-		collect(list, n, tps[i]->ca, true, false, tps[i]->cfg.name);
+		collect(l, tps[i]->rollover_ca, true, true, tps[i]->cfg.name);
+		collect(l, tps[i]->ca, true, false, tps[i]->cfg.name);
 	}
-	return list;
+	return 0;
+}
+
+bool client_holds_ca_cert(const tp_runtime *tp, X509 *cert)
+{
+	return (tp->ca != NULL && X509_cmp(tp->ca, cert) == 0) ||
+	       (tp->rollover_ca != NULL && X509_cmp(tp->rollover_ca, cert) == 0);
 }
 
 static const char *cert_status(X509 *c, ec_time now)
@@ -192,26 +205,26 @@ static int cert_json(ec_buf *out, const shown_cert *s, ec_time now, bool first)
 	       ec_buf_printf(out, "]}") ? -1 : 0;
 }
 
-int client_show_all_certificates(tp_runtime *const *tps, size_t n_tps, ec_time now, bool json, ec_buf *out)
+int client_show_all_certificates(tp_runtime *const *tps, size_t n_tps, ec_time now, bool json,
+                                 client_cert_filter elsewhere, void *ctx, ec_buf *out)
 {
-	size_t n = 0;
+	listing l = {.elsewhere = elsewhere, .ctx = ctx};
 	if (n_tps == 0)
 		return 0;
-	shown_cert *list = collect_all(tps, n_tps, &n);
-	if (list == NULL)
+	if (collect_all(tps, n_tps, &l) != 0)
 		return -1;
 	int rc = json ? ec_buf_printf(out, "{\"certificates\":[") : 0;
-	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = json ? cert_json(out, &list[i], now, i == 0) : cert_text(out, &list[i], now);
+	for (size_t i = 0; i < l.n && rc == 0; i++)
+		rc = json ? cert_json(out, &l.list[i], now, i == 0) : cert_text(out, &l.list[i], now);
 	if (rc == 0 && json)
 		rc = ec_buf_printf(out, "]}\n");
-	free(list);
+	free(l.list);
 	return rc;
 }
 
 int client_show_certificates(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 {
-	return client_show_all_certificates(&tp, 1, now, json, out);
+	return client_show_all_certificates(&tp, 1, now, json, NULL, NULL, out);
 }
 
 int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out)

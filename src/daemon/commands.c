@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/json.h"
+
 #define CMD_WORDS_MAX 64
 
 typedef struct cmd {
@@ -131,13 +133,41 @@ static int show_trustpoints(cmd *c)
 	return 0;
 }
 
+/* A CA certificate of one of the daemon's servers: the server's listing shows it. */
+static bool listed_by_server(void *ctx, X509 *cert)
+{
+	const daemon_ctx *d = ctx;
+	for (size_t i = 0; i < d->n_cas; i++)
+		if (ca_holds_cert(d->cas[i], cert))
+			return true;
+	return false;
+}
+
+/* The trustpoints of the daemon that hold a server's CA certificate, after the server's name. */
+static int trustpoints_holding(void *ctx, X509 *cert, bool json, ec_buf *out)
+{
+	const daemon_ctx *d = ctx;
+	for (size_t i = 0; i < d->n_tps; i++) {
+		if (!client_holds_ca_cert(d->tps[i], cert))
+			continue;
+		if (json ? ec_buf_printf(out, ",") || ec_json_string(out, client_name(d->tps[i]))
+		         : ec_buf_printf(out, " %s", client_name(d->tps[i])))
+			return -1;
+	}
+	return 0;
+}
+
 static int show_certificates(cmd *c)
 {
 	ec_err err = {""};
 	int rc = 0;
-	rc = client_show_all_certificates(c->d->tps, c->d->n_tps, c->now, c->show_flags & CA_SHOW_JSON, c->out);
+	/* Each CA certificate once: a server's own under the server, with the trustpoints that
+	 * hold it too. */
+	rc = client_show_all_certificates(c->d->tps, c->d->n_tps, c->now, c->show_flags & CA_SHOW_JSON,
+	                                  listed_by_server, c->d, c->out);
 	for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
-		if (ca_show_certificates(c->d->cas[i], c->now, c->show_flags, c->out, &err) != 0)
+		if (ca_show_certificates_held(c->d->cas[i], c->now, c->show_flags, trustpoints_holding, c->d, c->out,
+		                              &err) != 0)
 			return fail_err(c, &err);
 	if (rc == 0 && c->d->n_cas == 0 && c->d->n_tps == 0)
 		rc = ec_buf_printf(c->out, "%% No certificates.\n");

@@ -5,7 +5,8 @@
 # the IP address), the same names in a renewal and in the SHADOW certificate (granted at once by
 # grant auto trustpoint, which binds them to the signer's names), the next CA certificate in
 # `output chain` and `output ca-bundle` ahead of the switch and the old one gone after it,
-# `show crypto pki certificates` with the rollover certificates and shared CA certificates, and
+# `show crypto pki certificates` with the rollover certificates and shared CA certificates (also
+# a server's own with a trustpoint of its daemon), and
 # output files changed or removed by hand repaired at start and at a timer, logged by name, with
 # post-install run after the repair.
 source "$(dirname "$0")/../lib/common.sh"
@@ -22,7 +23,9 @@ crypto pki server ROOTCA
   grant auto trustpoint ROOTCA
   lifetime certificate 365
   lifetime ca-certificate 100
-  lifetime crl 720"
+  lifetime crl 720
+crypto pki trustpoint LOCAL
+  enrollment url http://127.0.0.1:$port"
 fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
 web="$WORK/nginx" vpn="$WORK/swanctl"
 mkdir -p "$web" "$vpn/x509" "$vpn/private" "$vpn/x509ca"
@@ -58,6 +61,19 @@ posts() { if [ -f "$WORK/post-install.log" ]; then grep -c "^$1$" "$WORK/post-in
 sans() { openssl x509 -in "$1" -noout -ext subjectAltName | tail -n +2 | tr -d ' '; }
 count_certs() { grep -c "BEGIN CERTIFICATE" "$1"; }
 wait_for() { for _ in $(seq 1 300); do eval "$1" && return 0; sleep 0.1; done; fail "timed out waiting for: $1"; }
+
+# A trustpoint of the CA's own daemon holding the CA certificate: listed once, under the server.
+cli ca authenticate LOCAL --yes >/dev/null
+show=$(cli ca show crypto pki certificates)
+assert_eq "$(grep -c '^CA Certificate$' <<<"$show")" 1 "CA certificates listed by the CA's daemon"
+assert_contains "$show" "Associated Trustpoints: ROOTCA LOCAL"
+cli ca show crypto pki certificates --json | python3 -c '
+import json, sys
+docs = [json.loads(l) for l in sys.stdin if l.strip()]
+assert docs[0] == {"certificates": []}, docs[0]
+assert [v["associated_trustpoints"] for v in docs[1].values()] == [["ROOTCA", "LOCAL"]], docs[1]
+' || fail "show crypto pki certificates --json on the CA's daemon"
+pass "a CA certificate held by the server and a trustpoint of the same daemon is listed once, for both"
 
 # First enrollments wait for the operator (grant auto trustpoint grants renewals only).
 wait_for '[ "$(cli ca server ROOTCA info requests | grep -c "example.test")" -ge 2 ]'
