@@ -693,6 +693,9 @@ int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, 
 	if (!tp->rec.m.authenticated && tp->cfg.fingerprint[0] == '\0')
 		return ec_err_set(err, "trustpoint %s is not authenticated: run `authenticate %s` first",
 		                  tp->cfg.name, tp->cfg.name);
+	if (tp->rec.m.phase == TP_PHASE_REAUTH)
+		return ec_err_set(err, "trustpoint %s needs re-authentication: its CA's certificate does not chain to "
+		                  "the one it holds; run `crypto pki authenticate %s` first", tp->cfg.name, tp->cfg.name);
 	if (tp->rec.m.enrolled && !confirmed)
 		return ec_buf_printf(out, "%% The trustpoint %s already has a certificate.\n"
 		                     "?confirm Renew it now?\n", tp->cfg.name) == 0 ? 0 : -1;

@@ -101,7 +101,7 @@ before_ca=$(sha256sum <"$WORK/out/c1/ca.pem")
 before_cert=$(sha256sum <"$WORK/out/c1/cert.pem")
 
 EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
-import os, re, sys
+import os, re, subprocess, sys
 sys.path.insert(0, sys.argv[1])
 from fleet import Daemon, Fleet, DAY
 
@@ -126,6 +126,9 @@ seen = fake.log().count("operation=")
 timers = c1.call("show", "crypto", "pki", "timers")
 if re.search(r"(RENEW|SHADOW|POLL|CONNECT RETRY) ROOT", timers):
     sys.exit("FAIL: a request timer is still armed:\n" + timers)
+out = subprocess.run([cli, "--state-dir", c1.state_dir, "enroll", "ROOT", "--yes"], capture_output=True, text=True)
+if out.returncode == 0 or "crypto pki authenticate ROOT" not in out.stderr:
+    sys.exit(f"FAIL: enroll while re-authentication is needed does not refuse with what to do: {out}")
 fleet.run_until(fleet.now() + 2 * DAY)
 if fake.log().count("operation=") != seen:
     sys.exit("FAIL: the client kept sending requests after it needed re-authentication")
