@@ -11,38 +11,9 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-start=2015-10-09T13:14:16Z
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock simulate start $start rate 0
-crypto pki server ROOTCA
-  issuer-name CN=RootCA,OU=TAC,O=Cisco
-  grant auto
-  lifetime certificate 365
-  lifetime ca-certificate 730
-  lifetime crl 720
-  auto-rollover 90"
-fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
-
-client() { # client NAME
-  mkdir -p "$WORK/out/$1"
-  start_daemon "$1" "hostname $1
-clock simulate start $start rate 0
-crypto pki trustpoint ROOT
-  enrollment url http://127.0.0.1:$port
-  fingerprint $fp
-  subject-name CN=$1.example
-  auto-enroll 80
-  output certificate $WORK/out/$1/cert.pem
-  output key $WORK/out/$1/key.pem
-  output chain $WORK/out/$1/ca.pem"
-}
-for c in steady away1 away2; do client $c; done
-for _ in $(seq 1 300); do
-  [ -s "$WORK/out/steady/cert.pem" ] && [ -s "$WORK/out/away1/cert.pem" ] && [ -s "$WORK/out/away2/cert.pem" ] && break
-  sleep 0.1
-done
+source "$(dirname "$0")/../lib/rollover_world.sh"
+for c in steady away1 away2; do client $c 80; done
+wait_enrolled steady away1 away2
 
 EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
 import os, re, sys, time
