@@ -75,7 +75,8 @@ pki_trust *client_trust(tp_runtime *tp)
 
 ec_time client_crl_next(const tp_runtime *tp)
 {
-	return tp->crl_fetch_at;
+	/* A CA whose certificate does not chain to ours is asked nothing, not even its CRL. */
+	return tp->rec.m.phase == TP_PHASE_REAUTH ? TP_NEVER : tp->crl_fetch_at;
 }
 
 void client_crl_arm_now(tp_runtime *tp, ec_time now)
