@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The demo: from nothing, one CA and three clients (auto-enroll 80% with regenerate, 80%, and 60%
 # which asks early) as separate evercertd processes on loopback, moved together through two CA
-# rollovers in simulated time. Prints a timeline of every renewal and switch, then the verdict.
+# rollovers in simulated time, and a fourth host (lap-1) switched off before its SHADOW renewal
+# and on again five days after the CA switched, which must come back by itself. Prints a timeline
+# of every renewal and switch, then the verdict.
 set -euo pipefail
 export no_proxy="*" NO_PROXY="*" # everything here is on loopback
 build=${1:-build}
@@ -34,7 +36,7 @@ crypto pki server ROOTCA
   lifetime crl 720
   auto-rollover 90"
 fp=$(openssl x509 -in "$work/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
-for spec in "vpn-1 80 regenerate" "web-1 80" "iot-1 60"; do
+for spec in "vpn-1 80 regenerate" "web-1 80" "iot-1 60" "lap-1 80"; do
   set -- $spec
   mkdir -p "$work/out/$1"
   echo "== Client $1: auto-enroll $2 ${3:-}"
@@ -51,7 +53,7 @@ done
 echo
 echo "== evercert check: is every client's SHADOW after the CA's rollover?"
 { grep -v '^clock\|^hostname\|^ip http' "$work/ca.conf"
-  for spec in "vpn-1 80" "web-1 80" "iot-1 60"; do
+  for spec in "vpn-1 80" "web-1 80" "iot-1 60" "lap-1 80"; do
     set -- $spec
     printf 'crypto pki trustpoint %s\n  enrollment url http://127.0.0.1:%s\n  auto-enroll %s\n' "$1" "$port" "$2"
   done; } >"$work/all.conf"
@@ -59,43 +61,87 @@ echo "== evercert check: is every client's SHADOW after the CA's rollover?"
 echo
 echo "== Five and a half simulated years (each line is a timer that fired)"
 WORK="$work" python3 - "$root/tests/lib" <<'PY'
-import os, re, sys
+import os, re, sys, time
 sys.path.insert(0, sys.argv[1])
-from fleet import Daemon, Fleet, DAY, iso, verify_at
+from fleet import Daemon, Fleet, DAY, iso, verify_at, cert_dates, start, stop
 
 work, cli = os.environ["WORK"], os.environ["EVERCERT"]
-names = ["vpn-1", "web-1", "iot-1"]
+names = ["vpn-1", "web-1", "iot-1", "lap-1"]
 ca = Daemon(cli, "ca", f"{work}/ca", f"{work}/ca.log")
 clients = [Daemon(cli, n, f"{work}/{n}", f"{work}/{n}.log") for n in names]
+lap = clients[3]
 fleet = Fleet([ca] + clients)
 t0 = fleet.now()
 seen = {d.name: 0 for d in fleet.daemons}
+online = list(names)
 lapses = []
 interesting = re.compile(r"(generation \d+ created|is now active|shadow generation timer|installed|"
                          r"rollover CA certificate stored|rollover certificate \S+ ready|switched|"
-                         r"no rollover CA certificate yet|RENEW: sending|SHADOW: sending)")
+                         r"no rollover CA certificate yet|RENEW: sending|SHADOW: sending|"
+                         r"CA's certificate changed|re-authenticat)")
+
+def say(now, who, text):
+    print(f"  {iso(now)[:10]} (day {((now - t0) // DAY):4d})  {who:6s} {text}")
+
+def valid(n, at):
+    return verify_at(f"{work}/out/{n}/cert.pem", f"{work}/out/{n}/ca.pem", at)
 
 def step(now):
-    for d in fleet.daemons:
+    for d in [ca] + clients:
         lines = d.log().splitlines()
         for line in lines[seen[d.name]:]:
             if interesting.search(line):
-                text = line.split("evercertd: ", 1)[-1]
-                print(f"  {line[:10]} (day {((now - t0) // DAY):4d})  {d.name:6s} {text}")
+                say(now, d.name, line.split("evercertd: ", 1)[-1])
         seen[d.name] = len(lines)
-    for n in names:
-        ok, msg = verify_at(f"{work}/out/{n}/cert.pem", f"{work}/out/{n}/ca.pem", now)
+    for n in online:
+        ok, msg = valid(n, now)
         if not ok:
             lapses.append(f"{iso(now)} {n}: {msg}")
 
 step(t0)
+# lap-1 is switched off once the CA's successor exists but before its own SHADOW renewal, and on
+# again five days after the CA switched: its certificate ended with the old CA while it was off.
+end0 = cert_dates(f"{work}/ca/ROOTCA/ROOTCA.pem")[1]
+fleet.run_until(end0 - 80 * DAY, step)
+stop(lap)
+fleet.leave(lap)
+online.remove("lap-1")
+off_at = fleet.now()
+lap_end = cert_dates(f"{work}/out/lap-1/cert.pem")[1]
+say(off_at, "lap-1", "*** switched off (its SHADOW renewal not yet due)")
+fleet.run_until(end0 + 5 * DAY, step)
+on_at = fleet.now()
+say(on_at, "lap-1", "*** switched on again, 5 days after the CA switched")
+began = time.monotonic()
+start(lap, f"{work}/lap-1.conf", on_at)
+while time.monotonic() - began < 60 and not valid("lap-1", on_at)[0]:
+    time.sleep(0.1)
+waited = time.monotonic() - began
+fleet.join(lap)
+back_at = on_at
+if not valid("lap-1", on_at)[0]:
+    fleet.run_until(on_at + 3600 * 1000, step)  # at most one backoff period more
+    back_at = fleet.now()
+recovered = valid("lap-1", back_at)[0]
+step(back_at)
+if recovered:
+    online.append("lap-1")
+    say(back_at, "lap-1", f"*** valid certificate again ({waited:.1f} s of real time after its start)")
 fleet.run_until(t0 + 2000 * DAY, step)
 print()
 print(ca.call("show", "crypto", "pki", "server"))
-if lapses:
+print(lap.call("show", "crypto", "pki", "timers"))
+if lapses or not recovered:
     print("VERDICT: lapse!")
     for l in lapses:
         print("  " + l)
+    if not recovered:
+        print("  lap-1 did not come back by itself:\n" + lap.log()[-3000:])
     sys.exit(1)
-print("VERDICT: no lapse — every client held a valid certificate chained to a valid CA at every timer instant")
+print("VERDICT: no lapse — vpn-1, web-1 and iot-1 held a valid certificate chained to a valid CA at "
+      "every timer instant")
+print(f"         lap-1 was off from {iso(off_at)} to {iso(on_at)}; its certificate ended at {iso(lap_end)} "
+      f"while it was off (lapse of {(back_at - lap_end) / DAY:.1f} days, all of it while off); it held a valid "
+      f"certificate again {(back_at - on_at) / 1000:.0f} s of simulated time ({waited:.1f} s real) after "
+      f"it was switched on, by itself, and has been valid at every timer instant since")
 PY
