@@ -142,9 +142,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CERT_REVOKE] = "UPDATE certs SET revoked_at = CASE WHEN status = ?2 THEN revoked_at"
 	                   " ELSE ?3 END, status = ?2 WHERE serial = ?1",
 	[ST_CERT_UNREVOKE] = "UPDATE certs SET status = ?2, revoked_at = 0 WHERE serial = ?1",
-	[ST_CERT_REVOKED] = "SELECT " CERT_COLS ", serial_num FROM certs WHERE status = ?1"
-	                    " AND (?2 IS NULL OR issuer_serial = ?2) AND serial_num > ?3"
-	                    " ORDER BY serial_num LIMIT ?4",
+	/* Pages (see each_paged): ?1 the last key seen, ?2 the page size, then the filters. */
+	[ST_CERT_REVOKED] = "SELECT " CERT_COLS ", serial_num FROM certs WHERE serial_num > ?1"
+	                    " AND status = ?3 AND (?4 IS NULL OR issuer_serial = ?4)"
+	                    " ORDER BY serial_num LIMIT ?2",
 	[ST_CERT_COUNT] = "SELECT count(*) FROM certs",
 	[ST_REQ_INSERT] = "INSERT INTO requests (txid, state, msg_type, fail_info, renewal, subject,"
 	                  " signer_fp, pubkey_fp, ca_serial, source, created, expires, cert_serial, csr,"
@@ -157,8 +158,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                " AND (?2 IS NULL OR signer_fp = ?2) ORDER BY id DESC LIMIT 1",
 	[ST_REQ_GET] = "SELECT " REQ_COLS " FROM requests WHERE id = ?1",
 	[ST_REQ_SET_STATE] = "UPDATE requests SET state = ?2, fail_info = ?3 WHERE id = ?1",
-	[ST_REQ_EACH] = "SELECT " REQ_COLS " FROM requests WHERE state = ?1 AND id > ?2"
-	                " ORDER BY id LIMIT ?3",
+	[ST_REQ_EACH] = "SELECT " REQ_COLS " FROM requests WHERE id > ?1 AND state = ?3"
+	                " ORDER BY id LIMIT ?2",
 	/* An expired request will never be issued: its request and signer are dropped with it. */
 	[ST_REQ_EXPIRE] = "UPDATE requests SET state = ?1, csr = NULL, signer = NULL"
 	                  " WHERE state IN (?2, ?3) AND expires <= ?4",
@@ -284,12 +285,8 @@ static void bind_int(binder *b, int i, int64_t v)
 /* A blob; NULL binds NULL. */
 static void bind_blob(binder *b, int i, const uint8_t *p, size_t len)
 {
-	if (b->rc != SQLITE_OK)
-		return;
-	if (p == NULL)
-		b->rc = sqlite3_bind_null(b->s, i);
-	else
-		b->rc = sqlite3_bind_blob64(b->s, i, p, len, SQLITE_TRANSIENT);
+	if (b->rc == SQLITE_OK)
+		b->rc = p == NULL ? sqlite3_bind_null(b->s, i) : sqlite3_bind_blob64(b->s, i, p, len, SQLITE_TRANSIENT);
 }
 
 /* Copies a text column into dst, truncated to size; NULL reads as "". */
@@ -332,6 +329,44 @@ static int step_row(ec_store *st, sqlite3_stmt *s, ec_err *err, const char *what
 	if (rc == SQLITE_DONE)
 		return 1;
 	return db_fail(st, err, "%s", what);
+}
+
+/* The statement shell. stmt_bind hands out a statement reset and ready to bind; stmt_exec and
+ * stmt_query check the binds (one check covers them all) and step it. What stays in each call is
+ * its own: its binds, what it reads, its lock or transaction. */
+static binder stmt_bind(ec_store *st, enum stmt_id id)
+{
+	return (binder){ stmt_use(st, id), SQLITE_OK };
+}
+
+/* Steps a bound statement that returns no row and ends its use: 0 (*changes, when not NULL,
+ * the number of rows it changed) or -1 with "<what>: <reason>". */
+static int stmt_exec(ec_store *st, binder *b, int64_t *changes, ec_err *err, const char *what)
+{
+	int rc = b->rc != SQLITE_OK ? db_fail(st, err, "binding for %s", what) : step_done(st, b->s, err, what);
+	if (rc == 0 && changes != NULL)
+		*changes = sqlite3_changes(st->db);
+	stmt_done(b->s);
+	return rc;
+}
+
+/* Steps a bound query to its first row: 0 with a row (read it, then stmt_done), 1 when there is
+ * none, -1 on failure. */
+static int stmt_query(ec_store *st, binder *b, ec_err *err, const char *what)
+{
+	if (b->rc != SQLITE_OK)
+		return db_fail(st, err, "binding for %s", what);
+	return step_row(st, b->s, err, what);
+}
+
+/* Runs a statement whose parameters are the n integers of params (see stmt_exec). */
+static int exec_ints(ec_store *st, enum stmt_id id, const int64_t *params, int n, int64_t *changes, ec_err *err,
+                     const char *what)
+{
+	binder b = stmt_bind(st, id);
+	for (int i = 0; i < n; i++)
+		bind_int(&b, i + 1, params[i]);
+	return stmt_exec(st, &b, changes, err, what);
 }
 
 /* Runs BEGIN IMMEDIATE, COMMIT or ROLLBACK. */
@@ -611,38 +646,36 @@ static int serial_read(ec_store *st, int64_t *last, ec_err *err)
 	return rc;
 }
 
-int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
+/* Reserves the next block of serials durably (inside the caller's lock). */
+static int serial_block_reserve(ec_store *st, ec_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int64_t last = 0;
-	int rc = -1;
-
-	serial[0] = '\0';
-	store_lock(st);
-	if (st->block_next < st->block_end) {
-		serial_format(st->block_next++, serial);
-		store_unlock(st);
-		return 0;
-	}
+	int64_t last = 0, changed = 0;
 	if (tx_step(st, ST_BEGIN, err) != 0)
-		goto out;
-	s = stmt_use(st, ST_SERIAL_BUMP);
-	sqlite3_bind_int64(s, 1, STORE_SERIAL_BLOCK);
-	if (step_done(st, s, err, "advancing the serial counter") != 0)
-		goto out;
-	if (sqlite3_changes(st->db) != 1) {
-		ec_err_set(err, "the serial counter is missing or exhausted");
-		goto out;
-	}
-	if (serial_read(st, &last, err) != 0 || tx_step(st, ST_COMMIT, err) != 0)
-		goto out;
+		return -1;
+	binder b = stmt_bind(st, ST_SERIAL_BUMP);
+	bind_int(&b, 1, STORE_SERIAL_BLOCK);
+	int rc = stmt_exec(st, &b, &changed, err, "advancing the serial counter");
+	if (rc == 0 && changed != 1)
+		rc = ec_err_set(err, "the serial counter is missing or exhausted");
+	if (rc == 0 && (serial_read(st, &last, err) != 0 || tx_step(st, ST_COMMIT, err) != 0))
+		rc = -1;
+	tx_abort(st);
+	if (rc != 0)
+		return -1;
 	st->block_next = last - STORE_SERIAL_BLOCK + 1;
 	st->block_end = last + 1;
-	serial_format(st->block_next++, serial);
-	rc = 0;
-out:
-	stmt_done(s);
-	tx_abort(st);
+	return 0;
+}
+
+int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
+{
+	int rc = 0;
+	serial[0] = '\0';
+	store_lock(st);
+	if (st->block_next >= st->block_end)
+		rc = serial_block_reserve(st, err);
+	if (rc == 0)
+		serial_format(st->block_next++, serial);
 	store_unlock(st);
 	if (rc != 0)
 		ec_err_wrap(err, "reserving a serial");
@@ -666,11 +699,111 @@ int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
 	return 0;
 }
 
+/* ---- paged walks (the _each calls) ---- */
+
+/* How to read one kind of row; its kind says how to free it and hand it over. */
+enum row_kind { ROW_CERT, ROW_REQUEST, ROW_CA };
+
+typedef union row_fn {
+	int (*cert)(void *ctx, const store_cert *c);
+	int (*request)(void *ctx, const store_request *r);
+	int (*ca)(void *ctx, const store_ca_cert *ca);
+} row_fn;
+
+typedef struct row_type {
+	enum row_kind kind;
+	size_t size;
+	int key_col;                 /* the integer column the walk is ordered by */
+	int (*read)(sqlite3_stmt *s, void *row, ec_err *err); /* on failure nothing to free */
+} row_type;
+
+/* One walk: the query takes ?1 the last key seen and ?2 the page size, then ?3 (integer) and
+ * ?4 (text, NULL binds NULL) when it has them. */
+typedef struct paged_walk {
+	enum stmt_id id;
+	const row_type *type;
+	int64_t filter_int;
+	const char *filter_text;
+	row_fn fn;
+	void *ctx;
+	const char *what;            /* "listing ..." for errors */
+} paged_walk;
+
+/* Calls the walk's callback with a row of its kind, then frees the row; a callback that stopped
+ * the walk (rc != 0) is not called again. */
+static int row_visit(const paged_walk *w, void *row, int rc)
+{
+	switch (w->type->kind) {
+	case ROW_CERT:
+		rc = rc != 0 ? rc : w->fn.cert(w->ctx, row);
+		store_cert_free(row);
+		break;
+	case ROW_REQUEST:
+		rc = rc != 0 ? rc : w->fn.request(w->ctx, row);
+		store_request_free(row);
+		break;
+	case ROW_CA:
+		rc = rc != 0 ? rc : w->fn.ca(w->ctx, row);
+		store_ca_cert_free(row);
+		break;
+	}
+	return rc;
+}
+
+/* Reads the page after *after into rows and moves *after to its last row. *n is the number of
+ * rows read, also on failure (they are to be freed). */
+static int page_read(ec_store *st, const paged_walk *w, int64_t *after, char *rows, size_t *n, ec_err *err)
+{
+	*n = 0;
+	store_lock(st);
+	binder b = stmt_bind(st, w->id);
+	int params = sqlite3_bind_parameter_count(b.s);
+	bind_int(&b, 1, *after);
+	bind_int(&b, 2, STORE_PAGE);
+	if (params >= 3)
+		bind_int(&b, 3, w->filter_int);
+	if (params >= 4)
+		bind_text(&b, 4, w->filter_text, SIZE_MAX);
+	int rc = stmt_query(st, &b, err, w->what);
+	while (rc == 0) {
+		if ((rc = w->type->read(b.s, rows + *n * w->type->size, err)) != 0)
+			break;
+		*after = sqlite3_column_int64(b.s, w->type->key_col);
+		if (++*n == STORE_PAGE)
+			break;
+		rc = step_row(st, b.s, err, w->what);
+	}
+	stmt_done(b.s);
+	store_unlock(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Walks the query page by page, calling w->fn for each row with the lock released. */
+static int each_paged(ec_store *st, const paged_walk *w, ec_err *err)
+{
+	char *rows = calloc(STORE_PAGE, w->type->size);
+	int64_t after = INT64_MIN;
+	size_t n = 0;
+	int rc = 0;
+
+	if (rows == NULL)
+		return ec_err_set(err, "%s: out of memory", w->what);
+	do {
+		if (page_read(st, w, &after, rows, &n, err) != 0)
+			rc = ec_err_wrap(err, "%s", w->what);
+		for (size_t i = 0; i < n; i++)
+			rc = row_visit(w, rows + i * w->type->size, rc);
+	} while (rc == 0 && n == STORE_PAGE);
+	free(rows);
+	return rc;
+}
+
 /* ---- issued certificates ---- */
 
 /* Reads a row of CERT_COLS into c (zeroed first); on failure c holds nothing to free. */
-static int read_cert(sqlite3_stmt *s, store_cert *c, ec_err *err)
+static int read_cert(sqlite3_stmt *s, void *row, ec_err *err)
 {
+	store_cert *c = row;
 	memset(c, 0, sizeof(*c));
 	col_text(s, 0, c->serial, sizeof(c->serial));
 	col_text(s, 1, c->issuer_serial, sizeof(c->issuer_serial));
@@ -684,11 +817,12 @@ static int read_cert(sqlite3_stmt *s, store_cert *c, ec_err *err)
 	return 0;
 }
 
+static const row_type cert_rows = { ROW_CERT, sizeof(store_cert), CERT_NCOLS, read_cert };
+
 /* Inserts the certificate row (inside the caller's transaction). */
 static int cert_insert(ec_store *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err)
 {
-	binder b = { stmt_use(st, ST_CERT_INSERT), SQLITE_OK };
-	int rc = -1;
+	binder b = stmt_bind(st, ST_CERT_INSERT);
 	bind_text(&b, 1, serial, STORE_SERIAL_MAX);
 	bind_int(&b, 2, num);
 	bind_text(&b, 3, cert->issuer_serial, sizeof(cert->issuer_serial));
@@ -698,30 +832,22 @@ static int cert_insert(ec_store *st, const store_cert *cert, const char *serial,
 	bind_int(&b, 7, cert->status);
 	bind_int(&b, 8, cert->revoked_at);
 	bind_blob(&b, 9, cert->der, cert->der_len);
-	if (b.rc != SQLITE_OK)
-		db_fail(st, err, "binding the certificate row");
-	else
-		rc = step_done(st, b.s, err, "inserting the certificate row");
-	stmt_done(b.s);
-	return rc;
+	return stmt_exec(st, &b, NULL, err, "inserting the certificate row");
 }
 
 /* Marks request id GRANTED with the certificate (inside the caller's transaction). */
 static int request_grant(ec_store *st, int64_t id, const char *serial, const uint8_t *der, size_t len,
                          ec_err *err)
 {
-	binder b = { stmt_use(st, ST_REQ_GRANT), SQLITE_OK };
-	int rc = -1;
+	binder b = stmt_bind(st, ST_REQ_GRANT);
+	int64_t changed = 0;
 	bind_int(&b, 1, id);
 	bind_int(&b, 2, STORE_REQ_GRANTED);
 	bind_text(&b, 3, serial, STORE_SERIAL_MAX);
 	bind_blob(&b, 4, der, len);
-	if (b.rc != SQLITE_OK)
-		db_fail(st, err, "binding the request update");
-	else if (step_done(st, b.s, err, "marking the request granted") == 0)
-		rc = sqlite3_changes(st->db) == 1 ? 0 : ec_err_set(err, "request %" PRId64 " does not exist", id);
-	stmt_done(b.s);
-	return rc;
+	if (stmt_exec(st, &b, &changed, err, "marking the request granted") != 0)
+		return -1;
+	return changed == 1 ? 0 : ec_err_set(err, "request %" PRId64 " does not exist", id);
 }
 
 int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id,
@@ -754,8 +880,6 @@ int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *er
 {
 	char canon[STORE_SERIAL_MAX];
 	int64_t num;
-	binder b;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (serial == NULL)
@@ -763,12 +887,9 @@ int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *er
 	if (serial_canon(serial, SIZE_MAX, canon, &num) != 0)
 		return 1;
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_CERT_GET), SQLITE_OK };
+	binder b = stmt_bind(st, ST_CERT_GET);
 	bind_text(&b, 1, canon, sizeof(canon));
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the serial");
-	else
-		rc = step_row(st, b.s, err, "reading the certificate");
+	int rc = stmt_query(st, &b, err, "reading the certificate");
 	if (rc == 0)
 		rc = read_cert(b.s, out, err);
 	stmt_done(b.s);
@@ -781,107 +902,45 @@ int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *er
 int store_cert_set_revoked(ec_store *st, const char *serial, bool revoked, ec_time when, ec_err *err)
 {
 	char canon[STORE_SERIAL_MAX];
-	int64_t num;
-	binder b;
-	int rc;
+	int64_t num, changed = 0;
 
 	if (serial == NULL)
 		return ec_err_set(err, "revoking a certificate: no serial given");
 	if (serial_canon(serial, SIZE_MAX, canon, &num) != 0)
 		return 1;
 	store_lock(st);
-	b = (binder){ stmt_use(st, revoked ? ST_CERT_REVOKE : ST_CERT_UNREVOKE), SQLITE_OK };
+	binder b = stmt_bind(st, revoked ? ST_CERT_REVOKE : ST_CERT_UNREVOKE);
 	bind_text(&b, 1, canon, sizeof(canon));
 	bind_int(&b, 2, revoked ? STORE_CERT_REVOKED : STORE_CERT_VALID);
 	if (revoked)
 		bind_int(&b, 3, when);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the serial");
-	else
-		rc = step_done(st, b.s, err, "updating the certificate");
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
-		rc = 1;
-	stmt_done(b.s);
+	int rc = stmt_exec(st, &b, &changed, err, "updating the certificate");
 	store_unlock(st);
 	if (rc < 0)
-		ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
-	return rc;
-}
-
-/* Reads up to STORE_PAGE revoked certificates numbered above *after into rows[0..*n) and moves
- * *after to the last one. On failure the rows read so far are still in rows[0..*n). */
-static int revoked_page(ec_store *st, const char *issuer, int64_t *after, store_cert *rows, size_t *n,
-                        ec_err *err)
-{
-	binder b;
-	int rc = 0;
-
-	*n = 0;
-	store_lock(st);
-	b = (binder){ stmt_use(st, ST_CERT_REVOKED), SQLITE_OK };
-	bind_int(&b, 1, STORE_CERT_REVOKED);
-	bind_text(&b, 2, issuer, SIZE_MAX);
-	bind_int(&b, 3, *after);
-	bind_int(&b, 4, STORE_PAGE);
-	if (b.rc != SQLITE_OK) {
-		rc = db_fail(st, err, "binding the query");
-		goto out;
-	}
-	while (*n < STORE_PAGE && (rc = step_row(st, b.s, err, "reading revoked certificates")) == 0) {
-		if ((rc = read_cert(b.s, &rows[*n], err)) != 0)
-			goto out;
-		*after = sqlite3_column_int64(b.s, CERT_NCOLS);
-		(*n)++;
-	}
-	rc = rc < 0 ? rc : 0;
-out:
-	stmt_done(b.s);
-	store_unlock(st);
-	return rc;
+		return ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
+	return changed == 0 ? 1 : 0;
 }
 
 int store_cert_each_revoked(ec_store *st, const char *issuer_serial,
                             int (*fn)(void *ctx, const store_cert *c), void *ctx, ec_err *err)
 {
-	store_cert *rows = calloc(STORE_PAGE, sizeof(*rows));
-	int64_t after = INT64_MIN;
-	size_t n = 0;
-	int rc = 0;
-
-	if (rows == NULL)
-		return ec_err_set(err, "listing revoked certificates: out of memory");
-	do {
-		if (revoked_page(st, issuer_serial, &after, rows, &n, err) != 0)
-			rc = ec_err_wrap(err, "listing revoked certificates");
-		for (size_t i = 0; i < n; i++) {
-			if (rc == 0)
-				rc = fn(ctx, &rows[i]);
-			store_cert_free(&rows[i]);
-		}
-	} while (rc == 0 && n == STORE_PAGE);
-	free(rows);
-	return rc;
+	paged_walk w = {ST_CERT_REVOKED, &cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
+	                "listing revoked certificates"};
+	return each_paged(st, &w, err);
 }
 
-/* Runs a count(*) statement with an optional integer parameter ?1. */
 /* Runs a count statement with an optional integer ?1 and an optional text ?2. */
 static int count_rows(ec_store *st, enum stmt_id id, const int64_t *param, const char *text, int64_t *count,
                       ec_err *err)
 {
-	binder b;
-	int rc;
-
 	*count = 0;
 	store_lock(st);
-	b = (binder){ stmt_use(st, id), SQLITE_OK };
+	binder b = stmt_bind(st, id);
 	if (param != NULL)
 		bind_int(&b, 1, *param);
 	if (text != NULL)
 		bind_text(&b, 2, text, SIZE_MAX);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the count");
-	else
-		rc = step_row(st, b.s, err, "counting");
+	int rc = stmt_query(st, &b, err, "counting");
 	if (rc == 1)
 		rc = ec_err_set(err, "counting: no result");
 	if (rc == 0)
@@ -910,8 +969,9 @@ void store_cert_free(store_cert *c)
 /* ---- enrollment transactions ---- */
 
 /* Reads a row of REQ_COLS into r (zeroed first); on failure r holds nothing to free. */
-static int read_request(sqlite3_stmt *s, store_request *r, ec_err *err)
+static int read_request(sqlite3_stmt *s, void *row, ec_err *err)
 {
+	store_request *r = row;
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(s, 0);
 	col_text(s, 1, r->txid, sizeof(r->txid));
@@ -937,6 +997,8 @@ static int read_request(sqlite3_stmt *s, store_request *r, ec_err *err)
 	return 0;
 }
 
+static const row_type request_rows = { ROW_REQUEST, sizeof(store_request), 0, read_request };
+
 static void bind_request(binder *b, const store_request *r)
 {
 	bind_text(b, 1, r->txid, sizeof(r->txid));
@@ -958,21 +1020,21 @@ static void bind_request(binder *b, const store_request *r)
 	bind_text(b, 17, r->reason, sizeof(r->reason));
 }
 
+/* Inserts the request and sets its id (inside the caller's lock). */
+static int request_insert(ec_store *st, store_request *req, ec_err *err)
+{
+	binder b = stmt_bind(st, ST_REQ_INSERT);
+	bind_request(&b, req);
+	if (stmt_exec(st, &b, NULL, err, "inserting the request") != 0)
+		return -1;
+	req->id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
 int store_request_insert(ec_store *st, store_request *req, ec_err *err)
 {
-	binder b;
-	int rc;
-
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_REQ_INSERT), SQLITE_OK };
-	bind_request(&b, req);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the request");
-	else
-		rc = step_done(st, b.s, err, "inserting the request");
-	if (rc == 0)
-		req->id = sqlite3_last_insert_rowid(st->db);
-	stmt_done(b.s);
+	int rc = request_insert(st, req, err);
 	store_unlock(st);
 	if (rc != 0)
 		ec_err_wrap(err, "recording transaction %.64s", req->txid);
@@ -984,17 +1046,16 @@ static int otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *
 /* Uses up a one-time password inside the open transaction: 0 done, 1 no longer valid. */
 static int otp_use_in_tx(ec_store *st, const char *hash, ec_time now, ec_err *err)
 {
-	binder b = { stmt_use(st, ST_OTP_CONSUME), SQLITE_OK };
+	binder b = stmt_bind(st, ST_OTP_CONSUME);
+	int64_t changed = 0;
 	bind_text(&b, 1, hash, STORE_OTP_HASH_MAX);
 	bind_int(&b, 2, now);
-	int rc = b.rc != SQLITE_OK ? db_fail(st, err, "binding the password hash")
-	                           : step_done(st, b.s, err, "using up the one-time password");
-	if (rc == 0 && sqlite3_changes(st->db) != 1) {
-		ec_err_set(err, "the one-time password is no longer valid");
-		rc = 1;
-	}
-	stmt_done(b.s);
-	return rc;
+	if (stmt_exec(st, &b, &changed, err, "using up the one-time password") != 0)
+		return -1;
+	if (changed == 1)
+		return 0;
+	ec_err_set(err, "the one-time password is no longer valid");
+	return 1;
 }
 
 /* Inserts one job's certificate and request inside the open transaction, under a savepoint so
@@ -1002,27 +1063,12 @@ static int otp_use_in_tx(ec_store *st, const char *hash, ec_time now, ec_err *er
  * is used up in the same savepoint: it is spent if and only if the certificate is recorded. */
 static int grant_job_apply(ec_store *st, grant_job *j)
 {
-	binder b = { NULL, SQLITE_OK };
-	int rc = -1;
 	if (sqlite3_exec(st->db, "SAVEPOINT grant_job", NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(st, &j->err, "opening a savepoint");
-	if (j->otp_hash != NULL && (rc = otp_use_in_tx(st, j->otp_hash, j->req->created, &j->err)) != 0)
-		goto out;
-	rc = -1;
-	if (cert_insert(st, j->cert, j->serial, j->num, &j->err) != 0)
-		goto out;
-	b.s = stmt_use(st, ST_REQ_INSERT);
-	bind_request(&b, j->req);
-	if (b.rc != SQLITE_OK) {
-		db_fail(st, &j->err, "binding the request");
-		goto out;
-	}
-	if (step_done(st, b.s, &j->err, "inserting the request") != 0)
-		goto out;
-	j->req->id = sqlite3_last_insert_rowid(st->db);
-	rc = 0;
-out:
-	stmt_done(b.s);
+	int rc = j->otp_hash != NULL ? otp_use_in_tx(st, j->otp_hash, j->req->created, &j->err) : 0;
+	if (rc == 0 && (cert_insert(st, j->cert, j->serial, j->num, &j->err) != 0 ||
+	                request_insert(st, j->req, &j->err) != 0))
+		rc = -1;
 	if (rc != 0)
 		(void)sqlite3_exec(st->db, "ROLLBACK TO grant_job", NULL, NULL, NULL);
 	(void)sqlite3_exec(st->db, "RELEASE grant_job", NULL, NULL, NULL);
@@ -1106,11 +1152,7 @@ int store_record_granted(ec_store *st, store_request *req, const store_cert *cer
  * over the binding's statement (resets it) and expects the caller to hold the lock. */
 static int request_fetch(ec_store *st, binder *b, store_request *out, ec_err *err)
 {
-	int rc;
-	if (b->rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the query");
-	else
-		rc = step_row(st, b->s, err, "reading the request");
+	int rc = stmt_query(st, b, err, "reading the request");
 	if (rc == 0)
 		rc = read_request(b->s, out, err);
 	stmt_done(b->s);
@@ -1119,17 +1161,14 @@ static int request_fetch(ec_store *st, binder *b, store_request *out, ec_err *er
 
 int store_request_find(ec_store *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err)
 {
-	binder b;
-	int rc;
-
 	memset(out, 0, sizeof(*out));
 	if (txid == NULL)
 		return ec_err_set(err, "looking up a transaction: no transaction ID given");
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_REQ_FIND), SQLITE_OK };
+	binder b = stmt_bind(st, ST_REQ_FIND);
 	bind_text(&b, 1, txid, SIZE_MAX);
 	bind_text(&b, 2, signer_fp, SIZE_MAX);
-	rc = request_fetch(st, &b, out, err);
+	int rc = request_fetch(st, &b, out, err);
 	store_unlock(st);
 	if (rc < 0)
 		ec_err_wrap(err, "looking up transaction %.64s", txid);
@@ -1138,14 +1177,11 @@ int store_request_find(ec_store *st, const char *txid, const char *signer_fp, st
 
 int store_request_get(ec_store *st, int64_t id, store_request *out, ec_err *err)
 {
-	binder b;
-	int rc;
-
 	memset(out, 0, sizeof(*out));
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_REQ_GET), SQLITE_OK };
+	binder b = stmt_bind(st, ST_REQ_GET);
 	bind_int(&b, 1, id);
-	rc = request_fetch(st, &b, out, err);
+	int rc = request_fetch(st, &b, out, err);
 	store_unlock(st);
 	if (rc < 0)
 		ec_err_wrap(err, "looking up request %" PRId64, id);
@@ -1154,102 +1190,35 @@ int store_request_get(ec_store *st, int64_t id, store_request *out, ec_err *err)
 
 int store_request_set_state(ec_store *st, int64_t id, int state, int fail_info, ec_err *err)
 {
-	binder b;
-	int rc;
-
+	const int64_t params[3] = {id, state, fail_info};
+	int64_t changed = 0;
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_REQ_SET_STATE), SQLITE_OK };
-	bind_int(&b, 1, id);
-	bind_int(&b, 2, state);
-	bind_int(&b, 3, fail_info);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the update");
-	else
-		rc = step_done(st, b.s, err, "updating the request");
-	if (rc == 0 && sqlite3_changes(st->db) == 0)
-		rc = 1;
-	stmt_done(b.s);
+	int rc = exec_ints(st, ST_REQ_SET_STATE, params, 3, &changed, err, "updating the request");
 	store_unlock(st);
 	if (rc < 0)
-		ec_err_wrap(err, "changing the state of request %" PRId64, id);
-	return rc;
-}
-
-/* Reads up to STORE_PAGE requests in state with id above *after (see revoked_page). */
-static int request_page(ec_store *st, int state, int64_t *after, store_request *rows, size_t *n,
-                        ec_err *err)
-{
-	binder b;
-	int rc = 0;
-
-	*n = 0;
-	store_lock(st);
-	b = (binder){ stmt_use(st, ST_REQ_EACH), SQLITE_OK };
-	bind_int(&b, 1, state);
-	bind_int(&b, 2, *after);
-	bind_int(&b, 3, STORE_PAGE);
-	if (b.rc != SQLITE_OK) {
-		rc = db_fail(st, err, "binding the query");
-		goto out;
-	}
-	while (*n < STORE_PAGE && (rc = step_row(st, b.s, err, "reading requests")) == 0) {
-		if ((rc = read_request(b.s, &rows[*n], err)) != 0)
-			goto out;
-		*after = rows[*n].id;
-		(*n)++;
-	}
-	rc = rc < 0 ? rc : 0;
-out:
-	stmt_done(b.s);
-	store_unlock(st);
-	return rc;
+		return ec_err_wrap(err, "changing the state of request %" PRId64, id);
+	return changed == 0 ? 1 : 0;
 }
 
 int store_request_each(ec_store *st, int state, int (*fn)(void *ctx, const store_request *r),
                        void *ctx, ec_err *err)
 {
-	store_request *rows = calloc(STORE_PAGE, sizeof(*rows));
-	int64_t after = INT64_MIN;
-	size_t n = 0;
-	int rc = 0;
-
-	if (rows == NULL)
-		return ec_err_set(err, "listing requests: out of memory");
-	do {
-		if (request_page(st, state, &after, rows, &n, err) != 0)
-			rc = ec_err_wrap(err, "listing requests in state %d", state);
-		for (size_t i = 0; i < n; i++) {
-			if (rc == 0)
-				rc = fn(ctx, &rows[i]);
-			store_request_free(&rows[i]);
-		}
-	} while (rc == 0 && n == STORE_PAGE);
-	free(rows);
-	return rc;
+	char what[64];
+	snprintf(what, sizeof(what), "listing requests in state %d", state);
+	paged_walk w = {ST_REQ_EACH, &request_rows, state, NULL, {.request = fn}, ctx, what};
+	return each_paged(st, &w, err);
 }
 
 int store_request_expire(ec_store *st, ec_time now, ec_err *err)
 {
-	binder b;
-	int rc;
-
+	const int64_t params[4] = {STORE_REQ_EXPIRED, STORE_REQ_PENDING, STORE_REQ_APPROVED, now};
+	int64_t changed = 0;
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_REQ_EXPIRE), SQLITE_OK };
-	bind_int(&b, 1, STORE_REQ_EXPIRED);
-	bind_int(&b, 2, STORE_REQ_PENDING);
-	bind_int(&b, 3, STORE_REQ_APPROVED);
-	bind_int(&b, 4, now);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the update");
-	else
-		rc = step_done(st, b.s, err, "updating requests");
-	if (rc == 0)
-		rc = sqlite3_changes(st->db);
-	stmt_done(b.s);
+	int rc = exec_ints(st, ST_REQ_EXPIRE, params, 4, &changed, err, "updating requests");
 	store_unlock(st);
 	if (rc < 0)
-		ec_err_wrap(err, "expiring requests");
-	return rc;
+		return ec_err_wrap(err, "expiring requests");
+	return (int)changed;
 }
 
 int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err)
@@ -1278,11 +1247,8 @@ int store_request_count_kept_from(ec_store *st, const char *source, int64_t *cou
 
 int store_refusal_record(ec_store *st, const store_refusal *r, ec_err *err)
 {
-	binder b;
-	int rc;
-
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_REFUSAL_INSERT), SQLITE_OK };
+	binder b = stmt_bind(st, ST_REFUSAL_INSERT);
 	bind_int(&b, 1, r->created);
 	bind_text(&b, 2, r->source, sizeof(r->source));
 	bind_text(&b, 3, r->txid, sizeof(r->txid));
@@ -1290,11 +1256,7 @@ int store_refusal_record(ec_store *st, const store_refusal *r, ec_err *err)
 	bind_text(&b, 5, r->pubkey_fp, sizeof(r->pubkey_fp));
 	bind_int(&b, 6, r->fail_info);
 	bind_text(&b, 7, r->reason, sizeof(r->reason));
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the refusal");
-	else
-		rc = step_done(st, b.s, err, "recording the refusal");
-	stmt_done(b.s);
+	int rc = stmt_exec(st, &b, NULL, err, "recording the refusal");
 	store_unlock(st);
 	if (rc != 0)
 		ec_err_wrap(err, "recording the refusal of transaction %.64s", r->txid);
@@ -1308,36 +1270,22 @@ int store_refusal_count(ec_store *st, int64_t *count, ec_err *err)
 	return 0;
 }
 
-/* Runs one purge statement with up to four integer parameters; returns changes() or -1. */
-static int purge_run(ec_store *st, enum stmt_id id, const int64_t *params, int n, ec_err *err)
-{
-	binder b = { stmt_use(st, id), SQLITE_OK };
-	for (int i = 0; i < n; i++)
-		bind_int(&b, i + 1, params[i]);
-	int rc = b.rc != SQLITE_OK ? db_fail(st, err, "binding the purge") : step_done(st, b.s, err, "purging");
-	if (rc == 0)
-		rc = sqlite3_changes(st->db);
-	stmt_done(b.s);
-	return rc;
-}
-
 int store_purge(ec_store *st, ec_time now, ec_time keep_for, ec_err *err)
 {
 	const int64_t req[4] = {STORE_REQ_REJECTED, STORE_REQ_EXPIRED, now, now - keep_for};
 	const int64_t refusal[1] = {now - keep_for};
+	int64_t requests = 0, refusals = 0;
 	store_lock(st);
 	int rc = tx_step(st, ST_BEGIN, err);
-	int a = rc == 0 ? purge_run(st, ST_REQ_PURGE, req, 4, err) : -1;
-	int b = a >= 0 ? purge_run(st, ST_REFUSAL_PURGE, refusal, 1, err) : -1;
-	if (b >= 0 && tx_step(st, ST_COMMIT, err) == 0)
-		rc = a + b;
-	else
+	if (rc == 0 && (exec_ints(st, ST_REQ_PURGE, req, 4, &requests, err, "purging requests") != 0 ||
+	                exec_ints(st, ST_REFUSAL_PURGE, refusal, 1, &refusals, err, "purging refusals") != 0 ||
+	                tx_step(st, ST_COMMIT, err) != 0))
 		rc = -1;
 	tx_abort(st);
 	store_unlock(st);
 	if (rc < 0)
-		ec_err_wrap(err, "purging old requests");
-	return rc;
+		return ec_err_wrap(err, "purging old requests");
+	return (int)(requests + refusals);
 }
 
 void store_request_free(store_request *r)
@@ -1355,11 +1303,8 @@ void store_request_free(store_request *r)
 
 int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err)
 {
-	binder b;
-	int rc;
-
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_CA_PUT), SQLITE_OK };
+	binder b = stmt_bind(st, ST_CA_PUT);
 	bind_int(&b, 1, ca->generation);
 	bind_int(&b, 2, ca->role);
 	bind_text(&b, 3, ca->serial, sizeof(ca->serial));
@@ -1367,44 +1312,36 @@ int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err)
 	bind_int(&b, 5, ca->not_after);
 	bind_blob(&b, 6, ca->der, ca->der_len);
 	bind_blob(&b, 7, ca->link_der, ca->link_der_len);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the row");
-	else
-		rc = step_done(st, b.s, err, "writing the row");
-	stmt_done(b.s);
+	int rc = stmt_exec(st, &b, NULL, err, "writing the row");
 	store_unlock(st);
 	if (rc != 0)
 		ec_err_wrap(err, "storing CA certificate generation %d", ca->generation);
 	return rc;
 }
 
-/* Runs a CA statement on one generation (role: ?2 when role >= 0); *changed gets changes(). */
-static int ca_update(ec_store *st, enum stmt_id id, int generation, int role, int *changed, ec_err *err)
+/* Runs a CA statement on one generation, ?2 the role or the link when given; *changed gets
+ * the number of rows changed. */
+static int ca_update(ec_store *st, enum stmt_id id, int generation, const int *role, const store_ca_cert *link,
+                     int64_t *changed, ec_err *err)
 {
-	binder b;
-	int rc;
-
 	store_lock(st);
-	b = (binder){ stmt_use(st, id), SQLITE_OK };
+	binder b = stmt_bind(st, id);
 	bind_int(&b, 1, generation);
-	if (role >= 0)
-		bind_int(&b, 2, role);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the update");
-	else
-		rc = step_done(st, b.s, err, "updating the row");
-	*changed = rc == 0 ? sqlite3_changes(st->db) : 0;
-	stmt_done(b.s);
+	if (role != NULL)
+		bind_int(&b, 2, *role);
+	if (link != NULL)
+		bind_blob(&b, 2, link->link_der, link->link_der_len);
+	int rc = stmt_exec(st, &b, changed, err, "updating the row");
 	store_unlock(st);
 	return rc;
 }
 
 int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err)
 {
-	int changed = 0;
+	int64_t changed = 0;
 	if (role < 0)
 		return ec_err_set(err, "setting the role of CA generation %d: bad role %d", generation, role);
-	if (ca_update(st, ST_CA_ROLE, generation, role, &changed, err) != 0)
+	if (ca_update(st, ST_CA_ROLE, generation, &role, NULL, &changed, err) != 0)
 		return ec_err_wrap(err, "setting the role of CA generation %d", generation);
 	if (changed == 0)
 		return ec_err_set(err, "setting the role of CA generation %d: no such generation", generation);
@@ -1413,21 +1350,9 @@ int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err)
 
 int store_ca_set_link(ec_store *st, int generation, const uint8_t *der, size_t der_len, ec_err *err)
 {
-	binder b;
-	int rc;
-
-	store_lock(st);
-	b = (binder){ stmt_use(st, ST_CA_LINK), SQLITE_OK };
-	bind_int(&b, 1, generation);
-	bind_blob(&b, 2, der, der_len);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the update");
-	else
-		rc = step_done(st, b.s, err, "updating the row");
-	int changed = rc == 0 ? sqlite3_changes(st->db) : 0;
-	stmt_done(b.s);
-	store_unlock(st);
-	if (rc != 0)
+	const store_ca_cert link = {.link_der = (uint8_t *)der, .link_der_len = der_len};
+	int64_t changed = 0;
+	if (ca_update(st, ST_CA_LINK, generation, NULL, &link, &changed, err) != 0)
 		return ec_err_wrap(err, "storing the link certificate of CA generation %d", generation);
 	if (changed == 0)
 		return ec_err_set(err, "storing the link certificate of CA generation %d: no such generation",
@@ -1438,15 +1363,16 @@ int store_ca_set_link(ec_store *st, int generation, const uint8_t *der, size_t d
 /* Deleting a generation that is not there succeeds: the outcome is the same. */
 int store_ca_delete(ec_store *st, int generation, ec_err *err)
 {
-	int changed = 0;
-	if (ca_update(st, ST_CA_DELETE, generation, -1, &changed, err) != 0)
+	int64_t changed = 0;
+	if (ca_update(st, ST_CA_DELETE, generation, NULL, NULL, &changed, err) != 0)
 		return ec_err_wrap(err, "deleting CA generation %d", generation);
 	return 0;
 }
 
 /* Reads a row of CA_COLS into ca (zeroed first); on failure ca holds nothing to free. */
-static int read_ca(sqlite3_stmt *s, store_ca_cert *ca, ec_err *err)
+static int read_ca(sqlite3_stmt *s, void *row, ec_err *err)
 {
+	store_ca_cert *ca = row;
 	memset(ca, 0, sizeof(*ca));
 	ca->generation = sqlite3_column_int(s, 0);
 	ca->role = sqlite3_column_int(s, 1);
@@ -1460,54 +1386,12 @@ static int read_ca(sqlite3_stmt *s, store_ca_cert *ca, ec_err *err)
 	return 0;
 }
 
-/* Reads up to STORE_PAGE generations above *after (see revoked_page). */
-static int ca_page(ec_store *st, int64_t *after, store_ca_cert *rows, size_t *n, ec_err *err)
-{
-	binder b;
-	int rc = 0;
-
-	*n = 0;
-	store_lock(st);
-	b = (binder){ stmt_use(st, ST_CA_EACH), SQLITE_OK };
-	bind_int(&b, 1, *after);
-	bind_int(&b, 2, STORE_PAGE);
-	if (b.rc != SQLITE_OK) {
-		rc = db_fail(st, err, "binding the query");
-		goto out;
-	}
-	while (*n < STORE_PAGE && (rc = step_row(st, b.s, err, "reading CA certificates")) == 0) {
-		if ((rc = read_ca(b.s, &rows[*n], err)) != 0)
-			goto out;
-		*after = rows[*n].generation;
-		(*n)++;
-	}
-	rc = rc < 0 ? rc : 0;
-out:
-	stmt_done(b.s);
-	store_unlock(st);
-	return rc;
-}
+static const row_type ca_rows = { ROW_CA, sizeof(store_ca_cert), 0, read_ca };
 
 int store_ca_each(ec_store *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
 {
-	store_ca_cert *rows = calloc(STORE_PAGE, sizeof(*rows));
-	int64_t after = INT64_MIN;
-	size_t n = 0;
-	int rc = 0;
-
-	if (rows == NULL)
-		return ec_err_set(err, "listing CA certificates: out of memory");
-	do {
-		if (ca_page(st, &after, rows, &n, err) != 0)
-			rc = ec_err_wrap(err, "listing CA certificates");
-		for (size_t i = 0; i < n; i++) {
-			if (rc == 0)
-				rc = fn(ctx, &rows[i]);
-			store_ca_cert_free(&rows[i]);
-		}
-	} while (rc == 0 && n == STORE_PAGE);
-	free(rows);
-	return rc;
+	paged_walk w = {ST_CA_EACH, &ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
+	return each_paged(st, &w, err);
 }
 
 void store_ca_cert_free(store_ca_cert *ca)
@@ -1540,22 +1424,14 @@ static int otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *
 	return 0;
 }
 
-/* Runs an OTP statement: ?1 the hash, ?2 a time; *changed gets changes(). */
-static int otp_run(ec_store *st, enum stmt_id id, const char *hash, ec_time t, int *changed, ec_err *err)
+/* Runs an OTP statement: ?1 the hash, ?2 a time; *changed gets the number of rows changed. */
+static int otp_run(ec_store *st, enum stmt_id id, const char *hash, ec_time t, int64_t *changed, ec_err *err)
 {
-	binder b;
-	int rc;
-
 	store_lock(st);
-	b = (binder){ stmt_use(st, id), SQLITE_OK };
+	binder b = stmt_bind(st, id);
 	bind_text(&b, 1, hash, STORE_OTP_HASH_MAX);
 	bind_int(&b, 2, t);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the password hash");
-	else
-		rc = step_done(st, b.s, err, "updating the password table");
-	*changed = rc == 0 ? sqlite3_changes(st->db) : 0;
-	stmt_done(b.s);
+	int rc = stmt_exec(st, &b, changed, err, "updating the password table");
 	store_unlock(st);
 	return rc;
 }
@@ -1580,7 +1456,7 @@ int store_otp_check(ec_store *st, const char *password, ec_time now, ec_err *err
 int store_otp_add(ec_store *st, const char *password, ec_time expires, ec_err *err)
 {
 	char hash[STORE_OTP_HASH_MAX];
-	int changed = 0;
+	int64_t changed = 0;
 	if (password == NULL || password[0] == '\0')
 		return ec_err_set(err, "adding a one-time password: the password is empty");
 	if (otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_ADD, hash, expires, &changed, err) != 0)
@@ -1591,7 +1467,7 @@ int store_otp_add(ec_store *st, const char *password, ec_time expires, ec_err *e
 int store_otp_consume(ec_store *st, const char *password, ec_time now, ec_err *err)
 {
 	char hash[STORE_OTP_HASH_MAX];
-	int changed = 0;
+	int64_t changed = 0;
 	if (password == NULL || password[0] == '\0')
 		return 1;
 	if (otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_CONSUME, hash, now, &changed, err) != 0)
@@ -1604,22 +1480,15 @@ int store_otp_consume(ec_store *st, const char *password, ec_time now, ec_err *e
 /* A value that does not fit in size is an error, not a truncated value. */
 int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_err *err)
 {
-	const unsigned char *text;
-	binder b;
-	int rc;
-
 	if (size == 0)
 		return ec_err_set(err, "reading metadata %s: no room for the value", key);
 	value[0] = '\0';
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_META_GET), SQLITE_OK };
+	binder b = stmt_bind(st, ST_META_GET);
 	bind_text(&b, 1, key, SIZE_MAX);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the key");
-	else
-		rc = step_row(st, b.s, err, "reading the value");
+	int rc = stmt_query(st, &b, err, "reading the value");
 	if (rc == 0) {
-		text = sqlite3_column_text(b.s, 0);
+		const unsigned char *text = sqlite3_column_text(b.s, 0);
 		if (text != NULL && (size_t)sqlite3_column_bytes(b.s, 0) >= size)
 			rc = ec_err_set(err, "the value is longer than %zu bytes", size - 1);
 		else
@@ -1634,18 +1503,11 @@ int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_e
 
 int store_meta_set(ec_store *st, const char *key, const char *value, ec_err *err)
 {
-	binder b;
-	int rc;
-
 	store_lock(st);
-	b = (binder){ stmt_use(st, ST_META_SET), SQLITE_OK };
+	binder b = stmt_bind(st, ST_META_SET);
 	bind_text(&b, 1, key, SIZE_MAX);
 	bind_text(&b, 2, value != NULL ? value : "", SIZE_MAX);
-	if (b.rc != SQLITE_OK)
-		rc = db_fail(st, err, "binding the value");
-	else
-		rc = step_done(st, b.s, err, "writing the value");
-	stmt_done(b.s);
+	int rc = stmt_exec(st, &b, NULL, err, "writing the value");
 	store_unlock(st);
 	if (rc != 0)
 		ec_err_wrap(err, "writing metadata %s", key);
