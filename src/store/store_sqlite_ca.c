@@ -1,0 +1,112 @@
+/*
+ * store_sqlite_ca.c - the SQLite backend's CA certificate generations and their links.
+ */
+#include "store/store_sqlite_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- CA certificate generations ---- */
+
+int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err)
+{
+	sq_lock(st);
+	binder b = sq_bind(st, ST_CA_PUT);
+	sq_bind_int(&b, 1, ca->generation);
+	sq_bind_int(&b, 2, ca->role);
+	sq_bind_text(&b, 3, ca->serial, sizeof(ca->serial));
+	sq_bind_int(&b, 4, ca->not_before);
+	sq_bind_int(&b, 5, ca->not_after);
+	sq_bind_blob(&b, 6, ca->der, ca->der_len);
+	sq_bind_blob(&b, 7, ca->link_der, ca->link_der_len);
+	int rc = sq_exec(st, &b, NULL, err, "writing the row");
+	sq_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "storing CA certificate generation %d", ca->generation);
+	return rc;
+}
+
+/* Runs a CA statement on one generation, ?2 the role or the link when given; *changed gets
+ * the number of rows changed. */
+static int ca_update(ec_store *st, enum stmt_id id, int generation, const int *role, const store_ca_cert *link,
+                     int64_t *changed, ec_err *err)
+{
+	sq_lock(st);
+	binder b = sq_bind(st, id);
+	sq_bind_int(&b, 1, generation);
+	if (role != NULL)
+		sq_bind_int(&b, 2, *role);
+	if (link != NULL)
+		sq_bind_blob(&b, 2, link->link_der, link->link_der_len);
+	int rc = sq_exec(st, &b, changed, err, "updating the row");
+	sq_unlock(st);
+	return rc;
+}
+
+int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err)
+{
+	int64_t changed = 0;
+	if (role < 0)
+		return ec_err_set(err, "setting the role of CA generation %d: bad role %d", generation, role);
+	if (ca_update(st, ST_CA_ROLE, generation, &role, NULL, &changed, err) != 0)
+		return ec_err_wrap(err, "setting the role of CA generation %d", generation);
+	if (changed == 0)
+		return ec_err_set(err, "setting the role of CA generation %d: no such generation", generation);
+	return 0;
+}
+
+int store_ca_set_link(ec_store *st, int generation, const uint8_t *der, size_t der_len, ec_err *err)
+{
+	const store_ca_cert link = {.link_der = (uint8_t *)der, .link_der_len = der_len};
+	int64_t changed = 0;
+	if (ca_update(st, ST_CA_LINK, generation, NULL, &link, &changed, err) != 0)
+		return ec_err_wrap(err, "storing the link certificate of CA generation %d", generation);
+	if (changed == 0)
+		return ec_err_set(err, "storing the link certificate of CA generation %d: no such generation",
+		                  generation);
+	return 0;
+}
+
+/* Deleting a generation that is not there succeeds: the outcome is the same. */
+int store_ca_delete(ec_store *st, int generation, ec_err *err)
+{
+	int64_t changed = 0;
+	if (ca_update(st, ST_CA_DELETE, generation, NULL, NULL, &changed, err) != 0)
+		return ec_err_wrap(err, "deleting CA generation %d", generation);
+	return 0;
+}
+
+/* Reads a row of CA_COLS into ca (zeroed first); on failure ca holds nothing to free. */
+static int read_ca(sqlite3_stmt *s, void *row, ec_err *err)
+{
+	store_ca_cert *ca = row;
+	memset(ca, 0, sizeof(*ca));
+	ca->generation = sqlite3_column_int(s, 0);
+	ca->role = sqlite3_column_int(s, 1);
+	sq_col_text(s, 2, ca->serial, sizeof(ca->serial));
+	ca->not_before = sqlite3_column_int64(s, 3);
+	ca->not_after = sqlite3_column_int64(s, 4);
+	if (sq_col_blob(s, 5, &ca->der, &ca->der_len) != 0 || sq_col_blob(s, 6, &ca->link_der, &ca->link_der_len) != 0) {
+		store_ca_cert_free(ca);
+		return ec_err_set(err, "reading CA generation %d: out of memory", ca->generation);
+	}
+	return 0;
+}
+
+static const row_type ca_rows = { ROW_CA, sizeof(store_ca_cert), 0, read_ca };
+
+int store_ca_each(ec_store *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
+{
+	paged_walk w = {ST_CA_EACH, &ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
+	return sq_each(st, &w, err);
+}
+
+void store_ca_cert_free(store_ca_cert *ca)
+{
+	if (ca == NULL)
+		return;
+	free(ca->der);
+	free(ca->link_der);
+	ca->der = ca->link_der = NULL;
+	ca->der_len = ca->link_der_len = 0;
+}

@@ -1,0 +1,223 @@
+/*
+ * store_sqlite_certs.c - the SQLite backend's serial counter and issued certificates.
+ */
+#include "store/store_sqlite_internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- serials ---- */
+
+/* The counter's current value (inside the caller's lock). */
+static int serial_read(ec_store *st, int64_t *last, ec_err *err)
+{
+	binder b = sq_bind(st, ST_SERIAL_LAST);
+	int rc = sq_query(st, &b, err, "reading the serial counter");
+	if (rc == 1)
+		rc = ec_err_set(err, "the serial counter is missing");
+	if (rc == 0)
+		*last = sqlite3_column_int64(b.s, 0);
+	sq_done(b.s);
+	return rc;
+}
+
+/* Reserves the next block of serials durably (inside the caller's lock). */
+static int serial_block_reserve(ec_store *st, ec_err *err)
+{
+	int64_t last = 0, changed = 0;
+	if (sq_tx(st, ST_BEGIN, err) != 0)
+		return -1;
+	binder b = sq_bind(st, ST_SERIAL_BUMP);
+	sq_bind_int(&b, 1, STORE_SERIAL_BLOCK);
+	int rc = sq_exec(st, &b, &changed, err, "advancing the serial counter");
+	if (rc == 0 && changed != 1)
+		rc = ec_err_set(err, "the serial counter is missing or exhausted");
+	if (rc == 0 && (serial_read(st, &last, err) != 0 || sq_tx(st, ST_COMMIT, err) != 0))
+		rc = -1;
+	sq_tx_abort(st);
+	if (rc != 0)
+		return -1;
+	st->block_next = last - STORE_SERIAL_BLOCK + 1;
+	st->block_end = last + 1;
+	return 0;
+}
+
+int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
+{
+	int rc = 0;
+	serial[0] = '\0';
+	sq_lock(st);
+	if (st->block_next >= st->block_end)
+		rc = serial_block_reserve(st, err);
+	if (rc == 0)
+		sq_serial_format(st->block_next++, serial);
+	sq_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "reserving a serial");
+	return rc;
+}
+
+int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
+{
+	int64_t last = 0;
+	int rc;
+
+	serial[0] = '\0';
+	sq_lock(st);
+	rc = serial_read(st, &last, err);
+	if (rc == 0 && st->block_end > 0)
+		last = st->block_next - 1; /* the last handed out, not the end of the reserved block */
+	sq_unlock(st);
+	if (rc != 0)
+		return ec_err_wrap(err, "reading the last serial");
+	sq_serial_format(last, serial);
+	return 0;
+}
+
+/* ---- issued certificates ---- */
+
+/* Reads a row of CERT_COLS into c (zeroed first); on failure c holds nothing to free. */
+static int read_cert(sqlite3_stmt *s, void *row, ec_err *err)
+{
+	store_cert *c = row;
+	memset(c, 0, sizeof(*c));
+	sq_col_text(s, 0, c->serial, sizeof(c->serial));
+	sq_col_text(s, 1, c->issuer_serial, sizeof(c->issuer_serial));
+	sq_col_text(s, 2, c->subject, sizeof(c->subject));
+	c->not_before = sqlite3_column_int64(s, 3);
+	c->not_after = sqlite3_column_int64(s, 4);
+	c->status = sqlite3_column_int(s, 5);
+	c->revoked_at = sqlite3_column_int64(s, 6);
+	if (sq_col_blob(s, 7, &c->der, &c->der_len) != 0)
+		return ec_err_set(err, "reading certificate %s: out of memory", c->serial);
+	return 0;
+}
+
+static const row_type cert_rows = { ROW_CERT, sizeof(store_cert), CERT_NCOLS, read_cert };
+
+/* Inserts the certificate row (inside the caller's transaction). */
+int sq_cert_insert(ec_store *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err)
+{
+	binder b = sq_bind(st, ST_CERT_INSERT);
+	sq_bind_text(&b, 1, serial, STORE_SERIAL_MAX);
+	sq_bind_int(&b, 2, num);
+	sq_bind_text(&b, 3, cert->issuer_serial, sizeof(cert->issuer_serial));
+	sq_bind_text(&b, 4, cert->subject, sizeof(cert->subject));
+	sq_bind_int(&b, 5, cert->not_before);
+	sq_bind_int(&b, 6, cert->not_after);
+	sq_bind_int(&b, 7, cert->status);
+	sq_bind_int(&b, 8, cert->revoked_at);
+	sq_bind_blob(&b, 9, cert->der, cert->der_len);
+	return sq_exec(st, &b, NULL, err, "inserting the certificate row");
+}
+
+/* Marks request id GRANTED with the certificate (inside the caller's transaction). */
+int sq_request_grant(ec_store *st, int64_t id, const char *serial, const uint8_t *der, size_t len,
+                         ec_err *err)
+{
+	binder b = sq_bind(st, ST_REQ_GRANT);
+	int64_t changed = 0;
+	sq_bind_int(&b, 1, id);
+	sq_bind_int(&b, 2, STORE_REQ_GRANTED);
+	sq_bind_text(&b, 3, serial, STORE_SERIAL_MAX);
+	sq_bind_blob(&b, 4, der, len);
+	if (sq_exec(st, &b, &changed, err, "marking the request granted") != 0)
+		return -1;
+	return changed == 1 ? 0 : ec_err_set(err, "request %" PRId64 " does not exist", id);
+}
+
+int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id,
+                        const uint8_t *cert_der, size_t cert_der_len, ec_err *err)
+{
+	char serial[STORE_SERIAL_MAX];
+	int64_t num = 0;
+	int rc = -1;
+
+	if (sq_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
+		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
+		                  (int)sizeof(cert->serial), cert->serial);
+	sq_lock(st);
+	if (sq_tx(st, ST_BEGIN, err) != 0 || sq_cert_insert(st, cert, serial, num, err) != 0)
+		goto out;
+	if (request_id > 0 && sq_request_grant(st, request_id, serial, cert_der, cert_der_len, err) != 0)
+		goto out;
+	if (sq_tx(st, ST_COMMIT, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	sq_tx_abort(st);
+	sq_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "recording certificate %s", serial);
+	return rc;
+}
+
+int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err)
+{
+	char canon[STORE_SERIAL_MAX];
+	int64_t num;
+
+	memset(out, 0, sizeof(*out));
+	if (serial == NULL)
+		return ec_err_set(err, "looking up a certificate: no serial given");
+	if (sq_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
+		return 1;
+	sq_lock(st);
+	binder b = sq_bind(st, ST_CERT_GET);
+	sq_bind_text(&b, 1, canon, sizeof(canon));
+	int rc = sq_query(st, &b, err, "reading the certificate");
+	if (rc == 0)
+		rc = read_cert(b.s, out, err);
+	sq_done(b.s);
+	sq_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "looking up certificate %s", canon);
+	return rc;
+}
+
+int store_cert_set_revoked(ec_store *st, const char *serial, bool revoked, ec_time when, ec_err *err)
+{
+	char canon[STORE_SERIAL_MAX];
+	int64_t num, changed = 0;
+
+	if (serial == NULL)
+		return ec_err_set(err, "revoking a certificate: no serial given");
+	if (sq_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
+		return 1;
+	sq_lock(st);
+	binder b = sq_bind(st, revoked ? ST_CERT_REVOKE : ST_CERT_UNREVOKE);
+	sq_bind_text(&b, 1, canon, sizeof(canon));
+	sq_bind_int(&b, 2, revoked ? STORE_CERT_REVOKED : STORE_CERT_VALID);
+	if (revoked)
+		sq_bind_int(&b, 3, when);
+	int rc = sq_exec(st, &b, &changed, err, "updating the certificate");
+	sq_unlock(st);
+	if (rc < 0)
+		return ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
+	return changed == 0 ? 1 : 0;
+}
+
+int store_cert_each_revoked(ec_store *st, const char *issuer_serial,
+                            int (*fn)(void *ctx, const store_cert *c), void *ctx, ec_err *err)
+{
+	paged_walk w = {ST_CERT_REVOKED, &cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
+	                "listing revoked certificates"};
+	return sq_each(st, &w, err);
+}
+
+int store_cert_count(ec_store *st, int64_t *count, ec_err *err)
+{
+	if (sq_count(st, ST_CERT_COUNT, NULL, NULL, count, err) != 0)
+		return ec_err_wrap(err, "counting certificates");
+	return 0;
+}
+
+void store_cert_free(store_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->der);
+	c->der = NULL;
+	c->der_len = 0;
+}

@@ -1,0 +1,236 @@
+/*
+ * store_sqlite_requests.c - the SQLite backend's enrollment transactions, refusal records and
+ * their purge.
+ */
+#include "store/store_sqlite_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- enrollment transactions ---- */
+
+/* Reads a row of REQ_COLS into r (zeroed first); on failure r holds nothing to free. */
+static int read_request(sqlite3_stmt *s, void *row, ec_err *err)
+{
+	store_request *r = row;
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(s, 0);
+	sq_col_text(s, 1, r->txid, sizeof(r->txid));
+	r->state = sqlite3_column_int(s, 2);
+	r->msg_type = sqlite3_column_int(s, 3);
+	r->fail_info = sqlite3_column_int(s, 4);
+	r->renewal = sqlite3_column_int(s, 5) != 0;
+	sq_col_text(s, 6, r->subject, sizeof(r->subject));
+	sq_col_text(s, 7, r->signer_fp, sizeof(r->signer_fp));
+	sq_col_text(s, 8, r->pubkey_fp, sizeof(r->pubkey_fp));
+	sq_col_text(s, 9, r->ca_serial, sizeof(r->ca_serial));
+	sq_col_text(s, 10, r->source, sizeof(r->source));
+	r->created = sqlite3_column_int64(s, 11);
+	r->expires = sqlite3_column_int64(s, 12);
+	sq_col_text(s, 13, r->cert_serial, sizeof(r->cert_serial));
+	sq_col_text(s, 17, r->reason, sizeof(r->reason));
+	if (sq_col_blob(s, 14, &r->csr_der, &r->csr_der_len) != 0 ||
+	    sq_col_blob(s, 15, &r->signer_der, &r->signer_der_len) != 0 ||
+	    sq_col_blob(s, 16, &r->cert_der, &r->cert_der_len) != 0) {
+		store_request_free(r);
+		return ec_err_set(err, "reading request %" PRId64 ": out of memory", r->id);
+	}
+	return 0;
+}
+
+static const row_type request_rows = { ROW_REQUEST, sizeof(store_request), 0, read_request };
+
+static void bind_request(binder *b, const store_request *r)
+{
+	sq_bind_text(b, 1, r->txid, sizeof(r->txid));
+	sq_bind_int(b, 2, r->state);
+	sq_bind_int(b, 3, r->msg_type);
+	sq_bind_int(b, 4, r->fail_info);
+	sq_bind_int(b, 5, r->renewal ? 1 : 0);
+	sq_bind_text(b, 6, r->subject, sizeof(r->subject));
+	sq_bind_text(b, 7, r->signer_fp, sizeof(r->signer_fp));
+	sq_bind_text(b, 8, r->pubkey_fp, sizeof(r->pubkey_fp));
+	sq_bind_text(b, 9, r->ca_serial, sizeof(r->ca_serial));
+	sq_bind_text(b, 10, r->source, sizeof(r->source));
+	sq_bind_int(b, 11, r->created);
+	sq_bind_int(b, 12, r->expires);
+	sq_bind_text(b, 13, r->cert_serial, sizeof(r->cert_serial));
+	sq_bind_blob(b, 14, r->csr_der, r->csr_der_len);
+	sq_bind_blob(b, 15, r->signer_der, r->signer_der_len);
+	sq_bind_blob(b, 16, r->cert_der, r->cert_der_len);
+	sq_bind_text(b, 17, r->reason, sizeof(r->reason));
+}
+
+/* Inserts the request and sets its id (inside the caller's lock). */
+int sq_request_insert(ec_store *st, store_request *req, ec_err *err)
+{
+	binder b = sq_bind(st, ST_REQ_INSERT);
+	bind_request(&b, req);
+	if (sq_exec(st, &b, NULL, err, "inserting the request") != 0)
+		return -1;
+	req->id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int store_request_insert(ec_store *st, store_request *req, ec_err *err)
+{
+	sq_lock(st);
+	int rc = sq_request_insert(st, req, err);
+	sq_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "recording transaction %.64s", req->txid);
+	return rc;
+}
+
+/* Runs a bound single-request query: 0 with *out filled, 1 when no row, -1 on failure. Takes
+ * over the binding's statement (resets it) and expects the caller to hold the lock. */
+static int request_fetch(ec_store *st, binder *b, store_request *out, ec_err *err)
+{
+	int rc = sq_query(st, b, err, "reading the request");
+	if (rc == 0)
+		rc = read_request(b->s, out, err);
+	sq_done(b->s);
+	return rc;
+}
+
+int store_request_find(ec_store *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (txid == NULL)
+		return ec_err_set(err, "looking up a transaction: no transaction ID given");
+	sq_lock(st);
+	binder b = sq_bind(st, ST_REQ_FIND);
+	sq_bind_text(&b, 1, txid, SIZE_MAX);
+	sq_bind_text(&b, 2, signer_fp, SIZE_MAX);
+	int rc = request_fetch(st, &b, out, err);
+	sq_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "looking up transaction %.64s", txid);
+	return rc;
+}
+
+int store_request_get(ec_store *st, int64_t id, store_request *out, ec_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	sq_lock(st);
+	binder b = sq_bind(st, ST_REQ_GET);
+	sq_bind_int(&b, 1, id);
+	int rc = request_fetch(st, &b, out, err);
+	sq_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "looking up request %" PRId64, id);
+	return rc;
+}
+
+int store_request_set_state(ec_store *st, int64_t id, int state, int fail_info, ec_err *err)
+{
+	const int64_t params[3] = {id, state, fail_info};
+	int64_t changed = 0;
+	sq_lock(st);
+	int rc = sq_exec_ints(st, ST_REQ_SET_STATE, params, 3, &changed, err, "updating the request");
+	sq_unlock(st);
+	if (rc < 0)
+		return ec_err_wrap(err, "changing the state of request %" PRId64, id);
+	return changed == 0 ? 1 : 0;
+}
+
+int store_request_each(ec_store *st, int state, int (*fn)(void *ctx, const store_request *r),
+                       void *ctx, ec_err *err)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "listing requests in state %d", state);
+	paged_walk w = {ST_REQ_EACH, &request_rows, state, NULL, {.request = fn}, ctx, what};
+	return sq_each(st, &w, err);
+}
+
+int store_request_expire(ec_store *st, ec_time now, ec_err *err)
+{
+	const int64_t params[4] = {STORE_REQ_EXPIRED, STORE_REQ_PENDING, STORE_REQ_APPROVED, now};
+	int64_t changed = 0;
+	sq_lock(st);
+	int rc = sq_exec_ints(st, ST_REQ_EXPIRE, params, 4, &changed, err, "updating requests");
+	sq_unlock(st);
+	if (rc < 0)
+		return ec_err_wrap(err, "expiring requests");
+	return (int)changed;
+}
+
+int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err)
+{
+	int64_t param = state;
+	if (sq_count(st, ST_REQ_COUNT, &param, NULL, count, err) != 0)
+		return ec_err_wrap(err, "counting requests in state %d", state);
+	return 0;
+}
+
+int store_request_count_from(ec_store *st, int state, const char *source, int64_t *count, ec_err *err)
+{
+	int64_t param = state;
+	if (sq_count(st, ST_REQ_COUNT_FROM, &param, source, count, err) != 0)
+		return ec_err_wrap(err, "counting requests from %s", source);
+	return 0;
+}
+
+int store_request_count_kept_from(ec_store *st, const char *source, int64_t *count, ec_err *err)
+{
+	int64_t granted = STORE_REQ_GRANTED;
+	if (sq_count(st, ST_REQ_COUNT_KEPT_FROM, &granted, source, count, err) != 0)
+		return ec_err_wrap(err, "counting the requests kept from %s", source);
+	return 0;
+}
+
+int store_refusal_record(ec_store *st, const store_refusal *r, ec_err *err)
+{
+	sq_lock(st);
+	binder b = sq_bind(st, ST_REFUSAL_INSERT);
+	sq_bind_int(&b, 1, r->created);
+	sq_bind_text(&b, 2, r->source, sizeof(r->source));
+	sq_bind_text(&b, 3, r->txid, sizeof(r->txid));
+	sq_bind_text(&b, 4, r->subject, sizeof(r->subject));
+	sq_bind_text(&b, 5, r->pubkey_fp, sizeof(r->pubkey_fp));
+	sq_bind_int(&b, 6, r->fail_info);
+	sq_bind_text(&b, 7, r->reason, sizeof(r->reason));
+	int rc = sq_exec(st, &b, NULL, err, "recording the refusal");
+	sq_unlock(st);
+	if (rc != 0)
+		ec_err_wrap(err, "recording the refusal of transaction %.64s", r->txid);
+	return rc;
+}
+
+int store_refusal_count(ec_store *st, int64_t *count, ec_err *err)
+{
+	if (sq_count(st, ST_REFUSAL_COUNT, NULL, NULL, count, err) != 0)
+		return ec_err_wrap(err, "counting refusals");
+	return 0;
+}
+
+int store_purge(ec_store *st, ec_time now, ec_time keep_for, ec_err *err)
+{
+	const int64_t req[4] = {STORE_REQ_REJECTED, STORE_REQ_EXPIRED, now, now - keep_for};
+	const int64_t refusal[1] = {now - keep_for};
+	int64_t requests = 0, refusals = 0;
+	sq_lock(st);
+	int rc = sq_tx(st, ST_BEGIN, err);
+	if (rc == 0 && (sq_exec_ints(st, ST_REQ_PURGE, req, 4, &requests, err, "purging requests") != 0 ||
+	                sq_exec_ints(st, ST_REFUSAL_PURGE, refusal, 1, &refusals, err, "purging refusals") != 0 ||
+	                sq_tx(st, ST_COMMIT, err) != 0))
+		rc = -1;
+	sq_tx_abort(st);
+	sq_unlock(st);
+	if (rc < 0)
+		return ec_err_wrap(err, "purging old requests");
+	return (int)(requests + refusals);
+}
+
+void store_request_free(store_request *r)
+{
+	if (r == NULL)
+		return;
+	free(r->csr_der);
+	free(r->signer_der);
+	free(r->cert_der);
+	r->csr_der = r->signer_der = r->cert_der = NULL;
+	r->csr_der_len = r->signer_der_len = r->cert_der_len = 0;
+}
