@@ -8,6 +8,7 @@ packages=(
   libssl-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev
   openssl curl sqlite3 util-linux iproute2 python3 scep stress-ng
   strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins
+  certmonger dbus
 )
 
 missing=()

@@ -149,12 +149,30 @@ static int answer_request(op *o, store_request *req, ca_http_reply *out, ec_err 
 	}
 }
 
-/* Opens the envelope with whichever CA certificate (active or rollover) it names. */
+/* The generation that ended last, while the renewal grace after its end lasts and its key is
+ * still held, or NULL. */
+static ca_gen *retired_in_grace(const op *o)
+{
+	ca_engine *ca = o->ca;
+	ca_gen *found = NULL;
+	for (size_t i = 0; i < ca->n_gens; i++) {
+		ca_gen *g = &ca->gens[i];
+		if (g->role == STORE_CA_RETIRED && g->key != NULL && o->now > g->not_after &&
+		    o->now - g->not_after <= ca->cfg.renewal_grace && (found == NULL || g->not_after > found->not_after))
+			found = g;
+	}
+	return found;
+}
+
+/* Opens the envelope with whichever CA certificate (active or rollover) it names. Within the
+ * renewal grace, an envelope encrypted to the generation that just ended (a client that never
+ * fetched the new CA certificate) is opened with that generation's key too: its key only decrypts
+ * here, and the request is decided and issued by the active generation as any other. */
 static int open_envelope(op *o, ca_gen **gen, uint8_t **payload, size_t *len, ec_err *err)
 {
 	ca_engine *ca = o->ca;
-	X509 *certs[2];
-	ca_gen *gens[2];
+	X509 *certs[3];
+	ca_gen *gens[3];
 	size_t n = 0;
 	gens[n] = &ca->gens[ca->active];
 	certs[n++] = ca->gens[ca->active].cert;
@@ -162,14 +180,19 @@ static int open_envelope(op *o, ca_gen **gen, uint8_t **payload, size_t *len, ec
 		gens[n] = &ca->gens[ca->rollover];
 		certs[n++] = ca->gens[ca->rollover].cert;
 	}
+	ca_gen *ended = retired_in_grace(o);
+	if (ended != NULL) {
+		gens[n] = ended;
+		certs[n++] = ended->cert;
+	}
 	if (!o->msg->has_envelope)
 		return ec_err_set(err, "the message carries no pkcsPKIEnvelope");
 	int idx = scep_msg_recipient_index(o->msg, certs, n);
 	if (idx < 0)
 		return ec_err_set(err, "the envelope is not encrypted to this CA's certificate");
-	*gen = gens[idx];
-	if (scep_msg_decrypt(o->msg, (*gen)->cert, (*gen)->key, payload, len, &o->cipher, err) != 0)
+	if (scep_msg_decrypt(o->msg, gens[idx]->cert, gens[idx]->key, payload, len, &o->cipher, err) != 0)
 		return ec_err_wrap(err, "cannot open the envelope");
+	*gen = gens[idx] == ended ? &ca->gens[ca->active] : gens[idx];
 	return 0;
 }
 

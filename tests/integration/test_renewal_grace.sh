@@ -41,11 +41,11 @@ enroll() {
 cli ca clock advance-to 2020-03-05T00:00:00Z >/dev/null
 enroll solo
 cli ca clock advance-to 2020-03-20T00:00:00Z >/dev/null
-for c in alice bob carol dave; do enroll "$c"; done
+for c in alice bob carol dave frank; do enroll "$c"; done
 assert_eq "$(not_after "$K/alice.cert")" "$ca_end" "alice's end (capped by the CA's)"
 [ "$(not_after "$K/solo.cert")" != "$ca_end" ] || fail "solo's certificate should end before the CA's"
 cli ca server ROOTCA revoke "$(serial_of "$K/carol.cert")" >/dev/null
-pass "four certificates end with the CA generation, one before it; carol's is revoked"
+pass "five certificates end with the CA generation, one before it; carol's is revoked"
 
 # ---- the CA switches; the clients never asked for the next CA certificate
 cli ca clock advance-to 2020-04-11T00:00:00Z >/dev/null
@@ -82,10 +82,27 @@ assert_contains "$(cli ca server ROOTCA info requests)" "subject differs from th
 assert_eq "$(certs)" "$before" "certificates after the requests that get no grace"
 pass "no grace for a certificate that ended on its own, a revoked one, or other names"
 
+# ask_old_ca NAME TXID: a renewal signed by NAME's certificate but encrypted to the CA certificate
+# that ended, as a client sends that never fetched the new one; the reply is read with the new one.
+ask_old_ca() {
+  rm -f "$K/$2.pem"
+  "$TOOL" request --type renewalreq --ca "$K/ca0.pem" --key "$K/$1.key" --signer "$K/$1.cert" --txid "$2" \
+    --out "$K/$2.der" || fail "request $2"
+  curl -s -o "$K/$2.reply" --data-binary @"$K/$2.der" "$url?operation=PKIOperation" || fail "POST $2"
+  "$TOOL" reply --in "$K/$2.reply" --key "$K/$1.key" --signer "$K/$1.cert" --ca "$K/ca1.pem" --out "$K/$2.pem" ||
+    fail "reply to $2 unreadable"
+}
+expect "frank's renewal encrypted to the CA certificate that ended" SUCCESS "$(ask_old_ca frank tx-frank-1)"
+openssl verify -attime "$now" -CAfile "$K/ca1.pem" "$K/tx-frank-1.pem" >/dev/null ||
+  fail "frank's renewed certificate does not verify with the new CA certificate"
+pass "within the grace, a request encrypted to the CA certificate that ended is opened and issued by the new CA"
+
 # ---- the grace is bounded: ten days after the CA's end, a renewal waits for the operator
 cli ca clock advance-to 2020-04-19T23:59:00Z >/dev/null
 expect "dave's renewal just inside the grace" SUCCESS "$(ask dave-2 renewalreq dave "$K/dave.cert" tx-dave-2)"
 cli ca clock advance-to 2020-04-20T00:01:00Z >/dev/null
 expect "bob's renewal with the old certificate after the grace" PENDING \
   "$(ask bob-2 renewalreq bob "$K/bob.cert" tx-bob-2)"
-pass "ten days after the CA's end the grace is over (granted a minute before, pending a minute after)"
+expect "a request encrypted to the old CA certificate after the grace" FAILURE badMessageCheck \
+  "$(ask_old_ca frank tx-frank-2)"
+pass "ten days after the CA's end the grace is over (granted a minute before, pending a minute after; the old CA certificate no longer opens envelopes)"

@@ -1,37 +1,49 @@
 # Helpers of the interoperability tests that take real SCEP clients across a CA switch. Those
 # clients read the real clock, so the CA's certificate is made to end a few seconds from now in
-# real time: the CA is first started on a frozen simulated clock set so that its 1-minute CA
-# certificate ends SECONDS from now, then restarted on the system clock, where `auto-rollover`
+# real time: the CA is first started on a frozen simulated clock set an hour before that end, with
+# a CA certificate lifetime of one hour, then restarted on the system clock, where `auto-rollover`
 # makes its successor at once (its end is less than the period away). Source after common.sh.
 
-# start_ca_ending_soon SECONDS [SERVER LINES]: CA ROOTCA (grant auto trustpoint ROOTCA, the default
-# renewal grace), its certificate in $WORK/ca0.pem, its port in $port.
-start_ca_ending_soon() {
-  local left=$1 extra=${2:-}
-  local start
-  start=$(date -u -d "@$(($(date +%s) + left - 60))" +%Y-%m-%dT%H:%M:%SZ)
-  port=$(free_port)
-  local common="ip http server $port
-ip http bind 127.0.0.1"
-  local server="crypto pki server ROOTCA
+CA_SERVER_LINES="crypto pki server ROOTCA
   issuer-name CN=Rollover Root,O=Evercert
   grant auto trustpoint ROOTCA
   database level complete"
-  start_daemon ca "$common
+
+# start_ca_frozen SECONDS: CA ROOTCA on a clock frozen an hour before its CA certificate's end,
+# which comes SECONDS from now in real time; its certificate in $WORK/ca0.pem, its port in $port.
+# What it issues now starts an hour ago.
+start_ca_frozen() {
+  local start
+  start=$(date -u -d "@$(($(date +%s) + $1 - 3600))" +%Y-%m-%dT%H:%M:%SZ)
+  port=$(free_port)
+  start_daemon ca "ip http server $port
+ip http bind 127.0.0.1
 clock simulate start $start rate 0
-$server
-  lifetime ca-certificate 0 0 1"
+$CA_SERVER_LINES
+  lifetime ca-certificate 0 1 0"
+  cp "$WORK/ca/ROOTCA/ROOTCA.pem" "$WORK/ca0.pem"
+}
+
+# restart_ca_on_system_clock [SERVER LINES]: the same CA (grant auto trustpoint ROOTCA, the default
+# renewal grace) on the system clock; its successor is made at once.
+restart_ca_on_system_clock() {
   stop_daemon ca
-  start_daemon ca "$common
+  start_daemon ca "ip http server $port
+ip http bind 127.0.0.1
 clock calendar-valid
-$server
+$CA_SERVER_LINES
   lifetime ca-certificate 30
   lifetime certificate 7
-  auto-rollover 0 0 1${extra:+
-$extra}"
-  cp "$WORK/ca/ROOTCA/ROOTCA.pem" "$WORK/ca0.pem"
+  auto-rollover 0 0 1${1:+
+$1}"
   grep -q "key 'ROOTCA#' does not exist; generated automatically" "$WORK/ca.log" ||
     { cat "$WORK/ca.log" >&2; fail "the CA made no successor at its start"; }
+}
+
+# start_ca_ending_soon SECONDS [SERVER LINES]: both steps at once (SECONDS below 60).
+start_ca_ending_soon() {
+  start_ca_frozen "$1"
+  restart_ca_on_system_clock "${2:-}"
 }
 
 cert_end() { openssl x509 -in "$1" -noout -enddate | cut -d= -f2; }
