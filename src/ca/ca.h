@@ -45,6 +45,9 @@ typedef struct ca_env {
 	const ec_dir *state;            /* the same, already opened (NULL: state_dir is resolved) */
 	int default_key_bits;           /* RSA size of CA keys (from `crypto key generate rsa`) */
 	int rollover_key_bits;
+	/* Optional: the store to use instead of NAME.db in the CA directory (an in-memory one for
+	 * tests); the engine takes it over and closes it, also when ca_open fails. */
+	struct ec_store *store;
 	/* Optional, called from HTTP threads: what a trustpoint named by `grant auto trustpoint`
 	 * trusts (its CA certificates, CRL and revocation mode), as a new reference to its current
 	 * snapshot (released by the caller), or NULL when it trusts nothing yet. */

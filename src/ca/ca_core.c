@@ -299,10 +299,13 @@ static int open_dir(ca_engine *ca, ec_err *err)
 	return ec_dir_open(&ca->dir, path, 0700, &others_enter, err);
 }
 
-/* SQLite opens its database by path: the resolved one, under components that only root or we
- * can change, and never a symbolic link or anything but a regular file at the last step. */
+/* The store is NAME.db in the CA directory, opened by its path: the resolved one, under
+ * components that only root or we can change, and never a symbolic link or anything but a
+ * regular file at the last step. A store given by the host (ca_env.store) is used instead. */
 static int open_store(ca_engine *ca, ec_err *err)
 {
+	if (ca->store != NULL)
+		return 0;
 	char name[CA_PATH_MAX], db[CA_PATH_MAX];
 	struct stat st;
 	if (ca_file(ca, name, sizeof(name), "%s.db", ca->cfg.name) != 0 ||
@@ -311,7 +314,7 @@ static int open_store(ca_engine *ca, ec_err *err)
 	if (fstatat(ca->dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode))
 		return ec_err_set(err, "%s is not a regular file%s: refusing to open it", db,
 		                  S_ISLNK(st.st_mode) ? " but a symbolic link" : "");
-	if (store_open_sqlite(db, &ca->store, err) != 0)
+	if (store_open(&(store_config){.url = db}, &ca->store, err) != 0)
 		return -1;
 	if (fstatat(ca->dir.fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
 		return ec_err_set(err, "%s is not a regular file after opening it", db);
@@ -322,10 +325,13 @@ int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **o
 {
 	*out = NULL;
 	ca_engine *ca = calloc(1, sizeof(*ca));
-	if (ca == NULL)
+	if (ca == NULL) {
+		store_close(env->store);
 		return ec_err_set(err, "out of memory");
+	}
 	ca->cfg = *cfg;
 	ca->env = *env;
+	ca->store = env->store;
 	ca->digest = digest_for(cfg->hash);
 	ca->rules = (pki_issuance_rules){cfg->issuance_rsa_min_bits, cfg->issuance_rsa_max_bits,
 	                                 cfg->issuance_allow_uri};

@@ -2,8 +2,9 @@
  * store.h - the CA's system of record: issued certificates, enrollment transactions, the serial
  * counter, CA certificate generations, one-time passwords and small metadata.
  *
- * One interface, one backend today (SQLite in WAL mode, synchronous=FULL); a PostgreSQL backend
- * will implement the same calls. Every call that changes something is one transaction: when it
+ * One interface, one backend today (SQLite in WAL mode, synchronous=FULL): store_open chooses the
+ * backend by the form of its URL and every call below goes to that backend's table of operations
+ * (store_backend.h), so that another backend (PostgreSQL) is new files, not changes to callers. Every call that changes something is one transaction: when it
  * returns 0 the change is durable (fsynced), which is what lets the CA send a reply only after the
  * certificate is recorded. Calls are serialised internally, so one ec_store may be shared by
  * threads.
@@ -113,8 +114,17 @@ typedef struct store_ca_cert {
 	size_t link_der_len;
 } store_ca_cert;
 
-/* Opens (creating if needed) the SQLite database at path, mode 0600. */
-int store_open_sqlite(const char *path, ec_store **out, ec_err *err) EC_MUST_USE;
+/* Where the store is. url is one of:
+ *   sqlite:PATH or a plain PATH   the SQLite database at PATH (created if needed, mode 0600);
+ *                                 a plain path must not begin with "WORD:" (it would be a scheme)
+ *   sqlite::memory: or :memory:   a SQLite database in memory, gone at store_close (tests)
+ * Another scheme ("postgresql://...") names a backend this build does not have: refused. */
+typedef struct store_config {
+	const char *url;
+} store_config;
+
+int store_open(const store_config *cfg, ec_store **out, ec_err *err) EC_MUST_USE;
+/* Closes the store; NULL is ignored. */
 void store_close(ec_store *st);
 
 /* ---- serials ---- */

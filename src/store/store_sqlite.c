@@ -1,7 +1,7 @@
 /*
  * store_sqlite.c - the SQLite backend of store.h.
  *
- * One connection per ec_store, opened in serialized mode and guarded by our own mutex, so that
+ * One connection per store_backend, opened in serialized mode and guarded by our own mutex, so that
  * one call's statements and transaction never interleave with another thread's. Every statement
  * is prepared once at open and reset after each use: no read transaction is left open between
  * calls (an open one would stall WAL checkpoints). A change is one transaction (BEGIN IMMEDIATE ..
@@ -131,7 +131,7 @@ static int make_private(const char *path, const char *suffix, ec_err *err)
 }
 
 /* Runs one or more SQL statements that need no binding. */
-static int exec_sql(ec_store *st, const char *sql, ec_err *err, const char *what)
+static int exec_sql(store_backend *st, const char *sql, ec_err *err, const char *what)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) == SQLITE_OK)
@@ -142,7 +142,7 @@ static int exec_sql(ec_store *st, const char *sql, ec_err *err, const char *what
 }
 
 /* Runs a one-row query (a PRAGMA) and reads column 0 as text (if text) and integer (if num). */
-static int query_one(ec_store *st, const char *sql, char *text, size_t size, int64_t *num, ec_err *err)
+static int query_one(store_backend *st, const char *sql, char *text, size_t size, int64_t *num, ec_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
@@ -165,7 +165,7 @@ out:
 }
 
 /* Refuses a database made by a newer evercert (or not by evercert); *version is 0 when new. */
-static int schema_check(ec_store *st, int64_t *version, ec_err *err)
+static int schema_check(store_backend *st, int64_t *version, ec_err *err)
 {
 	if (query_one(st, "PRAGMA user_version", NULL, 0, version, err) != 0)
 		return ec_err_wrap(err, "reading the schema version");
@@ -178,7 +178,7 @@ static int schema_check(ec_store *st, int64_t *version, ec_err *err)
 }
 
 /* Adds what schema version 2 added to a version 1 database (whatever user_version says). */
-static int migrate_v1(ec_store *st, ec_err *err)
+static int migrate_v1(store_backend *st, ec_err *err)
 {
 	int64_t has_reason = 0;
 	if (query_one(st, "SELECT count(*) FROM pragma_table_info('requests') WHERE name = 'reason'", NULL, 0,
@@ -188,7 +188,7 @@ static int migrate_v1(ec_store *st, ec_err *err)
 }
 
 /* Adds what schema version 3 added to an older database's CA table (whatever user_version says). */
-static int migrate_v2(ec_store *st, ec_err *err)
+static int migrate_v2(store_backend *st, ec_err *err)
 {
 	int64_t needed = 0;
 	if (query_one(st, "SELECT EXISTS (SELECT 1 FROM pragma_table_info('ca_certs')) AND NOT EXISTS "
@@ -199,7 +199,7 @@ static int migrate_v2(ec_store *st, ec_err *err)
 }
 
 /* Per-connection settings, the version check, WAL mode, then the schema in one transaction. */
-static int setup_db(ec_store *st, ec_err *err)
+static int setup_db(store_backend *st, bool memory, ec_err *err)
 {
 	char mode[16];
 	int64_t version = 0;
@@ -208,9 +208,10 @@ static int setup_db(ec_store *st, ec_err *err)
 	             "PRAGMA synchronous = FULL;", err, "configuring the connection") != 0 ||
 	    schema_check(st, &version, err) != 0)
 		goto out;
-	if (query_one(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode), NULL, err) != 0)
+	/* An in-memory database has nothing to keep across a crash, and no WAL mode. */
+	if (!memory && query_one(st, "PRAGMA journal_mode = WAL", mode, sizeof(mode), NULL, err) != 0)
 		goto out;
-	if (strcmp(mode, "wal") != 0) {
+	if (!memory && strcmp(mode, "wal") != 0) {
 		ec_err_set(err, "cannot switch to WAL mode (the journal mode stays %s)", mode);
 		goto out;
 	}
@@ -229,7 +230,7 @@ out:
 	return rc;
 }
 
-static int prepare_all(ec_store *st, ec_err *err)
+static int prepare_all(store_backend *st, ec_err *err)
 {
 	for (int i = 0; i < ST_COUNT; i++)
 		if (sqlite3_prepare_v3(st->db, sq_stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -238,53 +239,77 @@ static int prepare_all(ec_store *st, ec_err *err)
 	return 0;
 }
 
-int store_open_sqlite(const char *path, ec_store **out, ec_err *err)
+static void sq_close(store_backend *st);
+
+/* A connection state with its locks, no database yet; NULL when out of memory. */
+static store_backend *backend_new(void)
 {
-	ec_store *st = NULL;
+	store_backend *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return NULL;
+	if (pthread_mutex_init(&st->lock, NULL) != 0) {
+		free(st);
+		return NULL;
+	}
+	if (pthread_mutex_init(&st->group_lock, NULL) != 0 || pthread_cond_init(&st->group_done, NULL) != 0) {
+		pthread_mutex_destroy(&st->lock);
+		free(st);
+		return NULL;
+	}
+	st->group_tail = &st->group_head;
+	st->lock_ready = true;
+	return st;
+}
+
+/* Sets mode 0600 on the database and SQLite's -wal and -shm files. */
+static int make_all_private(const char *path, ec_err *err)
+{
+	if (make_private(path, "", err) != 0 || make_private(path, "-wal", err) != 0 ||
+	    make_private(path, "-shm", err) != 0)
+		return -1;
+	return 0;
+}
+
+int store_sqlite_open(const char *path, store_backend **out, ec_err *err)
+{
+	store_backend *st = NULL;
 	int rc = -1;
 	/* NOFOLLOW: SQLite refuses a database path through a symbolic link (the caller passes a
 	 * resolved path in a directory only root or we can change, see util/fsutil.h). */
 	const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW;
+	const bool memory = strcmp(path, STORE_SQLITE_MEMORY) == 0;
 
 	*out = NULL;
 	if (!sqlite3_threadsafe()) {
 		ec_err_set(err, "the SQLite library was built without thread support");
 		goto out;
 	}
-	if (create_private(path, err) != 0)
+	if (!memory && create_private(path, err) != 0)
 		goto out;
-	if ((st = calloc(1, sizeof(*st))) == NULL || pthread_mutex_init(&st->lock, NULL) != 0) {
+	if ((st = backend_new()) == NULL) {
 		ec_err_set(err, "opening database %s: out of memory", path);
 		goto out;
 	}
-	if (pthread_mutex_init(&st->group_lock, NULL) != 0 || pthread_cond_init(&st->group_done, NULL) != 0) {
-		pthread_mutex_destroy(&st->lock);
-		ec_err_set(err, "opening database %s: out of memory", path);
-		goto out;
-	}
-	st->group_tail = &st->group_head;
-	st->lock_ready = true;
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		sq_fail(st, err, "cannot open database %s", path);
 		goto out;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	if (setup_db(st, err) != 0 || prepare_all(st, err) != 0) {
+	if (setup_db(st, memory, err) != 0 || prepare_all(st, err) != 0) {
 		ec_err_wrap(err, "database %s", path);
 		goto out;
 	}
-	if (make_private(path, "", err) != 0 || make_private(path, "-wal", err) != 0 ||
-	    make_private(path, "-shm", err) != 0)
+	if (!memory && make_all_private(path, err) != 0)
 		goto out;
 	*out = st;
 	st = NULL;
 	rc = 0;
 out:
-	store_close(st);
+	sq_close(st);
 	return rc;
 }
 
-void store_close(ec_store *st)
+static void sq_close(store_backend *st)
 {
 	if (st == NULL)
 		return;
@@ -302,13 +327,13 @@ void store_close(ec_store *st)
 /* Inserts one job's certificate and request inside the open transaction, under a savepoint so
  * that a failing job leaves the others of its group intact. A one-time password the job names
  * is used up in the same savepoint: it is spent if and only if the certificate is recorded. */
-static int grant_job_apply(ec_store *st, grant_job *j)
+static int grant_job_apply(store_backend *st, grant_job *j)
 {
 	if (sqlite3_exec(st->db, "SAVEPOINT grant_job", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(st, &j->err, "opening a savepoint");
 	int rc = j->otp_hash != NULL ? sq_otp_use_in_tx(st, j->otp_hash, j->req->created, &j->err) : 0;
-	if (rc == 0 && (sq_cert_insert(st, j->cert, j->serial, j->num, &j->err) != 0 ||
-	                sq_request_insert(st, j->req, &j->err) != 0))
+	if (rc == 0 && (sq_cert_row_insert(st, j->cert, j->serial, j->num, &j->err) != 0 ||
+	                sq_request_row_insert(st, j->req, &j->err) != 0))
 		rc = -1;
 	if (rc != 0)
 		(void)sqlite3_exec(st->db, "ROLLBACK TO grant_job", NULL, NULL, NULL);
@@ -317,7 +342,7 @@ static int grant_job_apply(ec_store *st, grant_job *j)
 }
 
 /* Commits a group of jobs in one transaction; each job's rc says whether it is durable. */
-static void grant_group_commit(ec_store *st, grant_job *jobs)
+static void grant_group_commit(store_backend *st, grant_job *jobs)
 {
 	ec_err err;
 	sq_lock(st);
@@ -338,7 +363,7 @@ static void grant_group_commit(ec_store *st, grant_job *jobs)
 	}
 }
 
-int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, const char *otp,
+int sq_record_granted(store_backend *st, store_request *req, const store_cert *cert, const char *otp,
                          ec_err *err)
 {
 	char serial[STORE_SERIAL_MAX];
@@ -391,7 +416,7 @@ int store_record_granted(ec_store *st, store_request *req, const store_cert *cer
 /* ---- metadata ---- */
 
 /* A value that does not fit in size is an error, not a truncated value. */
-int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_err *err)
+int sq_meta_get(store_backend *st, const char *key, char *value, size_t size, ec_err *err)
 {
 	if (size == 0)
 		return ec_err_set(err, "reading metadata %s: no room for the value", key);
@@ -414,7 +439,7 @@ int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_e
 	return rc;
 }
 
-int store_meta_set(ec_store *st, const char *key, const char *value, ec_err *err)
+int sq_meta_set(store_backend *st, const char *key, const char *value, ec_err *err)
 {
 	sq_lock(st);
 	binder b = sq_bind(st, ST_META_SET);
@@ -426,3 +451,38 @@ int store_meta_set(ec_store *st, const char *key, const char *value, ec_err *err
 		ec_err_wrap(err, "writing metadata %s", key);
 	return rc;
 }
+
+const store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.close = sq_close,
+	.reserve_serial = sq_reserve_serial,
+	.last_serial = sq_last_serial,
+	.record_issued = sq_record_issued,
+	.record_granted = sq_record_granted,
+	.cert_get = sq_cert_get,
+	.cert_set_revoked = sq_cert_set_revoked,
+	.cert_each_revoked = sq_cert_each_revoked,
+	.cert_count = sq_cert_count,
+	.request_insert = sq_request_insert,
+	.request_find = sq_request_find,
+	.request_get = sq_request_get,
+	.request_set_state = sq_request_set_state,
+	.request_each = sq_request_each,
+	.request_expire = sq_request_expire,
+	.request_count = sq_request_count,
+	.request_count_from = sq_request_count_from,
+	.request_count_kept_from = sq_request_count_kept_from,
+	.purge = sq_purge,
+	.refusal_record = sq_refusal_record,
+	.refusal_count = sq_refusal_count,
+	.ca_put = sq_ca_put,
+	.ca_set_role = sq_ca_set_role,
+	.ca_set_link = sq_ca_set_link,
+	.ca_delete = sq_ca_delete,
+	.ca_each = sq_ca_each,
+	.otp_add = sq_otp_add,
+	.otp_consume = sq_otp_consume,
+	.otp_check = sq_otp_check,
+	.meta_get = sq_meta_get,
+	.meta_set = sq_meta_set,
+};

@@ -8,7 +8,7 @@
 
 /* ---- CA certificate generations ---- */
 
-int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err)
+int sq_ca_put(store_backend *st, const store_ca_cert *ca, ec_err *err)
 {
 	sq_lock(st);
 	binder b = sq_bind(st, ST_CA_PUT);
@@ -28,7 +28,7 @@ int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err)
 
 /* Runs a CA statement on one generation, ?2 the role or the link when given; *changed gets
  * the number of rows changed. */
-static int ca_update(ec_store *st, enum stmt_id id, int generation, const int *role, const store_ca_cert *link,
+static int ca_update(store_backend *st, enum stmt_id id, int generation, const int *role, const store_ca_cert *link,
                      int64_t *changed, ec_err *err)
 {
 	sq_lock(st);
@@ -43,7 +43,7 @@ static int ca_update(ec_store *st, enum stmt_id id, int generation, const int *r
 	return rc;
 }
 
-int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err)
+int sq_ca_set_role(store_backend *st, int generation, int role, ec_err *err)
 {
 	int64_t changed = 0;
 	if (role < 0)
@@ -55,7 +55,7 @@ int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err)
 	return 0;
 }
 
-int store_ca_set_link(ec_store *st, int generation, const uint8_t *der, size_t der_len, ec_err *err)
+int sq_ca_set_link(store_backend *st, int generation, const uint8_t *der, size_t der_len, ec_err *err)
 {
 	const store_ca_cert link = {.link_der = (uint8_t *)der, .link_der_len = der_len};
 	int64_t changed = 0;
@@ -68,7 +68,7 @@ int store_ca_set_link(ec_store *st, int generation, const uint8_t *der, size_t d
 }
 
 /* Deleting a generation that is not there succeeds: the outcome is the same. */
-int store_ca_delete(ec_store *st, int generation, ec_err *err)
+int sq_ca_delete(store_backend *st, int generation, ec_err *err)
 {
 	int64_t changed = 0;
 	if (ca_update(st, ST_CA_DELETE, generation, NULL, NULL, &changed, err) != 0)
@@ -95,18 +95,8 @@ static int read_ca(sqlite3_stmt *s, void *row, ec_err *err)
 
 static const row_type ca_rows = { ROW_CA, sizeof(store_ca_cert), 0, read_ca };
 
-int store_ca_each(ec_store *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
+int sq_ca_each(store_backend *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
 {
 	paged_walk w = {ST_CA_EACH, &ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
 	return sq_each(st, &w, err);
-}
-
-void store_ca_cert_free(store_ca_cert *ca)
-{
-	if (ca == NULL)
-		return;
-	free(ca->der);
-	free(ca->link_der);
-	ca->der = ca->link_der = NULL;
-	ca->der_len = ca->link_der_len = 0;
 }

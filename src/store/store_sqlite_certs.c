@@ -10,7 +10,7 @@
 /* ---- serials ---- */
 
 /* The counter's current value (inside the caller's lock). */
-static int serial_read(ec_store *st, int64_t *last, ec_err *err)
+static int serial_read(store_backend *st, int64_t *last, ec_err *err)
 {
 	binder b = sq_bind(st, ST_SERIAL_LAST);
 	int rc = sq_query(st, &b, err, "reading the serial counter");
@@ -23,7 +23,7 @@ static int serial_read(ec_store *st, int64_t *last, ec_err *err)
 }
 
 /* Reserves the next block of serials durably (inside the caller's lock). */
-static int serial_block_reserve(ec_store *st, ec_err *err)
+static int serial_block_reserve(store_backend *st, ec_err *err)
 {
 	int64_t last = 0, changed = 0;
 	if (sq_tx(st, ST_BEGIN, err) != 0)
@@ -43,7 +43,7 @@ static int serial_block_reserve(ec_store *st, ec_err *err)
 	return 0;
 }
 
-int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
+int sq_reserve_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err)
 {
 	int rc = 0;
 	serial[0] = '\0';
@@ -58,7 +58,7 @@ int store_reserve_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *er
 	return rc;
 }
 
-int store_last_serial(ec_store *st, char serial[STORE_SERIAL_MAX], ec_err *err)
+int sq_last_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err)
 {
 	int64_t last = 0;
 	int rc;
@@ -97,7 +97,7 @@ static int read_cert(sqlite3_stmt *s, void *row, ec_err *err)
 static const row_type cert_rows = { ROW_CERT, sizeof(store_cert), CERT_NCOLS, read_cert };
 
 /* Inserts the certificate row (inside the caller's transaction). */
-int sq_cert_insert(ec_store *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err)
+int sq_cert_row_insert(store_backend *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err)
 {
 	binder b = sq_bind(st, ST_CERT_INSERT);
 	sq_bind_text(&b, 1, serial, STORE_SERIAL_MAX);
@@ -113,7 +113,7 @@ int sq_cert_insert(ec_store *st, const store_cert *cert, const char *serial, int
 }
 
 /* Marks request id GRANTED with the certificate (inside the caller's transaction). */
-int sq_request_grant(ec_store *st, int64_t id, const char *serial, const uint8_t *der, size_t len,
+int sq_request_row_grant(store_backend *st, int64_t id, const char *serial, const uint8_t *der, size_t len,
                          ec_err *err)
 {
 	binder b = sq_bind(st, ST_REQ_GRANT);
@@ -127,7 +127,7 @@ int sq_request_grant(ec_store *st, int64_t id, const char *serial, const uint8_t
 	return changed == 1 ? 0 : ec_err_set(err, "request %" PRId64 " does not exist", id);
 }
 
-int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id,
+int sq_record_issued(store_backend *st, const store_cert *cert, int64_t request_id,
                         const uint8_t *cert_der, size_t cert_der_len, ec_err *err)
 {
 	char serial[STORE_SERIAL_MAX];
@@ -138,9 +138,9 @@ int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id
 		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
 		                  (int)sizeof(cert->serial), cert->serial);
 	sq_lock(st);
-	if (sq_tx(st, ST_BEGIN, err) != 0 || sq_cert_insert(st, cert, serial, num, err) != 0)
+	if (sq_tx(st, ST_BEGIN, err) != 0 || sq_cert_row_insert(st, cert, serial, num, err) != 0)
 		goto out;
-	if (request_id > 0 && sq_request_grant(st, request_id, serial, cert_der, cert_der_len, err) != 0)
+	if (request_id > 0 && sq_request_row_grant(st, request_id, serial, cert_der, cert_der_len, err) != 0)
 		goto out;
 	if (sq_tx(st, ST_COMMIT, err) != 0)
 		goto out;
@@ -153,7 +153,7 @@ out:
 	return rc;
 }
 
-int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err)
+int sq_cert_get(store_backend *st, const char *serial, store_cert *out, ec_err *err)
 {
 	char canon[STORE_SERIAL_MAX];
 	int64_t num;
@@ -176,7 +176,7 @@ int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *er
 	return rc;
 }
 
-int store_cert_set_revoked(ec_store *st, const char *serial, bool revoked, ec_time when, ec_err *err)
+int sq_cert_set_revoked(store_backend *st, const char *serial, bool revoked, ec_time when, ec_err *err)
 {
 	char canon[STORE_SERIAL_MAX];
 	int64_t num, changed = 0;
@@ -198,7 +198,7 @@ int store_cert_set_revoked(ec_store *st, const char *serial, bool revoked, ec_ti
 	return changed == 0 ? 1 : 0;
 }
 
-int store_cert_each_revoked(ec_store *st, const char *issuer_serial,
+int sq_cert_each_revoked(store_backend *st, const char *issuer_serial,
                             int (*fn)(void *ctx, const store_cert *c), void *ctx, ec_err *err)
 {
 	paged_walk w = {ST_CERT_REVOKED, &cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
@@ -206,18 +206,9 @@ int store_cert_each_revoked(ec_store *st, const char *issuer_serial,
 	return sq_each(st, &w, err);
 }
 
-int store_cert_count(ec_store *st, int64_t *count, ec_err *err)
+int sq_cert_count(store_backend *st, int64_t *count, ec_err *err)
 {
 	if (sq_count(st, ST_CERT_COUNT, NULL, NULL, count, err) != 0)
 		return ec_err_wrap(err, "counting certificates");
 	return 0;
-}
-
-void store_cert_free(store_cert *c)
-{
-	if (c == NULL)
-		return;
-	free(c->der);
-	c->der = NULL;
-	c->der_len = 0;
 }

@@ -1,7 +1,7 @@
 /*
  * store_sqlite_internal.h - what the files of the SQLite backend of store.h share: the connection
- * (struct ec_store), its prepared statements and the shell every call runs them in. Not for use
- * outside src/store.
+ * (struct store_backend), its prepared statements, the shell every call runs them in and the
+ * operations of its table (store_sqlite_ops, store_backend.h). Not for use outside src/store.
  *
  * Locking: a public call takes sq_lock for its statements and releases it before returning (the
  * _each calls between pages, so that a callback may call the store). Functions documented as
@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store/store.h"
+#include "store/store_backend.h"
 
 #define STORE_PAGE 64            /* rows per page of an iteration */
 #define STORE_OTP_HASH_MAX 65    /* SHA-256 hex + NUL */
@@ -65,7 +65,7 @@ extern const char *const sq_stmt_sql[ST_COUNT];
 
 struct grant_job;
 
-struct ec_store {
+struct store_backend {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	pthread_mutex_t lock;
@@ -83,10 +83,10 @@ struct ec_store {
 	int64_t block_end;
 };
 
-void sq_lock(ec_store *st);
-void sq_unlock(ec_store *st);
+void sq_lock(store_backend *st);
+void sq_unlock(store_backend *st);
 /* Writes "<what>: <SQLite's reason>" and returns -1. Call before the statement is reset. */
-int sq_fail(ec_store *st, ec_err *err, const char *fmt, ...) EC_PRINTF(3, 4);
+int sq_fail(store_backend *st, ec_err *err, const char *fmt, ...) EC_PRINTF(3, 4);
 
 /* Binding: the first failure is kept and later binds are skipped, so one check covers all. */
 typedef struct binder {
@@ -97,20 +97,20 @@ typedef struct binder {
 /* The statement shell: sq_bind hands out a statement reset and ready to bind, then sq_exec (no
  * row expected) or sq_query (first row) checks the binds, steps it and, for sq_exec, ends its use
  * (after sq_query the caller reads the row, then calls sq_done). */
-binder sq_bind(ec_store *st, enum stmt_id id);
+binder sq_bind(store_backend *st, enum stmt_id id);
 /* 0 (*changes, when not NULL, the rows changed) or -1 with "<what>: <reason>". */
-int sq_exec(ec_store *st, binder *b, int64_t *changes, ec_err *err, const char *what);
+int sq_exec(store_backend *st, binder *b, int64_t *changes, ec_err *err, const char *what);
 /* 0 with a row, 1 when there is none, -1 on failure. */
-int sq_query(ec_store *st, binder *b, ec_err *err, const char *what);
+int sq_query(store_backend *st, binder *b, ec_err *err, const char *what);
 /* Resets a statement (ending its read) and drops its bindings; NULL is ignored. */
 void sq_done(sqlite3_stmt *s);
 /* Steps a query further: 0 with a row, 1 when there are no more, -1 on failure. */
-int sq_step_row(ec_store *st, sqlite3_stmt *s, ec_err *err, const char *what);
+int sq_step_row(store_backend *st, sqlite3_stmt *s, ec_err *err, const char *what);
 /* sq_exec of a statement whose parameters are the n integers of params. */
-int sq_exec_ints(ec_store *st, enum stmt_id id, const int64_t *params, int n, int64_t *changes, ec_err *err,
+int sq_exec_ints(store_backend *st, enum stmt_id id, const int64_t *params, int n, int64_t *changes, ec_err *err,
                  const char *what);
 /* Runs a count statement (an optional integer ?1, an optional text ?2) under the lock. */
-int sq_count(ec_store *st, enum stmt_id id, const int64_t *param, const char *text, int64_t *count,
+int sq_count(store_backend *st, enum stmt_id id, const int64_t *param, const char *text, int64_t *count,
              ec_err *err);
 
 /* Binds: after the first failure the others do nothing. Text is read up to cap bytes; NULL text
@@ -125,8 +125,8 @@ int sq_col_blob(sqlite3_stmt *s, int i, uint8_t **out, size_t *len);
 
 /* Transactions: sq_tx runs ST_BEGIN, ST_COMMIT or ST_ROLLBACK; sq_tx_abort rolls back if a
  * transaction is still open (a failure may already have ended it). */
-int sq_tx(ec_store *st, enum stmt_id id, ec_err *err);
-void sq_tx_abort(ec_store *st);
+int sq_tx(store_backend *st, enum stmt_id id, ec_err *err);
+void sq_tx_abort(store_backend *st);
 
 /* Serial text: upper-case hex without leading zeros; sq_serial_canon parses text of at most cap
  * bytes into its number and canonical text, -1 when it cannot be one of our serials. */
@@ -165,19 +165,59 @@ typedef struct paged_walk {
 
 /* Walks w's query page by page, calling w->fn for each row with the lock released; returns
  * what a callback returned to stop the walk, or -1. */
-int sq_each(ec_store *st, const paged_walk *w, ec_err *err);
+int sq_each(store_backend *st, const paged_walk *w, ec_err *err);
 
 /* Inside the open transaction (and the caller's lock): */
 /* Inserts a certificate row under its canonical serial and number. */
-int sq_cert_insert(ec_store *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err);
+int sq_cert_row_insert(store_backend *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err);
 /* Inserts a request and sets req->id. */
-int sq_request_insert(ec_store *st, store_request *req, ec_err *err);
+int sq_request_row_insert(store_backend *st, store_request *req, ec_err *err);
 /* Marks request id GRANTED with its certificate. */
-int sq_request_grant(ec_store *st, int64_t id, const char *serial, const uint8_t *der, size_t len, ec_err *err);
+int sq_request_row_grant(store_backend *st, int64_t id, const char *serial, const uint8_t *der, size_t len, ec_err *err);
 /* Uses up a one-time password by its hash: 0 done, 1 no longer valid at now. */
-int sq_otp_use_in_tx(ec_store *st, const char *hash, ec_time now, ec_err *err);
+int sq_otp_use_in_tx(store_backend *st, const char *hash, ec_time now, ec_err *err);
 
 /* The SHA-256 of password as lower-case hex: what the store keeps of a one-time password. */
 int sq_otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *err);
+
+/* The operations of store_sqlite_ops, by file (contracts: the store.h calls of the same name). */
+/* store_sqlite.c */
+int sq_record_granted(store_backend *st, store_request *req, const store_cert *cert, const char *otp, ec_err *err);
+int sq_meta_get(store_backend *st, const char *key, char *value, size_t size, ec_err *err);
+int sq_meta_set(store_backend *st, const char *key, const char *value, ec_err *err);
+/* store_sqlite_certs.c */
+int sq_reserve_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err);
+int sq_last_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err);
+int sq_record_issued(store_backend *st, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,
+                     size_t cert_der_len, ec_err *err);
+int sq_cert_get(store_backend *st, const char *serial, store_cert *out, ec_err *err);
+int sq_cert_set_revoked(store_backend *st, const char *serial, bool revoked, ec_time when, ec_err *err);
+int sq_cert_each_revoked(store_backend *st, const char *issuer_serial, int (*fn)(void *ctx, const store_cert *c),
+                         void *ctx, ec_err *err);
+int sq_cert_count(store_backend *st, int64_t *count, ec_err *err);
+/* store_sqlite_requests.c */
+int sq_request_insert(store_backend *st, store_request *req, ec_err *err);
+int sq_request_find(store_backend *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err);
+int sq_request_get(store_backend *st, int64_t id, store_request *out, ec_err *err);
+int sq_request_set_state(store_backend *st, int64_t id, int state, int fail_info, ec_err *err);
+int sq_request_each(store_backend *st, int state, int (*fn)(void *ctx, const store_request *r), void *ctx,
+                    ec_err *err);
+int sq_request_expire(store_backend *st, ec_time now, ec_err *err);
+int sq_request_count(store_backend *st, int state, int64_t *count, ec_err *err);
+int sq_request_count_from(store_backend *st, int state, const char *source, int64_t *count, ec_err *err);
+int sq_request_count_kept_from(store_backend *st, const char *source, int64_t *count, ec_err *err);
+int sq_purge(store_backend *st, ec_time now, ec_time keep_for, ec_err *err);
+int sq_refusal_record(store_backend *st, const store_refusal *r, ec_err *err);
+int sq_refusal_count(store_backend *st, int64_t *count, ec_err *err);
+/* store_sqlite_ca.c */
+int sq_ca_put(store_backend *st, const store_ca_cert *ca, ec_err *err);
+int sq_ca_set_role(store_backend *st, int generation, int role, ec_err *err);
+int sq_ca_set_link(store_backend *st, int generation, const uint8_t *der, size_t der_len, ec_err *err);
+int sq_ca_delete(store_backend *st, int generation, ec_err *err);
+int sq_ca_each(store_backend *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err);
+/* store_sqlite_otp.c */
+int sq_otp_add(store_backend *st, const char *password, ec_time expires, ec_err *err);
+int sq_otp_consume(store_backend *st, const char *password, ec_time now, ec_err *err);
+int sq_otp_check(store_backend *st, const char *password, ec_time now, ec_err *err);
 
 #endif

@@ -12,7 +12,7 @@
 /* The SHA-256 of password as lower-case hex. */
 
 /* Uses up a one-time password inside the open transaction: 0 done, 1 no longer valid. */
-int sq_otp_use_in_tx(ec_store *st, const char *hash, ec_time now, ec_err *err)
+int sq_otp_use_in_tx(store_backend *st, const char *hash, ec_time now, ec_err *err)
 {
 	binder b = sq_bind(st, ST_OTP_CONSUME);
 	int64_t changed = 0;
@@ -43,7 +43,7 @@ int sq_otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *err)
 }
 
 /* Runs an OTP statement: ?1 the hash, ?2 a time; *changed gets the number of rows changed. */
-static int otp_run(ec_store *st, enum stmt_id id, const char *hash, ec_time t, int64_t *changed, ec_err *err)
+static int otp_run(store_backend *st, enum stmt_id id, const char *hash, ec_time t, int64_t *changed, ec_err *err)
 {
 	sq_lock(st);
 	binder b = sq_bind(st, id);
@@ -54,7 +54,7 @@ static int otp_run(ec_store *st, enum stmt_id id, const char *hash, ec_time t, i
 	return rc;
 }
 
-int store_otp_check(ec_store *st, const char *password, ec_time now, ec_err *err)
+int sq_otp_check(store_backend *st, const char *password, ec_time now, ec_err *err)
 {
 	char hash[STORE_OTP_HASH_MAX];
 	int64_t count = 0;
@@ -71,7 +71,7 @@ int store_otp_check(ec_store *st, const char *password, ec_time now, ec_err *err
 }
 
 /* Adding a password that is already known makes it usable again with the new expiry. */
-int store_otp_add(ec_store *st, const char *password, ec_time expires, ec_err *err)
+int sq_otp_add(store_backend *st, const char *password, ec_time expires, ec_err *err)
 {
 	char hash[STORE_OTP_HASH_MAX];
 	int64_t changed = 0;
@@ -82,7 +82,7 @@ int store_otp_add(ec_store *st, const char *password, ec_time expires, ec_err *e
 	return 0;
 }
 
-int store_otp_consume(ec_store *st, const char *password, ec_time now, ec_err *err)
+int sq_otp_consume(store_backend *st, const char *password, ec_time now, ec_err *err)
 {
 	char hash[STORE_OTP_HASH_MAX];
 	int64_t changed = 0;

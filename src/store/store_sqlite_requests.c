@@ -64,7 +64,7 @@ static void bind_request(binder *b, const store_request *r)
 }
 
 /* Inserts the request and sets its id (inside the caller's lock). */
-int sq_request_insert(ec_store *st, store_request *req, ec_err *err)
+int sq_request_row_insert(store_backend *st, store_request *req, ec_err *err)
 {
 	binder b = sq_bind(st, ST_REQ_INSERT);
 	bind_request(&b, req);
@@ -74,10 +74,10 @@ int sq_request_insert(ec_store *st, store_request *req, ec_err *err)
 	return 0;
 }
 
-int store_request_insert(ec_store *st, store_request *req, ec_err *err)
+int sq_request_insert(store_backend *st, store_request *req, ec_err *err)
 {
 	sq_lock(st);
-	int rc = sq_request_insert(st, req, err);
+	int rc = sq_request_row_insert(st, req, err);
 	sq_unlock(st);
 	if (rc != 0)
 		ec_err_wrap(err, "recording transaction %.64s", req->txid);
@@ -86,7 +86,7 @@ int store_request_insert(ec_store *st, store_request *req, ec_err *err)
 
 /* Runs a bound single-request query: 0 with *out filled, 1 when no row, -1 on failure. Takes
  * over the binding's statement (resets it) and expects the caller to hold the lock. */
-static int request_fetch(ec_store *st, binder *b, store_request *out, ec_err *err)
+static int request_fetch(store_backend *st, binder *b, store_request *out, ec_err *err)
 {
 	int rc = sq_query(st, b, err, "reading the request");
 	if (rc == 0)
@@ -95,7 +95,7 @@ static int request_fetch(ec_store *st, binder *b, store_request *out, ec_err *er
 	return rc;
 }
 
-int store_request_find(ec_store *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err)
+int sq_request_find(store_backend *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (txid == NULL)
@@ -111,7 +111,7 @@ int store_request_find(ec_store *st, const char *txid, const char *signer_fp, st
 	return rc;
 }
 
-int store_request_get(ec_store *st, int64_t id, store_request *out, ec_err *err)
+int sq_request_get(store_backend *st, int64_t id, store_request *out, ec_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	sq_lock(st);
@@ -124,7 +124,7 @@ int store_request_get(ec_store *st, int64_t id, store_request *out, ec_err *err)
 	return rc;
 }
 
-int store_request_set_state(ec_store *st, int64_t id, int state, int fail_info, ec_err *err)
+int sq_request_set_state(store_backend *st, int64_t id, int state, int fail_info, ec_err *err)
 {
 	const int64_t params[3] = {id, state, fail_info};
 	int64_t changed = 0;
@@ -136,7 +136,7 @@ int store_request_set_state(ec_store *st, int64_t id, int state, int fail_info, 
 	return changed == 0 ? 1 : 0;
 }
 
-int store_request_each(ec_store *st, int state, int (*fn)(void *ctx, const store_request *r),
+int sq_request_each(store_backend *st, int state, int (*fn)(void *ctx, const store_request *r),
                        void *ctx, ec_err *err)
 {
 	char what[64];
@@ -145,7 +145,7 @@ int store_request_each(ec_store *st, int state, int (*fn)(void *ctx, const store
 	return sq_each(st, &w, err);
 }
 
-int store_request_expire(ec_store *st, ec_time now, ec_err *err)
+int sq_request_expire(store_backend *st, ec_time now, ec_err *err)
 {
 	const int64_t params[4] = {STORE_REQ_EXPIRED, STORE_REQ_PENDING, STORE_REQ_APPROVED, now};
 	int64_t changed = 0;
@@ -157,7 +157,7 @@ int store_request_expire(ec_store *st, ec_time now, ec_err *err)
 	return (int)changed;
 }
 
-int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err)
+int sq_request_count(store_backend *st, int state, int64_t *count, ec_err *err)
 {
 	int64_t param = state;
 	if (sq_count(st, ST_REQ_COUNT, &param, NULL, count, err) != 0)
@@ -165,7 +165,7 @@ int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err)
 	return 0;
 }
 
-int store_request_count_from(ec_store *st, int state, const char *source, int64_t *count, ec_err *err)
+int sq_request_count_from(store_backend *st, int state, const char *source, int64_t *count, ec_err *err)
 {
 	int64_t param = state;
 	if (sq_count(st, ST_REQ_COUNT_FROM, &param, source, count, err) != 0)
@@ -173,7 +173,7 @@ int store_request_count_from(ec_store *st, int state, const char *source, int64_
 	return 0;
 }
 
-int store_request_count_kept_from(ec_store *st, const char *source, int64_t *count, ec_err *err)
+int sq_request_count_kept_from(store_backend *st, const char *source, int64_t *count, ec_err *err)
 {
 	int64_t granted = STORE_REQ_GRANTED;
 	if (sq_count(st, ST_REQ_COUNT_KEPT_FROM, &granted, source, count, err) != 0)
@@ -181,7 +181,7 @@ int store_request_count_kept_from(ec_store *st, const char *source, int64_t *cou
 	return 0;
 }
 
-int store_refusal_record(ec_store *st, const store_refusal *r, ec_err *err)
+int sq_refusal_record(store_backend *st, const store_refusal *r, ec_err *err)
 {
 	sq_lock(st);
 	binder b = sq_bind(st, ST_REFUSAL_INSERT);
@@ -199,14 +199,14 @@ int store_refusal_record(ec_store *st, const store_refusal *r, ec_err *err)
 	return rc;
 }
 
-int store_refusal_count(ec_store *st, int64_t *count, ec_err *err)
+int sq_refusal_count(store_backend *st, int64_t *count, ec_err *err)
 {
 	if (sq_count(st, ST_REFUSAL_COUNT, NULL, NULL, count, err) != 0)
 		return ec_err_wrap(err, "counting refusals");
 	return 0;
 }
 
-int store_purge(ec_store *st, ec_time now, ec_time keep_for, ec_err *err)
+int sq_purge(store_backend *st, ec_time now, ec_time keep_for, ec_err *err)
 {
 	const int64_t req[4] = {STORE_REQ_REJECTED, STORE_REQ_EXPIRED, now, now - keep_for};
 	const int64_t refusal[1] = {now - keep_for};
@@ -222,15 +222,4 @@ int store_purge(ec_store *st, ec_time now, ec_time keep_for, ec_err *err)
 	if (rc < 0)
 		return ec_err_wrap(err, "purging old requests");
 	return (int)(requests + refusals);
-}
-
-void store_request_free(store_request *r)
-{
-	if (r == NULL)
-		return;
-	free(r->csr_der);
-	free(r->signer_der);
-	free(r->cert_der);
-	r->csr_der = r->signer_der = r->cert_der = NULL;
-	r->csr_der_len = r->signer_der_len = r->cert_der_len = 0;
 }

@@ -77,18 +77,18 @@ const char *const sq_stmt_sql[ST_COUNT] = {
 
 /* ---- small helpers ---- */
 
-void sq_lock(ec_store *st)
+void sq_lock(store_backend *st)
 {
 	pthread_mutex_lock(&st->lock);
 }
 
-void sq_unlock(ec_store *st)
+void sq_unlock(store_backend *st)
 {
 	pthread_mutex_unlock(&st->lock);
 }
 
 /* Writes "<what>: <SQLite's reason>" and returns -1. Call before the statement is reset. */
-int sq_fail(ec_store *st, ec_err *err, const char *fmt, ...)
+int sq_fail(store_backend *st, ec_err *err, const char *fmt, ...)
 {
 	char what[EC_ERR_MSG_MAX];
 	va_list ap;
@@ -99,7 +99,7 @@ int sq_fail(ec_store *st, ec_err *err, const char *fmt, ...)
 }
 
 /* The prepared statement id, reset and unbound, ready to bind. */
-static sqlite3_stmt *stmt_use(ec_store *st, enum stmt_id id)
+static sqlite3_stmt *stmt_use(store_backend *st, enum stmt_id id)
 {
 	sqlite3_stmt *s = st->stmt[id];
 	sqlite3_reset(s);
@@ -164,7 +164,7 @@ int sq_col_blob(sqlite3_stmt *s, int i, uint8_t **out, size_t *len)
 }
 
 /* Steps a statement that returns no row: 0, or -1 with "<what>: <reason>". */
-static int step_done(ec_store *st, sqlite3_stmt *s, ec_err *err, const char *what)
+static int step_done(store_backend *st, sqlite3_stmt *s, ec_err *err, const char *what)
 {
 	if (sqlite3_step(s) == SQLITE_DONE)
 		return 0;
@@ -172,7 +172,7 @@ static int step_done(ec_store *st, sqlite3_stmt *s, ec_err *err, const char *wha
 }
 
 /* Steps a query: 0 with a row, 1 when there are no (more) rows, -1 on failure. */
-int sq_step_row(ec_store *st, sqlite3_stmt *s, ec_err *err, const char *what)
+int sq_step_row(store_backend *st, sqlite3_stmt *s, ec_err *err, const char *what)
 {
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -185,14 +185,14 @@ int sq_step_row(ec_store *st, sqlite3_stmt *s, ec_err *err, const char *what)
 /* The statement shell. sq_bind hands out a statement reset and ready to bind; sq_exec and
  * sq_query check the binds (one check covers them all) and step it. What stays in each call is
  * its own: its binds, what it reads, its lock or transaction. */
-binder sq_bind(ec_store *st, enum stmt_id id)
+binder sq_bind(store_backend *st, enum stmt_id id)
 {
 	return (binder){ stmt_use(st, id), SQLITE_OK };
 }
 
 /* Steps a bound statement that returns no row and ends its use: 0 (*changes, when not NULL,
  * the number of rows it changed) or -1 with "<what>: <reason>". */
-int sq_exec(ec_store *st, binder *b, int64_t *changes, ec_err *err, const char *what)
+int sq_exec(store_backend *st, binder *b, int64_t *changes, ec_err *err, const char *what)
 {
 	int rc = b->rc != SQLITE_OK ? sq_fail(st, err, "binding for %s", what) : step_done(st, b->s, err, what);
 	if (rc == 0 && changes != NULL)
@@ -203,7 +203,7 @@ int sq_exec(ec_store *st, binder *b, int64_t *changes, ec_err *err, const char *
 
 /* Steps a bound query to its first row: 0 with a row (read it, then sq_done), 1 when there is
  * none, -1 on failure. */
-int sq_query(ec_store *st, binder *b, ec_err *err, const char *what)
+int sq_query(store_backend *st, binder *b, ec_err *err, const char *what)
 {
 	if (b->rc != SQLITE_OK)
 		return sq_fail(st, err, "binding for %s", what);
@@ -211,7 +211,7 @@ int sq_query(ec_store *st, binder *b, ec_err *err, const char *what)
 }
 
 /* Runs a statement whose parameters are the n integers of params (see sq_exec). */
-int sq_exec_ints(ec_store *st, enum stmt_id id, const int64_t *params, int n, int64_t *changes, ec_err *err,
+int sq_exec_ints(store_backend *st, enum stmt_id id, const int64_t *params, int n, int64_t *changes, ec_err *err,
                      const char *what)
 {
 	binder b = sq_bind(st, id);
@@ -221,7 +221,7 @@ int sq_exec_ints(ec_store *st, enum stmt_id id, const int64_t *params, int n, in
 }
 
 /* Runs BEGIN IMMEDIATE, COMMIT or ROLLBACK. */
-int sq_tx(ec_store *st, enum stmt_id id, ec_err *err)
+int sq_tx(store_backend *st, enum stmt_id id, ec_err *err)
 {
 	sqlite3_stmt *s = stmt_use(st, id);
 	int rc = step_done(st, s, err, sq_stmt_sql[id]);
@@ -230,7 +230,7 @@ int sq_tx(ec_store *st, enum stmt_id id, ec_err *err)
 }
 
 /* Rolls back the transaction if one is still open (a failure may already have ended it). */
-void sq_tx_abort(ec_store *st)
+void sq_tx_abort(store_backend *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		(void)sq_tx(st, ST_ROLLBACK, NULL);
@@ -301,7 +301,7 @@ static int row_visit(const paged_walk *w, void *row, int rc)
 
 /* Reads the page after *after into rows and moves *after to its last row. *n is the number of
  * rows read, also on failure (they are to be freed). */
-static int page_read(ec_store *st, const paged_walk *w, int64_t *after, char *rows, size_t *n, ec_err *err)
+static int page_read(store_backend *st, const paged_walk *w, int64_t *after, char *rows, size_t *n, ec_err *err)
 {
 	*n = 0;
 	sq_lock(st);
@@ -328,7 +328,7 @@ static int page_read(ec_store *st, const paged_walk *w, int64_t *after, char *ro
 }
 
 /* Walks the query page by page, calling w->fn for each row with the lock released. */
-int sq_each(ec_store *st, const paged_walk *w, ec_err *err)
+int sq_each(store_backend *st, const paged_walk *w, ec_err *err)
 {
 	char *rows = calloc(STORE_PAGE, w->type->size);
 	int64_t after = INT64_MIN;
@@ -348,7 +348,7 @@ int sq_each(ec_store *st, const paged_walk *w, ec_err *err)
 }
 
 /* Runs a count statement with an optional integer ?1 and an optional text ?2. */
-int sq_count(ec_store *st, enum stmt_id id, const int64_t *param, const char *text, int64_t *count,
+int sq_count(store_backend *st, enum stmt_id id, const int64_t *param, const char *text, int64_t *count,
                       ec_err *err)
 {
 	*count = 0;

@@ -29,6 +29,12 @@ typedef struct fixture {
 
 /* ---- helpers ---- */
 
+/* Opens the store at a plain path, through the generic open. */
+static int open_path(const char *path, ec_store **st, ec_err *err)
+{
+	return store_open(&(store_config){.url = path}, st, err);
+}
+
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
@@ -36,7 +42,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->dir = tu_tmpdir("test_store");
 	snprintf(f->path, sizeof(f->path), "%s/ca.db", f->dir);
-	if (store_open_sqlite(f->path, &f->st, &err) != 0)
+	if (open_path(f->path, &f->st, &err) != 0)
 		fail_msg("open: %s", err.msg);
 	*state = f;
 	return 0;
@@ -67,7 +73,7 @@ static void reopen(fixture *f)
 	ec_err err = {""};
 	store_close(f->st);
 	f->st = NULL;
-	if (store_open_sqlite(f->path, &f->st, &err) != 0)
+	if (open_path(f->path, &f->st, &err) != 0)
 		fail_msg("reopen: %s", err.msg);
 }
 
@@ -667,7 +673,7 @@ static void test_file_mode(void **state)
 	f->st = NULL;
 	assert_int_equal(chmod(f->path, 0644), 0);
 	mode_t old = umask(0);
-	int rc = store_open_sqlite(f->path, &f->st, &err);
+	int rc = open_path(f->path, &f->st, &err);
 	umask(old);
 	assert_int_equal(rc, 0);
 	assert_int_equal(stat(f->path, &sb), 0);
@@ -695,7 +701,7 @@ static void test_open_errors(void **state)
 	char path[4200];
 
 	snprintf(path, sizeof(path), "%s/missing-dir/x.db", f->dir);
-	assert_int_equal(store_open_sqlite(path, &st, &err), -1);
+	assert_int_equal(open_path(path, &st, &err), -1);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, "missing-dir"));
 
@@ -707,7 +713,7 @@ static void test_open_errors(void **state)
 		fputs("this is not an SQLite database\n", fp);
 	fclose(fp);
 	assert_int_equal(chmod(path, 0644), 0);
-	assert_int_equal(store_open_sqlite(path, &st, &err), -1);
+	assert_int_equal(open_path(path, &st, &err), -1);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, "not a database"));
 	/* A wrong path is refused before its mode is touched. */
@@ -812,7 +818,7 @@ static void test_schema_version(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	tu_sql(f->path, "PRAGMA user_version = 99");
-	assert_int_equal(store_open_sqlite(f->path, &f->st, &err), -1);
+	assert_int_equal(open_path(f->path, &f->st, &err), -1);
 	assert_null(f->st);
 	assert_non_null(strstr(err.msg, "schema version 99"));
 	assert_non_null(strstr(err.msg, "newer"));
@@ -1088,7 +1094,7 @@ static void test_threads_two_connections(void **state)
 	ec_store *other = NULL;
 	reserver *r = calloc(2, sizeof(*r));
 	assert_non_null(r);
-	if (store_open_sqlite(f->path, &other, &err) != 0)
+	if (open_path(f->path, &other, &err) != 0)
 		fail_msg("second open: %s", err.msg);
 	r[0].st = f->st;
 	r[1].st = other;
@@ -1097,6 +1103,72 @@ static void test_threads_two_connections(void **state)
 	assert_true(strtol(last, NULL, 16) > 0);
 	store_close(other);
 	free(r);
+}
+
+/* ---- opening by URL ---- */
+
+/* An in-memory store through the interface: the whole API works on it, nothing outlives it, and
+ * no file is made for it. */
+static void test_open_memory(void **state)
+{
+	fixture *f = *state;
+	const char *urls[] = {":memory:", "sqlite::memory:"};
+	for (size_t i = 0; i < 2; i++) {
+		ec_store *mem = NULL;
+		ec_err err = {""};
+		char serial[STORE_SERIAL_MAX], value[16];
+		store_request r = make_request("tx-mem", "fp", 1000, 2000);
+		int64_t n = -1;
+		assert_int_equal(store_open(&(store_config){.url = urls[i]}, &mem, &err), 0);
+		reserve(mem, serial);
+		assert_string_equal(serial, "1");
+		record(mem, "1", "1");
+		insert_request(mem, &r);
+		assert_int_equal(store_request_count(mem, STORE_REQ_PENDING, &n, &err), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(store_meta_set(mem, "k", "v", &err), 0);
+		assert_int_equal(store_meta_get(mem, "k", value, sizeof(value), &err), 0);
+		assert_string_equal(value, "v");
+		store_close(mem);
+		/* A second in-memory store is a new, empty one. */
+		assert_int_equal(store_open(&(store_config){.url = urls[i]}, &mem, &err), 0);
+		assert_int_equal(store_cert_count(mem, &n, &err), 0);
+		assert_int_equal(n, 0);
+		store_close(mem);
+		assert_int_equal(access(urls[i], F_OK), -1);
+	}
+	(void)f;
+}
+
+/* sqlite:PATH and the plain PATH are the same database; another scheme or no path is refused
+ * with a clear error and creates nothing. */
+static void test_open_url_forms(void **state)
+{
+	fixture *f = *state;
+	ec_store *st = NULL;
+	ec_err err = {""};
+	char url[4400], path[4200];
+	int64_t n = -1;
+
+	record(f->st, "5", "1");
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(url, sizeof(url), "sqlite:%s", f->path);
+	assert_int_equal(store_open(&(store_config){.url = url}, &f->st, &err), 0);
+	assert_int_equal(store_cert_count(f->st, &n, &err), 0);
+	assert_int_equal(n, 1);
+
+	snprintf(path, sizeof(path), "%s/pg.db", f->dir);
+	snprintf(url, sizeof(url), "postgresql://%s", path);
+	assert_int_equal(store_open(&(store_config){.url = url}, &st, &err), -1);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "no backend for 'postgresql:'"));
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(store_open(&(store_config){.url = "sqlite:"}, &st, &err), -1);
+	assert_null(st);
+	assert_int_equal(store_open(&(store_config){.url = ""}, &st, &err), -1);
+	assert_null(st);
+	store_close(NULL);
 }
 
 int main(void)
@@ -1123,6 +1195,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_share_one_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_two_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_url_forms, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,65 @@
+/*
+ * store_backend.h - what a store backend implements: the operations of store.h on its own
+ * connection state (store_backend, defined by each backend for itself), gathered in a table
+ * (store_ops). store.c opens a backend by the form of store_config.url and dispatches each
+ * store_* call to its table, so a new backend (PostgreSQL...) is a new set of files and one line
+ * in store.c's list of backends, with nothing to change in the store's callers.
+ *
+ * Each operation has the contract of the store.h call of the same name (the _free functions
+ * are not operations: rows are plain structures). Every operation is required.
+ */
+#ifndef EVERCERT_STORE_STORE_BACKEND_H
+#define EVERCERT_STORE_STORE_BACKEND_H
+
+#include "store/store.h"
+
+typedef struct store_backend store_backend;
+
+typedef struct store_ops {
+	const char *name;
+	void (*close)(store_backend *b);
+	int (*reserve_serial)(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err);
+	int (*last_serial)(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err);
+	int (*record_issued)(store_backend *b, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,
+	                     size_t cert_der_len, ec_err *err);
+	int (*record_granted)(store_backend *b, store_request *req, const store_cert *cert, const char *otp,
+	                      ec_err *err);
+	int (*cert_get)(store_backend *b, const char *serial, store_cert *out, ec_err *err);
+	int (*cert_set_revoked)(store_backend *b, const char *serial, bool revoked, ec_time when, ec_err *err);
+	int (*cert_each_revoked)(store_backend *b, const char *issuer_serial,
+	                         int (*fn)(void *ctx, const store_cert *c), void *ctx, ec_err *err);
+	int (*cert_count)(store_backend *b, int64_t *count, ec_err *err);
+	int (*request_insert)(store_backend *b, store_request *req, ec_err *err);
+	int (*request_find)(store_backend *b, const char *txid, const char *signer_fp, store_request *out,
+	                    ec_err *err);
+	int (*request_get)(store_backend *b, int64_t id, store_request *out, ec_err *err);
+	int (*request_set_state)(store_backend *b, int64_t id, int state, int fail_info, ec_err *err);
+	int (*request_each)(store_backend *b, int state, int (*fn)(void *ctx, const store_request *r), void *ctx,
+	                    ec_err *err);
+	int (*request_expire)(store_backend *b, ec_time now, ec_err *err);
+	int (*request_count)(store_backend *b, int state, int64_t *count, ec_err *err);
+	int (*request_count_from)(store_backend *b, int state, const char *source, int64_t *count, ec_err *err);
+	int (*request_count_kept_from)(store_backend *b, const char *source, int64_t *count, ec_err *err);
+	int (*purge)(store_backend *b, ec_time now, ec_time keep_for, ec_err *err);
+	int (*refusal_record)(store_backend *b, const store_refusal *r, ec_err *err);
+	int (*refusal_count)(store_backend *b, int64_t *count, ec_err *err);
+	int (*ca_put)(store_backend *b, const store_ca_cert *ca, ec_err *err);
+	int (*ca_set_role)(store_backend *b, int generation, int role, ec_err *err);
+	int (*ca_set_link)(store_backend *b, int generation, const uint8_t *der, size_t der_len, ec_err *err);
+	int (*ca_delete)(store_backend *b, int generation, ec_err *err);
+	int (*ca_each)(store_backend *b, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err);
+	int (*otp_add)(store_backend *b, const char *password, ec_time expires, ec_err *err);
+	int (*otp_consume)(store_backend *b, const char *password, ec_time now, ec_err *err);
+	int (*otp_check)(store_backend *b, const char *password, ec_time now, ec_err *err);
+	int (*meta_get)(store_backend *b, const char *key, char *value, size_t size, ec_err *err);
+	int (*meta_set)(store_backend *b, const char *key, const char *value, ec_err *err);
+} store_ops;
+
+/* ---- the SQLite backend (store_sqlite*.c) ---- */
+/* Its target: a file path, or STORE_SQLITE_MEMORY for a database in memory, gone at close
+ * (for tests: one connection, nothing durable). */
+#define STORE_SQLITE_MEMORY ":memory:"
+int store_sqlite_open(const char *target, store_backend **out, ec_err *err) EC_MUST_USE;
+extern const store_ops store_sqlite_ops;
+
+#endif
