@@ -48,14 +48,6 @@ size_t ca_timers(ca_engine *ca, ec_timer_entry *out, size_t max)
 	return s.n;
 }
 
-static int earliest_pending(void *ctx, const store_request *r)
-{
-	ec_time *t = ctx;
-	if (r->expires < *t)
-		*t = r->expires;
-	return 0;
-}
-
 ec_time ca_next_timer(ca_engine *ca)
 {
 	ec_time t = INT64_MAX;
@@ -70,8 +62,12 @@ ec_time ca_next_timer(ca_engine *ca)
 	if (ca->rollover >= 0 && cert_expire_time(ca) < t)
 		t = cert_expire_time(ca);
 	pthread_rwlock_unlock(&ca->lock);
-	if (store_request_each(ca->store, STORE_REQ_PENDING, earliest_pending, &t, &err) != 0)
-		ca_audit(ca, "cannot list pending requests: %s", err.msg);
+	ec_time pending = INT64_MAX;
+	int rc = store_request_next_expiry(ca->store, STORE_REQ_PENDING, &pending, &err);
+	if (rc < 0)
+		ca_audit(ca, "cannot find the next expiry of pending requests: %s", err.msg);
+	if (rc == 0 && pending < t)
+		t = pending;
 	return t;
 }
 

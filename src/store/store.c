@@ -162,6 +162,11 @@ int store_request_expire(ec_store *st, ec_time now, ec_err *err)
 	return st->ops->request_expire(st->be, now, err);
 }
 
+int store_request_next_expiry(ec_store *st, int state, ec_time *at, ec_err *err)
+{
+	return st->ops->request_next_expiry(st->be, state, at, err);
+}
+
 int store_request_count(ec_store *st, int state, int64_t *count, ec_err *err)
 {
 	return st->ops->request_count(st->be, state, count, err);

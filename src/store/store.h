@@ -172,6 +172,9 @@ int store_request_set_state(ec_store *st, int64_t id, int state, int fail_info, 
 /* Calls fn for each request in the given state, oldest first. */
 int store_request_each(ec_store *st, int state, int (*fn)(void *ctx, const store_request *r),
                        void *ctx, ec_err *err) EC_MUST_USE;
+/* The earliest expiry among the requests in a state: 0 with *at, 1 when there is none. Reads no
+ * request (the store keeps them in order of state and expiry), for timers. */
+int store_request_next_expiry(ec_store *st, int state, ec_time *at, ec_err *err) EC_MUST_USE;
 /* Marks PENDING/APPROVED requests whose expiry is <= now as EXPIRED; returns the count. */
 int store_request_expire(ec_store *st, ec_time now, ec_err *err) EC_MUST_USE;
 /* Number of requests in a state. */

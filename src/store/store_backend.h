@@ -37,6 +37,7 @@ typedef struct store_ops {
 	int (*request_each)(store_backend *b, int state, int (*fn)(void *ctx, const store_request *r), void *ctx,
 	                    ec_err *err);
 	int (*request_expire)(store_backend *b, ec_time now, ec_err *err);
+	int (*request_next_expiry)(store_backend *b, int state, ec_time *at, ec_err *err);
 	int (*request_count)(store_backend *b, int state, int64_t *count, ec_err *err);
 	int (*request_count_from)(store_backend *b, int state, const char *source, int64_t *count, ec_err *err);
 	int (*request_count_kept_from)(store_backend *b, const char *source, int64_t *count, ec_err *err);

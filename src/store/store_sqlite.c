@@ -37,7 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_STR_(x) #x
 #define STORE_STR(x) STORE_STR_(x)
 #define STORE_PATH_MAX 4096
@@ -62,7 +62,8 @@ static const char schema_sql[] =
 	" expires INTEGER NOT NULL, cert_serial TEXT NOT NULL DEFAULT '',"
 	" csr BLOB, signer BLOB, cert BLOB, reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX IF NOT EXISTS requests_txid ON requests (txid, signer_fp);"
-	"CREATE INDEX IF NOT EXISTS requests_state ON requests (state);"
+	/* By state and expiry: the next expiry is read from the index alone. */
+	"CREATE INDEX IF NOT EXISTS requests_state_expires ON requests (state, expires);"
 	"CREATE INDEX IF NOT EXISTS requests_source ON requests (source, state);"
 	"CREATE TABLE IF NOT EXISTS ca_certs ("
 	" generation INTEGER PRIMARY KEY, role INTEGER NOT NULL, serial TEXT NOT NULL,"
@@ -81,6 +82,9 @@ static const char schema_sql[] =
 static const char migrate_v1_sql[] = "ALTER TABLE requests ADD COLUMN reason TEXT NOT NULL DEFAULT '';";
 /* From schema version 2: the link certificate by which the previous generation endorsed each. */
 static const char migrate_v2_sql[] = "ALTER TABLE ca_certs ADD COLUMN link BLOB;";
+/* From schema version 3: the index by state alone, covered by the one by state and expiry that
+ * the schema creates. */
+static const char migrate_v3_sql[] = "DROP INDEX IF EXISTS requests_state;";
 
 /* One certificate and its request waiting to be committed with others (group commit). */
 typedef struct grant_job {
@@ -220,6 +224,7 @@ static int setup_db(store_backend *st, bool memory, ec_err *err)
 	    schema_check(st, &version, err) != 0 ||
 	    (version >= 1 && migrate_v1(st, err) != 0) ||
 	    (version >= 1 && migrate_v2(st, err) != 0) ||
+	    (version >= 1 && exec_sql(st, migrate_v3_sql, err, "upgrading the schema from version 3") != 0) ||
 	    exec_sql(st, schema_sql, err, "creating the tables") != 0 ||
 	    exec_sql(st, "COMMIT", err, "committing the schema") != 0)
 		goto out;
@@ -469,6 +474,7 @@ const store_ops store_sqlite_ops = {
 	.request_set_state = sq_request_set_state,
 	.request_each = sq_request_each,
 	.request_expire = sq_request_expire,
+	.request_next_expiry = sq_request_next_expiry,
 	.request_count = sq_request_count,
 	.request_count_from = sq_request_count_from,
 	.request_count_kept_from = sq_request_count_kept_from,

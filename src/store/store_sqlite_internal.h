@@ -40,6 +40,7 @@ enum stmt_id {
 	ST_REQ_SET_STATE,
 	ST_REQ_EACH,
 	ST_REQ_EXPIRE,
+	ST_REQ_NEXT_EXPIRY,
 	ST_REQ_COUNT,
 	ST_REQ_COUNT_FROM,
 	ST_REQ_COUNT_KEPT_FROM,
@@ -203,6 +204,7 @@ int sq_request_set_state(store_backend *st, int64_t id, int state, int fail_info
 int sq_request_each(store_backend *st, int state, int (*fn)(void *ctx, const store_request *r), void *ctx,
                     ec_err *err);
 int sq_request_expire(store_backend *st, ec_time now, ec_err *err);
+int sq_request_next_expiry(store_backend *st, int state, ec_time *at, ec_err *err);
 int sq_request_count(store_backend *st, int state, int64_t *count, ec_err *err);
 int sq_request_count_from(store_backend *st, int state, const char *source, int64_t *count, ec_err *err);
 int sq_request_count_kept_from(store_backend *st, const char *source, int64_t *count, ec_err *err);

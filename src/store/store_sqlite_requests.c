@@ -157,6 +157,24 @@ int sq_request_expire(store_backend *st, ec_time now, ec_err *err)
 	return (int)changed;
 }
 
+int sq_request_next_expiry(store_backend *st, int state, ec_time *at, ec_err *err)
+{
+	*at = 0;
+	sq_lock(st);
+	binder b = sq_bind(st, ST_REQ_NEXT_EXPIRY);
+	sq_bind_int(&b, 1, state);
+	int rc = sq_query(st, &b, err, "reading the next expiry");
+	if (rc == 0 && sqlite3_column_type(b.s, 0) == SQLITE_NULL)
+		rc = 1;
+	else if (rc == 0)
+		*at = sqlite3_column_int64(b.s, 0);
+	sq_done(b.s);
+	sq_unlock(st);
+	if (rc < 0)
+		ec_err_wrap(err, "finding the next expiry of requests in state %d", state);
+	return rc;
+}
+
 int sq_request_count(store_backend *st, int state, int64_t *count, ec_err *err)
 {
 	int64_t param = state;

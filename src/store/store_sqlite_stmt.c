@@ -52,6 +52,8 @@ const char *const sq_stmt_sql[ST_COUNT] = {
 	/* An expired request will never be issued: its request and signer are dropped with it. */
 	[ST_REQ_EXPIRE] = "UPDATE requests SET state = ?1, csr = NULL, signer = NULL"
 	                  " WHERE state IN (?2, ?3) AND expires <= ?4",
+	/* min() of the first column of an index: one index lookup, no request read. */
+	[ST_REQ_NEXT_EXPIRY] = "SELECT min(expires) FROM requests WHERE state = ?1",
 	[ST_REQ_COUNT] = "SELECT count(*) FROM requests WHERE state = ?1",
 	[ST_REQ_COUNT_FROM] = "SELECT count(*) FROM requests WHERE source = ?2 AND state = ?1",
 	[ST_REQ_COUNT_KEPT_FROM] = "SELECT (SELECT count(*) FROM requests WHERE source = ?2 AND state <> ?1)"

@@ -1105,6 +1105,61 @@ static void test_threads_two_connections(void **state)
 	free(r);
 }
 
+/* ---- the next expiry ---- */
+
+/* The earliest expiry of the requests in a state comes from the index by state and expiry, and
+ * follows inserts and state changes; with none in the state there is none. */
+static void test_next_expiry(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	ec_time at = -1;
+	store_request a = make_request("tx-a", "fp", 100, 5000);
+	store_request b = make_request("tx-b", "fp", 100, 3000);
+	store_request c = make_request("tx-c", "fp", 100, 1000);
+
+	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_PENDING, &at, &err), 1);
+	insert_request(f->st, &a);
+	insert_request(f->st, &b);
+	c.state = STORE_REQ_REJECTED;   /* an earlier expiry in another state does not count */
+	insert_request(f->st, &c);
+	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_PENDING, &at, &err), 0);
+	assert_int_equal(at, 3000);
+	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_REJECTED, &at, &err), 0);
+	assert_int_equal(at, 1000);
+	assert_int_equal(store_request_set_state(f->st, b.id, STORE_REQ_APPROVED, 0, &err), 0);
+	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_PENDING, &at, &err), 0);
+	assert_int_equal(at, 5000);
+	assert_int_equal(store_request_expire(f->st, 6000, &err), 2);
+	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_PENDING, &at, &err), 1);
+	assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+	                               " name = 'requests_state_expires'"), 1);
+}
+
+/* A version 3 database (requests indexed by state alone) opens as version 4, the index by state
+ * and expiry in place of the old one, its requests kept. */
+static void test_schema_v3_upgrade(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	ec_time at = 0;
+	store_request r = make_request("tx-old", "fp", 100, 4000);
+
+	insert_request(f->st, &r);
+	store_close(f->st);
+	f->st = NULL;
+	tu_sql(f->path, "DROP INDEX requests_state_expires; CREATE INDEX requests_state ON requests (state);"
+	       " PRAGMA user_version = 3");
+	reopen(f);
+	assert_int_equal(tu_sql_number(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+	                               " name = 'requests_state'"), 0);
+	assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+	                               " name = 'requests_state_expires'"), 1);
+	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_PENDING, &at, &err), 0);
+	assert_int_equal(at, 4000);
+}
+
 /* ---- opening by URL ---- */
 
 /* An in-memory store through the interface: the whole API works on it, nothing outlives it, and
@@ -1196,6 +1251,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads_share_one_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_url_forms, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
