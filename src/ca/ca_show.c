@@ -38,6 +38,17 @@ static int fp_text(X509 *cert, const EVP_MD *md, char *out, size_t sz)
 	return ec_cert_fingerprint(cert, md, out, sz);
 }
 
+/* "N days[ H hours M minutes]" and the end of the line. */
+static int period_line(ec_buf *out, ec_time p)
+{
+	if (ec_buf_printf(out, "%lld days", (long long)(p / EC_MS_PER_DAY)) ||
+	    (p % EC_MS_PER_DAY && ec_buf_printf(out, " %lld hours %lld minutes",
+	                                        (long long)(p % EC_MS_PER_DAY / EC_MS_PER_HOUR),
+	                                        (long long)(p % EC_MS_PER_HOUR / EC_MS_PER_MINUTE))))
+		return -1;
+	return ec_buf_printf(out, "\n");
+}
+
 static int show_server_text(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out)
 {
 	ca_gen *a = &ca->gens[ca->active];
@@ -77,15 +88,15 @@ static int show_server_text(ca_engine *ca, ec_time now, unsigned flags, ec_buf *
 	} else if (ec_buf_printf(out, "    Rollover status: not available\n")) {
 		return -1;
 	}
-	if (ca->cfg.auto_rollover) {
-		ec_time p = ca->cfg.auto_rollover_period;
-		if (ec_buf_printf(out, "    Auto-Rollover configured, overlap period %lld days", (long long)(p / EC_MS_PER_DAY)) ||
-		    (p % EC_MS_PER_DAY && ec_buf_printf(out, " %lld hours %lld minutes",
-		                                        (long long)(p % EC_MS_PER_DAY / EC_MS_PER_HOUR),
-		                                        (long long)(p % EC_MS_PER_HOUR / EC_MS_PER_MINUTE))) ||
-		    ec_buf_printf(out, "\n"))
-			return -1;
-	}
+	if (ca->cfg.auto_rollover &&
+	    (ec_buf_printf(out, "    Auto-Rollover configured, overlap period ") ||
+	     period_line(out, ca->cfg.auto_rollover_period)))
+		return -1;
+	if (ca->cfg.renewal_grace == 0)
+		return ec_buf_printf(out, "    Renewal grace after the CA certificate's end: off\n");
+	if (ec_buf_printf(out, "    Renewal grace after the CA certificate's end: ") ||
+	    period_line(out, ca->cfg.renewal_grace))
+		return -1;
 	(void)now;
 	return 0;
 }
@@ -128,6 +139,7 @@ static int show_server_json(ca_engine *ca, ec_time now, ec_buf *out)
 	    (ca->rollover >= 0 && json_gen(out, "rollover", &ca->gens[ca->rollover], false)) ||
 	    ec_json_kv_bool(out, false, "auto_rollover", ca->cfg.auto_rollover) ||
 	    ec_json_kv_int(out, false, "auto_rollover_period_ms", ca->cfg.auto_rollover_period) ||
+	    ec_json_kv_int(out, false, "renewal_grace_ms", ca->cfg.renewal_grace) ||
 	    ec_buf_printf(out, "}\n"))
 		return -1;
 	(void)now;

@@ -27,6 +27,7 @@ K="$WORK/k"
 mkdir -p "$K"
 certs() { sqlite3 "$db" "SELECT count(*) FROM certs"; }
 not_after() { openssl x509 -in "$1" -noout -enddate | cut -d= -f2; }
+assert_contains "$(cli ca show crypto pki server)" "Renewal grace after the CA certificate's end: 10 days" "show"
 cp "$ca" "$K/ca0.pem"
 ca_end=$(not_after "$K/ca0.pem")
 
