@@ -72,6 +72,7 @@ pass "certmonger enrolled; its certificate ends with the CA certificate ($(cert_
 
 # ---- the CA on the system clock makes its successor; the user adds it to certmonger's CA file
 restart_ca_on_system_clock
+before_ca_end "the CA's restart"
 curl -sf "$url?operation=GetNextCACert" | openssl pkcs7 -inform DER -print_certs >"$C/next.pem" ||
   fail "GetNextCACert"
 cat "$WORK/ca0.pem" "$C/next.pem" >"$C/ca-certs.pem"

@@ -26,6 +26,7 @@ run_scepclient() { # run_scepclient FINGERPRINT [options...]
 # ---- first enrollment with a one-time password
 run_scepclient "$(fingerprint "$WORK/ca0.pem")" -challenge "$(one_time_password ca ROOTCA)" ||
   { cat "$S/scepclient.log" >&2; fail "scepclient enrollment"; }
+before_ca_end "the first enrollment"
 assert_eq "$(cert_end "$S/client.pem")" "$(cert_end "$WORK/ca0.pem")" "the certificate's end (capped by the CA's)"
 first=$(cert_serial "$S/client.pem")
 pass "scepclient enrolled; its certificate ends with the CA certificate ($(cert_end "$S/client.pem"))"

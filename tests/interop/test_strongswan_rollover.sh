@@ -34,6 +34,7 @@ pki --gen --type rsa --size 2048 --outform pem >"$S/vpn.key" 2>/dev/null || fail
 fetch_ca
 pki_scep enroll --in "$S/vpn.key" --password "$(one_time_password ca ROOTCA)" ||
   { grep -v "failed to load" "$S/enroll.log" >&2; fail "pki --scep enrollment"; }
+before_ca_end "the first enrollment"
 cp "$S/new.pem" "$S/vpn.pem"
 assert_eq "$(cert_end "$S/vpn.pem")" "$(cert_end "$S/ca.pem")" "the certificate's end (capped by the CA's)"
 openssl verify -CAfile "$S/ca.pem" "$S/vpn.pem" >/dev/null || fail "the first certificate does not verify"
