@@ -1,0 +1,126 @@
+/* The certificate server on a store its host gives it (ca_env.store): an in-memory one here,
+ * which is how CA tests can run without a database file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ca/ca.h"
+#include "config/config.h"
+#include "store/store.h"
+#include "testutil.h"
+
+static ec_time T0; /* 2015-10-09T13:14:16Z */
+
+typedef struct fixture {
+	char *dir;
+	cfg_config *cfg;
+	ec_store *store;   /* owned by ca once it is open */
+	ca_engine *ca;
+} fixture;
+
+static ec_store *memory_store(void)
+{
+	ec_store *st = NULL;
+	ec_err err = {""};
+	if (store_open(&(store_config){.url = "sqlite::memory:"}, &st, &err) != 0)
+		fail_msg("in-memory store: %s", err.msg);
+	return st;
+}
+
+static void open_ca(fixture *f, ec_time now)
+{
+	static const char text[] = "crypto pki server ROOTCA\n  issuance rsa-modulus 1024\n";
+	ec_err err = {""};
+	if (cfg_parse((const uint8_t *)text, strlen(text), &f->cfg, &err) != 0)
+		fail_msg("config: %s", err.msg);
+	f->dir = tu_tmpdir("ca_store");
+	ca_env env = {.state_dir = f->dir, .default_key_bits = 1024, .rollover_key_bits = 1024,
+	              .store = f->store};
+	if (ca_open(&f->cfg->servers[0], &env, now, &f->ca, &err) != 0)
+		fail_msg("ca_open: %s", err.msg);
+}
+
+static void close_ca(fixture *f)
+{
+	ca_close(f->ca);
+	cfg_config_free(f->cfg);
+	free(f->dir);
+}
+
+static int count_generation(void *ctx, const store_ca_cert *ca)
+{
+	(void)ca;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void insert_request(ec_store *st, const char *txid, int state, ec_time expires)
+{
+	store_request r;
+	ec_err err = {""};
+	memset(&r, 0, sizeof(r));
+	snprintf(r.txid, sizeof(r.txid), "%s", txid);
+	snprintf(r.subject, sizeof(r.subject), "CN=%s", txid);
+	r.state = state;
+	r.msg_type = 19;
+	r.created = T0;
+	r.expires = expires;
+	if (store_request_insert(st, &r, &err) != 0)
+		fail_msg("insert: %s", err.msg);
+}
+
+/* The CA creates its first generation in the given store and makes no database file of its own. */
+static void ca_uses_the_given_store(void **state)
+{
+	(void)state;
+	fixture f = {.store = memory_store()};
+	ec_err err = {""};
+	char path[4200];
+	int generations = 0;
+
+	open_ca(&f, T0);
+	assert_int_equal(store_ca_each(f.store, count_generation, &generations, &err), 0);
+	assert_int_equal(generations, 1);
+	snprintf(path, sizeof(path), "%s/ROOTCA/ROOTCA.db", f.dir);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/ROOTCA/ROOTCA.pem", f.dir);
+	assert_int_equal(access(path, F_OK), 0);
+	close_ca(&f);
+}
+
+/* The next timer is the earliest pending request's expiry when that comes first; a request in
+ * another state does not count, and without pending requests the CA's own timers remain. */
+static void next_timer_is_the_earliest_pending_expiry(void **state)
+{
+	(void)state;
+	fixture f = {.store = memory_store()};
+	open_ca(&f, T0);
+	ec_time own = ca_next_timer(f.ca);
+	assert_true(own > T0 + 2 * EC_MS_PER_HOUR);
+	insert_request(f.store, "rejected", STORE_REQ_REJECTED, T0 + EC_MS_PER_MINUTE);
+	insert_request(f.store, "later", STORE_REQ_PENDING, T0 + 2 * EC_MS_PER_HOUR);
+	insert_request(f.store, "sooner", STORE_REQ_PENDING, T0 + EC_MS_PER_HOUR);
+	assert_int_equal(ca_next_timer(f.ca), T0 + EC_MS_PER_HOUR);
+	ec_err err = {""};
+	assert_int_equal(ca_run_timers(f.ca, T0 + 2 * EC_MS_PER_HOUR, &err), 0);
+	assert_int_equal(ca_next_timer(f.ca), own);
+	close_ca(&f);
+}
+
+int main(void)
+{
+	if (ec_time_parse_iso("2015-10-09T13:14:16Z", &T0) != 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ca_uses_the_given_store),
+		cmocka_unit_test(next_timer_is_the_earliest_pending_expiry),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
