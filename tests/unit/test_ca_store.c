@@ -34,6 +34,14 @@ static ec_store *memory_store(void)
 	return st;
 }
 
+/* Closes the CA, and with it the store it was given. */
+static void close_ca(fixture *f)
+{
+	ca_close(f->ca);
+	cfg_config_free(f->cfg);
+	free(f->dir);
+}
+
 static void open_ca(fixture *f, ec_time now)
 {
 	static const char text[] = "crypto pki server ROOTCA\n  issuance rsa-modulus 1024\n";
@@ -45,13 +53,6 @@ static void open_ca(fixture *f, ec_time now)
 	              .store = f->store};
 	if (ca_open(&f->cfg->servers[0], &env, now, &f->ca, &err) != 0)
 		fail_msg("ca_open: %s", err.msg);
-}
-
-static void close_ca(fixture *f)
-{
-	ca_close(f->ca);
-	cfg_config_free(f->cfg);
-	free(f->dir);
 }
 
 static int count_generation(void *ctx, const store_ca_cert *ca)
