@@ -6,6 +6,7 @@
 #include "store/store_sqlite_internal.h"
 
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,17 +245,6 @@ void sq_serial_format(int64_t num, char out[STORE_SERIAL_MAX])
 	snprintf(out, STORE_SERIAL_MAX, "%" PRIX64, (uint64_t)num);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parses serial text (at most cap bytes) into its number and canonical text; -1 when the text
  * cannot be one of our serials. */
 int sq_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], int64_t *num)
@@ -264,7 +254,7 @@ int sq_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], 
 	if (len == 0)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
-		int d = hex_digit(text[i]);
+		int d = OPENSSL_hexchar2int((unsigned char)text[i]);
 		if (d < 0)
 			return -1;
 		if (v == 0 && d == 0)
