@@ -380,7 +380,8 @@ void client_crl_service(tp_runtime *tp, ec_time now)
 	if (tp->crl_wake_ms != 0 && real - tp->crl_wake_ms < CLIENT_CRL_WAKE_INTERVAL_MS)
 		return; /* asked again soon after the last fetch: left for later, the flag kept */
 	atomic_store(&tp->crl_wanted, false);
-	if (!checking(tp) || tp->ca == NULL)
+	/* A certificate server's ask does not reach a CA whose certificate no longer chains to ours. */
+	if (!checking(tp) || tp->ca == NULL || tp->rec.m.phase == TP_PHASE_REAUTH)
 		return;
 	/* Nothing to do when a fetch since the ask brought a current CRL. */
 	if (tp->crl != NULL && pki_crl_current(tp->crl, now, NULL, 0) == 0)

@@ -562,6 +562,34 @@ static bool resume_request(tp_runtime *tp, bool renewal, exchange *x, X509 **sel
 	return true;
 }
 
+/* The identity certificate signs while valid, and once ended when it ended with the CA
+ * certificate that issued it (the one held then, even if a successor has been adopted since):
+ * the CA renews such a certificate within its renewal grace, and after it decides as for any
+ * expired signer. One that ended on its own lifetime enrolls anew, self-signed. */
+static int request_signer(const tp_runtime *tp, ec_time now)
+{
+	if (tp->cert == NULL)
+		return TP_SIGNER_SELF;
+	ec_time issuer_end = tp->ca != NULL && pki_cert_issued_by(tp->cert, tp->ca) ? pki_cert_not_after(tp->ca)
+	                                                                           : tp->rec.m.cert_ca_not_after;
+	return tp_request_signer(now, pki_cert_not_after(tp->cert), issuer_end);
+}
+
+/* Says why a certificate that has ended still signs the request, or why it does not. */
+static void log_lapsed_signer(tp_runtime *tp, int signer_kind, int type)
+{
+	if (tp->cert == NULL || signer_kind == TP_SIGNER_CERT)
+		return;
+	char end[EC_TIME_TEXT_MAX];
+	ec_time_format_router(pki_cert_not_after(tp->cert), end);
+	if (signer_kind == TP_SIGNER_LAPSED)
+		client_log(tp, "the certificate ended at %s with the CA certificate that issued it: %s signed by it "
+		           "(the CA renews it within its renewal grace)", end, scep_msg_type_name(type));
+	else
+		client_log(tp, "the certificate ended at %s on its own lifetime, before its CA certificate: %s signed "
+		           "by a self-signed certificate", end, scep_msg_type_name(type));
+}
+
 void client_enroll(tp_runtime *tp, ec_time now)
 {
 	exchange x = {.action = TP_ACT_ENROLL, .recipient = tp->ca};
@@ -588,8 +616,8 @@ void client_enroll(tp_runtime *tp, ec_time now)
 		x.recipient = tp->rollover_ca;
 		x.shadow = true;
 	}
-	/* A certificate that already ended cannot sign a renewal: enroll anew. */
-	bool renewal = tp->cert != NULL && now < pki_cert_not_after(tp->cert);
+	int signer_kind = request_signer(tp, now);
+	bool renewal = signer_kind != TP_SIGNER_SELF;
 	scep_caps caps = client_caps(tp);
 	int type = renewal && caps.renewal ? SCEP_MSG_RENEWALREQ : SCEP_MSG_PKCSREQ;
 	const EVP_MD *md = NULL;
@@ -626,6 +654,7 @@ void client_enroll(tp_runtime *tp, ec_time now)
 		client_fail_exchange(tp, now, "cannot record the request before sending it: %s", err.msg);
 		goto out;
 	}
+	log_lapsed_signer(tp, signer_kind, type);
 	client_log(tp, "%s: sending %s for '%s' (transaction %s, %s and %s)",
 	           tp_request_kind_name(tp->rec.m.request_kind), scep_msg_type_name(type), x.subject, x.txid,
 	           EVP_CIPHER_get0_name(cipher), EVP_MD_get0_name(md));

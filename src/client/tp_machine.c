@@ -5,7 +5,7 @@ const char *tp_phase_name(int phase)
 	switch (phase) {
 	case TP_PHASE_POLLING: return "polling";
 	case TP_PHASE_REJECTED: return "rejected";
-	case TP_PHASE_REAUTH: return "re-authenticate needed";
+	case TP_PHASE_REAUTH: return "reauthenticate";
 	default: return "idle";
 	}
 }
@@ -47,6 +47,7 @@ void tp_init(tp_state *s, const tp_policy *p, ec_time now)
 	s->switch_at = TP_NEVER;
 	s->cert_not_after = TP_NEVER;
 	s->ca_not_after = TP_NEVER;
+	s->cert_ca_not_after = TP_NEVER;
 	settle_exchange(s);
 	if (p->auto_enroll && p->has_url)
 		s->renew_at = now;
@@ -64,6 +65,16 @@ ec_time tp_renewal_time(ec_time installed_at, ec_time not_after, int percent)
 int tp_renewal_kind(ec_time cert_not_after, ec_time ca_not_after)
 {
 	return cert_not_after < ca_not_after ? TP_REQ_RENEW : TP_REQ_SHADOW;
+}
+
+int tp_request_signer(ec_time now, ec_time cert_not_after, ec_time issuer_not_after)
+{
+	if (now < cert_not_after)
+		return TP_SIGNER_CERT;
+	/* The CA caps a certificate at its own end: one that ends there did not end on its own. */
+	if (issuer_not_after != TP_NEVER && cert_not_after >= issuer_not_after)
+		return TP_SIGNER_LAPSED;
+	return TP_SIGNER_SELF;
 }
 
 ec_time tp_backoff_next(ec_time prev, ec_time period)
@@ -144,6 +155,7 @@ void tp_on_installed(tp_state *s, const tp_policy *p, ec_time cert_not_after, ec
 	s->phase = TP_PHASE_IDLE;
 	s->cert_not_after = cert_not_after;
 	s->ca_not_after = ca_not_after;
+	s->cert_ca_not_after = ca_not_after;
 	settle_exchange(s);
 	s->switch_at = TP_NEVER;
 	s->renewal_kind = tp_renewal_kind(cert_not_after, ca_not_after);
@@ -274,4 +286,6 @@ void tp_on_reauth_needed(tp_state *s)
 	s->phase = TP_PHASE_REAUTH;
 	clear_exchange(s);
 	s->renew_at = TP_NEVER;
+	/* A SWITCH held from a SHADOW renewal would install certificates of a CA now in doubt. */
+	s->switch_at = TP_NEVER;
 }

@@ -84,6 +84,8 @@ typedef struct tp_state {
 	int poll_count;                 /* polls sent for the request in flight */
 	int retry_action;               /* enum tp_action to repeat when CONNECT RETRY fires */
 	ec_time switch_at;              /* SHADOW done: when the rollover certificates take over */
+	ec_time cert_ca_not_after;      /* the CA certificate that issued the active identity
+	                                 * certificate (kept when a successor is adopted) */
 } tp_state;
 
 /* A fresh trustpoint: nothing installed; with auto-enroll and a URL the RENEW timer starts now
@@ -95,6 +97,18 @@ ec_time tp_renewal_time(ec_time installed_at, ec_time not_after, int percent);
 
 /* RENEW when the identity certificate ends before the CA certificate, else SHADOW. */
 int tp_renewal_kind(ec_time cert_not_after, ec_time ca_not_after);
+
+/* Which certificate signs a request made at now. */
+enum tp_request_signer {
+	TP_SIGNER_SELF = 0,             /* a self-signed certificate of the request key: PKCSReq */
+	TP_SIGNER_CERT,                 /* the identity certificate, still valid: a renewal */
+	TP_SIGNER_LAPSED,               /* the identity certificate, ended exactly with (capped by)
+	                                 * the CA certificate that issued it: still a renewal, which
+	                                 * the CA grants as before that end within its renewal grace */
+};
+/* From the identity certificate's end and that of its issuing CA certificate (TP_NEVER when
+ * unknown); a certificate that ended on its own lifetime, before its CA, enrolls anew. */
+int tp_request_signer(ec_time now, ec_time cert_not_after, ec_time issuer_not_after);
 
 /* The next backoff interval after prev (0 = first): period, then doubling, capped. */
 ec_time tp_backoff_next(ec_time prev, ec_time period);
@@ -140,8 +154,8 @@ void tp_on_ca_succeeded(tp_state *s, const tp_policy *p, ec_time ca_not_after, e
 /* The daemon starts: with auto-enroll, a trustpoint whose certificate or CA certificate ended
  * while it was stopped acts now rather than at a timer armed further ahead. */
 void tp_on_start(tp_state *s, const tp_policy *p, ec_time now);
-/* The CA's certificate does not chain to the trustpoint's: nothing more is sent until
- * tp_on_authenticated (the operator's `authenticate`), which leaves the phase and enrolls anew. */
+/* The CA's certificate does not chain to the trustpoint's: nothing more is sent (no request,
+ * poll, retry or SWITCH timer stays armed) until tp_on_authenticated (the operator's `authenticate`), which leaves the phase and enrolls anew. */
 void tp_on_reauth_needed(tp_state *s);
 
 const char *tp_phase_name(int phase);

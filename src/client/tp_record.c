@@ -20,7 +20,7 @@ void tp_record_init(tp_record *r)
 	memset(r, 0, sizeof(*r));
 	r->key_slot = 'a';
 	r->m.renew_at = r->m.poll_at = r->m.retry_at = r->m.switch_at = TP_NEVER;
-	r->m.cert_not_after = r->m.ca_not_after = TP_NEVER;
+	r->m.cert_not_after = r->m.ca_not_after = r->m.cert_ca_not_after = TP_NEVER;
 }
 
 void tp_record_free(tp_record *r)
@@ -80,6 +80,7 @@ static const int_field int_fields[] = {
 	{"poll-count", M(poll_count), 0},
 	{"retry-action", M(retry_action), 0},
 	{"switch-at", M(switch_at), 1},
+	{"cert-ca-not-after", M(cert_ca_not_after), 1},
 	{"request-key-shadow", offsetof(tp_record, request_key_shadow), 0},
 	{"caps", offsetof(tp_record, caps), 0},
 };

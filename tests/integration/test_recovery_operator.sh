@@ -7,6 +7,12 @@
 #  2. The CA is replaced by an impostor of the same name with another key on the same port: the
 #     client finds a CA certificate that does not chain to its own, installs nothing, changes no
 #     file, says that it needs `crypto pki authenticate`, and sends nothing more.
+#  3. The operator puts the new fingerprint on the trustpoint and authenticates: it enrolls there.
+#  4. A CA under `grant auto trustpoint` (its own server) and two clients stopped before their
+#     SHADOW renewal, so that their certificates end with the CA generation: one back 5 days after
+#     the switch renews with its lapsed certificate (RenewalReq) and is granted at once within the
+#     renewal grace; one back 40 days after (past the 30-day grace) waits PENDING until the
+#     operator grants it.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
@@ -39,9 +45,9 @@ crypto pki trustpoint ROOT
 
 # ---- 1. away until the certificate ended, manual grants ----
 EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
-import os, re, sys, time
+import os, re, sys
 sys.path.insert(0, sys.argv[1])
-from fleet import Daemon, Fleet, DAY, iso, verify_at, start, stop
+from fleet import Daemon, Fleet, DAY, iso, verify_at, start, stop, wait_real
 
 work, cli = os.environ["WORK"], os.environ["EVERCERT"]
 ca = Daemon(cli, "ca", f"{work}/ca", f"{work}/ca.log")
@@ -50,12 +56,8 @@ fleet = Fleet([ca, c1])
 POLL = 60 * 1000
 
 def wait_for(what, cond):
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    sys.exit(f"FAIL: {what}\n{c1.log()[-3000:]}")
+    if not wait_real(cond):
+        sys.exit(f"FAIL: {what}\n{c1.log()[-3000:]}")
 
 def valid(at):
     return verify_at(f"{work}/out/c1/cert.pem", f"{work}/out/c1/ca.pem", at)
@@ -113,7 +115,7 @@ t = fleet.now()
 # Past the client's renewal time (80% of 30 days): its first request to the impostor.
 fleet.run_until(t + 25 * DAY)
 st = c1.json("show", "crypto", "pki", "trustpoints", "status")
-if st["phase"] != "re-authenticate needed":
+if st["phase"] != "reauthenticate":
     sys.exit(f"FAIL: the client is not waiting for re-authentication: {st}\n{c1.log()[-3000:]}")
 if "Issuing CA authenticated ... No: re-authenticate needed" not in c1.call("show", "crypto", "pki", "trustpoints", "status"):
     sys.exit("FAIL: show crypto pki trustpoints status does not say re-authentication is needed")
@@ -153,7 +155,7 @@ c1 = Daemon(cli, "c1", f"{work}/c1", f"{work}/c1.log")
 now = Fleet([fake]).now()
 stop(c1)
 start(c1, f"{work}/c1.conf", now)
-if c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] != "re-authenticate needed":
+if c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] != "reauthenticate":
     sys.exit("FAIL: a restart left the re-authenticate needed state by itself")
 c1.call("crypto", "pki", "authenticate", "ROOT")
 deadline = time.time() + 30
@@ -166,3 +168,122 @@ if not ok or c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] 
 print("ok - crypto pki authenticate with the new fingerprint: the client enrolls with that CA at once")
 PY
 openssl x509 -in "$WORK/out/c1/ca.pem" -noout -fingerprint -sha256 | grep -q "$fake_fp" || fail "the chain file does not hold the new CA"
+
+# ---- 4. the renewal grace under grant auto trustpoint: clients away across the CA's switch ----
+gport=$(free_port)
+start_daemon gca "ip http server $gport
+ip http bind 127.0.0.1
+clock simulate start $start rate 0
+crypto pki server ROOTCA
+  issuer-name CN=GraceCA,O=Example
+  grant auto trustpoint ROOTCA
+  lifetime certificate 365
+  lifetime ca-certificate 730
+  lifetime crl 720
+  auto-rollover 90"
+gfp=$(openssl x509 -in "$WORK/gca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+for c in g1 g2; do
+  mkdir -p "$WORK/out/$c"
+  start_daemon "$c" "hostname $c
+clock simulate start $start rate 0
+crypto pki trustpoint ROOT
+  enrollment url http://127.0.0.1:$gport
+  fingerprint $gfp
+  subject-name CN=$c.example
+  auto-enroll 80
+  output certificate $WORK/out/$c/cert.pem
+  output key $WORK/out/$c/key.pem
+  output chain $WORK/out/$c/ca.pem"
+done
+
+EVERCERT="$EVERCERT" WORK="$WORK" python3 - "$SRC/tests/lib" <<'PY'
+import os, re, sys
+sys.path.insert(0, sys.argv[1])
+from fleet import Daemon, Fleet, DAY, iso, verify_at, cert_dates, start, stop, wait_real
+
+work, cli = os.environ["WORK"], os.environ["EVERCERT"]
+ca = Daemon(cli, "gca", f"{work}/gca", f"{work}/gca.log")
+g1, g2 = (Daemon(cli, n, f"{work}/{n}", f"{work}/{n}.log") for n in ("g1", "g2"))
+fleet = Fleet([ca, g1, g2])
+POLL = 60 * 1000
+
+def wait_for(d, what, cond):
+    if not wait_real(cond):
+        sys.exit(f"FAIL: {what}\n{d.log()[-3000:]}")
+
+def valid(d, at):
+    return verify_at(f"{work}/out/{d.name}/cert.pem", f"{work}/out/{d.name}/ca.pem", at)
+
+def phase(d):
+    return d.json("show", "crypto", "pki", "trustpoints", "status")["phase"]
+
+def within_one_poll(d, now, what):
+    fleet.run_until(now + POLL)
+    ok, msg = valid(d, now + POLL)
+    if not ok:
+        sys.exit(f"FAIL: {what}: no valid certificate one poll period later: {msg}\n{d.log()[-3000:]}")
+
+def come_back(d):
+    """Restarts d at the fleet's now, after its certificate and its CA certificate ended."""
+    now = fleet.now()
+    if valid(d, now)[0]:
+        sys.exit(f"FAIL: {d.name}'s certificate should have ended while it was stopped")
+    start(d, f"{work}/{d.name}.conf", now)
+    fleet.join(d)
+    return now
+
+def renewal_sent(d):
+    """The transaction of the RenewalReq signed by the lapsed certificate, once logged."""
+    tail = d.log().split("started (state directory")[-1]
+    if "ended at" in tail and "with the CA certificate that issued it: RenewalReq signed by it" not in tail:
+        sys.exit(f"FAIL: {d.name} did not renew with its lapsed certificate:\n{tail[-3000:]}")
+    m = re.search(r"sending RenewalReq for '[^']*' \(transaction ([0-9a-fA-F]+)", tail)
+    return m.group(1) if m else None
+
+# First enrollments: self-signed, so they wait for the operator.
+for d in (g1, g2):
+    wait_for(d, f"{d.name}'s first request is not pending", lambda: phase(d) == "polling")
+ca.call("crypto", "pki", "server", "ROOTCA", "grant", "all")
+within_one_poll(g1, fleet.now(), "first enrollment")
+if not valid(g2, fleet.now())[0]:
+    sys.exit("FAIL: g2 holds no certificate after the grant")
+end0 = cert_dates(f"{work}/gca/ROOTCA/ROOTCA.pem")[1]
+# Stopped after the successor exists (end0 - 90 days), before their SHADOW renewal.
+fleet.run_until(end0 - 80 * DAY)
+for d in (g1, g2):
+    st = d.json("show", "crypto", "pki", "trustpoints", "status")
+    if st["renewal"] != "SHADOW" or cert_dates(f"{work}/out/{d.name}/cert.pem")[1] != end0:
+        sys.exit(f"FAIL: {d.name} should hold a certificate that ends with its CA, SHADOW ahead: {st}")
+    stop(d)
+    fleet.leave(d)
+fleet.run_until(end0 + 5 * DAY)
+if cert_dates(f"{work}/gca/ROOTCA/ROOTCA.pem")[1] <= end0:
+    sys.exit("FAIL: the CA did not switch to its next generation")
+
+# Within the renewal grace: granted at once, no operator.
+now = come_back(g1)
+wait_for(g1, "g1 did not send its renewal", lambda: renewal_sent(g1) is not None)
+within_one_poll(g1, now, "g1 back 5 days after the switch")
+tx = renewal_sent(g1)
+if not re.search(r"\(renewal, transaction %s\): renewal signed by a certificate that ended with its CA "
+                 r"certificate, within the renewal grace: certificate \w+ issued" % tx, ca.log()):
+    sys.exit(f"FAIL: the CA did not grant g1's renewal {tx} within the renewal grace:\n{ca.log()[-3000:]}")
+print(f"ok - g1 back {iso(now)}, 5 days after the switch: RenewalReq with its lapsed certificate, "
+      "granted within the renewal grace, valid within one poll period")
+
+# Past the grace (30 days by default): the CA's usual path for an expired signer.
+fleet.run_until(end0 + 40 * DAY)
+now = come_back(g2)
+wait_for(g2, "g2's renewal is not pending", lambda: phase(g2) == "polling")
+tx = renewal_sent(g2)
+if tx is None:
+    sys.exit("FAIL: g2 did not send RenewalReq:\n" + g2.log()[-3000:])
+queue = ca.call("crypto", "pki", "server", "ROOTCA", "info", "requests")
+if "signed by an expired certificate: waiting for the operator" not in queue:
+    sys.exit("FAIL: g2's renewal past the grace is not waiting for the operator:\n" + queue)
+if valid(g2, fleet.now())[0]:
+    sys.exit("FAIL: g2 holds a certificate before the operator granted it")
+ca.call("crypto", "pki", "server", "ROOTCA", "grant", "all")
+within_one_poll(g2, fleet.now(), "g2 after the operator's grant")
+print(f"ok - g2 back {iso(now)}, 40 days after the switch: RenewalReq PENDING, granted by the operator, valid")
+PY

@@ -156,3 +156,13 @@ def verify_at(cert, chain, ms):
     out = subprocess.run(["openssl", "verify", "-attime", str(ms // 1000), "-CAfile", chain, cert],
                          capture_output=True, text=True)
     return out.returncode == 0, (out.stdout + out.stderr).strip()
+
+
+def wait_real(cond, seconds=30):
+    """Whether cond() holds within `seconds` of real time (a daemon answering at its own pace)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return bool(cond())

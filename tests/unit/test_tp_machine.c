@@ -303,7 +303,7 @@ static void reauthentication_stops_everything(void **state)
 	assert_int_equal(tp_due(&s, &p, T + 200 * DAY), TP_ACT_ENROLL);
 	tp_on_reauth_needed(&s);
 	assert_int_equal(s.phase, TP_PHASE_REAUTH);
-	assert_string_equal(tp_phase_name(s.phase), "re-authenticate needed");
+	assert_string_equal(tp_phase_name(s.phase), "reauthenticate");
 	assert_int_equal(tp_next_wakeup(&s), TP_NEVER);
 	assert_int_equal(tp_due(&s, &p, T + 300 * DAY), TP_ACT_NONE);
 	/* The operator authenticates the CA again: a new request at once. */
@@ -313,13 +313,57 @@ static void reauthentication_stops_everything(void **state)
 	assert_int_equal(s.request_kind, TP_REQ_RENEW);
 }
 
+/* A certificate that ends with its CA at T + 100 days, its SHADOW renewal done. */
+static void shadow_done(tp_state *s, const tp_policy *p)
+{
+	tp_init(s, p, T);
+	tp_on_installed(s, p, T + 100 * DAY, T + 100 * DAY, T);
+	tp_on_rollover_ready(s, T + 100 * DAY);
+}
+
+static void reauthentication_disarms_a_held_switch(void **state)
+{
+	tp_policy p = policy(80);
+	tp_state s;
+	shadow_done(&s, &p);
+	assert_int_equal(tp_next_wakeup(&s), T + 100 * DAY);
+	tp_on_reauth_needed(&s);
+	assert_int_equal(s.switch_at, TP_NEVER);
+	assert_int_equal(tp_next_wakeup(&s), TP_NEVER);
+	assert_int_equal(tp_due(&s, &p, T + 101 * DAY), TP_ACT_NONE);
+}
+
+static void lapsed_certificate_signs_when_it_ended_with_its_ca(void **state)
+{
+	ec_time end = T + 100 * DAY;
+	/* Valid: the certificate signs, whatever its CA. */
+	assert_int_equal(tp_request_signer(T, end, end), TP_SIGNER_CERT);
+	assert_int_equal(tp_request_signer(end - 1, end, TP_NEVER), TP_SIGNER_CERT);
+	/* Ended with (capped by) its CA certificate: still a renewal, at the end and long after. */
+	assert_int_equal(tp_request_signer(end, end, end), TP_SIGNER_LAPSED);
+	assert_int_equal(tp_request_signer(end + 40 * DAY, end, end), TP_SIGNER_LAPSED);
+	assert_int_equal(tp_request_signer(end + DAY, end + DAY, end), TP_SIGNER_LAPSED);
+	/* Ended on its own lifetime, a second before its CA, or its CA unknown: enrolls anew. */
+	assert_int_equal(tp_request_signer(end + DAY, end - 1000, end), TP_SIGNER_SELF);
+	assert_int_equal(tp_request_signer(end + DAY, end, TP_NEVER), TP_SIGNER_SELF);
+	/* The issuer's end is what was installed with the certificate, kept across a succession. */
+	tp_policy p = policy(80);
+	tp_state s;
+	tp_init(&s, &p, T);
+	assert_int_equal(s.cert_ca_not_after, TP_NEVER);
+	tp_on_installed(&s, &p, end, end, T);
+	tp_on_ca_succeeded(&s, &p, T + 830 * DAY, end + 5 * DAY);
+	assert_int_equal(s.cert_ca_not_after, end);
+	assert_int_equal(tp_request_signer(end + 5 * DAY, s.cert_not_after, s.cert_ca_not_after), TP_SIGNER_LAPSED);
+	tp_on_installed(&s, &p, end - 10 * DAY, T + 830 * DAY, T);
+	assert_int_equal(tp_request_signer(end, s.cert_not_after, s.cert_ca_not_after), TP_SIGNER_SELF);
+}
+
 static void ca_succession_renews_with_the_new_ca(void **state)
 {
 	tp_policy p = policy(80);
 	tp_state s;
-	tp_init(&s, &p, T);
-	tp_on_installed(&s, &p, T + 100 * DAY, T + 100 * DAY, T);
-	tp_on_rollover_ready(&s, T + 100 * DAY);
+	shadow_done(&s, &p);
 	tp_on_ca_succeeded(&s, &p, T + 830 * DAY, T + 105 * DAY);
 	assert_int_equal(s.switch_at, TP_NEVER);
 	assert_int_equal(s.ca_not_after, T + 830 * DAY);
@@ -376,6 +420,8 @@ int main(void)
 		cmocka_unit_test(backoff_grows_across_renewal_timers),
 		cmocka_unit_test(retry_after_honoured_only_until_needed),
 		cmocka_unit_test(reauthentication_stops_everything),
+		cmocka_unit_test(reauthentication_disarms_a_held_switch),
+		cmocka_unit_test(lapsed_certificate_signs_when_it_ended_with_its_ca),
 		cmocka_unit_test(ca_succession_renews_with_the_new_ca),
 		cmocka_unit_test(start_after_the_end_acts_now),
 	};

@@ -18,6 +18,7 @@ static void round_trip(void **state)
 	r.m.authenticated = true;
 	r.m.renew_at = INT64_C(1444396456000);
 	r.m.poll_interval = 120000;
+	r.m.cert_ca_not_after = INT64_C(1507554856000);
 	r.key_slot = 'b';
 	r.caps = 0x8123;
 	snprintf(r.txid, sizeof(r.txid), "ABCDEF0123");
@@ -37,6 +38,7 @@ static void round_trip(void **state)
 	assert_int_equal(back.m.renew_at, INT64_C(1444396456000));
 	assert_int_equal(back.m.poll_at, TP_NEVER);
 	assert_int_equal(back.m.poll_interval, 120000);
+	assert_int_equal(back.m.cert_ca_not_after, INT64_C(1507554856000));
 	assert_int_equal(back.key_slot, 'b');
 	assert_int_equal(back.caps, 0x8123);
 	assert_string_equal(back.txid, "ABCDEF0123");
