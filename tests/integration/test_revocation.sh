@@ -9,7 +9,9 @@
 # `revocation-check none` written, the chain alone grants. A client trustpoint with
 # `revocation-check crl` keeps its CA's CRL too (from the CRL distribution point of its
 # certificate), refuses to install a certificate that CRL lists or while it has no current CRL,
-# and shows when its own certificate is revoked.
+# and shows when its own certificate is revoked. A trustpoint that needs re-authentication (its CA
+# replaced by one of the same name with another key) fetches no CRL even when a certificate server
+# of its own daemon asks for one.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
@@ -210,3 +212,40 @@ wait_log cl "trustpoint M: the issued certificate is not installed: certificate 
 cli cl show crypto pki trustpoints | grep -A6 "Trustpoint M" | grep -q "Certificate ................ None" ||
   fail "M installed a revoked certificate"
 pass "client: a certificate its CA's current CRL lists is not installed"
+
+# ---- a trustpoint that needs re-authentication fetches no CRL, even when its own daemon's
+# certificate server asks for one: OTHER is replaced by a CA of the same name with another key
+now=$(cli other --json show clock | python3 -c "import json,sys; sys.path.insert(0,'$SRC/tests/lib'); import fleet; print(fleet.iso(json.load(sys.stdin)['now_ms']))")
+pr2=$(free_port)
+start_daemon r2 "ip http server $pr2
+ip http bind 127.0.0.1
+clock simulate start $now rate 0
+crypto pki trustpoint OTHER
+  enrollment url http://127.0.0.1:$po
+  fingerprint $fp
+crypto pki server R2CA
+  issuer-name CN=Second Root CA,O=Evercert
+  grant auto trustpoint OTHER
+  lifetime certificate 30"
+cli r2 authenticate OTHER >/dev/null
+wait_log r2 "trustpoint OTHER: CRL taken from GetCRL at http://127.0.0.1:$po"
+stop_daemon other
+start_daemon fake "ip http server $po
+ip http bind 127.0.0.1
+clock simulate start $now rate 0
+crypto pki server OTHER
+  issuer-name CN=Other CA,O=Evercert
+  grant auto
+  lifetime crl 6"
+cli r2 enroll OTHER >/dev/null 2>&1 || true
+wait_log r2 "trustpoint OTHER: re-authenticate needed"
+cli r2 clock advance 7h >/dev/null # the CRL held passes its nextUpdate
+expect "renewal at R2CA while OTHER needs re-authentication" PENDING \
+  "$(ask carol-r2 renewalreq carol "$K/carol.cert" tx-carol-r2 "$WORK/r2/R2CA/R2CA.pem" "$pr2")"
+grep -q "transaction tx-carol-r2): signer: .*no current CRL" "$WORK/r2.log" || fail "the CA did not find the CRL missing"
+# Two commands served by the main loop: the ask has been looked at between them.
+cli r2 show crypto pki timers >/dev/null
+cli r2 show crypto pki timers >/dev/null
+! grep -q "trustpoint OTHER: a request found no current CRL" "$WORK/r2.log" || fail "the trustpoint fetched a CRL"
+! grep -q "GetCRL\|OTHER.crl" "$WORK/fake.log" || fail "the impostor was asked for a CRL"
+pass "re-authenticate needed: a CRL asked for by the daemon's certificate server is not fetched"
