@@ -234,9 +234,7 @@ start_daemon fake "ip http server $po
 ip http bind 127.0.0.1
 clock simulate start $now rate 0
 crypto pki server OTHER
-  issuer-name CN=Other CA,O=Evercert
-  grant auto
-  lifetime crl 6"
+  issuer-name CN=Other CA,O=Evercert"
 cli r2 enroll OTHER >/dev/null 2>&1 || true
 wait_log r2 "trustpoint OTHER: re-authenticate needed"
 cli r2 clock advance 7h >/dev/null # the CRL held passes its nextUpdate
