@@ -70,37 +70,51 @@ const char *ca_name(const ca_engine *ca);
 
 /* ---- SCEP operations (HTTP threads) ---- */
 
-typedef struct ca_http_reply {
-	int http_status;                /* 200, 400, 404, 503 ... */
-	const char *content_type;       /* static string */
+/* What a SCEP operation came to. The engine says what happened; the HTTP router alone decides
+ * how each kind looks on the wire (status, content type, Retry-After). */
+typedef enum ca_reply_kind {
+	CA_REPLY_CA_CERT,       /* body: the active CA certificate, DER */
+	CA_REPLY_CAPS,          /* body: the capability list, one a line */
+	CA_REPLY_NEXT_CA,       /* body: signedData holding the rollover CA certificate */
+	CA_REPLY_NOT_YET,       /* no rollover CA certificate yet; body: why; retry_after_seconds: when */
+	CA_REPLY_CA_CHAIN,      /* body: the chain of custody, PEM */
+	CA_REPLY_CA_PEM,        /* body: one CA certificate, PEM */
+	CA_REPLY_NOT_FOUND,     /* the thing asked for does not exist; body: why, text */
+	CA_REPLY_CRL,           /* body: the current CRL, DER */
+	CA_REPLY_PKI_MESSAGE,   /* body: a CertRep pkiMessage (refusals included) */
+	CA_REPLY_KIND_COUNT
+} ca_reply_kind;
+
+typedef struct ca_reply {
+	ca_reply_kind kind;
 	uint8_t *body;                  /* malloc'd, owned by the caller */
 	size_t body_len;
-	int64_t retry_after_seconds;    /* >= 0: send a Retry-After header */
-} ca_http_reply;
+	int64_t retry_after_seconds;    /* CA_REPLY_NOT_YET only: seconds until it may be there (>= 1) */
+} ca_reply;
 
-void ca_http_reply_free(ca_http_reply *r);
+void ca_reply_free(ca_reply *r);
 
 /* GetCACert: the active CA certificate, DER. */
-int ca_get_ca_cert(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+int ca_get_ca_cert(ca_engine *ca, ca_reply *out, ec_err *err) EC_MUST_USE;
 /* GetCACaps: the capability list of SPEC §3. */
-int ca_get_ca_caps(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
-/* GetNextCACert: the rollover CA certificate in signedData, or 503 with Retry-After. */
-int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+int ca_get_ca_caps(ca_engine *ca, ca_reply *out, ec_err *err) EC_MUST_USE;
+/* GetNextCACert: the rollover CA certificate in signedData, or CA_REPLY_NOT_YET with when to retry. */
+int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_reply *out, ec_err *err) EC_MUST_USE;
 /* GetCARolloverChain (also `/NAME-custody.pem`): the chain of custody in PEM, oldest first:
  * CA certificate, then for each later generation its link certificate (signed by the previous
  * generation's key) and its CA certificate, up to the active one and the rollover one if any. It
  * starts at the oldest generation from which every later one is linked. */
-int ca_get_rollover_chain(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
-/* `/NAME.pem` (rollover false) or `/NAME-rollover.pem`: that CA certificate in PEM, or 404 with
- * the reason when there is no rollover CA certificate. */
-int ca_get_ca_pem(ca_engine *ca, bool rollover, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+int ca_get_rollover_chain(ca_engine *ca, ca_reply *out, ec_err *err) EC_MUST_USE;
+/* `/NAME.pem` (rollover false) or `/NAME-rollover.pem`: that CA certificate in PEM, or
+ * CA_REPLY_NOT_FOUND with the reason when there is no rollover CA certificate. */
+int ca_get_ca_pem(ca_engine *ca, bool rollover, ca_reply *out, ec_err *err) EC_MUST_USE;
 /* The current CRL, DER (served at `/NAME.crl` and `operation=GetCRL`). */
-int ca_get_crl_der(ca_engine *ca, ca_http_reply *out, ec_err *err) EC_MUST_USE;
-/* PKIOperation. Returns -1 for input that is not a pkiMessage at all (the caller answers HTTP
- * 400 with err's reason) and -2 for a failure of the server itself (HTTP 500); every other
- * outcome, refusals included, is a CertRep in *out. */
+int ca_get_crl_der(ca_engine *ca, ca_reply *out, ec_err *err) EC_MUST_USE;
+/* PKIOperation. Returns -1 for input that is not a pkiMessage at all (err says why) and -2 for a
+ * failure of the server itself; every other outcome, refusals included, is a CertRep in *out
+ * (CA_REPLY_PKI_MESSAGE). */
 int ca_pki_operation(ca_engine *ca, const uint8_t *msg, size_t len, const char *source,
-                     ec_time now, ca_http_reply *out, ec_err *err) EC_MUST_USE;
+                     ec_time now, ca_reply *out, ec_err *err) EC_MUST_USE;
 
 /* ---- timers ---- */
 

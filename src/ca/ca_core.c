@@ -388,7 +388,26 @@ int ca_fingerprint(ca_engine *ca, char *out, size_t outsz)
 	return rc;
 }
 
-void ca_http_reply_free(ca_http_reply *r)
+int ca_reply_take(ca_reply *out, ca_reply_kind kind, uint8_t *body, size_t len, ec_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = kind;
+	if (body == NULL)
+		return ec_err_set(err, "out of memory");
+	out->body = body;
+	out->body_len = len;
+	return 0;
+}
+
+int ca_reply_copy(ca_reply *out, ca_reply_kind kind, const void *data, size_t len, ec_err *err)
+{
+	uint8_t *body = malloc(len ? len : 1);
+	if (body != NULL)
+		memcpy(body, data, len);
+	return ca_reply_take(out, kind, body, len, err);
+}
+
+void ca_reply_free(ca_reply *r)
 {
 	free(r->body);
 	r->body = NULL;

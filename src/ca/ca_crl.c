@@ -138,20 +138,10 @@ int ca_crl_load(ca_engine *ca, ec_err *err)
 	return 0;
 }
 
-int ca_get_crl_der(ca_engine *ca, ca_http_reply *out, ec_err *err)
+int ca_get_crl_der(ca_engine *ca, ca_reply *out, ec_err *err)
 {
-	memset(out, 0, sizeof(*out));
-	out->retry_after_seconds = -1;
 	pthread_rwlock_rdlock(&ca->lock);
-	out->body = malloc(ca->crl_len ? ca->crl_len : 1);
-	if (out->body != NULL) {
-		memcpy(out->body, ca->crl_der, ca->crl_len);
-		out->body_len = ca->crl_len;
-	}
+	int rc = ca_reply_copy(out, CA_REPLY_CRL, ca->crl_der, ca->crl_len, err);
 	pthread_rwlock_unlock(&ca->lock);
-	if (out->body == NULL)
-		return ec_err_set(err, "out of memory");
-	out->http_status = 200;
-	out->content_type = "application/pkix-crl";
-	return 0;
+	return rc;
 }

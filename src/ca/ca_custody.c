@@ -137,10 +137,8 @@ static int build_chain(ca_engine *ca, ec_buf *b, ec_err *err)
 	return 0;
 }
 
-int ca_get_rollover_chain(ca_engine *ca, ca_http_reply *out, ec_err *err)
+int ca_get_rollover_chain(ca_engine *ca, ca_reply *out, ec_err *err)
 {
-	memset(out, 0, sizeof(*out));
-	out->retry_after_seconds = -1;
 	ec_buf b;
 	ec_buf_init(&b, CA_CUSTODY_CHAIN_MAX);
 	pthread_rwlock_rdlock(&ca->lock);
@@ -150,26 +148,13 @@ int ca_get_rollover_chain(ca_engine *ca, ca_http_reply *out, ec_err *err)
 		ec_buf_free(&b);
 		return -1;
 	}
-	out->http_status = 200;
-	out->content_type = "application/pem-certificate-chain";
-	out->body = ec_buf_take(&b, &out->body_len);
-	return 0;
+	size_t len = 0;
+	uint8_t *chain = ec_buf_take(&b, &len);
+	return ca_reply_take(out, CA_REPLY_CA_CHAIN, chain, len, err);
 }
 
-static int reply_text(ca_http_reply *out, int status, const char *content_type, char *text, size_t len,
-                      ec_err *err)
+int ca_get_ca_pem(ca_engine *ca, bool rollover, ca_reply *out, ec_err *err)
 {
-	out->http_status = status;
-	out->content_type = content_type;
-	out->body = (uint8_t *)text;
-	out->body_len = len;
-	return text != NULL ? 0 : ec_err_set(err, "out of memory");
-}
-
-int ca_get_ca_pem(ca_engine *ca, bool rollover, ca_http_reply *out, ec_err *err)
-{
-	memset(out, 0, sizeof(*out));
-	out->retry_after_seconds = -1;
 	char *pem = NULL;
 	size_t len = 0;
 	pthread_rwlock_rdlock(&ca->lock);
@@ -180,7 +165,7 @@ int ca_get_ca_pem(ca_engine *ca, bool rollover, ca_http_reply *out, ec_err *err)
 		return -1;
 	if (rc > 0) {
 		static const char none[] = "there is no rollover CA certificate now\n";
-		return reply_text(out, 404, "text/plain", strdup(none), sizeof(none) - 1, err);
+		return ca_reply_copy(out, CA_REPLY_NOT_FOUND, none, sizeof(none) - 1, err);
 	}
-	return reply_text(out, 200, "application/x-pem-file", pem, len, err);
+	return ca_reply_take(out, CA_REPLY_CA_PEM, (uint8_t *)pem, len, err);
 }

@@ -82,6 +82,10 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 void ca_audit(ca_engine *ca, const char *fmt, ...) EC_PRINTF(2, 3);
 /* The transaction lock of a transactionID. */
 pthread_mutex_t *ca_tx_lock(ca_engine *ca, const char *txid);
+/* Fills *out with kind and body, which it takes (freed by the reply); body NULL is out of memory. */
+int ca_reply_take(ca_reply *out, ca_reply_kind kind, uint8_t *body, size_t len, ec_err *err) EC_MUST_USE;
+/* The same with a copy of data. */
+int ca_reply_copy(ca_reply *out, ca_reply_kind kind, const void *data, size_t len, ec_err *err) EC_MUST_USE;
 ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial);
 
 /* ca_custody.c */

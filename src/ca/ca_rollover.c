@@ -135,25 +135,30 @@ out:
 	return rc;
 }
 
-int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_http_reply *out, ec_err *err)
+/* No rollover CA certificate yet: when the shadow generation is due, or a default. */
+static int reply_not_yet(ca_engine *ca, ec_time now, ca_reply *out, ec_err *err)
 {
-	memset(out, 0, sizeof(*out));
-	out->retry_after_seconds = -1;
+	ec_time at = ca_shadow_generation_time(ca);
+	int64_t secs = at == INT64_MAX ? CA_NEXTCA_DEFAULT_RETRY_SECONDS : (at - now + 999) / 1000;
+	if (secs < 1)
+		secs = 1;
+	char text[160];
+	int n = snprintf(text, sizeof(text), "no rollover CA certificate yet; retry in %lld seconds\n", (long long)secs);
+	if (ca_reply_copy(out, CA_REPLY_NOT_YET, text, (size_t)n, err) != 0)
+		return -1;
+	out->retry_after_seconds = secs;
+	return 0;
+}
+
+int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_reply *out, ec_err *err)
+{
 	int rc = -1;
 	STACK_OF(X509) *certs = NULL;
+	uint8_t *body = NULL;
+	size_t len = 0;
 	pthread_rwlock_rdlock(&ca->lock);
 	if (ca->rollover < 0) {
-		ec_time at = ca_shadow_generation_time(ca);
-		int64_t secs = at == INT64_MAX ? CA_NEXTCA_DEFAULT_RETRY_SECONDS : (at - now + 999) / 1000;
-		out->http_status = 503;
-		out->content_type = "text/plain";
-		out->retry_after_seconds = secs < 1 ? 1 : secs;
-		char text[160];
-		int n = snprintf(text, sizeof(text), "no rollover CA certificate yet; retry in %lld seconds\n",
-		                 (long long)out->retry_after_seconds);
-		out->body = (uint8_t *)strdup(text);
-		out->body_len = out->body ? (size_t)n : 0;
-		rc = out->body ? 0 : ec_err_set(err, "out of memory");
+		rc = reply_not_yet(ca, now, out, err);
 		goto out;
 	}
 	ca_gen *a = &ca->gens[ca->active];
@@ -162,11 +167,9 @@ int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_http_reply *out, ec_err *
 		ec_err_set(err, "out of memory");
 		goto out;
 	}
-	if (scep_nextca_build(a->cert, a->key, EVP_sha256(), certs, &out->body, &out->body_len, err) != 0)
+	if (scep_nextca_build(a->cert, a->key, EVP_sha256(), certs, &body, &len, err) != 0)
 		goto out;
-	out->http_status = 200;
-	out->content_type = "application/x-x509-next-ca-cert";
-	rc = 0;
+	rc = ca_reply_take(out, CA_REPLY_NEXT_CA, body, len, err);
 out:
 	sk_X509_free(certs); /* the certificate is borrowed */
 	pthread_rwlock_unlock(&ca->lock);

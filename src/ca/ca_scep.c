@@ -11,26 +11,12 @@ static const char CA_CAPS[] =
 	"GetNextCACert\nRenewal\nSHA-1\nSHA-256\nSHA-512\nSHA-384\nAES\nDES3\nPOSTPKIOperation\n"
 	"SCEPStandard\n";
 
-static int reply_bytes(ca_http_reply *out, const char *type, const void *data, size_t len, ec_err *err)
+int ca_get_ca_caps(ca_engine *ca, ca_reply *out, ec_err *err)
 {
-	memset(out, 0, sizeof(*out));
-	out->retry_after_seconds = -1;
-	out->body = malloc(len ? len : 1);
-	if (out->body == NULL)
-		return ec_err_set(err, "out of memory");
-	memcpy(out->body, data, len);
-	out->body_len = len;
-	out->http_status = 200;
-	out->content_type = type;
-	return 0;
+	return ca_reply_copy(out, CA_REPLY_CAPS, CA_CAPS, sizeof(CA_CAPS) - 1, err);
 }
 
-int ca_get_ca_caps(ca_engine *ca, ca_http_reply *out, ec_err *err)
-{
-	return reply_bytes(out, "text/plain", CA_CAPS, sizeof(CA_CAPS) - 1, err);
-}
-
-int ca_get_ca_cert(ca_engine *ca, ca_http_reply *out, ec_err *err)
+int ca_get_ca_cert(ca_engine *ca, ca_reply *out, ec_err *err)
 {
 	uint8_t *der = NULL;
 	size_t len = 0;
@@ -39,9 +25,7 @@ int ca_get_ca_cert(ca_engine *ca, ca_http_reply *out, ec_err *err)
 	pthread_rwlock_unlock(&ca->lock);
 	if (rc != 0)
 		return -1;
-	rc = reply_bytes(out, "application/x-x509-ca-cert", der, len, err);
-	free(der);
-	return rc;
+	return ca_reply_take(out, CA_REPLY_CA_CERT, der, len, err);
 }
 
 /* One PKIOperation in progress. */
@@ -57,7 +41,7 @@ typedef struct op {
 } op;
 
 static int certrep(op *o, int status, int fail_info, const uint8_t *payload, size_t payload_len,
-                   ca_http_reply *out, ec_err *err)
+                   ca_reply *out, ec_err *err)
 {
 	ca_gen *g = &o->ca->gens[o->ca->active];
 	uint8_t nonce[SCEP_NONCE_LEN];
@@ -82,16 +66,10 @@ static int certrep(op *o, int status, int fail_info, const uint8_t *payload, siz
 	};
 	if (scep_build_certrep(&p, &der, &len, err) != 0)
 		return -1;
-	memset(out, 0, sizeof(*out));
-	out->retry_after_seconds = -1;
-	out->http_status = 200;
-	out->content_type = "application/x-pki-message";
-	out->body = der;
-	out->body_len = len;
-	return 0;
+	return ca_reply_take(out, CA_REPLY_PKI_MESSAGE, der, len, err);
 }
 
-static int failure(op *o, int fail_info, const char *why, ca_http_reply *out, ec_err *err)
+static int failure(op *o, int fail_info, const char *why, ca_reply *out, ec_err *err)
 {
 	ca_audit(o->ca, "%s from %s (transaction %s) refused: %s: %s",
 	         scep_msg_type_name(o->msg->type), o->source, o->msg->txid, scep_fail_name(fail_info), why);
@@ -99,7 +77,7 @@ static int failure(op *o, int fail_info, const char *why, ca_http_reply *out, ec
 }
 
 /* SUCCESS with a degenerate PKCS#7 holding cert and/or crl (either may be NULL). */
-static int success_with(op *o, X509 *cert, X509_CRL *crl, ca_http_reply *out, ec_err *err)
+static int success_with(op *o, X509 *cert, X509_CRL *crl, ca_reply *out, ec_err *err)
 {
 	int rc = -1;
 	STACK_OF(X509) *certs = sk_X509_new_null();
@@ -117,7 +95,7 @@ out:
 }
 
 static int success_with_certs(op *o, const uint8_t *cert_der, size_t cert_len, X509_CRL *crl,
-                              ca_http_reply *out, ec_err *err)
+                              ca_reply *out, ec_err *err)
 {
 	X509 *cert = NULL;
 	if (cert_der != NULL && pki_cert_from_der(cert_der, cert_len, &cert, err) != 0)
@@ -128,7 +106,7 @@ static int success_with_certs(op *o, const uint8_t *cert_der, size_t cert_len, X
 }
 
 /* The same answer as the first time, for a resent request or a poll. */
-static int answer_request(op *o, store_request *req, ca_http_reply *out, ec_err *err)
+static int answer_request(op *o, store_request *req, ca_reply *out, ec_err *err)
 {
 	if (req->state == STORE_REQ_PENDING && req->expires <= o->now) {
 		if (store_request_set_state(o->ca->store, req->id, STORE_REQ_EXPIRED, SCEP_FAIL_BADREQUEST, err) != 0)
@@ -358,7 +336,7 @@ static bool source_has_room(op *o, int64_t *kept)
 
 /* A request refused on arrival: logged and answered FAILURE; while its source address has room,
  * a small audit record of it is kept (never the request itself, which nobody vouched for). */
-static int refuse(op *o, X509_REQ *csr, int fail_info, const char *why, ca_http_reply *out, ec_err *err)
+static int refuse(op *o, X509_REQ *csr, int fail_info, const char *why, ca_reply *out, ec_err *err)
 {
 	int64_t kept = 0;
 	if (source_has_room(o, &kept)) {
@@ -380,7 +358,7 @@ static int refuse(op *o, X509_REQ *csr, int fail_info, const char *why, ca_http_
 /* A request granted on arrival: its certificate, the transaction and the use of a one-time
  * password (otp, or NULL) are recorded together. */
 static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, const char *reason,
-                     const char *otp, ca_http_reply *out, ec_err *err)
+                     const char *otp, ca_reply *out, ec_err *err)
 {
 	store_cert row;
 	uint8_t *der = NULL;
@@ -421,7 +399,7 @@ static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, cons
 }
 
 static int act_on_new(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der, size_t csr_len,
-                      const char *challenge, ca_http_reply *out, ec_err *err)
+                      const char *challenge, ca_reply *out, ec_err *err)
 {
 	int rc = -1;
 	store_request req;
@@ -474,7 +452,7 @@ static bool renews_transaction(op *o, const store_request *prev)
 
 /* Under the transaction lock: one transactionID and key get one answer, whoever signs. */
 static int enroll_locked(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der, size_t csr_len,
-                         const char *challenge, ca_http_reply *out, ec_err *err)
+                         const char *challenge, ca_reply *out, ec_err *err)
 {
 	store_request prev;
 	char pubkey_fp[65] = "";
@@ -495,7 +473,7 @@ static int enroll_locked(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_d
 	return rc;
 }
 
-static int handle_enroll(op *o, ca_http_reply *out, ec_err *err)
+static int handle_enroll(op *o, ca_reply *out, ec_err *err)
 {
 	int rc = -1;
 	ca_gen *gen = NULL;
@@ -532,7 +510,7 @@ out:
 	return rc;
 }
 
-static int handle_poll(op *o, ca_http_reply *out, ec_err *err)
+static int handle_poll(op *o, ca_reply *out, ec_err *err)
 {
 	ca_gen *gen = NULL;
 	uint8_t *payload = NULL;
@@ -568,7 +546,7 @@ static int handle_poll(op *o, ca_http_reply *out, ec_err *err)
 	return rc;
 }
 
-static int handle_getcert(op *o, ca_http_reply *out, ec_err *err)
+static int handle_getcert(op *o, ca_reply *out, ec_err *err)
 {
 	ca_gen *gen = NULL;
 	uint8_t *payload = NULL;
@@ -604,7 +582,7 @@ out:
 	return rc;
 }
 
-static int handle_getcrl(op *o, ca_http_reply *out, ec_err *err)
+static int handle_getcrl(op *o, ca_reply *out, ec_err *err)
 {
 	ca_gen *gen = NULL;
 	uint8_t *payload = NULL;
@@ -632,7 +610,7 @@ static const char *refused_algorithm(const op *o)
 	return NULL;
 }
 
-static int dispatch(op *o, ca_http_reply *out, ec_err *err)
+static int dispatch(op *o, ca_reply *out, ec_err *err)
 {
 	const char *bad_alg = refused_algorithm(o);
 	if (bad_alg != NULL)
@@ -658,10 +636,9 @@ static int dispatch(op *o, ca_http_reply *out, ec_err *err)
 }
 
 int ca_pki_operation(ca_engine *ca, const uint8_t *msg_der, size_t len, const char *source,
-                     ec_time now, ca_http_reply *out, ec_err *err)
+                     ec_time now, ca_reply *out, ec_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	out->retry_after_seconds = -1;
 	if (len > SCEP_MESSAGE_MAX)
 		return ec_err_set(err, "pkiMessage larger than %d bytes", SCEP_MESSAGE_MAX);
 	scep_msg *msg = NULL;

@@ -29,13 +29,29 @@ static ca_engine *select_ca(const scep_router *r, const http_request *req)
 	return r->cas[0];
 }
 
-static void from_ca(http_response *resp, ca_http_reply *rep)
+/* How each of the CA's answers looks on the wire: the one place that decides it. */
+static const struct {
+	int status;
+	const char *content_type;
+} reply_wire[CA_REPLY_KIND_COUNT] = {
+	[CA_REPLY_CA_CERT] = {200, "application/x-x509-ca-cert"},
+	[CA_REPLY_CAPS] = {200, "text/plain"},
+	[CA_REPLY_NEXT_CA] = {200, "application/x-x509-next-ca-cert"},
+	[CA_REPLY_NOT_YET] = {503, "text/plain"},
+	[CA_REPLY_CA_CHAIN] = {200, "application/pem-certificate-chain"},
+	[CA_REPLY_CA_PEM] = {200, "application/x-pem-file"},
+	[CA_REPLY_NOT_FOUND] = {404, "text/plain"},
+	[CA_REPLY_CRL] = {200, "application/pkix-crl"},
+	[CA_REPLY_PKI_MESSAGE] = {200, "application/x-pki-message"},
+};
+
+static void from_ca(http_response *resp, ca_reply *rep)
 {
-	resp->status = rep->http_status;
-	resp->content_type = rep->content_type;
+	resp->status = reply_wire[rep->kind].status;
+	resp->content_type = reply_wire[rep->kind].content_type;
 	resp->body = rep->body;
 	resp->body_len = rep->body_len;
-	resp->retry_after = rep->retry_after_seconds;
+	resp->retry_after = rep->kind == CA_REPLY_NOT_YET ? rep->retry_after_seconds : -1;
 	rep->body = NULL;
 }
 
@@ -72,7 +88,7 @@ static void pki_operation(const scep_router *r, ca_engine *ca, const http_reques
 			return;
 		}
 	}
-	ca_http_reply rep;
+	ca_reply rep;
 	int rc = ca_pki_operation(ca, msg, len, req->peer, ec_clock_now(r->clock), &rep, &err);
 	free(decoded);
 	if (rc == -1) {
@@ -119,7 +135,7 @@ static enum plain_file plain_file_of(const scep_router *r, const char *path, ca_
 
 static void ca_pem(ca_engine *ca, bool rollover, http_response *resp)
 {
-	ca_http_reply rep;
+	ca_reply rep;
 	ec_err err;
 	if (ca_get_ca_pem(ca, rollover, &rep, &err) != 0)
 		fault(resp, rollover ? "the rollover CA certificate" : "the CA certificate", &err);
@@ -130,7 +146,7 @@ static void ca_pem(ca_engine *ca, bool rollover, http_response *resp)
 static void route(const scep_router *r, const http_request *req, http_response *resp)
 {
 	ca_engine *ca = select_ca(r, req);
-	ca_http_reply rep;
+	ca_reply rep;
 	ec_err err;
 	int rc;
 	if (ca == NULL) {

@@ -76,18 +76,18 @@ static scep_msg *send_req(fixture *f, ec_time now, int type, const char *txid, X
 	ec_err err;
 	if (scep_build_request(&p, &der, &der_len, &err) != 0)
 		fail_msg("build: %s", err.msg);
-	ca_http_reply rep;
+	ca_reply rep;
 	int rc = ca_pki_operation(f->ca, der, der_len, "test", now, &rep, &err);
 	free(der);
 	if (rc == -1)
 		return NULL;
 	if (rc != 0)
 		fail_msg("pki operation: %s", err.msg);
-	assert_int_equal(rep.http_status, 200);
+	assert_int_equal(rep.kind, CA_REPLY_PKI_MESSAGE);
 	scep_msg *m = NULL;
 	if (scep_msg_parse(rep.body, rep.body_len, &m, &err) != 0)
 		fail_msg("reply: %s", err.msg);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 	assert_true(m->signature_ok);
 	assert_int_equal(m->type, SCEP_MSG_CERTREP);
 	assert_string_equal(m->txid, txid);
@@ -196,16 +196,16 @@ static void worked_example_timers(void **state)
 	assert_non_null(strstr((const char *)b.data, "Auto-Rollover configured, overlap period 90 days"));
 
 	/* GetCACert returns the rollover certificate once the first CA has expired. */
-	ca_http_reply rep;
+	ca_reply rep;
 	assert_int_equal(ca_get_ca_cert(f.ca, &rep, &err), 0);
 	X509 *first = NULL;
 	assert_int_equal(pki_cert_from_der(rep.body, rep.body_len, &first, &err), 0);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 	assert_int_equal(ca_run_timers(f.ca, T0 + 730 * EC_MS_PER_DAY, &err), 0);
 	assert_int_equal(ca_get_ca_cert(f.ca, &rep, &err), 0);
 	X509 *second = NULL;
 	assert_int_equal(pki_cert_from_der(rep.body, rep.body_len, &second, &err), 0);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 	char s1[PKI_SERIAL_MAX], s2[PKI_SERIAL_MAX];
 	assert_int_equal(pki_cert_serial_hex(first, s1), 0);
 	assert_int_equal(pki_cert_serial_hex(second, s2), 0);
@@ -353,7 +353,7 @@ static void refusals_change_nothing(void **state)
 	scep_msg_free(m);
 
 	/* Garbage is not a pkiMessage: HTTP 400 territory. */
-	ca_http_reply rep;
+	ca_reply rep;
 	ec_err err;
 	static const uint8_t junk[] = {0x30, 0x82, 0x01, 0x00, 0x02, 0x01};
 	assert_int_equal(ca_pki_operation(f.ca, junk, sizeof(junk), "test", T0, &rep, &err), -1);
@@ -375,7 +375,7 @@ static void refusals_change_nothing(void **state)
 	assert_int_equal(ca_pki_operation(f.ca, msg, msg_len, "test", T0, &rep, &err), 0);
 	free(msg);
 	assert_int_equal(scep_msg_parse(rep.body, rep.body_len, &m, &err), 0);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 	assert_int_equal(m->status, SCEP_STATUS_FAILURE);
 	assert_int_equal(m->fail_info, SCEP_FAIL_BADMESSAGECHECK);
 	scep_msg_free(m);
@@ -421,14 +421,14 @@ static void lifetime_capped_and_revocation(void **state)
 	ec_err err;
 	assert_int_equal(ca_cmd_revoke(f.ca, serial, true, T0 + 11 * EC_MS_PER_DAY, &out, &err), 0);
 	assert_int_not_equal(ca_cmd_revoke(f.ca, "ABCDEF", true, T0, &out, &err), 0);
-	ca_http_reply rep;
+	ca_reply rep;
 	assert_int_equal(ca_get_crl_der(f.ca, &rep, &err), 0);
 	X509_CRL *crl = NULL;
 	assert_int_equal(pki_crl_from_der(rep.body, rep.body_len, &crl, &err), 0);
 	X509_REVOKED *entry = NULL;
 	assert_int_equal(X509_CRL_get0_by_cert(crl, &entry, cert), 1);
 	X509_CRL_free(crl);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 	/* The certificate file exists at level complete. */
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/ROOTCA/%s.cer", f.dir, serial);

@@ -103,12 +103,12 @@ static uint8_t *p7_request(fixture *f, const char *txid, const EVP_CIPHER *ciphe
  * nonce, signed with rsaEncryption and digest (by NID). Returns it parsed. */
 static scep_msg *ask(fixture *f, const uint8_t *der, size_t len, const char *txid, int digest)
 {
-	ca_http_reply rep;
+	ca_reply rep;
 	ec_err err;
 	int rc = ca_pki_operation(f->ca, der, len, "test", T0 + 1000, &rep, &err);
 	if (rc != 0)
 		fail_msg("pki operation: %s", err.msg);
-	assert_int_equal(rep.http_status, 200);
+	assert_int_equal(rep.kind, CA_REPLY_PKI_MESSAGE);
 	const unsigned char *q = rep.body;
 	PKCS7 *p7 = d2i_PKCS7(NULL, &q, (long)rep.body_len);
 	assert_non_null(p7);
@@ -119,7 +119,7 @@ static scep_msg *ask(fixture *f, const uint8_t *der, size_t len, const char *txi
 	scep_msg *m = NULL;
 	if (scep_msg_parse(rep.body, rep.body_len, &m, &err) != 0)
 		fail_msg("reply: %s", err.msg);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 	assert_true(m->signature_ok);
 	assert_int_equal(X509_cmp(m->signer, ca_active_cert(f->ca)), 0);
 	assert_int_equal(m->type, SCEP_MSG_CERTREP);

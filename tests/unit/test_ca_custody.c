@@ -77,19 +77,18 @@ static char *ca_path(const fixture *f, const char *name)
 /* The served chain, parsed; checks the reply's status and content type. */
 static STACK_OF(X509) *get_chain(fixture *f)
 {
-	ca_http_reply rep;
+	ca_reply rep;
 	ec_err err;
 	if (ca_get_rollover_chain(f->ca, &rep, &err) != 0)
 		fail_msg("chain: %s", err.msg);
-	assert_int_equal(rep.http_status, 200);
-	assert_string_equal(rep.content_type, "application/pem-certificate-chain");
+	assert_int_equal(rep.kind, CA_REPLY_CA_CHAIN);
 	BIO *bio = BIO_new_mem_buf(rep.body, (int)rep.body_len);
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *x;
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
 		sk_X509_push(chain, x);
 	BIO_free(bio);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 	return chain;
 }
 
@@ -137,40 +136,39 @@ static X509 *last_of(STACK_OF(X509) *chain)
 /* NAME-rollover.pem on disk and over HTTP is cert, or (cert NULL) neither exists. */
 static void assert_rollover_file(fixture *f, X509 *cert)
 {
-	ca_http_reply rep;
+	ca_reply rep;
 	ec_err err;
 	assert_int_equal(ca_get_ca_pem(f->ca, true, &rep, &err), 0);
 	if (cert == NULL) {
 		assert_int_equal(access(ca_path(f, "ROOTCA-rollover.pem"), F_OK), -1);
-		assert_int_equal(rep.http_status, 404);
+		assert_int_equal(rep.kind, CA_REPLY_NOT_FOUND);
 		assert_non_null(strstr((const char *)rep.body, "no rollover CA certificate"));
-		ca_http_reply_free(&rep);
+		ca_reply_free(&rep);
 		return;
 	}
 	X509 *on_disk = NULL;
 	assert_int_equal(pki_cert_load(ca_path(f, "ROOTCA-rollover.pem"), &on_disk, &err), 0);
 	assert_int_equal(X509_cmp(on_disk, cert), 0);
 	X509_free(on_disk);
-	assert_int_equal(rep.http_status, 200);
-	assert_string_equal(rep.content_type, "application/x-pem-file");
+	assert_int_equal(rep.kind, CA_REPLY_CA_PEM);
 	X509 *served = NULL;
 	assert_int_equal(pki_cert_from_bytes(rep.body, rep.body_len, &served, &err), 0);
 	assert_int_equal(X509_cmp(served, cert), 0);
 	X509_free(served);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 }
 
 static void assert_active_pem(fixture *f)
 {
-	ca_http_reply rep;
+	ca_reply rep;
 	ec_err err;
 	X509 *served = NULL;
 	assert_int_equal(ca_get_ca_pem(f->ca, false, &rep, &err), 0);
-	assert_int_equal(rep.http_status, 200);
+	assert_int_equal(rep.kind, CA_REPLY_CA_PEM);
 	assert_int_equal(pki_cert_from_bytes(rep.body, rep.body_len, &served, &err), 0);
 	assert_int_equal(X509_cmp(served, ca_active_cert(f->ca)), 0);
 	X509_free(served);
-	ca_http_reply_free(&rep);
+	ca_reply_free(&rep);
 }
 
 /* Two generations of rollover on the engine's timers: after each, the chain grows by a link and
