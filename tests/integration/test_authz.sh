@@ -9,10 +9,7 @@ enter_private_network "$@"
 source "$(dirname "$0")/../lib/scep.sh"
 
 start=2020-01-01T00:00:00Z
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock simulate start $start rate 0
+start_ca ca "clock simulate start $start rate 0
 crypto pki server ROOTCA
   issuer-name CN=ROOTCA
   grant auto trustpoint ROOTCA

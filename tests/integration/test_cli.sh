@@ -4,10 +4,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock simulate start 2015-10-09T13:14:16Z rate 0
+start_ca ca "clock simulate start 2015-10-09T13:14:16Z rate 0
 crypto pki server ROOTCA
   issuer-name CN=RootCA,OU=TAC,O=Cisco
   lifetime ca-certificate 730

@@ -6,16 +6,12 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca ca "clock calendar-valid
 crypto pki server ROOTCA
   issuer-name CN=Client Test Root,O=Evercert
   grant auto trustpoint ROOTCA
   lifetime certificate 365"
 cafile="$WORK/ca/ROOTCA/ROOTCA.pem"
-fp=$(openssl x509 -in "$cafile" -noout -fingerprint -sha256 | cut -d= -f2)
 
 # The client runs on a simulated clock a minute ahead of the CA's, frozen, so that the test
 # moves its timers (POLL after 1 minute...) with `clock advance` instead of waiting.
@@ -54,10 +50,7 @@ assert_contains "$(cli cl show crypto pki timers)" "1:00.000  POLL ROOT"
 pass "first request PENDING; POLL armed at the retry period"
 
 # The pending poll survives a restart of the client.
-stop_daemon cl
-"$EVERCERTD" --config "$WORK/cl.conf" --state-dir "$WORK/cl" --foreground >>"$WORK/cl.log" 2>&1 &
-PIDS+=($!); PID_cl=$!
-for _ in $(seq 1 300); do cli cl ping >/dev/null 2>&1 && break; sleep 0.1; done
+restart_daemon cl
 assert_contains "$(cli cl show crypto pki timers)" "POLL ROOT"
 cli cl clock advance 1m >/dev/null
 assert_contains "$(cli cl show crypto pki timers)" "2:00.000  POLL ROOT"
@@ -103,9 +96,7 @@ assert_contains "$(cli cl show crypto pki timers)" "CONNECT RETRY ROOT"
 cli cl clock advance 1m >/dev/null
 assert_contains "$(cli cl show crypto pki timers)" "2:00.000  CONNECT RETRY ROOT"
 assert_eq "$(openssl x509 -in "$WORK/out/spoke.pem" -noout -serial)" "$second" "certificate while the CA is down"
-"$EVERCERTD" --config "$WORK/ca.conf" --state-dir "$WORK/ca" --foreground >>"$WORK/ca.log" 2>&1 &
-PIDS+=($!); PID_ca=$!
-for _ in $(seq 1 300); do cli ca ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_daemon_again ca
 cli cl clock advance 2m >/dev/null
 third=$(openssl x509 -in "$WORK/out/spoke.pem" -noout -serial)
 [ "$third" != "$second" ] || fail "no renewal after the CA came back"
@@ -122,10 +113,7 @@ crypto pki trustpoint BAD
   enrollment url http://127.0.0.1:$port
   fingerprint 00112233445566778899AABBCCDDEEFF
   auto-enroll 70"
-for _ in $(seq 1 300); do
-  cli ca server ROOTCA info requests | grep -q "CN=spoke-2" && break; sleep 0.1
-done
-assert_contains "$(cli ca server ROOTCA info requests)" "CN=spoke-2"
+wait_for 30 eval 'cli ca server ROOTCA info requests | grep -q "CN=spoke-2"'
 assert_contains "$(cli auto show crypto pki trustpoints)" "Issuing CA authenticated ... Yes"
 grep -q "BAD: authentication failed: the CA certificate's fingerprint does not match" "$WORK/auto.log" \
   || fail "wrong fingerprint not reported"

@@ -6,18 +6,10 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca ca "clock calendar-valid
 crypto pki server ROOTCA
   grant auto"
-fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
-proxy=$(free_port)
-echo pass >"$WORK/mode"
-python3 "$SRC/tests/lib/tamper_proxy.py" "$proxy" "http://127.0.0.1:$port" "$WORK/mode" &
-PIDS+=($!)
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$proxy/?operation=GetCACaps" && break; sleep 0.1; done
+start_tamper_proxy pass "$port"
 
 mkdir -p "$WORK/out"
 start=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
@@ -28,8 +20,7 @@ crypto pki trustpoint ROOT
   fingerprint $fp
   auto-enroll 80
   output certificate $WORK/out/cert.pem"
-for _ in $(seq 1 300); do [ -s "$WORK/out/cert.pem" ] && break; sleep 0.1; done
-[ -s "$WORK/out/cert.pem" ] || { cat "$WORK/cl.log" >&2; fail "no first certificate through the proxy"; }
+wait_until 30 test -s "$WORK/out/cert.pem" || { cat "$WORK/cl.log" >&2; fail "no first certificate through the proxy"; }
 serial=$(openssl x509 -in "$WORK/out/cert.pem" -noout -serial)
 pass "enrolled through the proxy (serial ${serial#serial=})"
 

@@ -35,8 +35,8 @@ crypto pki server MANUAL
   lifetime certificate 30
   lifetime crl 6"
 other_ca="$WORK/other/OTHER/OTHER.pem"
-fp=$(openssl x509 -in "$other_ca" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d :)
-fp_manual=$(openssl x509 -in "$WORK/other/MANUAL/MANUAL.pem" -noout -fingerprint -sha256 | cut -d= -f2 | tr -d :)
+fp=$(ca_fingerprint other OTHER | tr -d :)
+fp_manual=$(ca_fingerprint other MANUAL | tr -d :)
 
 root_conf="ip http server $pr
 ip http bind 127.0.0.1
@@ -79,19 +79,8 @@ enroll() {
 }
 renew_at_root() { ask "$1-$2" renewalreq "$1" "$K/$1.cert" "tx-$1-$2" "$root_ca" "$pr"; }
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-# restart_daemon NAME: starts NAME again on its configuration and state.
-restart_daemon() {
-  "$EVERCERTD" --config "$WORK/$1.conf" --state-dir "$WORK/$1" --foreground >>"$WORK/$1.log" 2>&1 &
-  PIDS+=($!)
-  eval "PID_$1=$!"
-  for _ in $(seq 1 300); do cli "$1" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "evercertd $1 did not start again"
-}
 # wait_log NAME TEXT: waits (up to 30 s) for TEXT in NAME's log.
-wait_log() {
-  for _ in $(seq 1 300); do grep -qF -- "$2" "$WORK/$1.log" && return 0; sleep 0.1; done
-  fail "$1's log never said '$2'"
-}
+wait_log() { wait_for_text "$WORK/$1.log" "$2" 30; }
 
 # ---- ROOTCA's trustpoint authenticates to OTHER and fetches its CRL at once
 cli root authenticate OTHER >/dev/null
@@ -161,7 +150,7 @@ pass "revocation-check none written: granted on the chain alone, no CRL"
 
 # ---- a client trustpoint with revocation-check crl, on a clock 8 hours ahead of OTHER's: every
 # CRL OTHER has issued so far has ended by its clock
-restart_daemon other
+start_daemon_again other
 ahead=$(date -u -d "${start/T/ } 8 hours" +%Y-%m-%dT%H:%M:%SZ)
 mkdir -p "$WORK/out"
 start_daemon cl "hostname spoke-1

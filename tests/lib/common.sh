@@ -46,29 +46,85 @@ free_port() {
 }
 
 # start_daemon NAME CONFIG_TEXT: writes the configuration, starts evercertd in the foreground
-# (log in $WORK/NAME.log), waits until it answers; sets STATE_<NAME>.
+# (log in $WORK/NAME.log), waits until it answers; sets PID_<NAME>.
 start_daemon() {
   local name=$1 config=$2
-  local state="$WORK/$name"
-  mkdir -p "$state"
   printf '%s\n' "$config" >"$WORK/$name.conf"
-  "$EVERCERTD" --config "$WORK/$name.conf" --state-dir "$state" --foreground >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  eval "PID_$name=$!"
+  : >"$WORK/$name.log"
+  start_daemon_again "$name"
+}
+
+# start_daemon_again NAME: starts NAME once more on the configuration and state directory it had
+# (its log goes on in $WORK/NAME.log), waits until it answers; sets PID_<NAME>.
+start_daemon_again() {
+  local name=$1 pid
+  mkdir -p "$WORK/$name"
+  "$EVERCERTD" --config "$WORK/$name.conf" --state-dir "$WORK/$name" --foreground >>"$WORK/$name.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  printf -v "PID_$name" '%s' "$pid"
   for _ in $(seq 1 300); do
-    if "$EVERCERT" --state-dir "$state" ping >/dev/null 2>&1; then return 0; fi
-    if ! kill -0 "$!" 2>/dev/null; then cat "$WORK/$name.log" >&2; fail "evercertd $name exited at start"; fi
+    if "$EVERCERT" --state-dir "$WORK/$name" ping >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then cat "$WORK/$name.log" >&2; fail "evercertd $name exited at start"; fi
     sleep 0.1
   done
   cat "$WORK/$name.log" >&2
   fail "evercertd $name did not start"
 }
 
+# stop_daemon NAME: SIGTERM, and waits until the daemon is gone.
 stop_daemon() {
   local name=$1 pid
   pid=$(eval echo "\$PID_$name")
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+}
+
+# restart_daemon NAME: stops NAME and starts it again on the same configuration and state.
+restart_daemon() { stop_daemon "$1"; start_daemon_again "$1"; }
+
+# start_ca NAME CONFIG_TEXT: starts evercertd NAME listening on a free port of 127.0.0.1 with the
+# clock and servers of CONFIG_TEXT; sets port to that port and fp to the fingerprint of the CA
+# certificate of its first server (as a trustpoint's `fingerprint` line takes it).
+start_ca() {
+  local name=$1 config=$2 server
+  port=$(free_port)
+  start_daemon "$name" "ip http server $port
+ip http bind 127.0.0.1
+$config"
+  server=$(awk '$1 == "crypto" && $2 == "pki" && $3 == "server" {print $4; exit}' <<<"$config")
+  [ -n "$server" ] || fail "start_ca $name: no crypto pki server in its configuration"
+  fp=$(ca_fingerprint "$name" "$server")
+}
+
+# cert_fingerprint FILE: the SHA-256 fingerprint of the (first) PEM certificate in FILE, as
+# colon-separated hex.
+cert_fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
+
+# ca_fingerprint DAEMON SERVER: that of the CA certificate of certificate server SERVER of DAEMON.
+ca_fingerprint() { cert_fingerprint "$WORK/$1/$2/$2.pem"; }
+
+# wait_until SECONDS CMD...: runs CMD (its output discarded) every 0.1 s until it succeeds;
+# returns 1 if it still fails after SECONDS (counted as tries, so a busy machine gets more time).
+wait_until() {
+  local tries=$(($1 * 10))
+  shift
+  while ! "$@" >/dev/null 2>&1; do
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || return 1
+    sleep 0.1
+  done
+}
+
+# wait_for SECONDS CMD...: wait_until, failing the test with CMD when it never held.
+wait_for() { wait_until "$@" || fail "not within $1 s: ${*:2}"; }
+
+# wait_for_text FILE TEXT [SECONDS]: waits until FILE holds TEXT (a fixed string), 10 s at most;
+# else shows FILE and fails.
+wait_for_text() {
+  wait_until "${3:-10}" grep -qF -- "$2" "$1" && return 0
+  cat "$1" >&2 || true
+  fail "$1 never showed: $2"
 }
 
 cli() { local name=$1; shift; "$EVERCERT" --state-dir "$WORK/$name" "$@"; }
@@ -89,6 +145,17 @@ enter_private_network() {
     EVERCERT_IN_NETNS=1 exec unshare --net bash "$0" "$@"
   fi
   echo "note: network namespaces unavailable; using the host's loopback"
+}
+
+# start_tamper_proxy MODE TARGET_PORT: tests/lib/tamper_proxy.py on a free port in front of the
+# server on TARGET_PORT, in MODE (kept in $WORK/mode, where the test changes it); waits until it
+# answers; sets proxy to its port.
+start_tamper_proxy() {
+  proxy=$(free_port)
+  echo "$1" >"$WORK/mode"
+  python3 "$SRC/tests/lib/tamper_proxy.py" "$proxy" "http://127.0.0.1:$2" "$WORK/mode" &
+  PIDS+=($!)
+  wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$proxy/?operation=GetCACaps"
 }
 
 # one_time_password DAEMON SERVER [MINUTES]: prints a new one-time enrollment password of SERVER.
