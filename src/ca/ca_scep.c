@@ -260,10 +260,10 @@ static int classify_signer(op *o)
 	return classify_trusted(o, signer);
 }
 
-/* Facts and decision for a new request. The one-time password is only looked at here: the
- * decision says whether it is used up, and that happens in the transaction that records the
- * certificate, so a grant that fails to commit leaves it usable. */
-static ca_policy_decision decide(op *o, int signer, int names, const char *challenge)
+/* The facts of a new request for the policy. The one-time password is only looked at here;
+ * whether it is used up is the policy's decision (consumes_challenge), carried out in the
+ * transaction that records the certificate, so a grant that fails to commit leaves it usable. */
+static ca_policy_facts establish_facts(op *o, int signer, int names, const char *challenge)
 {
 	ca_engine *ca = o->ca;
 	ca_policy_facts f = {ca->cfg.grant, ca->shutdown, signer, CA_CHALLENGE_ABSENT, names,
@@ -273,7 +273,7 @@ static ca_policy_decision decide(op *o, int signer, int names, const char *chall
 		f.challenge = store_otp_check(ca->store, challenge, o->now, &err) == 0 ? CA_CHALLENGE_VALID
 		                                                                       : CA_CHALLENGE_INVALID;
 	}
-	return ca_policy_decide(&f);
+	return f;
 }
 
 /* How the request's names compare with those of the certificate that signed it. */
@@ -356,7 +356,8 @@ static int refuse(op *o, X509_REQ *csr, int fail_info, const char *why, ca_reply
 }
 
 /* A request granted on arrival: its certificate, the transaction and the use of a one-time
- * password (otp, or NULL) are recorded together. */
+ * password (otp, or NULL) are recorded together. Returns 1, having recorded and answered nothing,
+ * when another request used the password up first. */
 static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, const char *reason,
                      const char *otp, ca_reply *out, ec_err *err)
 {
@@ -376,11 +377,9 @@ static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, cons
 		req->cert_der = NULL;
 	}
 	if (rc == 1) {
-		/* Another request used the password first: nothing was recorded. */
 		free(der);
 		X509_free(cert);
-		return refuse(o, csr, SCEP_FAIL_BADREQUEST, "challenge password is not a valid one-time password",
-		              out, err);
+		return 1;
 	}
 	if (rc != 0) {
 		/* Nothing recorded: left for the client to send again (it polls on PENDING). */
@@ -398,21 +397,20 @@ static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, cons
 	return rc;
 }
 
-static int act_on_new(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der, size_t csr_len,
-                      const char *challenge, ca_reply *out, ec_err *err)
+/* Carries out the policy's decision on a new request; 1 as grant_new. */
+static int obey(op *o, const ca_policy_decision *d, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der,
+                size_t csr_len, const char *challenge, ca_reply *out, ec_err *err)
 {
 	int rc = -1;
 	store_request req;
 	char reason[STORE_REASON_MAX];
-	int signer = classify_signer(o);
-	ca_policy_decision d = decide(o, signer, names_against_signer(o, csr, signer), challenge);
-	decision_reason(o, &d, reason, sizeof(reason));
-	if (d.verdict == CA_VERDICT_REJECT)
-		return refuse(o, csr, d.fail_info, reason, out, err);
-	if (fill_request(o, &req, gen, csr, csr_der, csr_len, d.renewal, reason, err) != 0)
+	decision_reason(o, d, reason, sizeof(reason));
+	if (d->verdict == CA_VERDICT_REJECT)
+		return refuse(o, csr, d->fail_info, reason, out, err);
+	if (fill_request(o, &req, gen, csr, csr_der, csr_len, d->renewal, reason, err) != 0)
 		goto out;
-	if (d.verdict == CA_VERDICT_GRANT) {
-		rc = grant_new(o, &req, csr, gen, reason, d.consumes_challenge ? challenge : NULL, out, err);
+	if (d->verdict == CA_VERDICT_GRANT) {
+		rc = grant_new(o, &req, csr, gen, reason, d->consumes_challenge ? challenge : NULL, out, err);
 		goto out;
 	}
 	/* One address cannot fill the operator's queue or the disk. */
@@ -433,6 +431,23 @@ static int act_on_new(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der,
 out:
 	req.csr_der = NULL; /* borrowed */
 	store_request_free(&req);
+	return rc;
+}
+
+static int act_on_new(op *o, ca_gen *gen, X509_REQ *csr, const uint8_t *csr_der, size_t csr_len,
+                      const char *challenge, ca_reply *out, ec_err *err)
+{
+	int signer = classify_signer(o);
+	ca_policy_facts facts = establish_facts(o, signer, names_against_signer(o, csr, signer), challenge);
+	ca_policy_decision d = ca_policy_decide(&facts);
+	int rc = obey(o, &d, gen, csr, csr_der, csr_len, challenge, out, err);
+	if (rc == 1) {
+		/* The password was used up by another request meanwhile: the policy decides again on
+		 * that fact (the new decision uses up nothing, so this happens once). */
+		facts.challenge = CA_CHALLENGE_INVALID;
+		d = ca_policy_decide(&facts);
+		rc = obey(o, &d, gen, csr, csr_der, csr_len, challenge, out, err);
+	}
 	return rc;
 }
 

@@ -56,7 +56,8 @@ typedef struct ca_policy_decision {
 	int verdict;                 /* enum ca_verdict */
 	int fail_info;               /* enum scep_fail, with CA_VERDICT_REJECT */
 	const char *reason;          /* static text for logs and the request queue */
-	bool consumes_challenge;     /* the one-time password is used up with the grant */
+	bool consumes_challenge;     /* the engine uses the one-time password up, exactly when this says
+	                                so, in the transaction that records the grant */
 	bool renewal;                /* decided as a renewal of the signer's certificate */
 	bool names_differ;           /* the reason is about the signer's names (the engine adds them) */
 } ca_policy_decision;

@@ -165,10 +165,37 @@ static void renewal_grace(void **state)
 	assert_false(ca_policy_is_renewal(CA_SIGNER_OURS_CA_ENDED));
 }
 
+/* The policy alone says when a one-time password is used up: with a grant it vouched for, never
+ * with a renewal that merely repeats one, nor with a request it leaves to the operator. */
+static void challenge_use(void **state)
+{
+	(void)state;
+	static const struct {
+		int grant, signer, challenge, verdict;
+		bool consumes;
+	} table[] = {
+		{CFG_GRANT_MANUAL, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_VALID, CA_VERDICT_GRANT, true},
+		{CFG_GRANT_AUTO, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_VALID, CA_VERDICT_GRANT, true},
+		{CFG_GRANT_AUTO, CA_SIGNER_OURS_VALID, CA_CHALLENGE_VALID, CA_VERDICT_GRANT, false},
+		{CFG_GRANT_MANUAL, CA_SIGNER_OURS_VALID, CA_CHALLENGE_VALID, CA_VERDICT_PENDING, false},
+		{CFG_GRANT_AUTO_TRUSTPOINT, CA_SIGNER_TRUSTED, CA_CHALLENGE_VALID, CA_VERDICT_GRANT, false},
+		{CFG_GRANT_NONE, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_VALID, CA_VERDICT_REJECT, false},
+		/* the password another request used up meanwhile: decided again as invalid */
+		{CFG_GRANT_AUTO, CA_SIGNER_SELF_SIGNED, CA_CHALLENGE_INVALID, CA_VERDICT_REJECT, false},
+	};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		ca_policy_facts f = {table[i].grant, false, table[i].signer, table[i].challenge, CA_NAMES_SAME, 0, 0, false};
+		ca_policy_decision d = ca_policy_decide(&f);
+		if (d.verdict != table[i].verdict || d.consumes_challenge != table[i].consumes)
+			fail_msg("row %zu: verdict %d consumes %d (%s)", i, d.verdict, d.consumes_challenge, d.reason);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(verdicts), cmocka_unit_test(renewal_kinds),
 	                                   cmocka_unit_test(renewal_bound_to_signer),
-	                                   cmocka_unit_test(renewal_grace)};
+	                                   cmocka_unit_test(renewal_grace),
+	                                   cmocka_unit_test(challenge_use)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
