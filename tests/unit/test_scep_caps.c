@@ -1,4 +1,5 @@
-/* GetCACaps parsing and the choice of digest and cipher within what a trustpoint allows. */
+/* GetCACaps parsing and formatting, and the choice of digest and cipher within what a trustpoint
+ * allows (the client's exchanges over HTTP are in test_scep_client.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 static scep_caps parse(const char *text)
 {
 	scep_caps c;
+	memset(&c, 0xff, sizeof(c)); /* parse must clear what it does not set */
 	scep_caps_parse((const uint8_t *)text, strlen(text), &c);
 	return c;
 }
@@ -125,28 +127,91 @@ static void trustpoint_lists(void **state)
 	expect_no_choice(&none, &only_3des, "encryption 3des");
 }
 
-static void urls(void **state)
+static void caps_parse_cases(void **state)
 {
-	scep_client *c = NULL;
-	ec_err err;
-	assert_int_not_equal(scep_client_new("ftp://10.1.1.1/DB/", NULL, &c, &err), 0);
-	assert_non_null(strstr(err.msg, "http"));
-	assert_int_not_equal(scep_client_new("not a url", NULL, &c, &err), 0);
-	assert_int_equal(scep_client_new("http://127.0.0.1:9", NULL, &c, &err), 0);
-	/* Nothing listens on port 9 here: unreachable, retry later. */
-	scep_client_reply r;
-	assert_int_not_equal(scep_client_get_ca_caps(c, &r), 0);
-	assert_int_equal(r.outcome, SCEP_CLIENT_UNREACHABLE);
-	assert_true(strlen(r.reason) > 0);
-	scep_client_reply_free(&r);
-	scep_client_free(c);
+	scep_caps c = parse("POSTPKIOperation\nGetNextCACert\nRenewal\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nAES\nDES3\n");
+	assert_true(c.post_pkioperation && c.get_next_ca_cert && c.renewal && c.sha1 && c.sha256);
+	assert_true(c.sha384 && c.sha512 && c.aes && c.des3);
+	assert_false(c.scep_standard);
+
+	c = parse("  sha-512 \r\rdes3\r\nrenewal\t\r\n");
+	assert_true(c.sha512 && c.des3 && c.renewal);
+	assert_false(c.sha1 || c.sha256 || c.sha384 || c.aes || c.post_pkioperation || c.get_next_ca_cert);
+
+	c = parse("SHA-2560\nAESX\nSHA\nRenewal2\nGetNextCACert extra\nDES\nMD5\n");
+	assert_false(c.sha256 || c.aes || c.renewal || c.get_next_ca_cert || c.sha1 || c.des3);
+
+	c = parse("");
+	assert_false(c.sha1 || c.sha256 || c.aes || c.des3 || c.renewal || c.scep_standard);
+
+	c = parse("SCEPStandard");
+	assert_true(c.scep_standard && c.aes && c.sha256 && c.post_pkioperation);
+	assert_false(c.sha512 || c.des3 || c.renewal || c.get_next_ca_cert);
+
+	/* Only the given length is read. */
+	scep_caps d;
+	scep_caps_parse((const uint8_t *)"AES\nSHA-512", 4, &d);
+	assert_true(d.aes);
+	assert_false(d.sha512);
+}
+
+static void caps_best_choices(void **state)
+{
+	scep_caps c;
+	memset(&c, 0, sizeof(c));
+	/* RFC 8894's mandatory ones: never MD5 or single DES. */
+	assert_string_equal(scep_caps_best_digest(&c), "SHA-256");
+	assert_string_equal(scep_caps_best_cipher(&c), "AES");
+	c.sha1 = true;
+	assert_string_equal(scep_caps_best_digest(&c), "SHA-1");
+	c.sha256 = true;
+	assert_string_equal(scep_caps_best_digest(&c), "SHA-256");
+	c.sha384 = true;
+	assert_string_equal(scep_caps_best_digest(&c), "SHA-384");
+	c.sha512 = true;
+	assert_string_equal(scep_caps_best_digest(&c), "SHA-512");
+	c.des3 = true;
+	assert_string_equal(scep_caps_best_cipher(&c), "DES3");
+	c.aes = true;
+	assert_string_equal(scep_caps_best_cipher(&c), "AES");
+	c.des3 = false;
+	assert_string_equal(scep_caps_best_cipher(&c), "AES");
+
+	scep_caps std = parse("SCEPStandard\n");
+	assert_string_equal(scep_caps_best_digest(&std), "SHA-256");
+	assert_string_equal(scep_caps_best_cipher(&std), "AES");
+	scep_caps old = parse("DES3\nSHA-1\n");
+	assert_string_equal(scep_caps_best_digest(&old), "SHA-1");
+	assert_string_equal(scep_caps_best_cipher(&old), "DES3");
+}
+
+static void caps_format(void **state)
+{
+	char text[512];
+	scep_caps all = parse("GetNextCACert\nRenewal\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nAES\nDES3\n"
+	                      "POSTPKIOperation\nSCEPStandard\n");
+	scep_caps_format(&all, text, sizeof(text));
+	assert_string_equal(text, "CA_CAP_GET_NEXT_CA_CERT CA_CAP_RENEWAL CA_CAP_SHA_1 CA_CAP_SHA_256 CA_CAP_SHA_384 "
+	                          "CA_CAP_SHA_512 CA_CAP_AES CA_CAP_DES3 CA_CAP_POST_PKIOPERATION CA_CAP_SCEP_STANDARD");
+	scep_caps some = parse("Renewal\nSHA-256\n");
+	scep_caps_format(&some, text, sizeof(text));
+	assert_string_equal(text, "CA_CAP_RENEWAL CA_CAP_SHA_256");
+	scep_caps none = parse("");
+	scep_caps_format(&none, text, sizeof(text));
+	assert_string_equal(text, "");
+	char small[10];
+	scep_caps_format(&all, small, sizeof(small));
+	assert_true(strlen(small) < sizeof(small));
+	assert_int_equal(strncmp(small, "CA_CAP_GE", strlen(small)), 0);
 }
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(ours), cmocka_unit_test(tolerant_reading),
-	                                   cmocka_unit_test(old_and_standard),
-	                                   cmocka_unit_test(never_des_or_md5_by_default),
-	                                   cmocka_unit_test(trustpoint_lists), cmocka_unit_test(urls)};
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(caps_parse_cases),   cmocka_unit_test(caps_best_choices),
+		cmocka_unit_test(caps_format),        cmocka_unit_test(ours),
+		cmocka_unit_test(tolerant_reading),   cmocka_unit_test(old_and_standard),
+		cmocka_unit_test(never_des_or_md5_by_default), cmocka_unit_test(trustpoint_lists),
+	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

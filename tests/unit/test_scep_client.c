@@ -1,8 +1,8 @@
 /*
  * The SCEP HTTP client against the project's own HTTP server, started in-process on a loopback
  * port, and against a raw socket server for what that server cannot send (a Retry-After date, a
- * body without Content-Length, an interim 1xx response) and to count connections. Also GetCACaps
- * parsing and the choice of digest and cipher.
+ * body without Content-Length, an interim 1xx response) and to count connections. GetCACaps parsing
+ * and the choice of digest and cipher, which need no network, are in test_scep_caps.c.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -321,94 +321,6 @@ static void assert_echo(scep_client *c, const uint8_t *msg, size_t len, const ch
 	assert_string_equal(m, method);
 	assert_string_equal(op, "PKIOperation");
 	assert_int_equal(has_msg, strcmp(method, "GET") == 0);
-}
-
-/* ---- capabilities ---- */
-
-static scep_caps parse(const char *text)
-{
-	scep_caps c;
-	memset(&c, 0xff, sizeof(c)); /* parse must clear what it does not set */
-	scep_caps_parse((const uint8_t *)text, strlen(text), &c);
-	return c;
-}
-
-static void caps_parse_cases(void **state)
-{
-	scep_caps c = parse("POSTPKIOperation\nGetNextCACert\nRenewal\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nAES\nDES3\n");
-	assert_true(c.post_pkioperation && c.get_next_ca_cert && c.renewal && c.sha1 && c.sha256);
-	assert_true(c.sha384 && c.sha512 && c.aes && c.des3);
-	assert_false(c.scep_standard);
-
-	c = parse("  sha-512 \r\rdes3\r\nrenewal\t\r\n");
-	assert_true(c.sha512 && c.des3 && c.renewal);
-	assert_false(c.sha1 || c.sha256 || c.sha384 || c.aes || c.post_pkioperation || c.get_next_ca_cert);
-
-	c = parse("SHA-2560\nAESX\nSHA\nRenewal2\nGetNextCACert extra\nDES\nMD5\n");
-	assert_false(c.sha256 || c.aes || c.renewal || c.get_next_ca_cert || c.sha1 || c.des3);
-
-	c = parse("");
-	assert_false(c.sha1 || c.sha256 || c.aes || c.des3 || c.renewal || c.scep_standard);
-
-	c = parse("SCEPStandard");
-	assert_true(c.scep_standard && c.aes && c.sha256 && c.post_pkioperation);
-	assert_false(c.sha512 || c.des3 || c.renewal || c.get_next_ca_cert);
-
-	/* Only the given length is read. */
-	scep_caps d;
-	scep_caps_parse((const uint8_t *)"AES\nSHA-512", 4, &d);
-	assert_true(d.aes);
-	assert_false(d.sha512);
-}
-
-static void caps_best_choices(void **state)
-{
-	scep_caps c;
-	memset(&c, 0, sizeof(c));
-	/* RFC 8894's mandatory ones: never MD5 or single DES. */
-	assert_string_equal(scep_caps_best_digest(&c), "SHA-256");
-	assert_string_equal(scep_caps_best_cipher(&c), "AES");
-	c.sha1 = true;
-	assert_string_equal(scep_caps_best_digest(&c), "SHA-1");
-	c.sha256 = true;
-	assert_string_equal(scep_caps_best_digest(&c), "SHA-256");
-	c.sha384 = true;
-	assert_string_equal(scep_caps_best_digest(&c), "SHA-384");
-	c.sha512 = true;
-	assert_string_equal(scep_caps_best_digest(&c), "SHA-512");
-	c.des3 = true;
-	assert_string_equal(scep_caps_best_cipher(&c), "DES3");
-	c.aes = true;
-	assert_string_equal(scep_caps_best_cipher(&c), "AES");
-	c.des3 = false;
-	assert_string_equal(scep_caps_best_cipher(&c), "AES");
-
-	scep_caps std = parse("SCEPStandard\n");
-	assert_string_equal(scep_caps_best_digest(&std), "SHA-256");
-	assert_string_equal(scep_caps_best_cipher(&std), "AES");
-	scep_caps old = parse("DES3\nSHA-1\n");
-	assert_string_equal(scep_caps_best_digest(&old), "SHA-1");
-	assert_string_equal(scep_caps_best_cipher(&old), "DES3");
-}
-
-static void caps_format(void **state)
-{
-	char text[512];
-	scep_caps all = parse("GetNextCACert\nRenewal\nSHA-1\nSHA-256\nSHA-384\nSHA-512\nAES\nDES3\n"
-	                      "POSTPKIOperation\nSCEPStandard\n");
-	scep_caps_format(&all, text, sizeof(text));
-	assert_string_equal(text, "CA_CAP_GET_NEXT_CA_CERT CA_CAP_RENEWAL CA_CAP_SHA_1 CA_CAP_SHA_256 CA_CAP_SHA_384 "
-	                          "CA_CAP_SHA_512 CA_CAP_AES CA_CAP_DES3 CA_CAP_POST_PKIOPERATION CA_CAP_SCEP_STANDARD");
-	scep_caps some = parse("Renewal\nSHA-256\n");
-	scep_caps_format(&some, text, sizeof(text));
-	assert_string_equal(text, "CA_CAP_RENEWAL CA_CAP_SHA_256");
-	scep_caps none = parse("");
-	scep_caps_format(&none, text, sizeof(text));
-	assert_string_equal(text, "");
-	char small[10];
-	scep_caps_format(&all, small, sizeof(small));
-	assert_true(strlen(small) < sizeof(small));
-	assert_int_equal(strncmp(small, "CA_CAP_GE", strlen(small)), 0);
 }
 
 /* ---- URLs ---- */
@@ -979,9 +891,6 @@ static const struct CMUnitTest helper_failures[] = {
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(caps_parse_cases),
-		cmocka_unit_test(caps_best_choices),
-		cmocka_unit_test(caps_format),
 		cmocka_unit_test(bad_urls_refused),
 		cmocka_unit_test(default_path),
 		cmocka_unit_test(get_ca_cert_ok),
