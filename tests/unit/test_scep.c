@@ -515,6 +515,20 @@ static void test_recipient_index(void **state)
 	free(der);
 }
 
+/* A wrong key must not open the envelope. OpenSSL answers a key it cannot unwrap with a random
+ * content key (its defence against padding oracles), so about one time in 256 the content's
+ * padding happens to check and garbage comes out: that is not the request either. */
+static void assert_not_opened(const scep_msg *msg, X509 *cert, EVP_PKEY *key)
+{
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	ec_err err = {""};
+	if (scep_msg_decrypt(msg, cert, key, &payload, &plen, NULL, &err) == 0) {
+		assert_false(plen == csr_len && memcmp(payload, csr_der, csr_len) == 0);
+		free(payload);
+	}
+}
+
 static void test_decrypt_wrong_key(void **state)
 {
 	uint8_t *der = NULL, *payload = NULL;
@@ -523,7 +537,7 @@ static void test_decrypt_wrong_key(void **state)
 	build_request(EVP_des_ede3_cbc(), EVP_sha256(), &der, &len);
 	scep_msg *msg = parse_ok(der, len);
 	assert_int_equal(scep_msg_decrypt(msg, ca2, ca2_key, &payload, &plen, NULL, &err), -1);
-	assert_int_equal(scep_msg_decrypt(msg, ca1, ca2_key, &payload, &plen, NULL, &err), -1);
+	assert_not_opened(msg, ca1, ca2_key);
 	assert_null(payload);
 	scep_msg_free(msg);
 	free(der);
@@ -1049,7 +1063,7 @@ static void test_oaep_envelope(void **state)
 		assert_memory_equal(payload, csr_der, csr_len);
 		assert_ptr_equal(used, EVP_aes_256_cbc());
 		free(payload);
-		assert_int_equal(scep_msg_decrypt(msg, ca1, ca2_key, &payload, &plen, NULL, &err), -1);
+		assert_not_opened(msg, ca1, ca2_key);
 		scep_msg_free(msg);
 		free(der);
 	}
