@@ -9,10 +9,7 @@ source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
 start=2020-01-01T00:00:00Z
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock simulate start $start rate 0
+start_ca ca "clock simulate start $start rate 0
 crypto pki server ROOTCA
   grant auto
   database level complete
@@ -20,7 +17,6 @@ crypto pki server ROOTCA
   lifetime ca-certificate 100
   lifetime crl 720
   auto-rollover 30"
-fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
 out="$WORK/out"
 mkdir -p "$out" "$WORK/cl"
 printf '%s\n' "clock simulate start $start rate 0
@@ -87,7 +83,6 @@ installed_serial() {
   cli cl show crypto pki certificates |
     awk '/^Certificate$/ {c = 1} c && /Certificate Serial Number/ {print $NF; exit}'
 }
-wait_for_file() { for _ in $(seq 1 300); do [ -s "$1" ] && return 0; sleep 0.1; done; fail "no $1"; }
 issued_total() { sqlite3 "$WORK/ca/ROOTCA/ROOTCA.db" "SELECT count(*) FROM certs;"; }
 
 # ---- 1. The first enrollment, killed before its state is committed: nothing was installed.
@@ -96,7 +91,7 @@ died_at client-install-before-commit
 [ ! -e "$out/cert.pem" ] || fail "an output file exists although the install was never committed"
 client_up
 client_ready
-wait_for_file "$out/cert.pem"
+wait_for 30 test -s "$out/cert.pem"
 outputs_whole "after the first enrollment" "$(day 0)"
 assert_eq "$(installed_serial)" "$(serial_of "$out/cert.pem")" "installed serial"
 [ "$(post_installs)" -ge 1 ] || fail "post-install did not run"

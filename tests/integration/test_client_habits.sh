@@ -12,10 +12,7 @@ enter_private_network "$@"
 TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
 [ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
 
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca ca "clock calendar-valid
 crypto pki server ROOTCA
   grant auto
   database level complete"
@@ -188,13 +185,10 @@ openssl crl -inform DER -in "$p/crl.der" -noout -text | grep -q "Serial Number: 
 pass "GetCRL by PKIOperation: a CRL signed by the CA, listing the revoked serial"
 
 # ---- Manual grant: PENDING, CertPoll PENDING, grant, CertPoll SUCCESS.
-port2=$(free_port)
-start_daemon manual "ip http server $port2
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca manual "clock calendar-valid
 crypto pki server ROOTCA"
 assert_contains "$(cli manual show crypto pki server)" "Granting mode is: manual"
-CA="$WORK/manual/ROOTCA/ROOTCA.pem" URL="http://127.0.0.1:$port2/cgi-bin/pkiclient.exe"
+CA="$WORK/manual/ROOTCA/ROOTCA.pem" URL="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
 m="$WORK/m"
 client "$m" manual-client
 request "$m" pkcsreq manual-1 --cipher DES --digest SHA-1

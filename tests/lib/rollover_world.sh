@@ -3,10 +3,7 @@
 # ahead, one-year certificates granted at once; clients enrolled to it by fingerprint, their
 # output files in $WORK/out/NAME. Source after common.sh; sets start, port and fp.
 start=2015-10-09T13:14:16Z
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock simulate start $start rate 0
+start_ca ca "clock simulate start $start rate 0
 crypto pki server ROOTCA
   issuer-name CN=RootCA,OU=TAC,O=Cisco
   grant auto
@@ -14,7 +11,6 @@ crypto pki server ROOTCA
   lifetime ca-certificate 730
   lifetime crl 720
   auto-rollover 90"
-fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
 
 # client NAME PERCENT [regenerate]: a trustpoint ROOT with auto-enroll PERCENT.
 client() {
@@ -35,10 +31,6 @@ crypto pki trustpoint ROOT
 wait_enrolled() {
   local name
   for name in "$@"; do
-    for _ in $(seq 1 300); do
-      [ -s "$WORK/out/$name/cert.pem" ] && break
-      sleep 0.1
-    done
-    [ -s "$WORK/out/$name/cert.pem" ] || fail "$name has no certificate"
+    wait_until 30 test -s "$WORK/out/$name/cert.pem" || fail "$name has no certificate"
   done
 }
