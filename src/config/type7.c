@@ -7,18 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/encoding.h"
+
 static const char type7_key[] = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87";
 #define TYPE7_KEY_LEN (sizeof(type7_key) - 1)
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 int cfg_type7_decode(const char *encoded, char *out, size_t outsz)
 {
@@ -34,8 +26,8 @@ int cfg_type7_decode(const char *encoded, char *out, size_t outsz)
 	if (n >= outsz)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hexval((unsigned char)encoded[2 + 2 * i]);
-		int lo = hexval((unsigned char)encoded[3 + 2 * i]);
+		int hi = ec_hex_digit((unsigned char)encoded[2 + 2 * i]);
+		int lo = ec_hex_digit((unsigned char)encoded[3 + 2 * i]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		int c = (hi << 4 | lo) ^ (unsigned char)type7_key[(salt + i) % TYPE7_KEY_LEN];

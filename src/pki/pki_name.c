@@ -21,6 +21,8 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
+#include "util/encoding.h"
+
 #define PKI_NAME_TEXT_MAX 4096
 #define PKI_NAME_AVA_MAX 64
 
@@ -72,17 +74,6 @@ static int attr_nid(const char *type, size_t len)
 	return NID_undef;
 }
 
-static int hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads "type =" at *pp into ava->nid and moves *pp past the '='. */
 static int parse_type(const char **pp, name_ava *ava, ec_err *err)
 {
@@ -119,8 +110,8 @@ static int parse_value(const char **pp, char *scratch, size_t *len, ec_err *err)
 			scratch[n++] = *p++;
 			continue;
 		}
-		int hi = hexdigit((unsigned char)p[1]);
-		int lo = hi < 0 ? -1 : hexdigit((unsigned char)p[2]);
+		int hi = ec_hex_digit((unsigned char)p[1]);
+		int lo = hi < 0 ? -1 : ec_hex_digit((unsigned char)p[2]);
 		if (p[1] == '\0')
 			return ec_err_set(err, "backslash at the end of the name");
 		if (hi >= 0 && lo >= 0) {

@@ -6,11 +6,12 @@
 #include "store/store_sqlite_internal.h"
 
 #include <inttypes.h>
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/encoding.h"
 
 #define CERT_COLS "serial, issuer_serial, subject, not_before, not_after, status, revoked_at, der"
 #define REQ_COLS "id, txid, state, msg_type, fail_info, renewal, subject, signer_fp, pubkey_fp, " \
@@ -254,7 +255,7 @@ int sq_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], 
 	if (len == 0)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
-		int d = OPENSSL_hexchar2int((unsigned char)text[i]);
+		int d = ec_hex_digit((unsigned char)text[i]);
 		if (d < 0)
 			return -1;
 		if (v == 0 && d == 0)

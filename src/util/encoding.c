@@ -76,13 +76,14 @@ void ec_hex_encode(const uint8_t *data, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hexval(int c)
+int ec_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = tolower(c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -93,7 +94,7 @@ int ec_hex_decode(const char *text, uint8_t *out, size_t outsz, size_t *outlen)
 	for (const char *p = text; *p; p++) {
 		if (*p == ' ' || *p == ':')
 			continue;
-		int v = hexval((unsigned char)*p);
+		int v = ec_hex_digit((unsigned char)*p);
 		if (v < 0)
 			return -1;
 		if (hi < 0) {

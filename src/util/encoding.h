@@ -25,6 +25,9 @@ int ec_b64_decode(const char *text, size_t textlen, uint8_t **out, size_t *outle
 /* Lower-case hex of len bytes into out (size at least 2*len+1). */
 void ec_hex_encode(const uint8_t *data, size_t len, char *out);
 
+/* The value of one hex digit (either case), or -1 for any other character. */
+int ec_hex_digit(int c);
+
 /* Parses hex, ignoring spaces and colons; -1 on an odd count or a non-hex character. */
 int ec_hex_decode(const char *text, uint8_t *out, size_t outsz, size_t *outlen) EC_MUST_USE;
 
