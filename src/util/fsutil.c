@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,13 +17,18 @@
 int ec_write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
+	bool socket = true;
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
+		/* On a socket, no SIGPIPE: a peer that went away is an error return, not our end. */
+		ssize_t n = socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
+		if (n < 0 && socket && errno == ENOTSOCK) {
+			socket = false;
+			continue;
 		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
 		p += n;
 		len -= (size_t)n;
 	}

@@ -81,7 +81,8 @@ int ec_unlink_at(const ec_dir *d, const char *name);
  * path is replaced, not followed. */
 int ec_write_atomic(const char *path, const void *data, size_t len, mode_t mode, ec_err *err) EC_MUST_USE;
 
-/* Writes all of data to fd, retrying short writes and EINTR; -1 with errno set otherwise. */
+/* Writes all of data to fd, retrying short writes and EINTR; -1 with errno set otherwise. On a
+ * socket a peer that went away is such an error, never a SIGPIPE. The one write-all loop. */
 int ec_write_all(int fd, const void *data, size_t len) EC_MUST_USE;
 
 /* Reads a whole file of at most cap bytes into a malloc'd, NUL-terminated buffer. */
