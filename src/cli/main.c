@@ -13,9 +13,10 @@
 #include "cli/check.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
+#include "util/opproto.h"
 
 #define CLI_REPLY_MAX (16 * 1024 * 1024)
-#define CLI_ARGS_MAX 64
+#define CLI_ARGS_MAX OPPROTO_ARGS_MAX
 
 static void usage(FILE *f)
 {
@@ -83,33 +84,14 @@ static int connect_daemon(const char *state_dir)
 	return fd;
 }
 
-static int send_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		/* No SIGPIPE: a daemon that refused us closed its end after saying why. */
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Sends the words, reads the whole reply; returns 0 (OK), 1 (ERROR) or -1 (no answer). */
 static int call(const char *state_dir, int argc, char **argv, ec_buf *reply)
 {
 	int fd = connect_daemon(state_dir);
 	if (fd < 0)
 		return -1;
-	int rc = -1;
 	/* Whether the words all went out or not, the daemon's answer (a refusal) is read. */
-	for (int i = 0; i < argc; i++)
-		if (send_all(fd, argv[i], strlen(argv[i])) != 0 || send_all(fd, "\n", 1) != 0)
-			break;
-	(void)send_all(fd, "\n", 1);
+	(void)!opproto_send_request(fd, argc, argv);
 	for (;;) {
 		char chunk[8192];
 		ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -118,14 +100,21 @@ static int call(const char *state_dir, int argc, char **argv, ec_buf *reply)
 		if (n < 0 || (n > 0 && ec_buf_append(reply, chunk, (size_t)n) != 0) || n == 0)
 			break;
 	}
-	if (reply->len >= 3 && memcmp(reply->data, "OK\n", 3) == 0)
-		rc = 0;
-	else if (reply->len >= 6 && memcmp(reply->data, "ERROR\n", 6) == 0)
-		rc = 1;
-	else
+	size_t text = 0;
+	opproto_status rc = opproto_reply_status(reply, &text);
+	if (rc == OPPROTO_NO_ANSWER)
 		fprintf(stderr, "evercert: the daemon closed the connection without an answer\n");
 	close(fd);
 	return rc;
+}
+
+/* Prints the reply's text, to standard error when it reports an error; the exit status. */
+static int print_reply(const ec_buf *reply)
+{
+	size_t text = 0;
+	opproto_status status = opproto_reply_status(reply, &text);
+	fwrite(reply->data + text, 1, reply->len - text, status == OPPROTO_OK ? stdout : stderr);
+	return status == OPPROTO_OK ? 0 : 1;
 }
 
 static bool confirm(const char *question)
@@ -137,33 +126,6 @@ static bool confirm(const char *question)
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return false;
 	return line[0] == 'y' || line[0] == 'Y';
-}
-
-/* A reply whose last line is "?confirm QUESTION" asks the operator before the daemon acts;
- * returns the question (inside the reply buffer) and cuts it from the reply, or NULL. */
-static char *confirm_question(ec_buf *reply)
-{
-	if (reply->len < 2)
-		return NULL;
-	char *text = (char *)reply->data;
-	size_t end = reply->len;
-	if (text[end - 1] == '\n')
-		end--;
-	size_t start = end;
-	while (start > 0 && text[start - 1] != '\n')
-		start--;
-	if (end - start < 10 || strncmp(text + start, "?confirm ", 9) != 0)
-		return NULL;
-	text[end] = '\0';
-	reply->len = start;
-	return text + start + 9;
-}
-
-static int print_reply(int rc, ec_buf *reply)
-{
-	size_t skip = rc == 0 ? 3 : 6;
-	fwrite(reply->data + skip, 1, reply->len - skip, rc == 0 ? stdout : stderr);
-	return rc == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -215,11 +177,11 @@ int main(int argc, char **argv)
 	if (yes)
 		words[n++] = "--yes";
 	int rc = call(state_dir, n, words, &reply);
-	char *question = rc == 0 ? confirm_question(&reply) : NULL;
+	char *question = rc == OPPROTO_OK ? opproto_take_confirm(&reply) : NULL;
 	if (question != NULL) {
 		char q[512];
 		snprintf(q, sizeof(q), "%s", question);
-		print_reply(rc, &reply);
+		print_reply(&reply);
 		if (!confirm(q)) {
 			fprintf(stderr, isatty(STDIN_FILENO) ? "Nothing done.\n"
 			                                     : "Not confirmed: run again with --yes to confirm.\n");
@@ -230,7 +192,7 @@ int main(int argc, char **argv)
 		words[n++] = "--yes";
 		rc = call(state_dir, n, words, &reply);
 	}
-	int status = rc < 0 ? 1 : print_reply(rc, &reply);
+	int status = rc < 0 ? 1 : print_reply(&reply);
 	ec_buf_free(&reply);
 	return status;
 }

@@ -23,8 +23,9 @@
 #include <strings.h>
 
 #include "util/json.h"
+#include "util/opproto.h"
 
-#define CMD_WORDS_MAX 64
+#define CMD_WORDS_MAX OPPROTO_ARGS_MAX
 
 typedef struct cmd {
 	daemon_ctx *d;
@@ -301,7 +302,7 @@ static int server_verb(cmd *c, ca_engine *ca, int i)
 		            "revoke SERIAL, unrevoke SERIAL, password generate [MINUTES], rollover [cancel], "
 		            "shutdown, no shutdown");
 	if (rc == 0 && at(c, i, "rollover", 2) && at(c, i + 1, "cancel", 1) && !c->yes)
-		return ec_buf_printf(c->out, "?confirm Delete the rollover CA certificate and key?\n") == 0 ? 0 : -1;
+		return opproto_ask_confirm(c->out, "Delete the rollover CA certificate and key?") == 0 ? 0 : -1;
 	if (rc == 0)
 		dlog(c->d, "operator: server %s %s%s%s", ca_name(ca), c->w[i], arg ? " " : "", arg ? arg : "");
 	return rc == 0 ? 0 : fail_err(c, &err);

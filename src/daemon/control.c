@@ -2,8 +2,8 @@
  * The operator socket: a Unix stream socket in the state directory, mode 0600, that accepts
  * only connections from the daemon's own user (checked with SO_PEERCRED as well).
  *
- * Protocol: the client sends its arguments one per line and an empty line; the daemon answers
- * "OK\n" or "ERROR\n" followed by the command's text, and closes the connection.
+ * The protocol's framing is util/opproto.h; the daemon answers one request per connection and
+ * closes it.
  */
 #define _GNU_SOURCE /* SO_PEERCRED credentials and accept4 */
 #include "daemon/daemon.h"
@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "util/fsutil.h"
+#include "util/opproto.h"
 
 #define CONTROL_REQUEST_MAX (64 * 1024)
-#define CONTROL_ARGS_MAX 64
 #define CONTROL_REPLY_MAX (16 * 1024 * 1024)
 #define CONTROL_READ_TIMEOUT_MS 5000
 
@@ -61,6 +61,14 @@ void control_close(daemon_ctx *d)
 	ec_unlink_at(&d->state, EVERCERTD_SOCKET_NAME);
 }
 
+/* An operator who hung up before the answer has nobody to tell. */
+static void answer(int fd, opproto_status status, const ec_buf *text)
+{
+	const char *head = opproto_status_line(status);
+	if (ec_write_all(fd, head, strlen(head)) == 0)
+		(void)!ec_write_all(fd, text->data ? (char *)text->data : "", text->len);
+}
+
 static int peer_is_us(int fd)
 {
 	struct ucred cred;
@@ -74,9 +82,7 @@ static int peer_is_us(int fd)
 static int read_request(int fd, ec_buf *in)
 {
 	for (;;) {
-		/* Complete when the data ends with an empty line (or is just one). */
-		if (in->len >= 1 && in->data[in->len - 1] == '\n' &&
-		    (in->len == 1 || in->data[in->len - 2] == '\n'))
+		if (opproto_request_complete(in))
 			return 0;
 		struct pollfd p = {fd, POLLIN, 0};
 		if (poll(&p, 1, CONTROL_READ_TIMEOUT_MS) <= 0)
@@ -90,36 +96,6 @@ static int read_request(int fd, ec_buf *in)
 	}
 }
 
-static void write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static int split_args(ec_buf *in, char **argv)
-{
-	int argc = 0;
-	char *p = (char *)in->data;
-	char *end = p + in->len;
-	while (p < end && *p != '\n') {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL || argc == CONTROL_ARGS_MAX)
-			return -1;
-		*nl = '\0';
-		argv[argc++] = p;
-		p = nl + 1;
-	}
-	return argc;
-}
-
 void control_serve_one(daemon_ctx *d)
 {
 	int fd = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -128,23 +104,21 @@ void control_serve_one(daemon_ctx *d)
 	ec_buf in, out;
 	ec_buf_init(&in, CONTROL_REQUEST_MAX);
 	ec_buf_init(&out, CONTROL_REPLY_MAX);
-	char *argv[CONTROL_ARGS_MAX];
+	char *argv[OPPROTO_ARGS_MAX];
 	int argc;
 	if (!peer_is_us(fd)) {
 		/* The request is read (bounded) before the refusal: closing on unread data would reset
 		 * the connection and the caller would never see why. */
 		(void)read_request(fd, &in);
-		static const char denied[] = "ERROR\npermission denied: the operator socket serves the daemon's user only\n";
-		write_all(fd, denied, sizeof(denied) - 1);
+		(void)!ec_buf_printf(&out, "permission denied: the operator socket serves the daemon's user only\n");
+		answer(fd, OPPROTO_ERROR, &out);
 		dlog(d, "operator connection from another user refused");
-	} else if (read_request(fd, &in) != 0 || (argc = split_args(&in, argv)) < 0) {
-		static const char bad[] = "ERROR\nmalformed or incomplete operator request\n";
-		write_all(fd, bad, sizeof(bad) - 1);
+	} else if (read_request(fd, &in) != 0 || (argc = opproto_split_request(&in, argv, OPPROTO_ARGS_MAX)) < 0) {
+		(void)!ec_buf_printf(&out, "malformed or incomplete operator request\n");
+		answer(fd, OPPROTO_ERROR, &out);
 	} else {
 		int rc = command_run(d, argc, argv, &out);
-		const char *head = rc == 0 ? "OK\n" : "ERROR\n";
-		write_all(fd, head, strlen(head));
-		write_all(fd, out.data ? (char *)out.data : "", out.len);
+		answer(fd, rc == 0 ? OPPROTO_OK : OPPROTO_ERROR, &out);
 	}
 	ec_buf_free(&in);
 	ec_buf_free(&out);
