@@ -26,7 +26,7 @@ crypto pki server ROOTCA
   lifetime crl 720
 crypto pki trustpoint LOCAL
   enrollment url http://127.0.0.1:$port"
-fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+fp=$(ca_fingerprint ca ROOTCA)
 web="$WORK/nginx" vpn="$WORK/swanctl"
 mkdir -p "$web" "$vpn/x509" "$vpn/private" "$vpn/x509ca"
 start_daemon cl "clock simulate start $start rate 0
@@ -60,7 +60,6 @@ epoch() { date -u -d "$1" +%s; }
 posts() { if [ -f "$WORK/post-install.log" ]; then grep -c "^$1$" "$WORK/post-install.log"; else echo 0; fi; }
 sans() { openssl x509 -in "$1" -noout -ext subjectAltName | tail -n +2 | tr -d ' '; }
 count_certs() { grep -c "BEGIN CERTIFICATE" "$1"; }
-wait_for() { for _ in $(seq 1 300); do eval "$1" && return 0; sleep 0.1; done; fail "timed out waiting for: $1"; }
 
 # A trustpoint of the CA's own daemon holding the CA certificate: listed once, under the server.
 cli ca authenticate LOCAL --yes >/dev/null
@@ -76,10 +75,10 @@ assert [v["associated_trustpoints"] for v in docs[1].values()] == [["ROOTCA", "L
 pass "a CA certificate held by the server and a trustpoint of the same daemon is listed once, for both"
 
 # First enrollments wait for the operator (grant auto trustpoint grants renewals only).
-wait_for '[ "$(cli ca server ROOTCA info requests | grep -c "example.test")" -ge 2 ]'
+wait_for 30 eval '[ "$(cli ca server ROOTCA info requests | grep -c "example.test")" -ge 2 ]'
 cli ca server ROOTCA grant all >/dev/null
 advance "$(at '+1 minute')"
-wait_for '[ -s "$web/www.pem" ] && [ -s "$vpn/x509/spoke-1.pem" ]'
+wait_for 30 eval '[ -s "$web/www.pem" ] && [ -s "$vpn/x509/spoke-1.pem" ]'
 web_names="DNS:www.example.test,DNS:api.example.test,DNS:admin.example.test,email:webmaster@example.test,IPAddress:127.0.0.1"
 vpn_names="DNS:spoke-1.example.test,IPAddress:192.0.2.10"
 assert_eq "$(sans "$web/www.pem")" "$web_names" "WEB's subjectAltName"
@@ -95,7 +94,7 @@ tls_port=$(free_port)
 openssl s_server -quiet -accept "127.0.0.1:$tls_port" -cert "$web/www.pem" -key "$web/www.key" \
   -cert_chain "$web/chain.pem" -www >/dev/null 2>&1 &
 PIDS+=($!)
-wait_for 'curl -s -o /dev/null --cacert "$web/chain.pem" --resolve "www.example.test:$tls_port:127.0.0.1" "https://www.example.test:$tls_port/"'
+wait_for 30 eval 'curl -s -o /dev/null --cacert "$web/chain.pem" --resolve "www.example.test:$tls_port:127.0.0.1" "https://www.example.test:$tls_port/"'
 curl -sf -o /dev/null --cacert "$web/chain.pem" --resolve "api.example.test:$tls_port:127.0.0.1" \
   "https://api.example.test:$tls_port/" || fail "curl does not accept the certificate for api.example.test"
 curl -sf -o /dev/null --cacert "$web/chain.pem" "https://127.0.0.1:$tls_port/" ||
@@ -117,10 +116,7 @@ fi
 before_web=$(posts WEB)
 echo "not a certificate" >"$web/www.pem"
 rm -f "$web/www.key"
-stop_daemon cl
-"$EVERCERTD" --config "$WORK/cl.conf" --state-dir "$WORK/cl" --foreground >>"$WORK/cl.log" 2>&1 &
-PIDS+=($!); PID_cl=$!
-wait_for 'cli cl ping >/dev/null 2>&1'
+restart_daemon cl
 openssl x509 -in "$web/www.pem" -noout 2>/dev/null || fail "the certificate changed by hand was not repaired at start"
 [ "$(stat -c %a "$web/www.key")" = 600 ] || fail "the removed key was not written again (0600)"
 [ "$(openssl x509 -in "$web/www.pem" -noout -pubkey)" = "$(openssl pkey -in "$web/www.key" -pubout)" ] ||

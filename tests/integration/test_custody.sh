@@ -7,10 +7,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-port=$(free_port)
-config="ip http server $port
-ip http bind 127.0.0.1
-clock simulate start 2020-01-01T00:00:00Z rate 0
+start_ca ca "clock simulate start 2020-01-01T00:00:00Z rate 0
 crypto pki server ROOTCA
   issuer-name CN=CustodyRoot,O=Example
   lifetime certificate 30
@@ -19,7 +16,6 @@ crypto pki server ROOTCA
   auto-rollover 20
 crypto pki server OTHER
   lifetime crl 720"
-start_daemon ca "$config"
 dir="$WORK/ca/ROOTCA"
 url="http://127.0.0.1:$port"
 
@@ -113,8 +109,7 @@ rollover_is "$WORK/c2.pem"
 active_is "$WORK/c0.pem"
 pass "rollover: the link is signed by the first CA's key; ROOTCA-rollover.pem written and served"
 
-stop_daemon ca
-start_daemon ca "$config"
+restart_daemon ca
 assert_eq "$(chain "$op" "$WORK/r")" 3 "chain after a restart"
 for i in 0 1 2; do cmp -s "$WORK/c$i.pem" "$WORK/r$i.pem" || fail "certificate $i changed at the restart"; done
 pass "a restart serves the same links"

@@ -4,10 +4,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca ca "clock calendar-valid
 crypto pki server ROOTCA
   issuer-name CN=Test Root,O=Evercert
   grant auto
