@@ -85,7 +85,7 @@ static int load_key_password(ca_engine *ca, ec_err *err)
 		snprintf(ca->key_password, sizeof(ca->key_password), "%s", ca->cfg.archive_password);
 		return 0;
 	}
-	char path[CA_PATH_MAX];
+	char path[EC_PATH_MAX];
 	if (ca_file(ca, path, sizeof(path), "%s.keypass", ca->cfg.name) != 0)
 		return ec_err_set(err, "CA name too long");
 	if (ec_file_exists_at(&ca->dir, path)) {
@@ -114,7 +114,7 @@ static int load_key_password(ca_engine *ca, ec_err *err)
 static int archive_generation(ca_engine *ca, const ca_gen *g, ec_err *err)
 {
 	bool pem = ca->cfg.archive_format == CFG_ARCHIVE_PEM;
-	char path[CA_PATH_MAX];
+	char path[EC_PATH_MAX];
 	int rc = g->generation == 0
 	             ? ca_file(ca, path, sizeof(path), "%s.%s", ca->cfg.name, pem ? "pem.archive" : "p12")
 	             : ca_file(ca, path, sizeof(path), "%s_%05d.%s", ca->cfg.name, g->generation,
@@ -131,7 +131,7 @@ static int archive_generation(ca_engine *ca, const ca_gen *g, ec_err *err)
 /* Writes NAME.pem, the active CA certificate in PEM, for people and scripts. */
 int ca_publish_active(ca_engine *ca, ec_err *err)
 {
-	char path[CA_PATH_MAX];
+	char path[EC_PATH_MAX];
 	if (ca_file(ca, path, sizeof(path), "%s.pem", ca->cfg.name) != 0)
 		return ec_err_set(err, "CA name too long");
 	return pki_cert_save_pem_at(&ca->dir, path, ca->gens[ca->active].cert, 0644, err);
@@ -157,7 +157,7 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 	int rc = -1;
 	ca_gen g = {.generation = generation, .role = role};
 	X509_NAME *subject = NULL;
-	char key_path[CA_PATH_MAX];
+	char key_path[EC_PATH_MAX];
 	char subject_text[CFG_TEXT_MAX + 8];
 
 	if (ca->n_gens >= CA_MAX_GENERATIONS) {
@@ -217,7 +217,7 @@ static int load_generation(void *ctx, const store_ca_cert *row)
 	/* A link that does not parse is as good as none: one is made again below if it can be. */
 	if (row->link_der != NULL && pki_cert_from_der(row->link_der, row->link_der_len, &g->link, &err) != 0)
 		ca_audit(ca, "the link certificate of CA generation %d is unreadable: %s", row->generation, err.msg);
-	char key_path[CA_PATH_MAX];
+	char key_path[EC_PATH_MAX];
 	if (ca_gen_files(ca, row->generation, key_path, NULL, sizeof(key_path)) == 0 &&
 	    ec_file_exists_at(&ca->dir, key_path)) {
 		if (pki_key_load_at(&ca->dir, key_path, ca->key_password, &g->key, &err) != 0) {
@@ -293,7 +293,7 @@ static int open_dir(ca_engine *ca, ec_err *err)
 		return ec_dir_open(&ca->dir, ca->cfg.database_path, 0700, &others_enter, err);
 	if (ca->env.state != NULL)
 		return ec_dir_open_sub(&ca->dir, ca->env.state, ca->cfg.name, 0700, err);
-	char path[CA_PATH_MAX];
+	char path[EC_PATH_MAX];
 	if (ec_path_join(path, sizeof(path), ca->env.state_dir, ca->cfg.name) != 0)
 		return ec_err_set(err, "CA directory path too long");
 	return ec_dir_open(&ca->dir, path, 0700, &others_enter, err);
@@ -306,7 +306,7 @@ static int open_store(ca_engine *ca, ec_err *err)
 {
 	if (ca->store != NULL)
 		return 0;
-	char name[CA_PATH_MAX], db[CA_PATH_MAX];
+	char name[EC_PATH_MAX], db[EC_PATH_MAX];
 	struct stat st;
 	if (ca_file(ca, name, sizeof(name), "%s.db", ca->cfg.name) != 0 ||
 	    ec_path_join(db, sizeof(db), ca->dir.path, name) != 0)

@@ -71,7 +71,7 @@ int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err)
 	uint8_t *der = NULL;
 	size_t der_len = 0;
 	int64_t number = 0;
-	char path[CA_PATH_MAX];
+	char path[EC_PATH_MAX];
 	ca_gen *g = &ca->gens[ca->active];
 
 	if (store_cert_each_revoked(ca->store, g->serial, collect_revoked, &list, err) != 0)
@@ -109,7 +109,7 @@ out:
 
 int ca_crl_load(ca_engine *ca, ec_err *err)
 {
-	char path[CA_PATH_MAX];
+	char path[EC_PATH_MAX];
 	int64_t number = 0, this_update = 0, next_update = 0;
 	if (meta_get_i64(ca, "crl_number", &number, err) != 0 ||
 	    meta_get_i64(ca, "crl_this_update", &this_update, err) != 0 ||

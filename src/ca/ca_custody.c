@@ -80,7 +80,7 @@ void ca_links_complete(ca_engine *ca, ec_time now)
 
 void ca_publish_rollover(ca_engine *ca)
 {
-	char path[CA_PATH_MAX];
+	char path[EC_PATH_MAX];
 	ec_err err;
 	if (ca_file(ca, path, sizeof(path), "%s-rollover.pem", ca->cfg.name) != 0)
 		return;

@@ -24,7 +24,6 @@
 #include "store/store.h"
 
 #define CA_MAX_GENERATIONS 64
-#define CA_PATH_MAX 4096
 #define CA_TX_STRIPES 64
 /* What one source address may leave in the store without a certificate coming of it: requests
  * waiting in the manual queue plus the records of refused and expired ones. */

@@ -20,7 +20,7 @@ static void validity(const ca_engine *ca, const ca_gen *gen, ec_time now, ec_tim
 
 static int export_cer(ca_engine *ca, const char *serial, const uint8_t *der, size_t len, ec_err *err)
 {
-	char path[CA_PATH_MAX];
+	char path[EC_PATH_MAX];
 	if (ca_file(ca, path, sizeof(path), "%s.cer", serial) != 0)
 		return ec_err_set(err, "bad certificate file name for serial %s", serial);
 	return ec_write_atomic_at(&ca->dir, path, der, len, 0644, err);

@@ -110,7 +110,7 @@ int ca_cmd_rollover_cancel(ca_engine *ca, bool confirmed, ec_time now, ec_buf *o
 			rc = 0;
 		goto out;
 	}
-	char key_path[CA_PATH_MAX];
+	char key_path[EC_PATH_MAX];
 	if (store_ca_delete(ca->store, g->generation, err) != 0 ||
 	    ca_gen_files(ca, g->generation, key_path, NULL, sizeof(key_path)) != 0)
 		goto out;

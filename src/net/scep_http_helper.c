@@ -46,7 +46,7 @@ static int helper_path(char *out, size_t sz, ec_err *err)
 		if ((size_t)snprintf(out, sz, "%s", env) >= sz)
 			return ec_err_set(err, "EVERCERT_HTTP_HELPER is too long");
 	} else {
-		char self[PATH_MAX];
+		char self[EC_PATH_MAX];
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n <= 0)
 			return ec_err_set(err, "cannot find the running program (/proc/self/exe): %s", strerror(errno));
@@ -205,7 +205,7 @@ out:
 
 static int helper_base(const char *url, char *out, size_t sz, ec_err *err)
 {
-	char path[PATH_MAX];
+	char path[EC_PATH_MAX];
 	if (helper_path(path, sizeof(path), err) != 0)
 		return -1;
 	char *argv[] = {path, "--base", (char *)url, NULL};
@@ -244,7 +244,7 @@ static void helper_exchange(void *state, const scep_http_call *call, scep_http_r
 {
 	scep_http_result_init(res);
 	ec_err err = {{0}};
-	char path[PATH_MAX];
+	char path[EC_PATH_MAX];
 	ec_buf request, output;
 	ec_buf_init(&request, SCEP_HTTP_WIRE_CALL_MAX);
 	ec_buf_init(&output, RESULT_MAX);

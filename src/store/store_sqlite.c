@@ -37,10 +37,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fsutil.h"
+
 #define STORE_SCHEMA_VERSION 4
 #define STORE_STR_(x) #x
 #define STORE_STR(x) STORE_STR_(x)
-#define STORE_PATH_MAX 4096
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS meta ("
@@ -120,7 +121,7 @@ static int create_private(const char *path, ec_err *err)
  * (a file that is not our database) is refused before its mode is touched. */
 static int make_private(const char *path, const char *suffix, ec_err *err)
 {
-	char file[STORE_PATH_MAX];
+	char file[EC_PATH_MAX];
 	struct stat sb;
 	int n = snprintf(file, sizeof(file), "%s%s", path, suffix);
 	if (n < 0 || (size_t)n >= sizeof(file))

@@ -24,6 +24,7 @@
 
 #include "util/err.h"
 
+/* The longest path any module builds or resolves, NUL included: the one path length. */
 #define EC_PATH_MAX 4096
 
 typedef struct ec_dir {
