@@ -170,7 +170,7 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 		snprintf(subject_text, sizeof(subject_text), "CN=%s", ca->cfg.name);
 	int bits = role == STORE_CA_ROLLOVER ? ca->env.rollover_key_bits : ca->env.default_key_bits;
 	if (pki_name_parse(subject_text, &subject, err) != 0 ||
-	    pki_key_generate(bits > 0 ? bits : 2048, &g.key, err) != 0 ||
+	    pki_key_generate(bits > 0 ? bits : CFG_RSA_BITS_DEFAULT, &g.key, err) != 0 ||
 	    store_reserve_serial(ca->store, g.serial, err) != 0)
 		goto out;
 	/* Certificates carry whole seconds; the engine's copy of the dates must match them. */

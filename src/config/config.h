@@ -28,6 +28,9 @@
 #define CFG_SECRET_MAX 256
 #define CFG_MAX_SERVERS 8
 #define CFG_MAX_TRUSTPOINTS 64
+/* An RSA key's size where the configuration names none: keys we make, and the smallest we
+ * issue for. */
+#define CFG_RSA_BITS_DEFAULT 2048
 #define CFG_MAX_KEYS 64
 #define CFG_MAX_GRANT_TPS 8
 #define CFG_MAX_ALT_NAMES 16                   /* subjectAltNames a trustpoint requests */
@@ -93,7 +96,7 @@ typedef struct cfg_server {
 	bool shutdown;
 	int mode;                              /* enum cfg_server_mode */
 	char parent_url[CFG_TEXT_MAX];         /* not used until sub-CA mode */
-	int issuance_rsa_min_bits;             /* `issuance rsa-modulus MIN [MAX]`: default 2048 */
+	int issuance_rsa_min_bits;             /* `issuance rsa-modulus MIN [MAX]`: default CFG_RSA_BITS_DEFAULT */
 	int issuance_rsa_max_bits;             /* default 8192 */
 	bool issuance_allow_uri;               /* `issuance subject-alt-name uri` */
 } cfg_server;
@@ -111,7 +114,7 @@ typedef struct cfg_trustpoint {
 	size_t n_alt_names;
 	char password[CFG_SECRET_MAX];         /* decoded challenge password; "" = none */
 	char rsakeypair[CFG_NAME_MAX];         /* "" = the trustpoint's name */
-	int rsakeypair_bits;                   /* default 2048 */
+	int rsakeypair_bits;                   /* default CFG_RSA_BITS_DEFAULT */
 	bool auto_enroll;
 	int auto_enroll_percent;               /* 1..100; `auto-enroll` alone: 100 */
 	bool auto_enroll_regenerate;

@@ -115,7 +115,7 @@ static int cmd_clock(cfg_parser *p, const cfg_line *ln)
 static int key_options(cfg_parser *p, const cfg_line *ln, cfg_key *k)
 {
 	bool general = false, modulus = false;
-	long bits = 2048;
+	long bits = CFG_RSA_BITS_DEFAULT;
 	for (size_t i = 4; i < ln->n; i++) {
 		if (cfg_is(ln, i, "general-keys") && !general) {
 			general = true;

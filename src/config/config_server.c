@@ -24,7 +24,7 @@ void cfg_server_defaults(cfg_server *s)
 	s->archive_format = CFG_ARCHIVE_PKCS12;
 	s->hash = CFG_HASH_SHA256;
 	s->mode = CFG_MODE_ROOT;
-	s->issuance_rsa_min_bits = 2048;
+	s->issuance_rsa_min_bits = CFG_RSA_BITS_DEFAULT;
 	s->issuance_rsa_max_bits = 8192;
 }
 

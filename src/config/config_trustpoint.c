@@ -48,7 +48,7 @@ static bool dns_name(const char *name)
 void cfg_trustpoint_defaults(cfg_trustpoint *tp)
 {
 	memset(tp, 0, sizeof(*tp));
-	tp->rsakeypair_bits = 2048;
+	tp->rsakeypair_bits = CFG_RSA_BITS_DEFAULT;
 	tp->auto_enroll_percent = 100;
 	tp->retry_count = 999;
 	tp->retry_period_minutes = 1;
@@ -246,7 +246,7 @@ static int cmd_password(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 
 static int cmd_rsakeypair(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	long bits = 2048;
+	long bits = CFG_RSA_BITS_DEFAULT;
 	if (cfg_want(p, ln, 2, 3, "rsakeypair NAME [BITS]") != 0 ||
 	    cfg_name(p, ln, 1, false, tp->rsakeypair, "key pair name") != 0 ||
 	    (ln->n == 3 && cfg_int(p, ln, 2, 1024, 8192, "key size", &bits) != 0))

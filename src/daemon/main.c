@@ -157,7 +157,7 @@ static int open_servers(daemon_ctx *d, ec_err *err)
 		const cfg_server *s = &d->cfg->servers[i];
 		char rollover_label[CFG_NAME_MAX + 2];
 		snprintf(rollover_label, sizeof(rollover_label), "%s#", s->name);
-		int bits = cfg_key_bits(d->cfg, s->name, 2048);
+		int bits = cfg_key_bits(d->cfg, s->name, CFG_RSA_BITS_DEFAULT);
 		ca_env env = {
 			.state_dir = d->state.path,
 			.state = &d->state,
