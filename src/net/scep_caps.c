@@ -6,23 +6,54 @@
 #include <string.h>
 #include <strings.h>
 
+/* Each capability: its name in a GetCACaps answer, its field, its stored bit. */
+static const struct {
+	const char *name;
+	size_t offset;
+	unsigned bit;
+} cap_names[] = {
+	{"GetNextCACert", offsetof(scep_caps, get_next_ca_cert), SCEP_CAP_GET_NEXT_CA_CERT},
+	{"Renewal", offsetof(scep_caps, renewal), SCEP_CAP_RENEWAL},
+	{"POSTPKIOperation", offsetof(scep_caps, post_pkioperation), SCEP_CAP_POST_PKIOPERATION},
+	{"SCEPStandard", offsetof(scep_caps, scep_standard), SCEP_CAP_SCEP_STANDARD},
+	{"SHA-1", offsetof(scep_caps, sha1), SCEP_CAP_SHA1},
+	{"SHA-256", offsetof(scep_caps, sha256), SCEP_CAP_SHA256},
+	{"SHA-384", offsetof(scep_caps, sha384), SCEP_CAP_SHA384},
+	{"SHA-512", offsetof(scep_caps, sha512), SCEP_CAP_SHA512},
+	{"AES", offsetof(scep_caps, aes), SCEP_CAP_AES},
+	{"DES3", offsetof(scep_caps, des3), SCEP_CAP_DES3},
+};
+#define CAP_COUNT (sizeof(cap_names) / sizeof(cap_names[0]))
+
+static bool *cap_field(scep_caps *c, size_t i)
+{
+	return (bool *)((char *)c + cap_names[i].offset);
+}
+
 static void set_cap(scep_caps *c, const char *name, size_t n)
 {
-	static const struct { const char *name; size_t offset; } names[] = {
-		{"GetNextCACert", offsetof(scep_caps, get_next_ca_cert)},
-		{"Renewal", offsetof(scep_caps, renewal)},
-		{"POSTPKIOperation", offsetof(scep_caps, post_pkioperation)},
-		{"SCEPStandard", offsetof(scep_caps, scep_standard)},
-		{"SHA-1", offsetof(scep_caps, sha1)},
-		{"SHA-256", offsetof(scep_caps, sha256)},
-		{"SHA-384", offsetof(scep_caps, sha384)},
-		{"SHA-512", offsetof(scep_caps, sha512)},
-		{"AES", offsetof(scep_caps, aes)},
-		{"DES3", offsetof(scep_caps, des3)},
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i].name) == n && strncasecmp(name, names[i].name, n) == 0)
-			*(bool *)((char *)c + names[i].offset) = true;
+	for (size_t i = 0; i < CAP_COUNT; i++)
+		if (strlen(cap_names[i].name) == n && strncasecmp(name, cap_names[i].name, n) == 0)
+			*cap_field(c, i) = true;
+}
+
+unsigned scep_caps_to_bits(const scep_caps *caps)
+{
+	unsigned bits = SCEP_CAPS_FETCHED;
+	scep_caps copy = *caps;
+	for (size_t i = 0; i < CAP_COUNT; i++)
+		if (*cap_field(&copy, i))
+			bits |= cap_names[i].bit;
+	return bits;
+}
+
+scep_caps scep_caps_from_bits(unsigned bits)
+{
+	scep_caps caps;
+	memset(&caps, 0, sizeof(caps));
+	for (size_t i = 0; i < CAP_COUNT; i++)
+		*cap_field(&caps, i) = (bits & cap_names[i].bit) != 0;
+	return caps;
 }
 
 void scep_caps_parse(const uint8_t *text, size_t len, scep_caps *out)

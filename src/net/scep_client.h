@@ -88,6 +88,27 @@ typedef struct scep_caps {
 	bool sha1, sha256, sha384, sha512, aes, des3;
 } scep_caps;
 
+/* The capabilities as bits, as a trustpoint's state file keeps them: the values are stored, never
+ * renumber them. */
+enum scep_cap_bit {
+	SCEP_CAP_GET_NEXT_CA_CERT = 1u << 0,
+	SCEP_CAP_RENEWAL = 1u << 1,
+	SCEP_CAP_POST_PKIOPERATION = 1u << 2,
+	SCEP_CAP_SHA1 = 1u << 3,
+	SCEP_CAP_SHA256 = 1u << 4,
+	SCEP_CAP_SHA384 = 1u << 5,
+	SCEP_CAP_SHA512 = 1u << 6,
+	SCEP_CAP_AES = 1u << 7,
+	SCEP_CAP_DES3 = 1u << 8,
+	SCEP_CAP_SCEP_STANDARD = 1u << 9,
+	SCEP_CAPS_FETCHED = 1u << 15,   /* the bits come from a GetCACaps answer (none may be set) */
+};
+
+/* caps as bits, SCEP_CAPS_FETCHED included. Pure. */
+unsigned scep_caps_to_bits(const scep_caps *caps) EC_MUST_USE;
+/* The capabilities that bits name (SCEP_CAPS_FETCHED and unknown bits ignored). Pure. */
+scep_caps scep_caps_from_bits(unsigned bits) EC_MUST_USE;
+
 /* Parses a GetCACaps body (one name per line, case-insensitive, CR/LF tolerated; unknown names
  * ignored). Pure. */
 void scep_caps_parse(const uint8_t *text, size_t len, scep_caps *out);

@@ -205,6 +205,20 @@ static void caps_format(void **state)
 	assert_int_equal(strncmp(small, "CA_CAP_GE", strlen(small)), 0);
 }
 
+/* The stored bits keep their values (state files hold them) and give back what was parsed. */
+static void caps_bits(void **state)
+{
+	(void)state;
+	static const char text[] = "GetNextCACert\nRenewal\nSHA-256\nAES\n";
+	scep_caps caps;
+	scep_caps_parse((const uint8_t *)text, sizeof(text) - 1, &caps);
+	unsigned bits = scep_caps_to_bits(&caps);
+	assert_int_equal(bits, 1u | 2u | 16u | 128u | 0x8000u);
+	scep_caps back = scep_caps_from_bits(bits);
+	assert_memory_equal(&back, &caps, sizeof(caps));
+	assert_int_equal(scep_caps_to_bits(&back), bits);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +226,7 @@ int main(void)
 		cmocka_unit_test(caps_format),        cmocka_unit_test(ours),
 		cmocka_unit_test(tolerant_reading),   cmocka_unit_test(old_and_standard),
 		cmocka_unit_test(never_des_or_md5_by_default), cmocka_unit_test(trustpoint_lists),
+		cmocka_unit_test(caps_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
