@@ -33,7 +33,7 @@
 
 typedef struct ca_gen {
 	int generation;
-	int role;                       /* enum store_ca_role */
+	enum store_ca_role role;
 	X509 *cert;
 	/* The link certificate by which the previous generation's key endorsed this one; NULL for
 	 * the first generation, or one from before links whose predecessor's key was gone. */

@@ -39,11 +39,11 @@ enum ca_names {
 };
 
 typedef struct ca_policy_facts {
-	int grant;                   /* enum cfg_grant of the server */
+	enum cfg_grant grant;        /* of the server */
 	bool shutdown;               /* the server is shut down */
-	int signer;                  /* enum ca_signer */
-	int challenge;               /* enum ca_challenge */
-	int names;                   /* enum ca_names */
+	enum ca_signer signer;
+	enum ca_challenge challenge;
+	enum ca_names names;
 	/* With CA_SIGNER_OURS_CA_ENDED: */
 	ec_time signer_ended_ago;    /* ms since the signer (and its CA generation) ended */
 	ec_time renewal_grace;       /* `grant renewal-grace`: ms after that end it still renews; 0 off */
@@ -53,7 +53,7 @@ typedef struct ca_policy_facts {
 enum ca_verdict { CA_VERDICT_GRANT = 0, CA_VERDICT_PENDING, CA_VERDICT_REJECT };
 
 typedef struct ca_policy_decision {
-	int verdict;                 /* enum ca_verdict */
+	enum ca_verdict verdict;
 	int fail_info;               /* enum scep_fail, with CA_VERDICT_REJECT */
 	const char *reason;          /* static text for logs and the request queue */
 	bool consumes_challenge;     /* the engine uses the one-time password up, exactly when this says

@@ -55,7 +55,7 @@ enum cfg_revocation { CFG_REVOCATION_NONE = 0, CFG_REVOCATION_CRL = 1 };
 enum cfg_alt_type { CFG_ALT_DNS = 0, CFG_ALT_IP = 1, CFG_ALT_EMAIL = 2 };
 
 typedef struct cfg_alt_name {
-	int type;                              /* enum cfg_alt_type */
+	enum cfg_alt_type type;
 	char value[CFG_ALT_NAME_MAX];          /* as written; an IP address in its numeric form */
 } cfg_alt_name;
 /* What a trustpoint's requests may use (`hash ...`, `encryption ...`): sets of these bits. */
@@ -74,7 +74,7 @@ typedef struct cfg_server {
 	char name[CFG_NAME_MAX];
 	int line;                              /* where the block starts */
 	char issuer_name[CFG_TEXT_MAX];        /* "" means CN=<name> */
-	int grant;                             /* enum cfg_grant */
+	enum cfg_grant grant;
 	char grant_trustpoints[CFG_MAX_GRANT_TPS][CFG_NAME_MAX];
 	size_t n_grant_trustpoints;
 	bool grant_auto_rollover_ca;           /* grant auto rollover ca-cert (sub-CA rollover) */
@@ -83,18 +83,18 @@ typedef struct cfg_server {
 	ec_time lifetime_ca_certificate;       /* ms; default 1095 days */
 	ec_time lifetime_crl;                  /* ms; default 6 hours */
 	ec_time lifetime_enrollment_request;   /* ms; default 168 hours */
-	int database_level;                    /* enum cfg_db_level */
+	enum cfg_db_level database_level;
 	char database_path[CFG_TEXT_MAX];      /* from `database url`, scheme removed; "" = state dir */
 	bool archive_set;                      /* a `database archive` line was given */
-	int archive_format;                    /* enum cfg_archive */
+	enum cfg_archive archive_format;
 	char archive_password[CFG_SECRET_MAX]; /* decoded clear text; "" when none */
 	bool auto_rollover;
 	ec_time auto_rollover_period;          /* ms; `auto-rollover` alone: 30 days */
-	int hash;                              /* enum cfg_hash */
+	enum cfg_hash hash;
 	char cdp_url[CFG_TEXT_MAX];
 	bool encryption_des;                   /* accept single DES envelopes; `no encryption des` */
 	bool shutdown;
-	int mode;                              /* enum cfg_server_mode */
+	enum cfg_server_mode mode;
 	char parent_url[CFG_TEXT_MAX];         /* not used until sub-CA mode */
 	int issuance_rsa_min_bits;             /* `issuance rsa-modulus MIN [MAX]`: default CFG_RSA_BITS_DEFAULT */
 	int issuance_rsa_max_bits;             /* default 8192 */
@@ -120,7 +120,7 @@ typedef struct cfg_trustpoint {
 	bool auto_enroll_regenerate;
 	int retry_count;                       /* default 999; 0 = no limit */
 	int retry_period_minutes;              /* default 1 */
-	int revocation_check;                  /* enum cfg_revocation, as written */
+	enum cfg_revocation revocation_check;  /* as written */
 	bool revocation_check_set;             /* a `revocation-check` line was given */
 	char fingerprint[CFG_TEXT_MAX];        /* hex as written ("" = ask the operator) */
 	char certificate_file[CFG_TEXT_MAX];   /* `output certificate PATH` */

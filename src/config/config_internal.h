@@ -31,7 +31,7 @@ enum cfg_block { CFG_BLOCK_NONE = 0, CFG_BLOCK_SERVER, CFG_BLOCK_TRUSTPOINT };
 typedef struct cfg_parser {
 	cfg_config *cfg;
 	ec_err *err;
-	int block;                      /* enum cfg_block: the open block, if any */
+	enum cfg_block block;           /* the open block, if any */
 	size_t index;                   /* which server or trustpoint the open block fills */
 	bool was_open;                  /* a block was open when the current line came */
 	int grant_line[CFG_MAX_SERVERS]; /* where each server's last grant line was, for validation */

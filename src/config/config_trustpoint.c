@@ -180,7 +180,8 @@ static int alt_name_type(const char *v)
 static const char *const ALT_TYPE_NAMES[] = {"DNS name", "IP address", "e-mail address"};
 
 /* Checks one value of the given type and adds it, once, to the trustpoint's names. */
-static int add_alt_name(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp, int type, const char *v)
+static int add_alt_name(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp, enum cfg_alt_type type,
+                        const char *v)
 {
 	unsigned char bin[16];
 	int family = strchr(v, ':') != NULL ? AF_INET6 : AF_INET;

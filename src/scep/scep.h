@@ -88,7 +88,7 @@ typedef struct scep_msg {
 	uint8_t recipient_nonce[SCEP_NONCE_MAX];
 	size_t recipient_nonce_len;        /* 0 when absent */
 	int status;                        /* pkiStatus, -1 when absent (requests) */
-	int fail_info;                     /* enum scep_fail */
+	enum scep_fail fail_info;
 	X509 *signer;                      /* the signer's certificate, owned by the message */
 	const EVP_MD *digest;              /* the signerInfo's digest algorithm; NULL unless allowed */
 	const EVP_CIPHER *cipher;          /* the envelope's content encryption; NULL unless allowed */
@@ -146,7 +146,7 @@ typedef struct scep_reply_params {
 	const uint8_t *recipient_nonce;    /* the request's senderNonce, echoed */
 	size_t recipient_nonce_len;
 	const uint8_t *sender_nonce;       /* SCEP_NONCE_LEN fresh bytes */
-	int status;                        /* enum scep_status */
+	enum scep_status status;
 	int fail_info;                     /* with FAILURE */
 	X509 *signer_cert;                 /* the CA (or RA) certificate */
 	EVP_PKEY *signer_key;

@@ -45,7 +45,7 @@ typedef struct store_cert {
 	char subject[STORE_SUBJECT_MAX];      /* empty at database level minimum */
 	ec_time not_before;
 	ec_time not_after;
-	int status;                           /* enum store_cert_status */
+	enum store_cert_status status;
 	ec_time revoked_at;                   /* 0 unless revoked */
 	uint8_t *der;                         /* NULL unless kept (level complete) */
 	size_t der_len;
@@ -63,7 +63,7 @@ enum store_req_state {
 typedef struct store_request {
 	int64_t id;                            /* assigned by store_request_insert */
 	char txid[STORE_TXID_MAX];
-	int state;                             /* enum store_req_state */
+	enum store_req_state state;
 	int msg_type;                          /* SCEP messageType of the request */
 	int fail_info;                         /* when rejected */
 	bool renewal;                          /* signed by a certificate this CA issued */
@@ -101,7 +101,7 @@ enum store_ca_role { STORE_CA_ACTIVE = 0, STORE_CA_ROLLOVER = 1, STORE_CA_RETIRE
 
 typedef struct store_ca_cert {
 	int generation;                        /* 0 for the first CA, then 1, 2, ... */
-	int role;                              /* enum store_ca_role */
+	enum store_ca_role role;
 	char serial[STORE_SERIAL_MAX];
 	ec_time not_before;
 	ec_time not_after;

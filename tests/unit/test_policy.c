@@ -53,7 +53,7 @@ static void verdicts(void **state)
 		const row *r = &table[i];
 		ca_policy_facts f = {r->grant, r->shutdown != 0, r->signer, r->challenge, CA_NAMES_SAME, 0, 0, false};
 		ca_policy_decision d = ca_policy_decide(&f);
-		if (d.verdict != r->verdict)
+		if ((int)d.verdict != r->verdict)
 			fail_msg("row %zu: verdict %d, expected %d (%s)", i, d.verdict, r->verdict, d.reason);
 		if (d.verdict == CA_VERDICT_REJECT)
 			assert_int_equal(d.fail_info, SCEP_FAIL_BADREQUEST);
@@ -85,7 +85,7 @@ static void renewal_bound_to_signer(void **state)
 		ca_policy_facts f = {table[i].grant, false, table[i].signer, table[i].challenge, table[i].names,
 		                     0, 0, false};
 		ca_policy_decision d = ca_policy_decide(&f);
-		if (d.verdict != table[i].verdict)
+		if ((int)d.verdict != table[i].verdict)
 			fail_msg("row %zu: verdict %d, expected %d (%s)", i, d.verdict, table[i].verdict, d.reason);
 		assert_int_equal(d.renewal, table[i].renewal);
 		if (d.verdict == CA_VERDICT_PENDING && table[i].names != CA_NAMES_SAME) {
@@ -152,7 +152,7 @@ static void renewal_grace(void **state)
 		ca_policy_facts f = {table[i].grant, false, table[i].signer, CA_CHALLENGE_ABSENT, table[i].names,
 		                     table[i].ago, table[i].grace, table[i].own};
 		ca_policy_decision d = ca_policy_decide(&f);
-		if (d.verdict != table[i].verdict || d.renewal != table[i].renewal)
+		if ((int)d.verdict != table[i].verdict || d.renewal != table[i].renewal)
 			fail_msg("row %zu: verdict %d renewal %d, expected %d %d (%s)", i, d.verdict, d.renewal,
 			         table[i].verdict, table[i].renewal, d.reason);
 	}
@@ -186,7 +186,7 @@ static void challenge_use(void **state)
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		ca_policy_facts f = {table[i].grant, false, table[i].signer, table[i].challenge, CA_NAMES_SAME, 0, 0, false};
 		ca_policy_decision d = ca_policy_decide(&f);
-		if (d.verdict != table[i].verdict || d.consumes_challenge != table[i].consumes)
+		if ((int)d.verdict != table[i].verdict || d.consumes_challenge != table[i].consumes)
 			fail_msg("row %zu: verdict %d consumes %d (%s)", i, d.verdict, d.consumes_challenge, d.reason);
 	}
 }
