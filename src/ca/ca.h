@@ -19,6 +19,9 @@
  *
  * Every issued certificate is committed to the store before the function that issued it
  * returns, so a reply built from it can never describe a certificate the store lost.
+ *
+ * Purity and threads: effects (store, files, keys) on the caller's thread; which thread calls what
+ * is said above. Decisions are apart in policy.h and timeline.h, which are pure.
  */
 #ifndef EVERCERT_CA_CA_H
 #define EVERCERT_CA_CA_H
@@ -119,7 +122,7 @@ int ca_pki_operation(ca_engine *ca, const uint8_t *msg, size_t len, const char *
 /* ---- timers ---- */
 
 /* Lists the server's timers, soonest first; returns the count written (at most max). */
-size_t ca_timers(ca_engine *ca, ec_timer_entry *out, size_t max);
+size_t ca_timers(ca_engine *ca, ec_timer_entry *out, size_t max) EC_MUST_USE;
 /* The earliest fire-at, or INT64_MAX when nothing is scheduled. */
 ec_time ca_next_timer(ca_engine *ca);
 /* Fires every timer due at or before now, in order. */

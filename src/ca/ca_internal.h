@@ -7,6 +7,9 @@
  * decide-and-record part of enrollment per transactionID (striped by its hash), so that two
  * copies of one request can never both be issued while different requests are issued in
  * parallel. Order: lock, then one transaction lock (never two).
+ *
+ * Purity and threads: not pure (the store, files, keys); called on the threads of ca.h under the
+ * locks above.
  */
 #ifndef EVERCERT_CA_INTERNAL_H
 #define EVERCERT_CA_INTERNAL_H

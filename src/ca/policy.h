@@ -2,6 +2,8 @@
  * policy.h - the CA's grant policy (SPEC §6.2): a pure function from the facts of one
  * enrollment request to a decision. No I/O, no clock, no OpenSSL: the CA engine establishes the
  * facts (who signed the request, is the challenge password valid, ...) and applies the decision.
+ *
+ * Purity and threads: pure; any thread (HTTP threads call it for each new request).
  */
 #ifndef EVERCERT_CA_POLICY_H
 #define EVERCERT_CA_POLICY_H
@@ -65,7 +67,7 @@ typedef struct ca_policy_decision {
 /* Decides what to do with one new PKCSReq/RenewalReq. A renewal is bound to its signer: one
  * that asks for other names than the signing certificate holds is not a renewal and is never
  * granted because of its signature (only by grant auto, a one-time password or the operator). */
-ca_policy_decision ca_policy_decide(const ca_policy_facts *facts);
+ca_policy_decision ca_policy_decide(const ca_policy_facts *facts) EC_MUST_USE;
 
 /* Whether a signer counts as a renewal (signed by a certificate this CA or a trusted CA issued). */
 bool ca_policy_is_renewal(int signer);

@@ -5,6 +5,8 @@
  * at T + P x (E - T). The CA creates its rollover certificate at E - R. The SHADOW must not come
  * first: (1 - P) x (E - T) <= R for every client, and since E - T <= L (the certificate
  * lifetime), a deployment is safe for every client when (1 - P) x L <= R.
+ *
+ * Purity and threads: pure; any thread (the daemon's main thread calls it).
  */
 #ifndef EVERCERT_CA_TIMELINE_H
 #define EVERCERT_CA_TIMELINE_H

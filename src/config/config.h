@@ -1,9 +1,10 @@
 /*
  * config.h - the router-style configuration language (SPEC §4, §5) parsed into a plain model.
  *
- * Pure: cfg_parse reads bytes and returns a cfg_config or an error naming the line
+ * cfg_parse reads bytes and returns a cfg_config or an error naming the line
  * ("line 12: unknown command 'foo' in crypto pki server block"). Unknown lines are errors, never
- * ignored. Nothing is opened, resolved or generated here: the daemon applies the model.
+ * ignored. Apart from cfg_load_file reading its file, nothing is opened, resolved or generated
+ * here: the daemon applies the model.
  *
  * Layout of the language: global lines start at column 0; `crypto pki server NAME` and
  * `crypto pki trustpoint NAME` open a block whose lines are indented; a line `!`, `exit`, or the
@@ -12,6 +13,10 @@
  * (`no shutdown`).
  *
  * Ownership: cfg_config_free frees everything; strings are fixed-size arrays inside the model.
+ *
+ * Purity and threads: pure, any thread, all but cfg_load_file, which reads the file it is given
+ * (then parses it as cfg_parse). The daemon's main thread loads; a model is never changed after it
+ * is made, so readers on other threads share it.
  */
 #ifndef EVERCERT_CONFIG_CONFIG_H
 #define EVERCERT_CONFIG_CONFIG_H

@@ -4,6 +4,8 @@
  *
  * Every reader that fails writes "line N: <reason>" into the parser's ec_err and returns -1, so a
  * handler can `return cfg_fail(...)` or chain readers with `||`. Nothing here allocates.
+ *
+ * Purity and threads: pure; on the thread that parses.
  */
 #ifndef EVERCERT_CONFIG_INTERNAL_H
 #define EVERCERT_CONFIG_INTERNAL_H

@@ -4,6 +4,9 @@
  *
  * Threads: the main thread runs the timer loop and the operator commands; libmicrohttpd's
  * workers run SCEP requests. Nothing else is global.
+ *
+ * Purity and threads: not pure (it is the effects: files, sockets, signals, the log); everything
+ * here runs on the main thread but dlog and dlog_line, which any thread may call.
  */
 #ifndef EVERCERT_DAEMON_DAEMON_H
 #define EVERCERT_DAEMON_DAEMON_H
@@ -65,10 +68,10 @@ void control_close(daemon_ctx *d);
 
 /* commands.c: runs one operator command (argv from the CLI); output and errors go to out.
  * Returns 0 on success, -1 when the command failed (out then holds the reason). */
-int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out);
+int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out) EC_MUST_USE;
 
 /* loop.c */
-int daemon_run_due_timers(daemon_ctx *d, ec_time now);
+int daemon_run_due_timers(daemon_ctx *d, ec_time now) EC_MUST_USE;
 ec_time daemon_next_timer(daemon_ctx *d);
 /* Moves a simulated clock to target, firing every due timer at its own instant, in order. */
 int daemon_clock_advance(daemon_ctx *d, ec_time target, ec_buf *out, ec_err *err) EC_MUST_USE;

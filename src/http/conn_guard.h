@@ -27,6 +27,8 @@
  * descriptor number reused by another connection. Times are monotonic milliseconds from the
  * caller. Refusals and closes are reported as log lines, at most one per address and kind every
  * GUARD_LOG_QUIET_MS, collected with guard_take_log.
+ *
+ * Purity and threads: not pure (shuts sockets down); any thread, as said above.
  */
 #ifndef EVERCERT_HTTP_CONN_GUARD_H
 #define EVERCERT_HTTP_CONN_GUARD_H

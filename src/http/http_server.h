@@ -12,6 +12,9 @@
  *
  * The listening socket is bound without SO_REUSEPORT: a second listener on the same port fails
  * to start (with the system's reason) instead of sharing the traffic.
+ *
+ * Purity and threads: not pure (the network); started and stopped on the daemon's main thread, the
+ * handler runs on libmicrohttpd's worker threads.
  */
 #ifndef EVERCERT_HTTP_HTTP_SERVER_H
 #define EVERCERT_HTTP_HTTP_SERVER_H

@@ -11,6 +11,10 @@
  *
  * With several certificate servers, such a file name, the first path component or GetCACert's
  * `message=` naming a server selects it; otherwise the first configured server answers.
+ *
+ * Purity and threads: not pure (calls the certificate servers, reads the clock given to it); runs
+ * on the HTTP worker threads, several at once. It alone decides how a CA's answer (ca_reply) looks
+ * on the wire: status, content type, Retry-After.
  */
 #ifndef EVERCERT_HTTP_SCEP_ROUTER_H
 #define EVERCERT_HTTP_SCEP_ROUTER_H

@@ -8,6 +8,9 @@
  *
  * Ownership: outputs (X509 **, EVP_PKEY **, ...) are new objects owned by the caller; inputs
  * are borrowed. Failures return -1 with a reason in the ec_err.
+ *
+ * Purity and threads: pure with respect to time, but the file functions write files (pki_*_save*,
+ * pki_*_load*, archives); any thread, objects are not shared unless a caller says so.
  */
 #ifndef EVERCERT_PKI_PKI_H
 #define EVERCERT_PKI_PKI_H

@@ -2,6 +2,8 @@
  * pki_internal.h - helpers shared by the files of the pki module; not part of its interface.
  *
  * Same conventions as pki.h: -1 with a reason in the ec_err on failure, inputs borrowed.
+ *
+ * Purity and threads: as pki.h.
  */
 #ifndef EVERCERT_PKI_PKI_INTERNAL_H
 #define EVERCERT_PKI_PKI_INTERNAL_H

@@ -14,6 +14,9 @@
  * snapshot is freed by whichever of the publisher or the readers lets go last.
  *
  * Conventions of pki.h: inputs borrowed, -1 with a reason in the ec_err on failure.
+ *
+ * Purity and threads: CRL decisions are pure; snapshots are built on the main thread and read on
+ * any thread, as above.
  */
 #ifndef EVERCERT_PKI_TRUST_H
 #define EVERCERT_PKI_TRUST_H

@@ -22,6 +22,8 @@
  * Ownership: every scep_msg is freed with scep_msg_free; byte outputs are malloc'd and owned by
  * the caller; X509/EVP_PKEY arguments are borrowed (never freed here) unless a name says _take.
  * Failures return -1 with a reason in the ec_err.
+ *
+ * Purity and threads: pure (no I/O, no clock); any thread, HTTP threads and the main thread at once.
  */
 #ifndef EVERCERT_SCEP_SCEP_H
 #define EVERCERT_SCEP_SCEP_H

@@ -4,6 +4,8 @@
  * The SCEP attribute NIDs are valid once scep_ensure_init has succeeded (every entry point that
  * needs them calls it). PKCS#7 objects returned here are owned by the caller (PKCS7_free);
  * certificates and keys passed in are borrowed. Failures return -1 (or NULL) with a reason.
+ *
+ * Purity and threads: pure; any thread, as scep.h.
  */
 #ifndef EVERCERT_SCEP_SCEP_INT_H
 #define EVERCERT_SCEP_SCEP_INT_H

@@ -17,6 +17,9 @@
  *
  * Rows returned to the caller are copies the caller frees with the matching _free function.
  * Failures return -1 with a reason; "not found" is returned as 1 where documented.
+ *
+ * Purity and threads: not pure (the database); any thread: HTTP threads and the main thread share
+ * one store.
  */
 #ifndef EVERCERT_STORE_STORE_H
 #define EVERCERT_STORE_STORE_H

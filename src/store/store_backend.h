@@ -7,6 +7,8 @@
  *
  * Each operation has the contract of the store.h call of the same name (the _free functions
  * are not operations: rows are plain structures). Every operation is required.
+ *
+ * Purity and threads: as store.h.
  */
 #ifndef EVERCERT_STORE_STORE_BACKEND_H
 #define EVERCERT_STORE_STORE_BACKEND_H

@@ -6,6 +6,8 @@
  * Locking: a public call takes sq_lock for its statements and releases it before returning (the
  * _each calls between pages, so that a callback may call the store). Functions documented as
  * "inside the caller's lock" or "inside the open transaction" take no lock themselves.
+ *
+ * Purity and threads: not pure (SQLite); any thread, under the locking above.
  */
 #ifndef EVERCERT_STORE_STORE_SQLITE_INTERNAL_H
 #define EVERCERT_STORE_STORE_SQLITE_INTERNAL_H

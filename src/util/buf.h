@@ -5,6 +5,8 @@
  * cap, so an oversized input is an error, never unbounded memory. The buffer owns its bytes;
  * ec_buf_take hands them to the caller. Contents are always NUL-terminated one byte past len, so
  * text can be read as a C string.
+ *
+ * Purity and threads: pure (memory only); any thread, one buffer per thread at a time.
  */
 #ifndef EVERCERT_UTIL_BUF_H
 #define EVERCERT_UTIL_BUF_H

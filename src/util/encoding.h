@@ -4,6 +4,8 @@
  * Base64 decoding is lenient in the ways SCEP clients need: it ignores CR, LF and other white
  * space, and reads a space as '+' (a query string decoder turns an unescaped '+' into a space).
  * All outputs are malloc'd and owned by the caller.
+ *
+ * Purity and threads: pure; any thread.
  */
 #ifndef EVERCERT_UTIL_ENCODING_H
 #define EVERCERT_UTIL_ENCODING_H

@@ -5,6 +5,8 @@
  * (or NULL) on failure, and writes a one-line human reason into a caller-owned ec_err. The
  * reason is meant for logs, HTTP 400 bodies and CLI output as it is. Passing NULL for the
  * ec_err is allowed and discards the reason. Nothing in a library logs or exits.
+ *
+ * Purity and threads: pure; any thread.
  */
 #ifndef EVERCERT_UTIL_ERR_H
 #define EVERCERT_UTIL_ERR_H

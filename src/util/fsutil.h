@@ -13,6 +13,8 @@
  * replaced itself, its target untouched. The *_at functions take NULL for the directory when
  * name is a path of the operator's (an output file such as /etc/ssl/x.pem): the same rules then
  * apply to its last component.
+ *
+ * Purity and threads: not pure (the file system); any thread, an ec_dir shared read-only.
  */
 #ifndef EVERCERT_UTIL_FSUTIL_H
 #define EVERCERT_UTIL_FSUTIL_H

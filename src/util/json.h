@@ -1,6 +1,8 @@
 /*
  * json.h - appending JSON text to an ec_buf, for the `--json` forms of show commands.
  * Only writing: evercert never parses JSON.
+ *
+ * Purity and threads: pure; any thread.
  */
 #ifndef EVERCERT_UTIL_JSON_H
 #define EVERCERT_UTIL_JSON_H

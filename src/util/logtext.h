@@ -9,6 +9,8 @@
  * viewers take U+0085, U+2028 or U+2029 for line breaks, and bidirectional controls can reorder
  * what a reader sees; a log in plain ASCII has neither problem. The backslash itself is written
  * \x5c, so that every backslash in a log starts an escape and an escape cannot be faked.
+ *
+ * Purity and threads: pure; any thread.
  */
 #ifndef EVERCERT_UTIL_LOGTEXT_H
 #define EVERCERT_UTIL_LOGTEXT_H
