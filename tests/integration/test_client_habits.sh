@@ -9,8 +9,7 @@
 # reply's signerInfo algorithm. Every reply must echo the request's senderNonce.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
+use_scep_tool
 
 start_ca ca "clock calendar-valid
 crypto pki server ROOTCA

@@ -6,15 +6,11 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
+use_scep_tool
 ITER=${CRASH_ITERATIONS:-8}
 CLIENTS=${CRASH_CLIENTS:-10}
 
-port=$(free_port)
-config="ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca ca "clock calendar-valid
 crypto pki server ROOTCA
   issuer-name CN=Crash Root,O=Evercert
   grant auto
@@ -23,8 +19,6 @@ url="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
 state="$WORK/ca"
 db="$state/ROOTCA/ROOTCA.db"
 ca="$state/ROOTCA/ROOTCA.pem"
-
-start_daemon ca "$config"
 [ -f "$ca" ] || fail "no CA certificate at $ca"
 
 # (Re)starts the daemon on the same state after a kill; every start's log is kept (ca.N.log).

@@ -11,8 +11,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
+use_scep_tool
 CONNS="$SRC/tests/lib/conns.py"
 source "$SRC/tests/lib/listener.sh"
 ATTACKERS=127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9
@@ -27,10 +26,7 @@ if ldd "$EVERCERTD" | grep -q 'libasan\|libtsan'; then SANITIZED=1; ENROLL_MS=60
 
 hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -gt 4096 ]; then ulimit -Sn 1024; fi
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca ca "clock calendar-valid
 crypto pki server ROOTCA
   issuer-name CN=DoS Root
   grant auto"

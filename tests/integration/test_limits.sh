@@ -10,14 +10,10 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
+use_scep_tool
 CONNS="$SRC/tests/lib/conns.py"
 source "$SRC/tests/lib/listener.sh"
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-ip http max-connections 64
+start_ca ca "ip http max-connections 64
 clock calendar-valid
 crypto pki server ROOTCA
   issuer-name CN=Limits Root"
@@ -45,11 +41,8 @@ release() {
 # send HOLDER SOURCE: one held connection of SOURCE sends its body; prints the reply's head.
 send() {
   touch "$WORK/$1/go-$2"
-  for _ in $(seq 1 300); do
-    [ -s "$WORK/$1/reply-$2" ] && { cat "$WORK/$1/reply-$2"; return 0; }
-    sleep 0.1
-  done
-  fail "no reply to the request held by $2"
+  wait_until 30 test -s "$WORK/$1/reply-$2" || fail "no reply to the request held by $2"
+  cat "$WORK/$1/reply-$2"
 }
 # closed_at_once SOURCE: a new connection from SOURCE is closed by the server within a second.
 closed_at_once() {

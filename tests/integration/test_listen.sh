@@ -6,10 +6,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-port=$(free_port)
-start_daemon first "ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca first "clock calendar-valid
 crypto pki server ROOTCA
   issuer-name CN=Listen Root"
 url="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
@@ -62,7 +59,7 @@ print("listening", flush=True)
 time.sleep(120)
 ' "$other" >"$WORK/other.out" &
 PIDS+=($!)
-for _ in $(seq 1 100); do grep -q listening "$WORK/other.out" && break; sleep 0.1; done
+wait_for 10 grep -q listening "$WORK/other.out"
 second third "ip http server
 ip http bind 127.0.0.1
 ip http port $other

@@ -7,12 +7,8 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+use_scep_tool
+start_ca ca "clock calendar-valid
 crypto pki server ROOTCA
   grant auto"
 url="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
@@ -24,12 +20,7 @@ mkdir -p "$K"
 forged="2099-01-01T00:00:00.000Z evercertd: CA ROOTCA: certificate 99 revoked by the operator"
 forged_q=${forged// /%20}
 
-# wait_log TEXT: waits until the log holds TEXT (fixed string), at most 10 s.
-wait_log() {
-  for _ in $(seq 1 100); do grep -qF -- "$1" "$log" && return 0; sleep 0.1; done
-  cat "$log" >&2
-  fail "the log never showed: $1"
-}
+wait_log() { wait_for_text "$log" "$1"; }
 # raw BYTES...: sends one request exactly as given (printf format) and reads the answer.
 raw() {
   printf "$1" | python3 -c '

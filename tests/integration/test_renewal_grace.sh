@@ -8,10 +8,7 @@ source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 source "$(dirname "$0")/../lib/scep.sh"
 
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock simulate start 2020-01-01T00:00:00Z rate 0
+start_ca ca "clock simulate start 2020-01-01T00:00:00Z rate 0
 crypto pki server ROOTCA
   issuer-name CN=ROOTCA
   grant auto trustpoint ROOTCA

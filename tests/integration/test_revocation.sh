@@ -15,8 +15,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
+use_scep_tool
 start=2030-01-01T00:00:00Z
 attime=$(($(date -u -d "$start" +%s) + 9 * 3600)) # for openssl verify: the simulated days
 po=$(free_port)

@@ -7,16 +7,12 @@ source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
 start=2020-01-01T00:00:00Z
-port=$(free_port)
-start_daemon ca "ip http server $port
-ip http bind 127.0.0.1
-clock simulate start $start rate 0
+start_ca ca "clock simulate start $start rate 0
 crypto pki server ROOTCA
   grant auto
   lifetime certificate 365
   lifetime ca-certificate 100
   lifetime crl 720"
-fp=$(openssl x509 -in "$WORK/ca/ROOTCA/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
 mkdir -p "$WORK/out"
 start_daemon cl "clock simulate start $start rate 0
 crypto pki trustpoint ROOT
@@ -25,7 +21,7 @@ crypto pki trustpoint ROOT
   auto-enroll 80
   output certificate $WORK/out/cert.pem
   output chain $WORK/out/ca.pem"
-for _ in $(seq 1 300); do [ -s "$WORK/out/cert.pem" ] && break; sleep 0.1; done
+wait_until 30 test -s "$WORK/out/cert.pem" || true # checked by its timers below
 assert_contains "$(cli cl show crypto pki timers)" "SHADOW ROOT"
 pass "certificate capped at the CA's end: SHADOW armed"
 

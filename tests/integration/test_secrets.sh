@@ -7,14 +7,10 @@ source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
 archive_pw=S3cretArchivePw-$RANDOM
-port=$(free_port)
-ca_conf="ip http server $port
-ip http bind 127.0.0.1
-clock calendar-valid
+start_ca ca "clock calendar-valid
 crypto pki server ROOTCA
   database archive pkcs12 password 0 $archive_pw
   grant auto"
-start_daemon ca "$ca_conf"
 chmod 600 "$WORK/ca.conf"
 dir="$WORK/ca/ROOTCA"
 
@@ -31,9 +27,8 @@ openssl pkcs12 -in "$dir/ROOTCA.p12" -nokeys -passin "pass:$archive_pw" -noout 2
 pass "CA key encrypted (PKCS#8) and 0600; archive 0600, opens only with its password"
 
 # ---- a client with a one-time password, output files and encrypted keys
-otp=$(cli ca server ROOTCA password generate 30 | awk -F': ' '/One-time enrollment password/ {print $2}')
+otp=$(one_time_password ca ROOTCA 30)
 [ -n "$otp" ] || fail "no one-time password"
-fp=$(openssl x509 -in "$dir/ROOTCA.pem" -noout -fingerprint -sha256 | cut -d= -f2)
 mkdir -p "$WORK/out"
 start_daemon cl "clock calendar-valid
 crypto pki trustpoint ROOT
@@ -43,8 +38,7 @@ crypto pki trustpoint ROOT
   auto-enroll 80
   output certificate $WORK/out/cert.pem
   output key $WORK/out/key.pem"
-for _ in $(seq 1 100); do [ -s "$WORK/out/cert.pem" ] && break; sleep 0.1; done
-[ -s "$WORK/out/cert.pem" ] || { cat "$WORK/cl.log"; fail "the client did not enroll with its one-time password"; }
+wait_until 10 test -s "$WORK/out/cert.pem" || { cat "$WORK/cl.log"; fail "the client did not enroll with its one-time password"; }
 for f in "$WORK"/cl/trustpoints/keys/*.key "$WORK"/cl/trustpoints/client.keypass "$WORK/out/key.pem"; do
   [ "$(stat -c %a "$f")" = 600 ] || fail "$f is not 0600"
 done
@@ -89,8 +83,7 @@ chmod 644 "$WORK/ca.conf"
 chmod 755 "$WORK/ca"
 "$EVERCERTD" --config "$WORK/ca.conf" --state-dir "$WORK/ca" --foreground >"$WORK/ca2.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 100); do cli ca ping >/dev/null 2>&1 && break; sleep 0.1; done
-cli ca ping >/dev/null || { cat "$WORK/ca2.log"; fail "the daemon did not start with a readable configuration"; }
+wait_until 10 cli ca ping || { cat "$WORK/ca2.log"; fail "the daemon did not start with a readable configuration"; }
 grep -q "holds a password and other users can read it; run chmod 600" "$WORK/ca2.log" ||
   fail "no warning about a readable configuration with a password"
 grep -q "other users can enter the state directory" "$WORK/ca2.log" || fail "no warning about the state directory"

@@ -8,17 +8,10 @@ conf="clock calendar-valid
 crypto pki server ROOTCA
   grant auto"
 
-# wait_file FILE TEXT: waits until FILE holds TEXT (fixed string), at most 10 s.
-wait_file() {
-  for _ in $(seq 1 100); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  cat "$1" >&2 || true
-  fail "$1 never showed: $2"
-}
-
 # ---- in the foreground (log on standard error)
 start_daemon fg "$conf"
 kill -HUP "$PID_fg"
-wait_file "$WORK/fg.log" "SIGHUP received: reload is not supported yet; ignored"
+wait_for_text "$WORK/fg.log" "SIGHUP received: reload is not supported yet; ignored"
 kill -PIPE "$PID_fg"
 cli fg ping >/dev/null || fail "the daemon does not answer after SIGHUP and SIGPIPE"
 kill -0 "$PID_fg" 2>/dev/null || fail "the daemon stopped"
@@ -31,18 +24,17 @@ out=$("$EVERCERTD" --config "$WORK/bg.conf" --state-dir "$state") || fail "detac
 pid=$(cat "$state/evercertd.lock")
 [ -n "$pid" ] && kill -0 "$pid" || fail "no daemon behind the lock file"
 PIDS+=("$pid")
-wait_file "$state/evercertd.log" "started (state directory"
+wait_for_text "$state/evercertd.log" "started (state directory"
 mv "$state/evercertd.log" "$state/evercertd.log.1"
 kill -HUP "$pid"
-wait_file "$state/evercertd.log" "SIGHUP received: log file $state/evercertd.log reopened"
+wait_for_text "$state/evercertd.log" "SIGHUP received: log file $state/evercertd.log reopened"
 cli bg server ROOTCA password generate 5 >/dev/null || fail "no answer after SIGHUP"
-wait_file "$state/evercertd.log" "one-time enrollment password generated"
+wait_for_text "$state/evercertd.log" "one-time enrollment password generated"
 grep -q "password generated" "$state/evercertd.log.1" && fail "a line after SIGHUP went to the rotated file"
 # Each SIGHUP is acted on (signals close together may count as one: wait for each).
 for n in 2 3; do
   kill -HUP "$pid"
-  for _ in $(seq 1 100); do [ "$(grep -c 'SIGHUP received' "$state/evercertd.log")" -ge $n ] && break; sleep 0.1; done
-  [ "$(grep -c 'SIGHUP received' "$state/evercertd.log")" -ge $n ] || fail "SIGHUP number $n was not logged"
+  wait_until 10 eval '[ "$(grep -c "SIGHUP received" "$state/evercertd.log")" -ge $n ]' || fail "SIGHUP number $n was not logged"
 done
 cli bg ping >/dev/null || fail "no answer after three SIGHUPs"
 kill -0 "$pid" 2>/dev/null || fail "the daemon stopped"

@@ -94,7 +94,7 @@ ip http bind 127.0.0.1
 $config"
   server=$(awk '$1 == "crypto" && $2 == "pki" && $3 == "server" {print $4; exit}' <<<"$config")
   [ -n "$server" ] || fail "start_ca $name: no crypto pki server in its configuration"
-  fp=$(ca_fingerprint "$name" "$server")
+  fp=$(ca_fingerprint "$name" "$server") || fail "start_ca $name: no CA certificate of $server"
 }
 
 # cert_fingerprint FILE: the SHA-256 fingerprint of the (first) PEM certificate in FILE, as
@@ -145,6 +145,12 @@ enter_private_network() {
     EVERCERT_IN_NETNS=1 exec unshare --net bash "$0" "$@"
   fi
   echo "note: network namespaces unavailable; using the host's loopback"
+}
+
+# use_scep_tool: sets TOOL to the scep_tool program (tests/tools), failing when it is not built.
+use_scep_tool() {
+  TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
+  [ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
 }
 
 # start_tamper_proxy MODE TARGET_PORT: tests/lib/tamper_proxy.py on a free port in front of the

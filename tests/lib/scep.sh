@@ -1,8 +1,7 @@
 # Helpers of the shell tests that play an SCEP client with scep_tool against a running CA. Source
 # it after common.sh and set K (a key and message directory), ca (the CA certificate) and url (the
 # CA's pkiclient.exe URL).
-TOOL=${EVERCERT_SCEP_TOOL:-$BUILD/tests/scep_tool}
-[ -x "$TOOL" ] || fail "scep_tool not built at $TOOL"
+use_scep_tool
 
 # key NAME: a 2048-bit key in $K/NAME.key, made once.
 key() { [ -f "$K/$1.key" ] || "$TOOL" keygen --out "$K/$1.key" --bits 2048 || fail "keygen $1"; }
