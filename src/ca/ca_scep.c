@@ -525,19 +525,30 @@ out:
 	return rc;
 }
 
-static int handle_poll(op *o, ca_reply *out, ec_err *err)
+/* CertPoll and GetCRL open the envelope only to check that it is ours: true when it is not, with
+ * the FAILURE badMessageCheck reply made (*rc as the handler returns it). */
+static bool envelope_refused(op *o, ca_reply *out, ec_err *err, int *rc)
 {
 	ca_gen *gen = NULL;
 	uint8_t *payload = NULL;
 	size_t len = 0;
 	ec_err why;
-	if (open_envelope(o, &gen, &payload, &len, &why) != 0)
-		return failure(o, SCEP_FAIL_BADMESSAGECHECK, why.msg, out, err);
-	free(payload);
+	if (open_envelope(o, &gen, &payload, &len, &why) == 0) {
+		free(payload);
+		return false;
+	}
+	*rc = failure(o, SCEP_FAIL_BADMESSAGECHECK, why.msg, out, err);
+	return true;
+}
+
+static int handle_poll(op *o, ca_reply *out, ec_err *err)
+{
+	int rc;
+	if (envelope_refused(o, out, err, &rc))
+		return rc;
 	store_request req;
 	memset(&req, 0, sizeof(req));
 	pthread_mutex_lock(ca_tx_lock(o->ca, o->msg->txid));
-	int rc;
 	int found = store_request_find(o->ca->store, o->msg->txid, o->signer_fp, &req, err);
 	if (found == 1) {
 		/* A poll signed by another certificate for the same key (some clients remake their
@@ -599,17 +610,13 @@ out:
 
 static int handle_getcrl(op *o, ca_reply *out, ec_err *err)
 {
-	ca_gen *gen = NULL;
-	uint8_t *payload = NULL;
-	size_t len = 0;
-	ec_err why;
-	if (open_envelope(o, &gen, &payload, &len, &why) != 0)
-		return failure(o, SCEP_FAIL_BADMESSAGECHECK, why.msg, out, err);
-	free(payload);
+	int rc;
+	if (envelope_refused(o, out, err, &rc))
+		return rc;
 	X509_CRL *crl = NULL;
 	if (pki_crl_from_der(o->ca->crl_der, o->ca->crl_len, &crl, err) != 0)
 		return -1;
-	int rc = success_with(o, NULL, crl, out, err);
+	rc = success_with(o, NULL, crl, out, err);
 	X509_CRL_free(crl);
 	return rc;
 }
