@@ -15,11 +15,7 @@ crypto pki server ROOTCA
   grant auto trustpoint ROOTCA
   lifetime certificate 30
   lifetime crl 720"
-url="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
-ca="$WORK/ca/ROOTCA/ROOTCA.pem"
-db="$WORK/ca/ROOTCA/ROOTCA.db"
-K="$WORK/k"
-mkdir -p "$K"
+scep_to ca ROOTCA
 
 rows() { sqlite3 "$db" "SELECT (SELECT count(*) FROM certs) || '/' || (SELECT count(*) FROM requests) || '/' || (SELECT count(*) FROM otp WHERE used = 0);" 2>/dev/null ||
          sqlite3 "$db" "SELECT (SELECT count(*) FROM certs) || '/' || (SELECT count(*) FROM requests);"; }

@@ -14,11 +14,7 @@ crypto pki server ROOTCA
   database level complete
   lifetime certificate 30
   lifetime enrollment-request 24"
-url="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
-ca="$WORK/ca/ROOTCA/ROOTCA.pem"
-db="$WORK/ca/ROOTCA/ROOTCA.db"
-K="$WORK/k"
-mkdir -p "$K"
+scep_to ca ROOTCA
 
 sql() { sqlite3 "$db" "$1"; }
 certs() { sql "SELECT count(*) FROM certs"; }

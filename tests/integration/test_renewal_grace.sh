@@ -17,11 +17,7 @@ crypto pki server ROOTCA
   lifetime ca-certificate 100
   lifetime certificate 30
   auto-rollover 20"
-url="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
-ca="$WORK/ca/ROOTCA/ROOTCA.pem"
-db="$WORK/ca/ROOTCA/ROOTCA.db"
-K="$WORK/k"
-mkdir -p "$K"
+scep_to ca ROOTCA
 certs() { sqlite3 "$db" "SELECT count(*) FROM certs"; }
 not_after() { openssl x509 -in "$1" -noout -enddate | cut -d= -f2; }
 assert_contains "$(cli ca show crypto pki server)" "Renewal grace after the CA certificate's end: 10 days" "show"

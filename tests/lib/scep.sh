@@ -1,7 +1,17 @@
 # Helpers of the shell tests that play an SCEP client with scep_tool against a running CA. Source
 # it after common.sh and set K (a key and message directory), ca (the CA certificate) and url (the
-# CA's pkiclient.exe URL).
+# CA's pkiclient.exe URL), or have scep_to set them.
 use_scep_tool
+
+# scep_to DAEMON SERVER: the requests go to certificate server SERVER of DAEMON, started by
+# start_ca on $port: sets url, ca (its CA certificate), db (its store) and K ($WORK/k, made).
+scep_to() {
+  url="http://127.0.0.1:$port/cgi-bin/pkiclient.exe"
+  ca="$WORK/$1/$2/$2.pem"
+  db="$WORK/$1/$2/$2.db"
+  K="$WORK/k"
+  mkdir -p "$K"
+}
 
 # key NAME: a 2048-bit key in $K/NAME.key, made once.
 key() { [ -f "$K/$1.key" ] || "$TOOL" keygen --out "$K/$1.key" --bits 2048 || fail "keygen $1"; }
