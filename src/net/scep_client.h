@@ -34,7 +34,7 @@ enum scep_client_outcome {
 };
 
 typedef struct scep_client_reply {
-	int outcome;                 /* enum scep_client_outcome */
+	enum scep_client_outcome outcome;
 	long http_status;            /* 0 when no HTTP answer */
 	int64_t retry_after_seconds; /* Retry-After in delta seconds; -1 if absent or a date */
 	int64_t retry_after_epoch;   /* Retry-After as an HTTP date, in Unix seconds (the caller
