@@ -93,7 +93,7 @@ static int crl_file(const tp_runtime *tp, char *out, size_t sz)
 
 void client_crl_open(tp_runtime *tp, ec_time now)
 {
-	char name[CLIENT_PATH_MAX];
+	char name[EC_PATH_MAX];
 	uint8_t *der = NULL;
 	size_t len = 0;
 	ec_err err;
@@ -160,7 +160,7 @@ static int getcrl_signer(tp_runtime *tp, ec_time now, X509 **signer, EVP_PKEY **
 	}
 	*key = tp->key != NULL ? tp->key : tp->crl_key;
 	if (*key == NULL) {
-		if (pki_key_generate(2048, &tp->crl_key, err) != 0)
+		if (pki_key_generate(CFG_RSA_BITS_DEFAULT, &tp->crl_key, err) != 0)
 			return -1;
 		*key = tp->crl_key;
 	}
@@ -305,7 +305,7 @@ static ec_time refresh_time(X509_CRL *crl, ec_time now)
 
 static void keep(tp_runtime *tp, X509_CRL *crl, const char *source, ec_time now)
 {
-	char name[CLIENT_PATH_MAX];
+	char name[EC_PATH_MAX];
 	uint8_t *der = NULL;
 	size_t len = 0;
 	ec_err err;

@@ -15,6 +15,7 @@
 #include "util/crashpoint.h"
 #include "util/encoding.h"
 #include "util/fsutil.h"
+#include "util/opproto.h"
 
 /* ---- authenticate ---- */
 
@@ -74,10 +75,7 @@ static void fetch_caps(tp_runtime *tp)
 	if (scep_client_get_ca_caps(tp->http, &r) == 0) {
 		scep_caps caps;
 		scep_caps_parse(r.body, r.body_len, &caps);
-		tp->rec.caps = (caps.get_next_ca_cert ? 1u : 0) | (caps.renewal ? 2u : 0) |
-		               (caps.post_pkioperation ? 4u : 0) | (caps.sha1 ? 8u : 0) | (caps.sha256 ? 16u : 0) |
-		               (caps.sha384 ? 32u : 0) | (caps.sha512 ? 64u : 0) | (caps.aes ? 128u : 0) |
-		               (caps.des3 ? 256u : 0) | (caps.scep_standard ? 512u : 0) | 0x8000u;
+		tp->rec.caps = scep_caps_to_bits(&caps);
 	} else {
 		client_log(tp, "GetCACaps failed: %s", r.reason);
 	}
@@ -86,13 +84,7 @@ static void fetch_caps(tp_runtime *tp)
 
 scep_caps client_caps(const tp_runtime *tp)
 {
-	unsigned c = tp->rec.caps;
-	scep_caps caps = {
-		.get_next_ca_cert = c & 1u, .renewal = c & 2u, .post_pkioperation = c & 4u, .sha1 = c & 8u,
-		.sha256 = c & 16u, .sha384 = c & 32u, .sha512 = c & 64u, .aes = c & 128u, .des3 = c & 256u,
-		.scep_standard = c & 512u,
-	};
-	return caps;
+	return scep_caps_from_bits(tp->rec.caps);
 }
 
 static int install_ca(tp_runtime *tp, X509 *cert, ec_time now, ec_err *err)
@@ -165,7 +157,7 @@ int client_cmd_authenticate(tp_runtime *tp, bool confirmed, ec_time now, ec_buf 
 	int64_t retry_after = -1;
 	int rc = authenticate(tp, confirmed, now, out, &retry_after, err);
 	if (rc == 1)
-		return ec_buf_printf(out, "?confirm Do you accept this certificate?\n") == 0 ? 0 : -1;
+		return opproto_ask_confirm(out, "Do you accept this certificate?") == 0 ? 0 : -1;
 	if (rc != 0)
 		return -1;
 	if (ec_buf_printf(out, "Trustpoint %s: CA certificate accepted.\n", tp->cfg.name) != 0)
@@ -287,7 +279,7 @@ static X509 *find_cert_for(STACK_OF(X509) *certs, EVP_PKEY *key)
 static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
 {
 	ec_err err;
-	char old_slot_path[CLIENT_PATH_MAX] = "";
+	char old_slot_path[EC_PATH_MAX] = "";
 	if (x->request_key_shadow) {
 		client_key_file(tp, tp->rec.key_slot, old_slot_path, sizeof(old_slot_path));
 		tp->rec.key_slot = tp->rec.key_slot == 'a' ? 'b' : 'a';
@@ -502,7 +494,7 @@ static EVP_PKEY *request_key(tp_runtime *tp, bool renewal, bool *shadow, ec_err 
 		return tp->key;
 	}
 	char other = tp->rec.key_slot == 'a' ? 'b' : 'a';
-	char path[CLIENT_PATH_MAX];
+	char path[EC_PATH_MAX];
 	EVP_PKEY_free(tp->shadow_key);
 	tp->shadow_key = NULL;
 	if (client_key_file(tp, other, path, sizeof(path)) == 0)
@@ -726,8 +718,8 @@ int client_cmd_enroll(tp_runtime *tp, bool confirmed, ec_time now, ec_buf *out, 
 		return ec_err_set(err, "trustpoint %s needs re-authentication: its CA's certificate does not chain to "
 		                  "the one it holds; run `crypto pki authenticate %s` first", tp->cfg.name, tp->cfg.name);
 	if (tp->rec.m.enrolled && !confirmed)
-		return ec_buf_printf(out, "%% The trustpoint %s already has a certificate.\n"
-		                     "?confirm Renew it now?\n", tp->cfg.name) == 0 ? 0 : -1;
+		return ec_buf_printf(out, "%% The trustpoint %s already has a certificate.\n", tp->cfg.name) == 0 &&
+		       opproto_ask_confirm(out, "Renew it now?") == 0 ? 0 : -1;
 	/* A re-enrollment starts from the active certificates: rollover material fetched earlier
 	 * may belong to a rollover the CA has since cancelled. */
 	if (tp->rollover_ca != NULL || tp->rollover_cert != NULL) {

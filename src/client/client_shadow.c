@@ -139,7 +139,7 @@ static void promote(tp_runtime *tp, char *old_key_path, size_t sz)
 void client_switch(tp_runtime *tp, ec_time now)
 {
 	ec_err err;
-	char old_key[CLIENT_PATH_MAX];
+	char old_key[EC_PATH_MAX];
 	bool had_cert = tp->rollover_cert != NULL;
 	if (tp->rollover_ca == NULL && !had_cert)
 		return;

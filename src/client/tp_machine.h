@@ -69,20 +69,20 @@ typedef struct tp_policy {
 } tp_policy;
 
 typedef struct tp_state {
-	int phase;                      /* enum tp_phase */
-	int request_kind;               /* enum tp_request_kind of the request in flight or due */
+	enum tp_phase phase;
+	enum tp_request_kind request_kind; /* of the request in flight or due */
 	bool authenticated;             /* an active CA certificate is installed */
 	bool enrolled;                  /* an active identity certificate is installed */
 	ec_time cert_not_after;         /* active identity certificate */
 	ec_time ca_not_after;           /* active CA certificate */
-	int renewal_kind;               /* TP_REQ_RENEW or TP_REQ_SHADOW: what the timer armed */
+	enum tp_request_kind renewal_kind; /* TP_REQ_RENEW or TP_REQ_SHADOW: what the timer armed */
 	ec_time renew_at;               /* RENEW/SHADOW timer */
 	ec_time poll_at;                /* POLL timer */
 	ec_time retry_at;               /* CONNECT RETRY timer */
 	ec_time poll_interval;          /* the last POLL interval used */
 	ec_time retry_interval;         /* the last CONNECT RETRY interval used */
 	int poll_count;                 /* polls sent for the request in flight */
-	int retry_action;               /* enum tp_action to repeat when CONNECT RETRY fires */
+	enum tp_action retry_action;    /* what to repeat when CONNECT RETRY fires */
 	ec_time switch_at;              /* SHADOW done: when the rollover certificates take over */
 	ec_time cert_ca_not_after;      /* the CA certificate that issued the active identity
 	                                 * certificate (kept when a successor is adopted) */
