@@ -99,6 +99,12 @@ void client_crl_wanted(tp_runtime *tp);
 /* Main thread, every turn of the loop: fetches the CRL that client_crl_wanted asked for, at
  * most once per CLIENT_CRL_WAKE_INTERVAL_MS of real time whatever the number of requests. */
 void client_crl_service(tp_runtime *tp, ec_time now);
+/* The post-install command runs without the main loop waiting for it: the loop calls
+ * client_post_install_service (reaps it, logs how it ended, signals it past its timeout, starts a
+ * run queued while it ran) no later than client_post_install_wake, a time of ec_elapsed_ms();
+ * INT64_MAX when nothing runs. */
+void client_post_install_service(tp_runtime *tp);
+ec_time client_post_install_wake(const tp_runtime *tp);
 /* `crypto pki crl request TP`: fetches the CA's CRL now and says what came of it. */
 int client_cmd_crl_request(tp_runtime *tp, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
 

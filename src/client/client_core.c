@@ -2,12 +2,10 @@
 #include "client/client_internal.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -262,28 +260,6 @@ void client_sync_outputs(tp_runtime *tp)
 		client_run_post_install(tp);
 }
 
-void client_run_post_install(tp_runtime *tp)
-{
-	if (tp->cfg.post_install[0] == '\0')
-		return;
-	pid_t pid = fork();
-	if (pid < 0) {
-		client_log(tp, "post-install command not run: fork: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		execl("/bin/sh", "sh", "-c", tp->cfg.post_install, (char *)NULL);
-		_exit(127);
-	}
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		client_log(tp, "post-install command succeeded");
-	else
-		client_log(tp, "post-install command failed (status %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-}
-
 static int load_key_password(tp_runtime *tp, ec_err *err)
 {
 	const char *path = "client.keypass";
@@ -416,6 +392,7 @@ void client_close(tp_runtime *tp)
 {
 	if (tp == NULL)
 		return;
+	client_post_install_stop(tp);
 	X509_free(tp->ca);
 	X509_free(tp->cert);
 	X509_free(tp->candidate_ca);

@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "client/client.h"
+#include "client/post_install.h"
 #include "client/tp_record.h"
 #include "net/scep_client.h"
 
@@ -45,6 +46,10 @@ struct tp_runtime {
 	EVP_PKEY *crl_key;                /* signs GetCRL while the trustpoint has no key of its own */
 	atomic_bool crl_wanted;           /* a request found no current CRL (any thread sets it) */
 	ec_time crl_wake_ms;              /* ec_elapsed_ms() of the last fetch a request asked for */
+
+	/* The post-install command (client_post_install.c). */
+	post_install_slot post_install;
+	pid_t post_install_pid;           /* the running one's; 0 when none */
 };
 
 /* client_core.c */
@@ -59,7 +64,11 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 int client_write_outputs(tp_runtime *tp, ec_err *err);
 /* Rewrites the output files (and runs post-install) when they differ from the installed state. */
 void client_sync_outputs(tp_runtime *tp);
+/* client_post_install.c: starts the post-install command without waiting for it, or, while it
+ * runs, queues one more run after it. */
 void client_run_post_install(tp_runtime *tp);
+/* At close: SIGTERM to a running command; no queued run starts. */
+void client_post_install_stop(tp_runtime *tp);
 int client_set_cert(tp_runtime *tp, int which, X509 *cert, ec_err *err);
 
 /* client_names.c */

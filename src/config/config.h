@@ -36,6 +36,9 @@
 /* An RSA key's size where the configuration names none: keys we make, and the smallest we
  * issue for. */
 #define CFG_RSA_BITS_DEFAULT 2048
+/* `output post-install-timeout`: how long a post-install command may run, and its bounds. */
+#define CFG_POST_INSTALL_TIMEOUT_DEFAULT 60
+#define CFG_POST_INSTALL_TIMEOUT_MAX 86400
 #define CFG_MAX_KEYS 64
 #define CFG_MAX_GRANT_TPS 8
 #define CFG_MAX_ALT_NAMES 16                   /* subjectAltNames a trustpoint requests */
@@ -133,6 +136,7 @@ typedef struct cfg_trustpoint {
 	char chain_file[CFG_TEXT_MAX];         /* `output chain PATH` */
 	char ca_bundle_file[CFG_TEXT_MAX];     /* `output ca-bundle PATH` */
 	char post_install[CFG_TEXT_MAX];       /* `output post-install COMMAND...` */
+	int post_install_timeout_seconds;      /* `output post-install-timeout SECONDS`, default 60 */
 	unsigned algorithms;                   /* enum cfg_alg bits: `hash` and `encryption` lists */
 } cfg_trustpoint;
 

@@ -52,6 +52,7 @@ void cfg_trustpoint_defaults(cfg_trustpoint *tp)
 	tp->auto_enroll_percent = 100;
 	tp->retry_count = 999;
 	tp->retry_period_minutes = 1;
+	tp->post_install_timeout_seconds = CFG_POST_INSTALL_TIMEOUT_DEFAULT;
 	tp->revocation_check = CFG_REVOCATION_NONE;
 	tp->algorithms = CFG_ALG_TRUSTPOINT_DEFAULT;
 }
@@ -338,8 +339,17 @@ static int cmd_fingerprint(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp
 
 static int cmd_output(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	static const char syntax[] = "output certificate|key|chain|ca-bundle PATH | output post-install COMMAND...";
+	static const char syntax[] = "output certificate|key|chain|ca-bundle PATH | output post-install COMMAND... | "
+	                             "output post-install-timeout SECONDS";
 	char *dst = NULL;
+	if (cfg_is(ln, 1, "post-install-timeout")) {
+		long seconds = 0;
+		if (cfg_want(p, ln, 3, 3, "output post-install-timeout SECONDS") != 0 ||
+		    cfg_int(p, ln, 2, 1, CFG_POST_INSTALL_TIMEOUT_MAX, "post-install timeout", &seconds) != 0)
+			return -1;
+		tp->post_install_timeout_seconds = (int)seconds;
+		return 0;
+	}
 	if (cfg_is(ln, 1, "post-install")) {
 		if (cfg_want(p, ln, 3, CFG_WORDS_MAX, "output post-install COMMAND...") != 0)
 			return -1;

@@ -90,6 +90,24 @@ static int sleep_ms(daemon_ctx *d, ec_time now, ec_time next)
 	return wait > LOOP_MAX_SLEEP_MS ? LOOP_MAX_SLEEP_MS : (int)wait;
 }
 
+/* Post-install commands run in real time, whatever the daemon's clock: the loop wakes for
+ * the first of them that has to be reaped or signalled. */
+static int post_install_sleep_ms(daemon_ctx *d, int timeout)
+{
+	ec_time wake = INT64_MAX;
+	for (size_t i = 0; i < d->n_tps; i++) {
+		ec_time w = client_post_install_wake(d->tps[i]);
+		if (w < wake)
+			wake = w;
+	}
+	if (wake == INT64_MAX)
+		return timeout;
+	ec_time wait = wake - ec_elapsed_ms();
+	if (wait < 0)
+		wait = 0;
+	return wait < timeout ? (int)wait : timeout;
+}
+
 void daemon_loop(daemon_ctx *d)
 {
 	int backoff_ms = 0;
@@ -111,11 +129,14 @@ void daemon_loop(daemon_ctx *d)
 			for (size_t i = 0; i < d->n_tps; i++)
 				client_crl_service(d->tps[i], now);
 		}
+		for (size_t i = 0; i < d->n_tps; i++)
+			client_post_install_service(d->tps[i]);
 		int timeout = sleep_ms(d, now, daemon_next_timer(d));
-		if (backoff_ms > 0) {
+		if (backoff_ms > 0)
 			timeout = timeout < LOOP_MAX_SLEEP_MS ? LOOP_MAX_SLEEP_MS : timeout;
+		timeout = post_install_sleep_ms(d, timeout);
+		if (backoff_ms > 0)
 			backoff_ms -= timeout;
-		}
 		struct pollfd p = {d->control_fd, POLLIN, 0};
 		int rc = poll(&p, 1, timeout);
 		if (rc < 0 && errno != EINTR)

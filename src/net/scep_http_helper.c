@@ -8,8 +8,6 @@
  * start); past either, the process is killed and the exchange reported unreachable. The helper
  * inherits standard error, so what it says lands in the daemon's log.
  */
-#define _GNU_SOURCE /* posix_spawn_file_actions_addclosefrom_np */
-
 #include "net/scep_http.h"
 
 #include <errno.h>
@@ -17,7 +15,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +27,12 @@
 #include "net/scep_client.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
+#include "util/spawn.h"
 
 #define HELPER_NAME "evercert-http"
 #define START_MARGIN_MS 10000 /* for the helper to start before its own timeouts run */
 #define BASE_TIMEOUT_MS 10000
 #define RESULT_MAX (SCEP_CLIENT_REPLY_MAX + 4096)
-
-extern char **environ;
 
 /* $EVERCERT_HTTP_HELPER, else evercert-http beside the running executable. */
 static int helper_path(char *out, size_t sz, ec_err *err)
@@ -67,36 +63,8 @@ static int helper_path(char *out, size_t sz, ec_err *err)
 /* Starts argv[0] with the socket as its standard input and output; -1 with err set. */
 static int spawn(char *const argv[], int sock, pid_t *pid, ec_err *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, defaults;
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return ec_err_set(err, "out of memory");
-	if (posix_spawnattr_init(&attr) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		return ec_err_set(err, "out of memory");
-	}
-	sigemptyset(&none);
-	sigemptyset(&defaults);
-	sigaddset(&defaults, SIGPIPE);
-	int rc = posix_spawn_file_actions_adddup2(&fa, sock, STDIN_FILENO);
-	if (rc == 0)
-		rc = posix_spawn_file_actions_adddup2(&fa, sock, STDOUT_FILENO);
-	if (rc == 0)
-		rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-	if (rc == 0)
-		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	if (rc == 0)
-		rc = posix_spawnattr_setsigmask(&attr, &none);
-	if (rc == 0)
-		rc = posix_spawnattr_setsigdefault(&attr, &defaults);
-	if (rc == 0)
-		rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return ec_err_set(err, "cannot start %s: %s", argv[0], strerror(rc));
-	return 0;
+	const ec_spawn_opts opts = {.stdin_fd = sock, .stdout_fd = sock, .own_group = false};
+	return ec_spawn(argv[0], argv, &opts, pid, err);
 }
 
 /* After a failed exchange: a program that closed its end is usually exiting, and its status says

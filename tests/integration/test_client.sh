@@ -65,7 +65,7 @@ cmp -s <(openssl x509 -in "$WORK/out/ca.pem") <(openssl x509 -in "$cafile") || f
 [ "$(stat -c %a "$WORK/out/spoke.key")" = 600 ] || fail "key file mode is not 600"
 [ "$(openssl x509 -in "$WORK/out/spoke.pem" -noout -pubkey)" = "$(openssl pkey -in "$WORK/out/spoke.key" -pubout)" ] \
   || fail "key file does not match the certificate"
-[ -f "$WORK/out/reloaded" ] || fail "post-install command did not run"
+wait_until 10 test -f "$WORK/out/reloaded" || fail "post-install command did not run"
 timers=$(cli cl show crypto pki timers)
 assert_contains "$timers" "RENEW ROOT"
 assert_contains "$timers" "291d23:5" "RENEW at 80% of 365 days"
@@ -86,7 +86,7 @@ second=$(openssl x509 -in "$WORK/out/spoke.pem" -noout -serial)
 [ "$first" != "$second" ] || fail "manual renewal did not replace the certificate"
 openssl verify -CAfile "$cafile" "$WORK/out/spoke.pem" >/dev/null || fail "renewed certificate does not verify"
 grep -q "renewal signed by a trusted certificate" "$WORK/ca.log" || fail "the CA did not auto-grant the renewal"
-[ -f "$WORK/out/reloaded" ] || fail "post-install did not follow the renewal"
+wait_until 10 test -f "$WORK/out/reloaded" || fail "post-install did not follow the renewal"
 pass "manual renewal signed by the current certificate, granted by grant auto trustpoint"
 
 # The CA goes away: CONNECT RETRY with backoff, then success when it is back.

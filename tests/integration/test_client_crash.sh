@@ -94,7 +94,7 @@ client_ready
 wait_for 30 test -s "$out/cert.pem"
 outputs_whole "after the first enrollment" "$(day 0)"
 assert_eq "$(installed_serial)" "$(serial_of "$out/cert.pem")" "installed serial"
-[ "$(post_installs)" -ge 1 ] || fail "post-install did not run"
+wait_until 10 eval '[ "$(post_installs)" -ge 1 ]' || fail "post-install did not run"
 grep -q "sending PKCSReq again" "$WORK/cl.$starts.log" || fail "the interrupted request was not resent"
 assert_eq "$(issued_total)" 1 "certificates issued for one interrupted enrollment"
 pass "killed before committing the first install: restarted with nothing, resent the same transaction, one certificate"
@@ -117,7 +117,7 @@ new_serial=$(installed_serial)
 assert_eq "$(serial_of "$out/cert.pem")" "$new_serial" "output certificate after the restart"
 [ "$(pubkey_of_key "$out/key.pem")" != "$old_pub" ] || fail "the regenerated key did not reach the output"
 outputs_whole "after the restart" "$(day 0)"
-[ "$(post_installs)" -gt "$before" ] || fail "post-install did not run for the repaired outputs"
+wait_until 10 eval '[ "$(post_installs)" -gt "$before" ]' || fail "post-install did not run for the repaired outputs"
 pass "killed after committing a re-enrollment: the restart wrote the new files and ran post-install"
 
 # ---- 3. Killed between the output certificate and the output key.
@@ -131,7 +131,7 @@ client_up
 client_ready
 assert_eq "$(serial_of "$out/cert.pem")" "$(installed_serial)" "output certificate after the restart"
 outputs_whole "after a kill between two output files" "$(day 0)"
-[ "$(post_installs)" -gt "$before" ] || fail "post-install did not run after the repair"
+wait_until 10 eval '[ "$(post_installs)" -gt "$before" ]' || fail "post-install did not run after the repair"
 grep -q "output key .* did not hold what the trustpoint holds" "$WORK/cl.$starts.log" ||
   fail "the repair at start was not logged"
 assert_eq "$(issued_total)" 3 "certificates issued for three enrollments"
@@ -159,7 +159,7 @@ curl -sf -o "$WORK/active-ca.der" "http://127.0.0.1:$port/cgi-bin/pkiclient.exe?
 cmp -s <(openssl x509 -in "$out/ca.pem" -outform DER) "$WORK/active-ca.der" ||
   fail "after the restart the output chain is not the CA's active certificate"
 outputs_whole "after the switch resumed" "$(day 100) + 1 second"
-[ "$(post_installs)" -gt "$before" ] || fail "post-install did not run for the switch"
+wait_until 10 eval '[ "$(post_installs)" -gt "$before" ]' || fail "post-install did not run for the switch"
 pass "killed in the SHADOW switch before its commit: resumed and switched, no instant without a valid pair"
 
 # ---- 5. The next generation's switch, killed after its commit, before the output files.
@@ -178,6 +178,6 @@ client_ready
 [ "$(installed_serial)" != "$old_serial" ] || fail "the committed switch was lost"
 assert_eq "$(serial_of "$out/cert.pem")" "$(installed_serial)" "output certificate after the restart"
 outputs_whole "after the restart" "$(day 200) + 1 second"
-[ "$(post_installs)" -gt "$before" ] || fail "post-install did not run for the switch"
+wait_until 10 eval '[ "$(post_installs)" -gt "$before" ]' || fail "post-install did not run for the switch"
 pass "killed after committing the SHADOW switch: the restart wrote the new pair and ran post-install"
 stop_daemon cl

@@ -123,7 +123,7 @@ openssl x509 -in "$web/www.pem" -noout 2>/dev/null || fail "the certificate chan
   fail "the repaired key is not the certificate's"
 grep -q "trustpoint WEB: output certificate $web/www.pem did not hold" "$WORK/cl.log" || fail "repair of the certificate not logged"
 grep -q "trustpoint WEB: output key $web/www.key did not hold" "$WORK/cl.log" || fail "repair of the key not logged"
-[ "$(posts WEB)" -gt "$before_web" ] || fail "post-install did not run after the repair at start"
+wait_until 10 eval '[ "$(posts WEB)" -gt "$before_web" ]' || fail "post-install did not run after the repair at start"
 pass "at start: a certificate changed and a key removed by hand are written again, logged by name, post-install run"
 
 # A manual rollover on the CA; the clients' SHADOW (80% of the certificates that end with the CA,
@@ -142,7 +142,7 @@ cmp -s <(openssl x509 -in "$web/chain.pem") "$WORK/old-ca.pem" || fail "the chai
 grep -q "trustpoint VPN: output ca-bundle $vpn/x509ca/root.pem did not hold" "$WORK/cl.log" ||
   fail "the removed ca-bundle was not logged when written again"
 grep -q "trustpoint WEB: output chain $web/chain.pem did not hold" "$WORK/cl.log" || fail "the chain repair not logged"
-[ "$(posts VPN)" -gt "$before_vpn" ] || fail "post-install did not run when the next CA was added"
+wait_until 10 eval '[ "$(posts VPN)" -gt "$before_vpn" ]' || fail "post-install did not run when the next CA was added"
 openssl verify -attime "$(epoch "$(at '+81 days')")" -CAfile "$web/chain.pem" "$web/www.pem" >/dev/null ||
   fail "the current certificate does not verify against the chain holding both CA certificates"
 curl -sf -o /dev/null --cacert "$vpn/x509ca/root.pem" --resolve "www.example.test:$tls_port:127.0.0.1" \

@@ -245,6 +245,7 @@ static void trustpoint_defaults(void **state)
 	assert_string_equal(tp->key_file, "");
 	assert_string_equal(tp->chain_file, "");
 	assert_string_equal(tp->post_install, "");
+	assert_int_equal(tp->post_install_timeout_seconds, 60);
 	cfg_config_free(cfg);
 }
 
@@ -752,6 +753,10 @@ static void trustpoint_lines(void **state)
 	assert_string_equal(tp->post_install, "systemctl reload  nginx.service");
 	cfg_config_free(cfg);
 
+	cfg = tp_ok("  output post-install-timeout 86400\n", &tp);
+	assert_int_equal(tp->post_install_timeout_seconds, 86400);
+	cfg_config_free(cfg);
+
 	cfg = tp_ok("  auto-enroll\n  ip-address 2001:db8::1\n  password plain\n", &tp);
 	assert_true(tp->auto_enroll);
 	assert_int_equal(tp->auto_enroll_percent, 100);
@@ -788,6 +793,11 @@ static void trustpoint_errors(void **state)
 	tp_fails("  enrollment retry count\n", "incomplete command (syntax: enrollment retry count N)");
 	tp_fails("  enrollment retry count 100001\n", "retry count 100001 out of range 0..100000");
 	tp_fails("  enrollment retry period 0\n", "retry period 0 out of range 1..60");
+	tp_fails("  output post-install-timeout 0\n", "post-install timeout 0 out of range 1..86400");
+	tp_fails("  output post-install-timeout 86401\n", "post-install timeout 86401 out of range 1..86400");
+	tp_fails("  output post-install-timeout 2s\n", "post-install timeout");
+	tp_fails("  output post-install-timeout\n", "syntax: output post-install-timeout SECONDS");
+	tp_fails("  output post-install-timeout 5 6\n", "syntax: output post-install-timeout SECONDS");
 	tp_fails("  enrollment retry period 61\n", "retry period 61 out of range 1..60");
 	tp_fails("  subject-name spoke\n", "subject-name 'spoke' is not a distinguished name");
 	tp_fails("  subject-name\n", "incomplete command");
