@@ -32,14 +32,13 @@ log="$WORK/cl.log"
 pid_of() { grep -o "trustpoint $1: post-install command started (pid [0-9]*)" "$log" | sed -n "$2p" | grep -o '[0-9]*)' | tr -d ')'; }
 # gone PID: neither it nor anything in its process group runs.
 gone() { ! kill -0 "$1" 2>/dev/null && ! pgrep -g "$1" >/dev/null; }
-# seconds_between TEXT1 TEXT2: the log's wall-clock time is simulated; the test measures its own.
+# now: seconds of real time (the log's times are of the daemon's simulated clock, frozen).
 now() { date +%s.%N; }
 
 wait_for_text "$log" "trustpoint STUBBORN: post-install command started (pid" 30
 stubborn=$(pid_of STUBBORN 1)
 wait_for_text "$log" "trustpoint HANG: post-install command started (pid" 30
 hang=$(pid_of HANG 1)
-t0=$(now)
 
 # Two more installs while STUBBORN's command runs: one more run after it, not two.
 cli cl enroll STUBBORN --yes >/dev/null
@@ -86,10 +85,19 @@ have=$(grep -vE '^(PWD|SHLVL|_|OLDPWD)=' "$WORK/normal.env" | sort)
 grep -qx "EVERCERT_TEST_MARKER=post-install sees the daemon's environment" "$WORK/normal.env" || fail "the daemon's environment did not reach post-install"
 pass "post-install runs with the daemon's environment, as before"
 
-# HANG: SIGTERM about 2 s after its start, then gone.
+# HANG: SIGTERM 2 s after its start, then gone.
 wait_for_text "$log" "trustpoint HANG: post-install command (pid $hang) still running after 2 s: SIGTERM sent" 15
-echo "HANG's SIGTERM seen $(awk "BEGIN{printf \"%.1f\", $(now) - $t0}") s after its start was seen"
 wait_for_text "$log" "trustpoint HANG: post-install command failed (pid $hang, signal 15 (SIGTERM))"
+wait_for 10 gone "$hang"
+# Once more, timed by the test: the run starts within `enroll`, so no sooner than t1.
+t1=$(now)
+cli cl enroll HANG --yes >/dev/null
+hang=$(pid_of HANG 2)
+[ -n "$hang" ] || fail "HANG's post-install did not start for its renewal"
+wait_for_text "$log" "trustpoint HANG: post-install command (pid $hang) still running after 2 s: SIGTERM sent" 15
+took=$(awk "BEGIN{printf \"%.2f\", $(now) - $t1}")
+echo "HANG's SIGTERM logged $took s after its renewal was asked for (timeout 2 s)"
+awk "BEGIN{exit !($took >= 2.0 && $took < 10)}" || fail "SIGTERM came $took s after the start, not after the 2 s timeout"
 wait_for 10 gone "$hang"
 pass "a hanging post-install command gets SIGTERM after its timeout (2 s), logged with its pid and signal; it is gone"
 
@@ -103,10 +111,16 @@ again=$(pid_of STUBBORN 2)
 [ -n "$again" ] && [ "$again" != "$stubborn" ] || fail "the coalesced run of STUBBORN did not start"
 pass "a post-install command ignoring SIGTERM gets SIGKILL 5 s later and is gone; the coalesced run starts once"
 
-# At stop, a running command gets SIGTERM.
+# At stop, running commands get SIGTERM.
+cli cl enroll HANG --yes >/dev/null
+hang=$(pid_of HANG 3)
+[ -n "$hang" ] || fail "HANG's post-install did not start for its second renewal"
 stop_daemon cl
+grep -q "trustpoint HANG: post-install command (pid $hang) the daemon stops: SIGTERM sent" "$log" ||
+  fail "HANG's running post-install command was not sent SIGTERM at stop"
 grep -q "trustpoint STUBBORN: post-install command (pid $again) the daemon stops: SIGTERM sent" "$log" ||
-  fail "the running post-install command was not sent SIGTERM at stop"
+  fail "STUBBORN's running post-install command was not sent SIGTERM at stop"
+wait_for 10 gone "$hang"
 [ -z "$(pid_of STUBBORN 3)" ] || fail "a third STUBBORN run started although only one was queued"
 kill -KILL -- "-$again" 2>/dev/null || true # it ignores SIGTERM, by design of this test
-pass "at stop, a running post-install command gets SIGTERM, logged"
+pass "at stop, running post-install commands get SIGTERM, logged; one that heeds it is gone"
