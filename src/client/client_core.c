@@ -66,7 +66,7 @@ static int state_path(tp_runtime *tp, char *out, size_t sz)
 
 int client_save(tp_runtime *tp, ec_err *err)
 {
-	char path[CLIENT_PATH_MAX];
+	char path[EC_PATH_MAX];
 	ec_buf b;
 	ec_buf_init(&b, TP_RECORD_MAX);
 	int rc = -1;
@@ -82,7 +82,7 @@ int client_save(tp_runtime *tp, ec_err *err)
 
 int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY **out, ec_err *err)
 {
-	char path[CLIENT_PATH_MAX];
+	char path[EC_PATH_MAX];
 	*out = NULL;
 	if (client_key_file(tp, slot, path, sizeof(path)) != 0)
 		return ec_err_set(err, "key name too long");
@@ -299,7 +299,7 @@ static tp_policy policy_of(const cfg_trustpoint *c)
 /* Loads the state file if there is one; else starts fresh. */
 static int load_state(tp_runtime *tp, ec_time now, ec_err *err)
 {
-	char path[CLIENT_PATH_MAX];
+	char path[EC_PATH_MAX];
 	if (state_path(tp, path, sizeof(path)) != 0)
 		return ec_err_set(err, "state path too long");
 	if (!ec_file_exists_at(&tp->dir, path)) {

@@ -14,7 +14,6 @@
 #include "client/tp_record.h"
 #include "net/scep_client.h"
 
-#define CLIENT_PATH_MAX 4096
 /* How far in our future an issued certificate may start (the CA's clock being ahead). */
 #define CLIENT_SKEW_TOLERANCE (EC_MS_PER_HOUR)
 
