@@ -88,7 +88,7 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 		return ec_err_set(err, "key name too long");
 	if (!create || ec_file_exists_at(&tp->keys, path))
 		return ec_file_exists_at(&tp->keys, path) ? pki_key_load_at(&tp->keys, path, tp->key_password, out, err) : 0;
-	int bits = tp->cfg.rsakeypair_bits > 0 ? tp->cfg.rsakeypair_bits : 2048;
+	int bits = tp->cfg.rsakeypair_bits > 0 ? tp->cfg.rsakeypair_bits : CFG_RSA_BITS_DEFAULT;
 	if (pki_key_generate(bits, out, err) != 0 ||
 	    pki_key_save_at(&tp->keys, path, *out, tp->key_password, err) != 0) {
 		EVP_PKEY_free(*out);
