@@ -3,7 +3,8 @@
  * renew, and install the certificate for the applications that use it.
  *
  * The driver around tp_machine.h: it performs what the machine asks (HTTP through
- * net/scep_client.h, messages through scep/scep.h, keys and files) and feeds the outcome back.
+ * scep_client/scep_client.h, messages through scep/scep.h, keys and files) and feeds the outcome
+ * back.
  * It never reads the clock: `now` comes from the daemon. Blocking: the HTTP exchanges run on the
  * caller's thread with the scep_client's timeouts.
  *

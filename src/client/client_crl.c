@@ -24,6 +24,7 @@
 
 #include "pki/pki.h"
 #include "scep/scep.h"
+#include "scep/scep_caps.h"
 #include "util/encoding.h"
 #include "util/fsutil.h"
 #include "util/json.h"

@@ -12,6 +12,7 @@
 
 #include "pki/pki.h"
 #include "scep/scep.h"
+#include "scep/scep_caps.h"
 #include "util/crashpoint.h"
 #include "util/encoding.h"
 #include "util/fsutil.h"

@@ -12,7 +12,8 @@
 #include "client/client.h"
 #include "client/post_install.h"
 #include "client/tp_record.h"
-#include "net/scep_client.h"
+#include "scep/scep_caps.h"
+#include "scep_client/scep_client.h"
 
 /* How far in our future an issued certificate may start (the CA's clock being ahead). */
 #define CLIENT_SKEW_TOLERANCE (EC_MS_PER_HOUR)

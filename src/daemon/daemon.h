@@ -19,8 +19,8 @@
 #include "client/client.h"
 #include "clock/clock.h"
 #include "config/config.h"
-#include "http/http_server.h"
-#include "http/scep_router.h"
+#include "http_server/http_server.h"
+#include "http_server/scep_router.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "net/scep_client.h"
+#include "scep_client/scep_client.h"
 #include "pki/pki.h"
 #include "scep/scep.h"
 #include "util/encoding.h"

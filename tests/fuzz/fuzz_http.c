@@ -13,7 +13,7 @@
 #include "ca/ca.h"
 #include "clock/clock.h"
 #include "config/config.h"
-#include "http/scep_router.h"
+#include "http_server/scep_router.h"
 #include "scep/scep.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/scep_http.h"
+#include "scep_client/scep_http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http/conn_guard.h"
+#include "http_server/conn_guard.h"
 
 #define MAX_CONNS 64
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "net/scep_client.h"
+#include "scep/scep_caps.h"
 
 static scep_caps parse(const char *text)
 {

@@ -21,9 +21,10 @@
 
 #include <cmocka.h>
 
-#include "http/http_server.h"
-#include "net/scep_client.h"
-#include "net/scep_http.h"
+#include "http_server/http_server.h"
+#include "scep/scep_caps.h"
+#include "scep_client/scep_client.h"
+#include "scep_client/scep_http.h"
 #include "util/encoding.h"
 
 #define BIG_BODY (2 * 1024 * 1024)

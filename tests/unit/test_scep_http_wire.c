@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "net/scep_client.h"
-#include "net/scep_http.h"
+#include "scep_client/scep_client.h"
+#include "scep_client/scep_http.h"
 
 static const uint8_t POST[] = {0x30, 0x82, 0x00, 0x00, 0x0d, 0x0a, 0xff};
 

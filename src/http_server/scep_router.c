@@ -1,4 +1,4 @@
-#include "http/scep_router.h"
+#include "http_server/scep_router.h"
 
 #include <stdio.h>
 #include <stdlib.h>

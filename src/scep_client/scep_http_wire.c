@@ -4,12 +4,12 @@
  * absent string). Readers check every length against what is left and against the field's
  * limit, refuse NUL inside text and trailing bytes, and change nothing on failure.
  */
-#include "net/scep_http.h"
+#include "scep_client/scep_http.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/scep_client.h"
+#include "scep_client/scep_client.h"
 
 #define CALL_MAGIC "ECQ1"
 #define RESULT_MAGIC "ECR1"

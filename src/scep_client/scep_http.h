@@ -11,8 +11,8 @@
  * The two processes talk in the wire format below; they are built together, so it is exact
  * (host byte order, a version in its magic) and any mismatch is refused, never guessed at.
  */
-#ifndef EVERCERT_NET_SCEP_HTTP_H
-#define EVERCERT_NET_SCEP_HTTP_H
+#ifndef EVERCERT_SCEP_CLIENT_SCEP_HTTP_H
+#define EVERCERT_SCEP_CLIENT_SCEP_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,7 +7,7 @@
  * A connection shut down (expired or evicted) leaves both lists and the counts at once, so what
  * the counts say is what still holds a place; its record waits for guard_close.
  */
-#include "http/conn_guard.h"
+#include "http_server/conn_guard.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -16,14 +16,14 @@
  * Purity and threads: not pure (the network); started and stopped on the daemon's main thread, the
  * handler runs on libmicrohttpd's worker threads.
  */
-#ifndef EVERCERT_HTTP_HTTP_SERVER_H
-#define EVERCERT_HTTP_HTTP_SERVER_H
+#ifndef EVERCERT_HTTP_SERVER_HTTP_SERVER_H
+#define EVERCERT_HTTP_SERVER_HTTP_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/conn_guard.h"
+#include "http_server/conn_guard.h"
 #include "util/err.h"
 
 typedef struct http_request {

@@ -30,8 +30,8 @@
  *
  * Purity and threads: not pure (shuts sockets down); any thread, as said above.
  */
-#ifndef EVERCERT_HTTP_CONN_GUARD_H
-#define EVERCERT_HTTP_CONN_GUARD_H
+#ifndef EVERCERT_HTTP_SERVER_CONN_GUARD_H
+#define EVERCERT_HTTP_SERVER_CONN_GUARD_H
 
 #include <stdbool.h>
 #include <stddef.h>

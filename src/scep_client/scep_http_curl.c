@@ -7,7 +7,7 @@
  * The reply body is collected into an ec_buf capped at SCEP_CLIENT_REPLY_MAX; the transfer is
  * aborted past the cap. Nothing here reads the clock: a Retry-After date is returned as it is.
  */
-#include "net/scep_http.h"
+#include "scep_client/scep_http.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 
 #include <curl/curl.h>
 
-#include "net/scep_client.h"
+#include "scep_client/scep_client.h"
 #include "util/buf.h"
 
 #define DEFAULT_PATH "/cgi-bin/pkiclient.exe"

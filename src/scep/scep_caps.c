@@ -1,5 +1,5 @@
 /* GetCACaps: the capability list, and the digest and cipher a trustpoint chooses from it. */
-#include "net/scep_client.h"
+#include "scep/scep_caps.h"
 
 #include <stddef.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
  * count connections in and out, and a watchdog thread shuts down the sockets past their
  * deadline. libmicrohttpd calls the guard from its worker threads: the guard locks.
  */
-#include "http/http_server.h"
+#include "http_server/http_server.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>

@@ -8,7 +8,7 @@
  * start); past either, the process is killed and the exchange reported unreachable. The helper
  * inherits standard error, so what it says lands in the daemon's log.
  */
-#include "net/scep_http.h"
+#include "scep_client/scep_http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "clock/clock.h"
-#include "net/scep_client.h"
+#include "scep_client/scep_client.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/spawn.h"

@@ -16,14 +16,14 @@
  * on the HTTP worker threads, several at once. It alone decides how a CA's answer (ca_reply) looks
  * on the wire: status, content type, Retry-After.
  */
-#ifndef EVERCERT_HTTP_SCEP_ROUTER_H
-#define EVERCERT_HTTP_SCEP_ROUTER_H
+#ifndef EVERCERT_HTTP_SERVER_SCEP_ROUTER_H
+#define EVERCERT_HTTP_SERVER_SCEP_ROUTER_H
 
 #include <stddef.h>
 
 #include "ca/ca.h"
 #include "clock/clock.h"
-#include "http/http_server.h"
+#include "http_server/http_server.h"
 
 typedef struct scep_router {
 	ca_engine **cas;

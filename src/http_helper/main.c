@@ -3,8 +3,9 @@
  *
  * evercertd starts it for every exchange with a CA and reads its result, so that the daemon
  * holding the keys never maps libcurl nor reads HTTP from the network itself. Standard input
- * carries one call and standard output one result, in the wire format of net/scep_http.h; with
- * --base it only checks an enrollment URL. Not meant to be run by hand.
+ * carries one call and standard output one result, in the wire format of
+ * scep_client/scep_http.h; with --base it only checks an enrollment URL. Not meant to be run by
+ * hand.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "net/scep_client.h"
-#include "net/scep_http.h"
+#include "scep_client/scep_client.h"
+#include "scep_client/scep_http.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 

@@ -4,7 +4,7 @@
  * accepts, how a status or a failed transfer becomes an outcome, and the reason quoted from an
  * error body are decided here, the same whichever transport made the exchange.
  */
-#include "net/scep_client.h"
+#include "scep_client/scep_client.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "net/scep_http.h"
+#include "scep_client/scep_http.h"
 #include "util/encoding.h"
 
 #define BASE_URL_MAX 2048
