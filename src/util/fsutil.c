@@ -297,11 +297,9 @@ static int follow_link(const char *cand, const char *rest, char *todo, size_t to
 	return 0;
 }
 
-int ec_path_resolve_trusted(const char *path, uid_t uid, mode_t create_mode, char *out, size_t outsz,
-                            ec_err *err)
+/* The absolute path to walk (todo): path itself, or a relative one behind the working directory. */
+static int absolute_path_to_walk(const char *path, char *todo, size_t todosz, ec_err *err)
 {
-	char todo[2 * EC_PATH_MAX], done[EC_PATH_MAX] = "", cand[EC_PATH_MAX + NAME_MAX + 2];
-	struct stat st;
 	if (path[0] == '\0')
 		return ec_err_set(err, "empty directory name");
 	if (path[0] != '/') {
@@ -309,11 +307,36 @@ int ec_path_resolve_trusted(const char *path, uid_t uid, mode_t create_mode, cha
 		char cwd[EC_PATH_MAX];
 		if (getcwd(cwd, sizeof(cwd)) == NULL)
 			return ec_err_set(err, "cannot resolve %s: getcwd: %s", path, strerror(errno));
-		if (snprintf(todo, sizeof(todo), "%s/%s", cwd, path) >= (int)sizeof(todo))
+		if (snprintf(todo, todosz, "%s/%s", cwd, path) >= (int)todosz)
 			return ec_err_set(err, "path too long: %s", path);
-	} else if (snprintf(todo, sizeof(todo), "%s", path) >= (int)sizeof(todo)) {
+	} else if (snprintf(todo, todosz, "%s", path) >= (int)todosz) {
 		return ec_err_set(err, "path too long: %s", path);
 	}
+	return 0;
+}
+
+/* lstat of the component cand into *st; with create_mode non-zero a missing one is created first
+ * (the last with create_mode, those on the way 0755). */
+static int reach_component(const char *cand, bool last, mode_t create_mode, struct stat *st, ec_err *err)
+{
+	if (lstat(cand, st) == 0)
+		return 0;
+	if (errno != ENOENT || create_mode == 0)
+		return ec_err_set(err, "cannot reach %s: %s", cand, strerror(errno));
+	if (mkdir(cand, last ? create_mode : 0755) != 0 && errno != EEXIST)
+		return ec_err_set(err, "cannot create %s: %s", cand, strerror(errno));
+	if (lstat(cand, st) != 0)
+		return ec_err_set(err, "cannot reach %s: %s", cand, strerror(errno));
+	return 0;
+}
+
+int ec_path_resolve_trusted(const char *path, uid_t uid, mode_t create_mode, char *out, size_t outsz,
+                            ec_err *err)
+{
+	char todo[2 * EC_PATH_MAX], done[EC_PATH_MAX] = "", cand[EC_PATH_MAX + NAME_MAX + 2];
+	struct stat st;
+	if (absolute_path_to_walk(path, todo, sizeof(todo), err) != 0)
+		return -1;
 	if (lstat("/", &st) != 0 || check_component("/", &st, uid, err) != 0)
 		return -1;
 	int links = 0;
@@ -340,14 +363,8 @@ int ec_path_resolve_trusted(const char *path, uid_t uid, mode_t create_mode, cha
 		if (clen > NAME_MAX || snprintf(cand, sizeof(cand), "%s/%.*s", done, (int)clen, p) >= EC_PATH_MAX)
 			return ec_err_set(err, "path too long: %s", path);
 		bool last = rest[strspn(rest, "/")] == '\0';
-		if (lstat(cand, &st) != 0) {
-			if (errno != ENOENT || create_mode == 0)
-				return ec_err_set(err, "cannot reach %s: %s", cand, strerror(errno));
-			if (mkdir(cand, last ? create_mode : 0755) != 0 && errno != EEXIST)
-				return ec_err_set(err, "cannot create %s: %s", cand, strerror(errno));
-			if (lstat(cand, &st) != 0)
-				return ec_err_set(err, "cannot reach %s: %s", cand, strerror(errno));
-		}
+		if (reach_component(cand, last, create_mode, &st, err) != 0)
+			return -1;
 		/* The directory reached last is the caller's to judge (ec_dir_open wants it private). */
 		if ((!last || S_ISLNK(st.st_mode)) && check_component(cand, &st, uid, err) != 0)
 			return -1;
