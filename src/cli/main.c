@@ -128,55 +128,65 @@ static bool confirm(const char *question)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for: the words to send (the daemon's own flags --json and --md5
+ * among them) and whether confirmation is already given. */
+typedef struct {
+	const char *state_dir;
+	char *words[CLI_ARGS_MAX + 3];
+	int n;
+	bool yes;
+} cli_request;
+
+/* Reads the options before COMMAND; -1 to go on, otherwise the exit status (help, version, misuse). */
+static int parse_options(int argc, char **argv, cli_request *req)
 {
 	static const struct option opts[] = {
 		{"state-dir", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
 		{"md5", no_argument, NULL, 'm'},             {"yes", no_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}};
-	const char *state_dir = getenv("EVERCERT_STATE_DIR");
-	char *words[CLI_ARGS_MAX + 3];
-	int n = 0, c;
-	bool yes = false;
+	int c;
 	while ((c = getopt_long(argc, argv, "+s:yhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': state_dir = optarg; break;
-		case 'j': words[n++] = "--json"; break;
-		case 'm': words[n++] = "--md5"; break;
-		case 'y': yes = true; break;
+		case 's': req->state_dir = optarg; break;
+		case 'j': req->words[req->n++] = "--json"; break;
+		case 'm': req->words[req->n++] = "--md5"; break;
+		case 'y': req->yes = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("evercert %s\n", EVERCERT_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind >= argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(argv[optind], "check") == 0)
-		return cli_check(argc - optind, argv + optind);
-	if (state_dir == NULL) {
-		fprintf(stderr, "evercert: give the daemon's state directory with --state-dir DIR or EVERCERT_STATE_DIR\n");
-		return 2;
-	}
+	return -1;
+}
+
+/* Appends the command's words; --yes among them is the option, not a word (it is sent last). */
+static int add_command_words(int argc, char **argv, cli_request *req)
+{
 	for (int i = optind; i < argc; i++) {
-		if (n >= CLI_ARGS_MAX || strchr(argv[i], '\n') != NULL) {
+		if (req->n >= CLI_ARGS_MAX || strchr(argv[i], '\n') != NULL) {
 			fprintf(stderr, "evercert: too many words, or a word with a line break\n");
 			return 2;
 		}
 		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "--md5") == 0 || strcmp(argv[i], "--yes") == 0) {
-			yes = yes || strcmp(argv[i], "--yes") == 0;
+			req->yes = req->yes || strcmp(argv[i], "--yes") == 0;
 			if (strcmp(argv[i], "--yes") == 0)
 				continue;
 		}
-		words[n++] = argv[i];
+		req->words[req->n++] = argv[i];
 	}
+	if (req->yes)
+		req->words[req->n++] = "--yes";
+	return 0;
+}
+
+/* Sends the command; when the daemon asks for confirmation, asks the operator and sends it again
+ * with --yes. The exit status. */
+static int run_command(cli_request *req)
+{
 	ec_buf reply;
 	ec_buf_init(&reply, CLI_REPLY_MAX);
-	if (yes)
-		words[n++] = "--yes";
-	int rc = call(state_dir, n, words, &reply);
+	int rc = call(req->state_dir, req->n, req->words, &reply);
 	char *question = rc == OPPROTO_OK ? opproto_take_confirm(&reply) : NULL;
 	if (question != NULL) {
 		char q[512];
@@ -189,10 +199,31 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		ec_buf_reset(&reply);
-		words[n++] = "--yes";
-		rc = call(state_dir, n, words, &reply);
+		req->words[req->n++] = "--yes";
+		rc = call(req->state_dir, req->n, req->words, &reply);
 	}
 	int status = rc < 0 ? 1 : print_reply(&reply);
 	ec_buf_free(&reply);
 	return status;
+}
+
+int main(int argc, char **argv)
+{
+	cli_request req = {.state_dir = getenv("EVERCERT_STATE_DIR")};
+	int status = parse_options(argc, argv, &req);
+	if (status >= 0)
+		return status;
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[optind], "check") == 0)
+		return cli_check(argc - optind, argv + optind);
+	if (req.state_dir == NULL) {
+		fprintf(stderr, "evercert: give the daemon's state directory with --state-dir DIR or EVERCERT_STATE_DIR\n");
+		return 2;
+	}
+	if (add_command_words(argc, argv, &req) != 0)
+		return 2;
+	return run_command(&req);
 }
