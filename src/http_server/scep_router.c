@@ -143,12 +143,37 @@ static void ca_pem(ca_engine *ca, bool rollover, http_response *resp)
 		from_ca(resp, &rep);
 }
 
-static void route(const scep_router *r, const http_request *req, http_response *resp)
+/* The operations that read what the CA holds (all but PKIOperation), answered from ca. */
+static void ca_query(const scep_router *r, ca_engine *ca, const char *op, http_response *resp)
 {
-	ca_engine *ca = select_ca(r, req);
 	ca_reply rep;
 	ec_err err;
 	int rc;
+	if (strcasecmp(op, "GetCACert") == 0)
+		rc = ca_get_ca_cert(ca, &rep, &err);
+	else if (strcasecmp(op, "GetCACaps") == 0)
+		rc = ca_get_ca_caps(ca, &rep, &err);
+	else if (strcasecmp(op, "GetNextCACert") == 0)
+		rc = ca_get_next_ca_cert(ca, ec_clock_now(r->clock), &rep, &err);
+	else if (strcasecmp(op, "GetCRL") == 0)
+		rc = ca_get_crl_der(ca, &rep, &err);
+	else if (strcasecmp(op, "GetCARolloverChain") == 0)
+		rc = ca_get_rollover_chain(ca, &rep, &err);
+	else {
+		char text[160];
+		snprintf(text, sizeof(text), "unknown operation '%.64s'", op);
+		http_response_text(resp, 400, text);
+		return;
+	}
+	if (rc != 0)
+		fault(resp, op, &err);
+	else
+		from_ca(resp, &rep);
+}
+
+static void route(const scep_router *r, const http_request *req, http_response *resp)
+{
+	ca_engine *ca = select_ca(r, req);
 	if (ca == NULL) {
 		http_response_text(resp, 404, "this server runs no certificate server");
 		return;
@@ -184,26 +209,7 @@ static void route(const scep_router *r, const http_request *req, http_response *
 		pki_operation(r, ca, req, resp);
 		return;
 	}
-	if (strcasecmp(op, "GetCACert") == 0)
-		rc = ca_get_ca_cert(ca, &rep, &err);
-	else if (strcasecmp(op, "GetCACaps") == 0)
-		rc = ca_get_ca_caps(ca, &rep, &err);
-	else if (strcasecmp(op, "GetNextCACert") == 0)
-		rc = ca_get_next_ca_cert(ca, ec_clock_now(r->clock), &rep, &err);
-	else if (strcasecmp(op, "GetCRL") == 0)
-		rc = ca_get_crl_der(ca, &rep, &err);
-	else if (strcasecmp(op, "GetCARolloverChain") == 0)
-		rc = ca_get_rollover_chain(ca, &rep, &err);
-	else {
-		char text[160];
-		snprintf(text, sizeof(text), "unknown operation '%.64s'", op);
-		http_response_text(resp, 400, text);
-		return;
-	}
-	if (rc != 0)
-		fault(resp, op, &err);
-	else
-		from_ca(resp, &rep);
+	ca_query(r, ca, op, resp);
 }
 
 void scep_router_handle(void *ctx, const http_request *req, http_response *resp)
