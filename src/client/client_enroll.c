@@ -583,86 +583,127 @@ static void log_lapsed_signer(tp_runtime *tp, int signer_kind, int type)
 		           "by a self-signed certificate", end, scep_msg_type_name(type));
 }
 
-void client_enroll(tp_runtime *tp, ec_time now)
+/* The parts of one enrollment request, owned until it has been sent. */
+typedef struct enroll_request {
+	exchange x;
+	int type;                   /* SCEP_MSG_PKCSREQ or SCEP_MSG_RENEWALREQ */
+	const EVP_MD *md;
+	const EVP_CIPHER *cipher;
+	X509 *self;                 /* the self-signed signer, when the request has one */
+	X509_NAME *subject;
+	X509_REQ *csr;
+	uint8_t *csr_der;
+	size_t csr_len;
+} enroll_request;
+
+static void enroll_request_free(enroll_request *q)
 {
-	exchange x = {.action = TP_ACT_ENROLL, .recipient = tp->ca};
-	X509 *self = NULL;
-	X509_NAME *subject = NULL;
-	X509_REQ *csr = NULL;
-	uint8_t *csr_der = NULL;
-	size_t csr_len = 0;
-	ec_err err;
-	uint8_t rnd[16];
+	X509_free(q->self);
+	X509_NAME_free(q->subject);
+	X509_REQ_free(q->csr);
+	free(q->csr_der);
+}
+
+/* The CA certificate a request goes to (the rollover CA for a SHADOW request), with the CA's
+ * capabilities fresh; false when no request goes out now. */
+static bool enroll_recipient(tp_runtime *tp, ec_time now, exchange *x)
+{
 	if (tp->http == NULL) {
 		client_fail_exchange(tp, now, "no `enrollment url` is configured");
-		return;
+		return false;
 	}
 	if (tp->rec.m.authenticated && client_recover_check(tp, now, false) != 0)
-		return;
+		return false;
 	if (!ensure_authenticated(tp, now))
-		return;
+		return false;
 	fetch_caps(tp);
-	x.recipient = tp->ca;
+	x->recipient = tp->ca;
 	if (tp->rec.m.request_kind == TP_REQ_SHADOW) {
 		if (client_fetch_rollover_ca(tp, now) != 0 || !tp->policy.auto_enroll || tp->cert == NULL)
-			return;
-		x.recipient = tp->rollover_ca;
-		x.shadow = true;
+			return false;
+		x->recipient = tp->rollover_ca;
+		x->shadow = true;
 	}
+	return true;
+}
+
+/* The request recorded before an interruption, to be sent again as it was; false when none
+ * stands (resume_request). A CSR that cannot be made again is reported when sending. */
+static bool resumed_request(tp_runtime *tp, enroll_request *q, bool renewal)
+{
+	ec_err err;
+	if (!resume_request(tp, renewal, &q->x, &q->self))
+		return false;
+	client_log(tp, "%s: sending %s again for '%s' (transaction %s, interrupted before its answer)",
+	           tp_request_kind_name(tp->rec.m.request_kind), scep_msg_type_name(q->type), q->x.subject,
+	           q->x.txid);
+	if (pki_name_parse(q->x.subject, &q->subject, &err) == 0)
+		q->csr = make_csr(tp, q->x.request_key, q->subject, q->md);
+	return true;
+}
+
+/* A new request: key, subject, CSR, signer and transaction, recorded before it goes out;
+ * -1 when it cannot be made (the failure is reported). */
+static int new_request(tp_runtime *tp, enroll_request *q, bool renewal, int signer_kind, ec_time now)
+{
+	exchange *x = &q->x;
+	ec_err err;
+	uint8_t rnd[16];
+	if ((x->request_key = request_key(tp, renewal, &x->request_key_shadow, &err)) == NULL ||
+	    client_request_subject(tp, x->subject, sizeof(x->subject), &err) != 0 ||
+	    pki_name_parse(x->subject, &q->subject, &err) != 0) {
+		client_fail_exchange(tp, now, "cannot prepare the request: %s", err.msg);
+		return -1;
+	}
+	q->csr = make_csr(tp, x->request_key, q->subject, q->md);
+	if (!renewal)
+		q->self = client_self_signed(x->request_key, q->subject, now);
+	x->signer = renewal ? tp->cert : q->self;
+	x->signer_key = renewal ? tp->key : x->request_key;
+	if (q->csr == NULL || x->signer == NULL || pki_csr_to_der(q->csr, &q->csr_der, &q->csr_len, &err) != 0 ||
+	    scep_random(x->nonce, sizeof(x->nonce)) != 0 || scep_random(rnd, sizeof(rnd)) != 0) {
+		client_fail_exchange(tp, now, "cannot build the certificate request");
+		return -1;
+	}
+	ec_hex_encode(rnd, sizeof(rnd), x->txid);
+	if (record_request(tp, x, &err) != 0) {
+		client_fail_exchange(tp, now, "cannot record the request before sending it: %s", err.msg);
+		return -1;
+	}
+	log_lapsed_signer(tp, signer_kind, q->type);
+	client_log(tp, "%s: sending %s for '%s' (transaction %s, %s and %s)",
+	           tp_request_kind_name(tp->rec.m.request_kind), scep_msg_type_name(q->type), x->subject, x->txid,
+	           EVP_CIPHER_get0_name(q->cipher), EVP_MD_get0_name(q->md));
+	return 0;
+}
+
+/* Every sending, a resumed one too, carries a fresh nonce. */
+static void send_request(tp_runtime *tp, enroll_request *q, ec_time now)
+{
+	ec_err err;
+	if (q->csr == NULL || (q->csr_der == NULL && pki_csr_to_der(q->csr, &q->csr_der, &q->csr_len, &err) != 0) ||
+	    scep_random(q->x.nonce, sizeof(q->x.nonce)) != 0) {
+		client_fail_exchange(tp, now, "cannot build the certificate request");
+		return;
+	}
+	send_exchange(tp, q->type, &q->x, q->csr_der, q->csr_len, now);
+}
+
+void client_enroll(tp_runtime *tp, ec_time now)
+{
+	enroll_request q = {.x = {.action = TP_ACT_ENROLL, .recipient = tp->ca}};
+	ec_err err;
+	if (!enroll_recipient(tp, now, &q.x))
+		return;
 	int signer_kind = request_signer(tp, now);
 	bool renewal = signer_kind != TP_SIGNER_SELF;
 	scep_caps caps = client_caps(tp);
-	int type = renewal && caps.renewal ? SCEP_MSG_RENEWALREQ : SCEP_MSG_PKCSREQ;
-	const EVP_MD *md = NULL;
-	const EVP_CIPHER *cipher = NULL;
-	if (client_request_algs(tp, &caps, &md, &cipher, &err) != 0) {
+	q.type = renewal && caps.renewal ? SCEP_MSG_RENEWALREQ : SCEP_MSG_PKCSREQ;
+	if (client_request_algs(tp, &caps, &q.md, &q.cipher, &err) != 0)
 		client_fail_exchange(tp, now, "cannot choose the request's algorithms: %s", err.msg);
-		goto out;
-	}
-	if (resume_request(tp, renewal, &x, &self)) {
-		client_log(tp, "%s: sending %s again for '%s' (transaction %s, interrupted before its answer)",
-		           tp_request_kind_name(tp->rec.m.request_kind), scep_msg_type_name(type), x.subject, x.txid);
-		if (pki_name_parse(x.subject, &subject, &err) == 0)
-			csr = make_csr(tp, x.request_key, subject, md);
-		goto send;
-	}
-	if ((x.request_key = request_key(tp, renewal, &x.request_key_shadow, &err)) == NULL ||
-	    client_request_subject(tp, x.subject, sizeof(x.subject), &err) != 0 ||
-	    pki_name_parse(x.subject, &subject, &err) != 0) {
-		client_fail_exchange(tp, now, "cannot prepare the request: %s", err.msg);
-		goto out;
-	}
-	csr = make_csr(tp, x.request_key, subject, md);
-	if (!renewal)
-		self = client_self_signed(x.request_key, subject, now);
-	x.signer = renewal ? tp->cert : self;
-	x.signer_key = renewal ? tp->key : x.request_key;
-	if (csr == NULL || x.signer == NULL || pki_csr_to_der(csr, &csr_der, &csr_len, &err) != 0 ||
-	    scep_random(x.nonce, sizeof(x.nonce)) != 0 || scep_random(rnd, sizeof(rnd)) != 0) {
-		client_fail_exchange(tp, now, "cannot build the certificate request");
-		goto out;
-	}
-	ec_hex_encode(rnd, sizeof(rnd), x.txid);
-	if (record_request(tp, &x, &err) != 0) {
-		client_fail_exchange(tp, now, "cannot record the request before sending it: %s", err.msg);
-		goto out;
-	}
-	log_lapsed_signer(tp, signer_kind, type);
-	client_log(tp, "%s: sending %s for '%s' (transaction %s, %s and %s)",
-	           tp_request_kind_name(tp->rec.m.request_kind), scep_msg_type_name(type), x.subject, x.txid,
-	           EVP_CIPHER_get0_name(cipher), EVP_MD_get0_name(md));
-send:
-	if (csr == NULL || (csr_der == NULL && pki_csr_to_der(csr, &csr_der, &csr_len, &err) != 0) ||
-	    scep_random(x.nonce, sizeof(x.nonce)) != 0) {
-		client_fail_exchange(tp, now, "cannot build the certificate request");
-		goto out;
-	}
-	send_exchange(tp, type, &x, csr_der, csr_len, now);
-out:
-	X509_free(self);
-	X509_NAME_free(subject);
-	X509_REQ_free(csr);
-	free(csr_der);
+	else if (resumed_request(tp, &q, renewal) || new_request(tp, &q, renewal, signer_kind, now) == 0)
+		send_request(tp, &q, now);
+	enroll_request_free(&q);
 }
 
 void client_poll(tp_runtime *tp, ec_time now)
