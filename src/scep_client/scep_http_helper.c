@@ -83,6 +83,87 @@ static void reap_soon(pid_t pid, int *status, bool wait_a_moment)
 		;
 }
 
+/* One exchange with a running program: what is left to send, and where what it writes goes. */
+typedef struct helper_io {
+	int fd;
+	const char *name; /* argv[0], for messages */
+	const uint8_t *input;
+	size_t input_len, sent;
+	bool writing;
+	ec_buf *output;
+} helper_io;
+
+/* The program reads until its input ends, so the end is said as soon as all is sent. */
+static void end_input(helper_io *io)
+{
+	shutdown(io->fd, SHUT_WR);
+	io->writing = false;
+}
+
+/* Sends what the socket takes now; 0, or -2 (err set) when the program closed its end first. */
+static int send_input(helper_io *io, ec_err *err)
+{
+	ssize_t w = send(io->fd, io->input + io->sent, io->input_len - io->sent, MSG_NOSIGNAL);
+	if (w < 0 && errno != EAGAIN && errno != EINTR) {
+		ec_err_set(err, "%s did not read its request: %s", io->name, strerror(errno));
+		return -2;
+	}
+	if (w > 0)
+		io->sent += (size_t)w;
+	if (io->sent == io->input_len)
+		end_input(io);
+	return 0;
+}
+
+/* Reads what the program wrote: 1 at the end of its output, 0 when more may come, -1 (err set)
+ * on failure, -2 when it closed its end with the request unread. */
+static int receive_output(helper_io *io, ec_err *err)
+{
+	uint8_t chunk[16384];
+	ssize_t r = read(io->fd, chunk, sizeof(chunk));
+	if (r == 0)
+		return 1;
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		if (errno == ECONNRESET) { /* it closed its end with our request unread */
+			ec_err_set(err, "%s did not read its request", io->name);
+			return -2;
+		}
+		return ec_err_set(err, "reading from %s: %s", io->name, strerror(errno));
+	}
+	if (ec_buf_append(io->output, chunk, (size_t)r) != 0)
+		return ec_err_set(err, "%s wrote more than %zu bytes", io->name, io->output->cap);
+	return 0;
+}
+
+/* Sends and reads as the socket allows until the program ends its output (0) or timeout_ms
+ * passes (-1); -1 / -2 (err set) as receive_output. */
+static int exchange_io(helper_io *io, long timeout_ms, ec_err *err)
+{
+	int64_t deadline = ec_elapsed_ms() + timeout_ms;
+	if (io->input_len == 0)
+		end_input(io);
+	for (;;) {
+		int64_t left = deadline - ec_elapsed_ms();
+		if (left <= 0)
+			return ec_err_set(err, "%s gave no result within %ld ms", io->name, timeout_ms);
+		struct pollfd p = {.fd = io->fd, .events = (short)(POLLIN | (io->writing ? POLLOUT : 0))};
+		int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno != EINTR)
+			return ec_err_set(err, "poll: %s", strerror(errno));
+		if (n <= 0)
+			continue;
+		int rc = 0;
+		if (io->writing && (p.revents & (POLLOUT | POLLERR | POLLHUP)))
+			rc = send_input(io, err);
+		if (rc == 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+			rc = receive_output(io, err);
+		if (rc != 0)
+			return rc == 1 ? 0 : rc;
+	}
+}
+
 /* Sends input, then reads everything the program writes until it closes its end, within
  * timeout_ms; then waits for it. *status is its wait status. -1 (err set) when the exchange with
  * it failed, -2 when it closed its end before reading the request (its exit status then says
@@ -100,69 +181,11 @@ static int run(char *const argv[], const uint8_t *input, size_t input_len, long 
 		return -1;
 	}
 	close(sv[1]);
-	int fd = sv[0];
-	int rc = -1;
-	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	int64_t deadline = ec_elapsed_ms() + timeout_ms;
-	size_t sent = 0;
-	bool writing = true;
-	if (input_len == 0) {
-		shutdown(fd, SHUT_WR);
-		writing = false;
-	}
-	for (;;) {
-		int64_t left = deadline - ec_elapsed_ms();
-		if (left <= 0) {
-			ec_err_set(err, "%s gave no result within %ld ms", argv[0], timeout_ms);
-			goto out;
-		}
-		struct pollfd p = {.fd = fd, .events = (short)(POLLIN | (writing ? POLLOUT : 0))};
-		int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (n < 0 && errno != EINTR) {
-			ec_err_set(err, "poll: %s", strerror(errno));
-			goto out;
-		}
-		if (n <= 0)
-			continue;
-		if (writing && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
-			ssize_t w = send(fd, input + sent, input_len - sent, MSG_NOSIGNAL);
-			if (w < 0 && errno != EAGAIN && errno != EINTR) {
-				ec_err_set(err, "%s did not read its request: %s", argv[0], strerror(errno));
-				rc = -2;
-				goto out;
-			}
-			if (w > 0)
-				sent += (size_t)w;
-			if (sent == input_len) {
-				shutdown(fd, SHUT_WR);
-				writing = false;
-			}
-		}
-		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-			uint8_t chunk[16384];
-			ssize_t r = read(fd, chunk, sizeof(chunk));
-			if (r == 0)
-				break;
-			if (r < 0) {
-				if (errno == EAGAIN || errno == EINTR)
-					continue;
-				if (errno == ECONNRESET) { /* it closed its end with our request unread */
-					ec_err_set(err, "%s did not read its request", argv[0]);
-					rc = -2;
-				} else {
-					ec_err_set(err, "reading from %s: %s", argv[0], strerror(errno));
-				}
-				goto out;
-			}
-			if (ec_buf_append(output, chunk, (size_t)r) != 0) {
-				ec_err_set(err, "%s wrote more than %zu bytes", argv[0], output->cap);
-				goto out;
-			}
-		}
-	}
-	rc = 0;
-out:
-	close(fd);
+	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	helper_io io = {.fd = sv[0], .name = argv[0], .input = input, .input_len = input_len, .writing = true,
+	                .output = output};
+	int rc = exchange_io(&io, timeout_ms, err);
+	close(sv[0]);
 	if (rc != 0)
 		reap_soon(pid, status, rc == -2);
 	else
