@@ -190,7 +190,6 @@ X509_REQ *pki_csr_keyed(X509_REQ *req) EC_MUST_USE;
 /* Writes cert as PEM with the given mode, atomically. */
 int pki_cert_save_pem(const char *path, X509 *cert, int mode, ec_err *err) EC_MUST_USE;
 int pki_cert_save_pem_at(const ec_dir *dir, const char *name, X509 *cert, int mode, ec_err *err) EC_MUST_USE;
-int pki_cert_save_pem_at(const ec_dir *dir, const char *name, X509 *cert, int mode, ec_err *err) EC_MUST_USE;
 int pki_cert_load(const char *path, X509 **out, ec_err *err) EC_MUST_USE;
 
 /* Password-protected PKCS#12 (AES-256, PBKDF2) with friendly name, 0600, atomic. */
