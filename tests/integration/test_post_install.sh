@@ -17,7 +17,7 @@ trustpoint() { # NAME POST-INSTALL TIMEOUT
   printf 'crypto pki trustpoint %s\n  enrollment url http://127.0.0.1:%s\n  fingerprint %s\n' "$1" "$port" "$fp"
   printf '  subject-name CN=%s.example.test\n  auto-enroll 80\n' "$1"
   printf '  output certificate %s/%s.pem\n  output post-install %s\n' "$WORK" "$1" "$2"
-  [ -z "$3" ] || printf '  output post-install-timeout %s\n' "$3"
+  [ -z "${3:-}" ] || printf '  output post-install-timeout %s\n' "$3"
 }
 # Something only the daemon's environment holds: the command must see it as before.
 export EVERCERT_TEST_MARKER="post-install sees the daemon's environment"
@@ -49,14 +49,27 @@ kill -0 "$stubborn" || fail "STUBBORN's command ended before the installs that w
 pass "installs while a post-install command runs are coalesced into one more run, logged"
 
 # The operator socket, while two commands hang.
-max_ms=$(EVERCERT="$EVERCERT" STATE="$WORK/cl" python3 -c '
-import os, subprocess, time
+max_ms=$(STATE="$WORK/cl" python3 -c '
+import os, socket, time
+# The daemon socket itself, as evercert speaks to it: what is timed is the daemon, not the start
+# of a CLI process (slow under sanitizers on a busy machine).
 worst = 0.0
-for args in (["ping"], ["show", "clock"]) * 5:
+for words in ([b"ping"], [b"show", b"clock"]) * 5:
     t = time.monotonic()
-    subprocess.run([os.environ["EVERCERT"], "--state-dir", os.environ["STATE"]] + args,
-                   check=True, stdout=subprocess.DEVNULL)
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(os.path.join(os.environ["STATE"], "evercertd.sock"))
+    s.sendall(b"".join(w + b"\n" for w in words) + b"\n")
+    reply = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    s.close()
     worst = max(worst, time.monotonic() - t)
+    if not reply.startswith(b"OK\n"):
+        raise SystemExit("unexpected reply to %r: %r" % (words, reply[:200]))
 print(round(worst * 1000))
 ')
 kill -0 "$stubborn" || fail "the measurement did not happen while a post-install command hung"
