@@ -22,7 +22,8 @@ MARGIN=3
 # and is there for memory and thread errors, not for latency.
 ENROLL_MS=2000
 SANITIZED=
-if ldd "$EVERCERTD" | grep -q 'libasan\|libtsan'; then SANITIZED=1; ENROLL_MS=6000; fi
+# Not `| grep -q`: grep leaving early would end ldd with SIGPIPE, and pipefail would call that a miss.
+if ldd "$EVERCERTD" | grep 'libasan\|libtsan' >/dev/null; then SANITIZED=1; ENROLL_MS=6000; fi
 
 hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -gt 4096 ]; then ulimit -Sn 1024; fi
