@@ -6,7 +6,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 command -v pki >/dev/null || fail "pki missing (scripts/deps.sh installs strongswan-pki)"
-pki --scep --help 2>&1 | grep -q -- "--rsa-padding" || fail "this pki has no --scep --rsa-padding"
+pki --scep --help 2>&1 | grep -- "--rsa-padding" >/dev/null || fail "this pki has no --scep --rsa-padding"
 
 port=$(free_port)
 start_daemon ca "ip http server $port
