@@ -16,13 +16,17 @@ struct ec_store {
 	store_backend *be;
 };
 
-/* The backends of this build, by URL scheme. */
+/* The backends of this build, by URL scheme. A backend that takes the whole URL (libpq parses
+ * its own connection URIs) is given it untouched; the others get what follows "scheme:". */
 static const struct store_kind {
 	const char *scheme;
 	int (*open)(const char *target, store_backend **out, ec_err *err);
 	const store_ops *ops;
+	bool whole_url;
 } store_kinds[] = {
-	{"sqlite", store_sqlite_open, &store_sqlite_ops},
+	{"sqlite", store_sqlite_open, &store_sqlite_ops, false},
+	{"postgresql", store_pg_open, &store_pg_ops, true},
+	{"postgres", store_pg_open, &store_pg_ops, true},
 };
 
 /* The length of url's scheme ("WORD:", RFC 3986 letters), 0 when it has none. */
@@ -45,13 +49,16 @@ static const struct store_kind *store_kind_of(const char *url, const char **targ
 		return &store_kinds[0];
 	for (size_t i = 0; i < sizeof(store_kinds) / sizeof(store_kinds[0]); i++) {
 		if (strlen(store_kinds[i].scheme) == n && strncmp(url, store_kinds[i].scheme, n) == 0) {
+			if (store_kinds[i].whole_url)
+				return &store_kinds[i];
 			*target = url + n + 1;
 			if (strncmp(*target, "//", 2) == 0 && (*target)[2] == '/')
 				*target += 2;   /* sqlite:///path */
 			return &store_kinds[i];
 		}
 	}
-	ec_err_set(err, "store %s: no backend for '%.*s:' in this build (sqlite: or a path)", url, (int)n, url);
+	ec_err_set(err, "store %s: no backend for '%.*s:' in this build (sqlite:, a path or "
+	            "postgresql://)", url, (int)n, url);
 	return NULL;
 }
 
@@ -248,6 +255,25 @@ int store_meta_set(ec_store *st, const char *key, const char *value, ec_err *err
 }
 
 /* ---- rows ---- */
+
+int store_row_visit(enum store_row_kind kind, store_row_fn fn, void *ctx, void *row, int rc)
+{
+	switch (kind) {
+	case STORE_ROW_CERT:
+		rc = rc != 0 ? rc : fn.cert(ctx, row);
+		store_cert_free(row);
+		break;
+	case STORE_ROW_REQUEST:
+		rc = rc != 0 ? rc : fn.request(ctx, row);
+		store_request_free(row);
+		break;
+	case STORE_ROW_CA:
+		rc = rc != 0 ? rc : fn.ca(ctx, row);
+		store_ca_cert_free(row);
+		break;
+	}
+	return rc;
+}
 
 void store_cert_free(store_cert *c)
 {

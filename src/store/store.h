@@ -2,9 +2,10 @@
  * store.h - the CA's system of record: issued certificates, enrollment transactions, the serial
  * counter, CA certificate generations, one-time passwords and small metadata.
  *
- * One interface, one backend today (SQLite in WAL mode, synchronous=FULL): store_open chooses the
- * backend by the form of its URL and every call below goes to that backend's table of operations
- * (store_backend.h), so that another backend (PostgreSQL) is new files, not changes to callers. Every call that changes something is one transaction: when it
+ * One interface, two backends: SQLite in WAL mode, synchronous=FULL (the default, one process per
+ * database file) and PostgreSQL through libpq (several CA nodes may share one database).
+ * store_open chooses the backend by the form of its URL and every call below goes to that
+ * backend's table of operations (store_backend.h). Every call that changes something is one transaction: when it
  * returns 0 the change is durable (fsynced), which is what lets the CA send a reply only after the
  * certificate is recorded. Calls are serialised internally, so one ec_store may be shared by
  * threads.
@@ -121,7 +122,10 @@ typedef struct store_ca_cert {
  *   sqlite:PATH or a plain PATH   the SQLite database at PATH (created if needed, mode 0600);
  *                                 a plain path must not begin with "WORD:" (it would be a scheme)
  *   sqlite::memory: or :memory:   a SQLite database in memory, gone at store_close (tests)
- * Another scheme ("postgresql://...") names a backend this build does not have: refused. */
+ *   postgresql://... or postgres://...   a PostgreSQL database: a libpq connection URI, given to
+ *                                 libpq as it is (password by PGPASSFILE or passfile=, TLS by
+ *                                 sslmode=...); the tables are made or upgraded at open
+ * Another scheme names a backend this build does not have: refused. */
 typedef struct store_config {
 	const char *url;
 } store_config;

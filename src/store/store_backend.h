@@ -58,11 +58,39 @@ typedef struct store_ops {
 	int (*meta_set)(store_backend *b, const char *key, const char *value, ec_err *err);
 } store_ops;
 
+/* ---- shared by the backends (defined with the SQLite backend) ---- */
+#define STORE_OTP_HASH_MAX 65    /* SHA-256 hex + NUL */
+/* Serial text: upper-case hex without leading zeros; store_serial_canon parses text of at most cap
+ * bytes into its number and canonical text, -1 when it cannot be one of our serials. */
+void store_serial_format(int64_t num, char out[STORE_SERIAL_MAX]);
+int store_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], int64_t *num);
+/* The SHA-256 of password as lower-case hex: what the store keeps of a one-time password. */
+int store_otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *err);
+
+/* The kinds of rows the _each calls hand to their callbacks, and the callbacks. */
+enum store_row_kind { STORE_ROW_CERT, STORE_ROW_REQUEST, STORE_ROW_CA };
+
+typedef union store_row_fn {
+	int (*cert)(void *ctx, const store_cert *c);
+	int (*request)(void *ctx, const store_request *r);
+	int (*ca)(void *ctx, const store_ca_cert *ca);
+} store_row_fn;
+
+/* Calls fn with a row of its kind, then frees the row; when rc != 0 (a callback stopped the
+ * walk) fn is not called and rc is returned. Defined in store.c. */
+int store_row_visit(enum store_row_kind kind, store_row_fn fn, void *ctx, void *row, int rc);
+
 /* ---- the SQLite backend (store_sqlite*.c) ---- */
 /* Its target: a file path, or STORE_SQLITE_MEMORY for a database in memory, gone at close
  * (for tests: one connection, nothing durable). */
 #define STORE_SQLITE_MEMORY ":memory:"
 int store_sqlite_open(const char *target, store_backend **out, ec_err *err) EC_MUST_USE;
 extern const store_ops store_sqlite_ops;
+
+/* ---- the PostgreSQL backend (store_pg*.c) ---- */
+/* Its target: the whole libpq connection URI ("postgresql://..." or "postgres://..."), given to
+ * PQconnectdb as it is (password by PGPASSFILE or passfile=, TLS by sslmode=...). */
+int store_pg_open(const char *uri, store_backend **out, ec_err *err) EC_MUST_USE;
+extern const store_ops store_pg_ops;
 
 #endif

@@ -376,10 +376,10 @@ int sq_record_granted(store_backend *st, store_request *req, const store_cert *c
 	char hash[STORE_OTP_HASH_MAX];
 	int64_t num = 0;
 
-	if (sq_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
+	if (store_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
 		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
 		                  (int)sizeof(cert->serial), cert->serial);
-	if (otp != NULL && sq_otp_hash(otp, hash, err) != 0)
+	if (otp != NULL && store_otp_hash(otp, hash, err) != 0)
 		return -1;
 	grant_job job = {.req = req, .otp_hash = otp != NULL ? hash : NULL, .cert = cert, .serial = serial,
 	                 .num = num, .rc = -1};

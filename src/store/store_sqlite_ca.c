@@ -93,7 +93,7 @@ static int read_ca(sqlite3_stmt *s, void *row, ec_err *err)
 	return 0;
 }
 
-static const row_type ca_rows = { ROW_CA, sizeof(store_ca_cert), 0, read_ca };
+static const row_type ca_rows = { STORE_ROW_CA, sizeof(store_ca_cert), 0, read_ca };
 
 int sq_ca_each(store_backend *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
 {

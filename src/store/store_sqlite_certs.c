@@ -51,7 +51,7 @@ int sq_reserve_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *
 	if (st->block_next >= st->block_end)
 		rc = serial_block_reserve(st, err);
 	if (rc == 0)
-		sq_serial_format(st->block_next++, serial);
+		store_serial_format(st->block_next++, serial);
 	sq_unlock(st);
 	if (rc != 0)
 		ec_err_wrap(err, "reserving a serial");
@@ -71,7 +71,7 @@ int sq_last_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err
 	sq_unlock(st);
 	if (rc != 0)
 		return ec_err_wrap(err, "reading the last serial");
-	sq_serial_format(last, serial);
+	store_serial_format(last, serial);
 	return 0;
 }
 
@@ -94,7 +94,7 @@ static int read_cert(sqlite3_stmt *s, void *row, ec_err *err)
 	return 0;
 }
 
-static const row_type cert_rows = { ROW_CERT, sizeof(store_cert), CERT_NCOLS, read_cert };
+static const row_type cert_rows = { STORE_ROW_CERT, sizeof(store_cert), CERT_NCOLS, read_cert };
 
 /* Inserts the certificate row (inside the caller's transaction). */
 int sq_cert_row_insert(store_backend *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err)
@@ -134,7 +134,7 @@ int sq_record_issued(store_backend *st, const store_cert *cert, int64_t request_
 	int64_t num = 0;
 	int rc = -1;
 
-	if (sq_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
+	if (store_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
 		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
 		                  (int)sizeof(cert->serial), cert->serial);
 	sq_lock(st);
@@ -161,7 +161,7 @@ int sq_cert_get(store_backend *st, const char *serial, store_cert *out, ec_err *
 	memset(out, 0, sizeof(*out));
 	if (serial == NULL)
 		return ec_err_set(err, "looking up a certificate: no serial given");
-	if (sq_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
+	if (store_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
 		return 1;
 	sq_lock(st);
 	binder b = sq_bind(st, ST_CERT_GET);
@@ -183,7 +183,7 @@ int sq_cert_set_revoked(store_backend *st, const char *serial, bool revoked, ec_
 
 	if (serial == NULL)
 		return ec_err_set(err, "revoking a certificate: no serial given");
-	if (sq_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
+	if (store_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
 		return 1;
 	sq_lock(st);
 	binder b = sq_bind(st, revoked ? ST_CERT_REVOKE : ST_CERT_UNREVOKE);

@@ -20,7 +20,6 @@
 #include "store/store_backend.h"
 
 #define STORE_PAGE 64            /* rows per page of an iteration */
-#define STORE_OTP_HASH_MAX 65    /* SHA-256 hex + NUL */
 #define CERT_NCOLS 8             /* the columns a certificate row is read from */
 
 enum stmt_id {
@@ -131,24 +130,11 @@ int sq_col_blob(sqlite3_stmt *s, int i, uint8_t **out, size_t *len);
 int sq_tx(store_backend *st, enum stmt_id id, ec_err *err);
 void sq_tx_abort(store_backend *st);
 
-/* Serial text: upper-case hex without leading zeros; sq_serial_canon parses text of at most cap
- * bytes into its number and canonical text, -1 when it cannot be one of our serials. */
-void sq_serial_format(int64_t num, char out[STORE_SERIAL_MAX]);
-int sq_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], int64_t *num);
-
 /* ---- paged walks (the _each calls) ---- */
 
 /* How to read one kind of row; its kind says how to free it and hand it over. */
-enum row_kind { ROW_CERT, ROW_REQUEST, ROW_CA };
-
-typedef union row_fn {
-	int (*cert)(void *ctx, const store_cert *c);
-	int (*request)(void *ctx, const store_request *r);
-	int (*ca)(void *ctx, const store_ca_cert *ca);
-} row_fn;
-
 typedef struct row_type {
-	enum row_kind kind;
+	enum store_row_kind kind;
 	size_t size;
 	int key_col;                 /* the integer column the walk is ordered by */
 	int (*read)(sqlite3_stmt *s, void *row, ec_err *err); /* on failure nothing to free */
@@ -161,7 +147,7 @@ typedef struct paged_walk {
 	const row_type *type;
 	int64_t filter_int;
 	const char *filter_text;
-	row_fn fn;
+	store_row_fn fn;
 	void *ctx;
 	const char *what;            /* "listing ..." for errors */
 } paged_walk;
@@ -179,9 +165,6 @@ int sq_request_row_insert(store_backend *st, store_request *req, ec_err *err);
 int sq_request_row_grant(store_backend *st, int64_t id, const char *serial, const uint8_t *der, size_t len, ec_err *err);
 /* Uses up a one-time password by its hash: 0 done, 1 no longer valid at now. */
 int sq_otp_use_in_tx(store_backend *st, const char *hash, ec_time now, ec_err *err);
-
-/* The SHA-256 of password as lower-case hex: what the store keeps of a one-time password. */
-int sq_otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *err);
 
 /* The operations of store_sqlite_ops, by file (contracts: the store.h calls of the same name). */
 /* store_sqlite.c */

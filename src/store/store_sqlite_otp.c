@@ -25,7 +25,7 @@ int sq_otp_use_in_tx(store_backend *st, const char *hash, ec_time now, ec_err *e
 	ec_err_set(err, "the one-time password is no longer valid");
 	return 1;
 }
-int sq_otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *err)
+int store_otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *err)
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -60,7 +60,7 @@ int sq_otp_check(store_backend *st, const char *password, ec_time now, ec_err *e
 	int64_t count = 0;
 	if (password == NULL || password[0] == '\0')
 		return 1;
-	if (sq_otp_hash(password, hash, err) != 0)
+	if (store_otp_hash(password, hash, err) != 0)
 		return ec_err_wrap(err, "checking a one-time password");
 	int64_t t = now;
 	int rc = sq_count(st, ST_OTP_VALID, &t, hash, &count, err);
@@ -77,7 +77,7 @@ int sq_otp_add(store_backend *st, const char *password, ec_time expires, ec_err 
 	int64_t changed = 0;
 	if (password == NULL || password[0] == '\0')
 		return ec_err_set(err, "adding a one-time password: the password is empty");
-	if (sq_otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_ADD, hash, expires, &changed, err) != 0)
+	if (store_otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_ADD, hash, expires, &changed, err) != 0)
 		return ec_err_wrap(err, "adding a one-time password");
 	return 0;
 }
@@ -88,7 +88,7 @@ int sq_otp_consume(store_backend *st, const char *password, ec_time now, ec_err 
 	int64_t changed = 0;
 	if (password == NULL || password[0] == '\0')
 		return 1;
-	if (sq_otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_CONSUME, hash, now, &changed, err) != 0)
+	if (store_otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_CONSUME, hash, now, &changed, err) != 0)
 		return ec_err_wrap(err, "checking a one-time password");
 	return changed == 1 ? 0 : 1;
 }

@@ -40,7 +40,7 @@ static int read_request(sqlite3_stmt *s, void *row, ec_err *err)
 	return 0;
 }
 
-static const row_type request_rows = { ROW_REQUEST, sizeof(store_request), 0, read_request };
+static const row_type request_rows = { STORE_ROW_REQUEST, sizeof(store_request), 0, read_request };
 
 static void bind_request(binder *b, const store_request *r)
 {

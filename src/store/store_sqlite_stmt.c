@@ -241,14 +241,14 @@ void sq_tx_abort(store_backend *st)
 }
 
 /* A 64-bit counter as serial text: upper-case hex, no leading zeros. */
-void sq_serial_format(int64_t num, char out[STORE_SERIAL_MAX])
+void store_serial_format(int64_t num, char out[STORE_SERIAL_MAX])
 {
 	snprintf(out, STORE_SERIAL_MAX, "%" PRIX64, (uint64_t)num);
 }
 
 /* Parses serial text (at most cap bytes) into its number and canonical text; -1 when the text
  * cannot be one of our serials. */
-int sq_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], int64_t *num)
+int store_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], int64_t *num)
 {
 	uint64_t v = 0;
 	size_t len = strnlen(text, cap), digits = 0;
@@ -267,29 +267,8 @@ int sq_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX], 
 	if (v > (uint64_t)INT64_MAX)
 		return -1;
 	*num = (int64_t)v;
-	sq_serial_format(*num, canon);
+	store_serial_format(*num, canon);
 	return 0;
-}
-
-/* Calls the walk's callback with a row of its kind, then frees the row; a callback that stopped
- * the walk (rc != 0) is not called again. */
-static int row_visit(const paged_walk *w, void *row, int rc)
-{
-	switch (w->type->kind) {
-	case ROW_CERT:
-		rc = rc != 0 ? rc : w->fn.cert(w->ctx, row);
-		store_cert_free(row);
-		break;
-	case ROW_REQUEST:
-		rc = rc != 0 ? rc : w->fn.request(w->ctx, row);
-		store_request_free(row);
-		break;
-	case ROW_CA:
-		rc = rc != 0 ? rc : w->fn.ca(w->ctx, row);
-		store_ca_cert_free(row);
-		break;
-	}
-	return rc;
 }
 
 /* Reads the page after *after into rows and moves *after to its last row. *n is the number of
@@ -334,7 +313,7 @@ int sq_each(store_backend *st, const paged_walk *w, ec_err *err)
 		if (page_read(st, w, &after, rows, &n, err) != 0)
 			rc = ec_err_wrap(err, "%s", w->what);
 		for (size_t i = 0; i < n; i++)
-			rc = row_visit(w, rows + i * w->type->size, rc);
+			rc = store_row_visit(w->type->kind, w->fn, w->ctx, rows + i * w->type->size, rc);
 	} while (rc == 0 && n == STORE_PAGE);
 	free(rows);
 	return rc;

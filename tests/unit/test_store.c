@@ -1,8 +1,11 @@
 /*
- * test_store.c - unit tests of the SQLite store (src/store).
+ * test_store.c - unit tests of the store (src/store), against both backends.
  *
- * Each test gets a fresh database in its own temporary directory (removed afterwards). Times
- * are plain numbers: the store never reads the clock, it only compares what it is given.
+ * The tests of the interface run twice: on SQLite (a fresh database in its own temporary
+ * directory, removed afterwards) and on PostgreSQL (a fresh database on a private server that
+ * pgtest.h starts for the group; without PostgreSQL's binaries that group fails). Tests of one
+ * backend's files and schema run on that backend only. Times are plain numbers: the store never
+ * reads the clock, it only compares what it is given.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,14 +21,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
+#include "pgtest.h"
 #include "store/store.h"
 #include "testutil.h"
 
 typedef struct fixture {
-	char *dir;
-	char path[4096];
+	char *dir;             /* SQLite only */
+	char path[4096];       /* SQLite only */
+	char url[4400];        /* what the store is opened with: path, or a PostgreSQL URL */
+	bool pg;
 	ec_store *st;
 } fixture;
+
+/* The PostgreSQL server of the PostgreSQL group, and the number of databases made on it. */
+static pgtest pg_server;
+static int pg_databases;
 
 /* ---- helpers ---- */
 
@@ -42,10 +54,69 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->dir = tu_tmpdir("test_store");
 	snprintf(f->path, sizeof(f->path), "%s/ca.db", f->dir);
-	if (open_path(f->path, &f->st, &err) != 0)
+	snprintf(f->url, sizeof(f->url), "%s", f->path);
+	if (open_path(f->url, &f->st, &err) != 0)
 		fail_msg("open: %s", err.msg);
 	*state = f;
 	return 0;
+}
+
+/* A fresh database on the group's PostgreSQL server. */
+static int setup_pg(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	ec_err err = {""};
+	char name[32], why[512];
+	assert_non_null(f);
+	f->pg = true;
+	snprintf(name, sizeof(name), "store_%d", ++pg_databases);
+	if (pgtest_createdb(&pg_server, name, f->url, sizeof(f->url), why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	if (open_path(f->url, &f->st, &err) != 0)
+		fail_msg("open: %s", err.msg);
+	*state = f;
+	return 0;
+}
+
+static int teardown_pg(void **state)
+{
+	fixture *f = *state;
+	store_close(f->st);
+	free(f);
+	return 0;
+}
+
+static int group_start_pg(void **state)
+{
+	char why[512];
+	(void)state;
+	if (pgtest_start(&pg_server, why, sizeof(why)) == 0)
+		return 0;
+	print_error("cannot start PostgreSQL for the store tests: %s\n", why);
+	return -1;
+}
+
+static int group_stop_pg(void **state)
+{
+	(void)state;
+	pgtest_stop(&pg_server);
+	return 0;
+}
+
+/* Runs one query on the fixture's PostgreSQL database behind the store's back; the first column
+ * of its first row as a number. */
+static long long pg_number(fixture *f, const char *sql)
+{
+	PGconn *c = PQconnectdb(f->url);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connecting: %s", PQerrorMessage(c));
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	long long n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return n;
 }
 
 static void remove_with_suffix(const char *path, const char *suffix)
@@ -73,7 +144,7 @@ static void reopen(fixture *f)
 	ec_err err = {""};
 	store_close(f->st);
 	f->st = NULL;
-	if (open_path(f->path, &f->st, &err) != 0)
+	if (open_path(f->url, &f->st, &err) != 0)
 		fail_msg("reopen: %s", err.msg);
 }
 
@@ -398,6 +469,9 @@ static void test_request_insert_find(void **state)
 	int64_t id_a = insert_request(f->st, &a);
 	store_request b = make_request("tx", "fp-b", 200, 1000);
 	int64_t id_b = insert_request(f->st, &b);
+	/* One signer begins a transaction again only once its request expired (PostgreSQL keeps
+	 * one live transaction per ID and signer, see test_store_pg.c). */
+	assert_int_equal(store_request_set_state(f->st, id_a, STORE_REQ_EXPIRED, 0, &err), 0);
 	store_request a2 = make_request("tx", "fp-a", 300, 1000);
 	int64_t id_a2 = insert_request(f->st, &a2);
 	assert_true(id_a < id_b && id_b < id_a2);
@@ -417,7 +491,7 @@ static void test_request_insert_find(void **state)
 	/* Every field comes back. */
 	assert_int_equal(store_request_get(f->st, id_a, &got, &err), 0);
 	assert_string_equal(got.txid, "tx");
-	assert_int_equal(got.state, STORE_REQ_PENDING);
+	assert_int_equal(got.state, STORE_REQ_EXPIRED);
 	assert_int_equal(got.msg_type, 19);
 	assert_true(got.renewal);
 	assert_string_equal(got.subject, "CN=tx");
@@ -609,20 +683,15 @@ static void test_otp(void **state)
 	assert_int_equal(store_otp_consume(f->st, "", 10, &err), 1);
 
 	/* Only the hash is stored. */
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s = NULL;
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT hash FROM otp ORDER BY hash", -1, &s, NULL), SQLITE_OK);
-	int rows = 0;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(s, 0);
-		assert_int_equal(strlen(h), 64);
-		assert_null(strstr(h, "secret"));
-		rows++;
+	if (f->pg) {
+		assert_int_equal(pg_number(f, "SELECT count(*) FROM otp WHERE length(hash) = 64"
+		                              " AND hash NOT LIKE '%secret%'"), 2);
+		assert_int_equal(pg_number(f, "SELECT count(*) FROM otp"), 2);
+	} else {
+		assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM otp WHERE length(hash) = 64"
+		                               " AND hash NOT LIKE '%secret%'"), 2);
+		assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM otp"), 2);
 	}
-	assert_int_equal(rows, 2);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
 
 	/* Adding a used password again makes it usable again. */
 	assert_int_equal(store_otp_add(f->st, "secret-1", 5000, &err), 0);
@@ -867,6 +936,8 @@ static void test_ca_links(void **state)
 	assert_int_equal(l.link_len[0], 0);
 	assert_int_equal(l.link_len[1], sizeof(link));
 
+	if (f->pg)
+		return; /* the rest upgrades a SQLite schema */
 	store_close(f->st);
 	f->st = NULL;
 	tu_sql(f->path, "ALTER TABLE ca_certs DROP COLUMN link; PRAGMA user_version = 2");
@@ -1094,7 +1165,7 @@ static void test_threads_two_connections(void **state)
 	ec_store *other = NULL;
 	reserver *r = calloc(2, sizeof(*r));
 	assert_non_null(r);
-	if (open_path(f->path, &other, &err) != 0)
+	if (open_path(f->url, &other, &err) != 0)
 		fail_msg("second open: %s", err.msg);
 	r[0].st = f->st;
 	r[1].st = other;
@@ -1132,8 +1203,12 @@ static void test_next_expiry(void **state)
 	assert_int_equal(at, 5000);
 	assert_int_equal(store_request_expire(f->st, 6000, &err), 2);
 	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_PENDING, &at, &err), 1);
-	assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
-	                               " name = 'requests_state_expires'"), 1);
+	if (f->pg)
+		assert_int_equal(pg_number(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'requests_state_expires'"),
+		                 1);
+	else
+		assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+		                               " name = 'requests_state_expires'"), 1);
 }
 
 /* A version 3 database (requests indexed by state alone) opens as version 4, the index by state
@@ -1214,10 +1289,16 @@ static void test_open_url_forms(void **state)
 	assert_int_equal(n, 1);
 
 	snprintf(path, sizeof(path), "%s/pg.db", f->dir);
-	snprintf(url, sizeof(url), "postgresql://%s", path);
+	snprintf(url, sizeof(url), "mysql://%s", path);
 	assert_int_equal(store_open(&(store_config){.url = url}, &st, &err), -1);
 	assert_null(st);
-	assert_non_null(strstr(err.msg, "no backend for 'postgresql:'"));
+	assert_non_null(strstr(err.msg, "no backend for 'mysql:'"));
+	assert_int_equal(access(path, F_OK), -1);
+	/* A PostgreSQL URL goes to libpq whole: no server there is a clear failure, and no file. */
+	snprintf(url, sizeof(url), "postgresql:///evercert?host=%s&connect_timeout=5", path);
+	assert_int_equal(store_open(&(store_config){.url = url}, &st, &err), -1);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "database unavailable"));
 	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(store_open(&(store_config){.url = "sqlite:"}, &st, &err), -1);
 	assert_null(st);
@@ -1226,34 +1307,44 @@ static void test_open_url_forms(void **state)
 	store_close(NULL);
 }
 
+/* The tests of the interface, run on each backend. */
+#define STORE_INTERFACE_TESTS(setup_fn, teardown_fn) \
+	cmocka_unit_test_setup_teardown(test_serial_sequence, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_serial_no_reuse_after_reopen, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_record_issued_and_get, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_record_issued_unknown_request_rolls_back, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_revoke_and_each_revoked, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_each_revoked_pages, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_request_insert_find, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_request_state_expire_count, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_ca_generations, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_otp, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_meta, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_ca_links, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_otp_with_grant, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_kept_and_purged, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_group_commit, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_threads_share_one_store, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_threads_two_connections, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_next_expiry, setup_fn, teardown_fn)
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_serial_sequence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_serial_no_reuse_after_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_record_issued_and_get, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_record_issued_unknown_request_rolls_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_revoke_and_each_revoked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_each_revoked_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_insert_find, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_request_state_expire_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ca_generations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_otp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+	const struct CMUnitTest sqlite_tests[] = {
+		STORE_INTERFACE_TESTS(setup, teardown),
+		/* The SQLite backend's file, schema versions and URL forms. */
 		cmocka_unit_test_setup_teardown(test_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ca_links, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_otp_with_grant, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kept_and_purged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_robust_rows, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads_share_one_store, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_memory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_next_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_url_forms, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest pg_tests[] = {
+		STORE_INTERFACE_TESTS(setup_pg, teardown_pg),
+	};
+	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("postgresql", pg_tests, group_start_pg, group_stop_pg);
+	return failed;
 }

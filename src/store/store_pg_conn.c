@@ -1,0 +1,317 @@
+/*
+ * store_pg_conn.c - the PostgreSQL backend's connection and the shell every call runs its
+ * statements in: the lock, reconnection, binary parameters and columns, errors, transactions and
+ * the paged walk of the _each calls.
+ *
+ * Statements go by PQexecParams (the unnamed statement), never by named prepared statements:
+ * after PQreset nothing has to be prepared again, and no statement outlives a connection.
+ */
+#include "store/store_pg_internal.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Type OIDs of the parameters we send (pg_type.h is server-side, not in libpq-dev). */
+#define PG_OID_BYTEA 17
+#define PG_OID_INT8 20
+#define PG_OID_TEXT 25
+/* SQLSTATE unique_violation. */
+#define PG_UNIQUE_VIOLATION "23505"
+
+void pg_lock(store_backend *b)
+{
+	pthread_mutex_lock(&b->lock);
+}
+
+void pg_unlock(store_backend *b)
+{
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* libpq's message for the connection, without its trailing newline. */
+static void conn_reason(store_backend *b, char *dst, size_t size)
+{
+	snprintf(dst, size, "%s", b->conn != NULL ? PQerrorMessage(b->conn) : "no connection");
+	size_t n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+		dst[--n] = '\0';
+}
+
+static int unavailable(store_backend *b, ec_err *err)
+{
+	char why[EC_ERR_MSG_MAX];
+	conn_reason(b, why, sizeof(why));
+	return ec_err_set(err, "database unavailable: %s", why);
+}
+
+int pg_ready(store_backend *b, ec_err *err)
+{
+	if (b->conn != NULL && PQstatus(b->conn) == CONNECTION_OK)
+		return 0;
+	/* Lost by an earlier call (PostgreSQL restarted, network cut): one new try. */
+	if (b->conn != NULL)
+		PQreset(b->conn);
+	if (b->conn == NULL || PQstatus(b->conn) != CONNECTION_OK)
+		return unavailable(b, err);
+	return 0;
+}
+
+/* ---- parameters ---- */
+
+/* The next parameter slot, or NULL past PG_PARAMS_MAX (then n counts on, and pg_exec refuses). */
+static int param_slot(pg_params *p)
+{
+	return p->n++ < PG_PARAMS_MAX ? p->n - 1 : -1;
+}
+
+void pg_param_int(pg_params *p, int64_t v)
+{
+	int i = param_slot(p);
+	if (i < 0)
+		return;
+	p->ints[i] = htobe64((uint64_t)v);
+	p->types[i] = PG_OID_INT8;
+	p->values[i] = (const char *)&p->ints[i];
+	p->lengths[i] = 8;
+	p->formats[i] = 1;
+}
+
+void pg_param_text(pg_params *p, const char *text, size_t cap)
+{
+	int i = param_slot(p);
+	if (i < 0)
+		return;
+	p->types[i] = PG_OID_TEXT;
+	p->values[i] = text;
+	p->lengths[i] = text != NULL ? (int)strnlen(text, cap) : 0;
+	p->formats[i] = 1;
+}
+
+void pg_param_blob(pg_params *p, const uint8_t *data, size_t len)
+{
+	int i = param_slot(p);
+	if (i < 0)
+		return;
+	p->types[i] = PG_OID_BYTEA;
+	p->values[i] = data != NULL ? (const char *)data : NULL;
+	p->lengths[i] = (int)len;
+	p->formats[i] = 1;
+}
+
+/* ---- running statements ---- */
+
+/* The error of a failed statement: lost connection, a UNIQUE constraint, or PostgreSQL's reason. */
+static void exec_fail(store_backend *b, const PGresult *r, ec_err *err, const char *what)
+{
+	if (PQstatus(b->conn) != CONNECTION_OK) {
+		unavailable(b, err);
+		ec_err_wrap(err, "%s", what);
+		return;
+	}
+	const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = r != NULL ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (state != NULL && strcmp(state, PG_UNIQUE_VIOLATION) == 0) {
+		const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+		ec_err_set(err, "%s: already recorded (UNIQUE constraint %s)", what,
+		           constraint != NULL ? constraint : "?");
+		return;
+	}
+	if (primary != NULL) {
+		ec_err_set(err, "%s: %s", what, primary);
+		return;
+	}
+	char why[EC_ERR_MSG_MAX];
+	conn_reason(b, why, sizeof(why));
+	ec_err_set(err, "%s: %s", what, why);
+}
+
+/* The rows a command changed (or a query returned). */
+static int64_t rows_changed(const PGresult *r)
+{
+	const char *text = PQcmdTuples((PGresult *)r);
+	if (text == NULL || text[0] == '\0')
+		return PQntuples(r);
+	errno = 0;
+	long long n = strtoll(text, NULL, 10);
+	return errno == 0 ? (int64_t)n : 0;
+}
+
+PGresult *pg_exec(store_backend *b, const char *sql, const pg_params *p, int64_t *changes, ec_err *err,
+                  const char *what)
+{
+	int n = p != NULL ? p->n : 0;
+	if (n > PG_PARAMS_MAX) {
+		ec_err_set(err, "%s: %d parameters, at most %d", what, n, PG_PARAMS_MAX);
+		return NULL;
+	}
+	if (pg_ready(b, err) != 0) {
+		ec_err_wrap(err, "%s", what);
+		return NULL;
+	}
+	PGresult *r = PQexecParams(b->conn, sql, n, p != NULL ? p->types : NULL, p != NULL ? p->values : NULL,
+	                           p != NULL ? p->lengths : NULL, p != NULL ? p->formats : NULL, 1);
+	ExecStatusType status = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+		exec_fail(b, r, err, what);
+		PQclear(r);
+		return NULL;
+	}
+	if (changes != NULL)
+		*changes = rows_changed(r);
+	return r;
+}
+
+int pg_script(store_backend *b, const char *sql, ec_err *err, const char *what)
+{
+	if (pg_ready(b, err) != 0)
+		return ec_err_wrap(err, "%s", what);
+	PGresult *r = PQexec(b->conn, sql);
+	int rc = 0;
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		exec_fail(b, r, err, what);
+		rc = -1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+int pg_run(store_backend *b, const char *sql, const pg_params *p, int64_t *changes, ec_err *err, const char *what)
+{
+	PGresult *r = pg_exec(b, sql, p, changes, err, what);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+int pg_count(store_backend *b, const char *sql, const pg_params *p, int64_t *count, ec_err *err)
+{
+	*count = 0;
+	pg_lock(b);
+	PGresult *r = pg_exec(b, sql, p, NULL, err, "counting");
+	int rc = r == NULL ? -1 : 0;
+	if (rc == 0 && PQntuples(r) != 1)
+		rc = ec_err_set(err, "counting: no result");
+	if (rc == 0)
+		*count = pg_col_int(r, 0, 0);
+	PQclear(r);
+	pg_unlock(b);
+	return rc;
+}
+
+/* ---- columns ---- */
+
+int64_t pg_col_int(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	const char *v = PQgetvalue(r, row, col);
+	uint64_t u64;
+	uint32_t u32;
+	uint16_t u16;
+	switch (PQgetlength(r, row, col)) {
+	case 8:
+		memcpy(&u64, v, 8);
+		return (int64_t)be64toh(u64);
+	case 4:
+		memcpy(&u32, v, 4);
+		return (int32_t)be32toh(u32);
+	case 2:
+		memcpy(&u16, v, 2);
+		return (int16_t)be16toh(u16);
+	default:
+		return 0;
+	}
+}
+
+void pg_col_text(const PGresult *r, int row, int col, char *dst, size_t size)
+{
+	/* PQgetvalue ends binary values with a NUL too; NULL reads as "". */
+	const char *v = PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
+	snprintf(dst, size, "%s", v);
+}
+
+int pg_col_blob(const PGresult *r, int row, int col, uint8_t **out, size_t *len)
+{
+	int n = PQgetisnull(r, row, col) ? 0 : PQgetlength(r, row, col);
+	*out = NULL;
+	*len = 0;
+	if (n <= 0)
+		return 0;
+	if ((*out = malloc((size_t)n)) == NULL)
+		return -1;
+	memcpy(*out, PQgetvalue(r, row, col), (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+/* ---- transactions ---- */
+
+int pg_begin(store_backend *b, ec_err *err)
+{
+	return pg_run(b, "BEGIN", NULL, NULL, err, "starting a transaction");
+}
+
+int pg_commit(store_backend *b, ec_err *err)
+{
+	return pg_run(b, "COMMIT", NULL, NULL, err, "committing");
+}
+
+void pg_rollback(store_backend *b)
+{
+	if (b->conn == NULL || PQstatus(b->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(b->conn) == PQTRANS_IDLE)
+		return;
+	PQclear(PQexec(b->conn, "ROLLBACK"));
+}
+
+/* ---- paged walks ---- */
+
+/* Reads the page after *after into rows and moves *after to its last row. *n is the number of
+ * rows read, also on failure (they are to be freed). */
+static int page_read(store_backend *b, const pg_walk *w, int64_t *after, char *rows, size_t *n, ec_err *err)
+{
+	pg_params p = {0};
+	*n = 0;
+	pg_param_int(&p, *after);
+	pg_param_int(&p, PG_PAGE);
+	if (w->nparams >= 3)
+		pg_param_int(&p, w->filter_int);
+	if (w->nparams >= 4)
+		pg_param_text(&p, w->filter_text, SIZE_MAX);
+	pg_lock(b);
+	PGresult *r = pg_exec(b, w->sql, &p, NULL, err, w->what);
+	int rc = r == NULL ? -1 : 0;
+	int count = r != NULL ? PQntuples(r) : 0;
+	for (int i = 0; rc == 0 && i < count && *n < PG_PAGE; i++) {
+		if ((rc = w->type->read(r, i, rows + *n * w->type->size, err)) != 0)
+			break;
+		*after = pg_col_int(r, i, w->type->key_col);
+		++*n;
+	}
+	PQclear(r);
+	pg_unlock(b);
+	return rc;
+}
+
+int pg_each(store_backend *b, const pg_walk *w, ec_err *err)
+{
+	char *rows = calloc(PG_PAGE, w->type->size);
+	int64_t after = INT64_MIN;
+	size_t n = 0;
+	int rc = 0;
+
+	if (rows == NULL)
+		return ec_err_set(err, "%s: out of memory", w->what);
+	do {
+		if (page_read(b, w, &after, rows, &n, err) != 0)
+			rc = ec_err_wrap(err, "%s", w->what);
+		for (size_t i = 0; i < n; i++)
+			rc = store_row_visit(w->type->kind, w->fn, w->ctx, rows + i * w->type->size, rc);
+	} while (rc == 0 && n == PG_PAGE);
+	free(rows);
+	return rc;
+}

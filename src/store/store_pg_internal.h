@@ -1,0 +1,159 @@
+/*
+ * store_pg_internal.h - what the files of the PostgreSQL backend of store.h share: the connection
+ * (struct store_backend), the parameters and results of its statements, transactions and the
+ * operations of its table (store_pg_ops, store_backend.h). Not for use outside src/store.
+ *
+ * One connection per store_backend, guarded by one mutex (pg_lock): a public call takes it for
+ * its statements and releases it before returning (the _each calls between pages, so that a
+ * callback may call the store). Functions documented as "inside the caller's lock" take no lock.
+ * Several processes (CA nodes) may share the database: what must stay unique across them is
+ * decided by PostgreSQL (row locks, UNIQUE constraints), never by this mutex.
+ *
+ * A lost connection fails the call under way with "database unavailable: ..."; the next call
+ * tries PQreset once before its statements, so a CA resumes by itself once PostgreSQL is back.
+ *
+ * Purity and threads: not pure (PostgreSQL); any thread, under the locking above.
+ */
+#ifndef EVERCERT_STORE_STORE_PG_INTERNAL_H
+#define EVERCERT_STORE_STORE_PG_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/store_backend.h"
+
+#define PG_PAGE 64               /* rows per page of an iteration */
+#define PG_PARAMS_MAX 20         /* parameters of one statement */
+
+struct store_backend {
+	PGconn *conn;
+	pthread_mutex_t lock;
+	bool lock_ready;
+	/* Serials reserved in a block and not handed out yet: [block_next, block_end). */
+	int64_t block_next;
+	int64_t block_end;
+};
+
+void pg_lock(store_backend *b);
+void pg_unlock(store_backend *b);
+/* Inside the caller's lock: 0 when the connection is usable, after one PQreset if it was lost;
+ * -1 with "database unavailable: ..." otherwise. */
+int pg_ready(store_backend *b, ec_err *err);
+
+/* A statement's parameters, all sent in binary: integers as int8, text as text, blobs as bytea.
+ * Text is read up to cap bytes; NULL text or blob sends NULL. Fill it in place (values point
+ * into it); more than PG_PARAMS_MAX parameters are a programming error caught by pg_exec. */
+typedef struct pg_params {
+	int n;
+	Oid types[PG_PARAMS_MAX];
+	const char *values[PG_PARAMS_MAX];
+	int lengths[PG_PARAMS_MAX];
+	int formats[PG_PARAMS_MAX];
+	uint64_t ints[PG_PARAMS_MAX]; /* network order */
+} pg_params;
+
+void pg_param_int(pg_params *p, int64_t v);
+void pg_param_text(pg_params *p, const char *text, size_t cap);
+void pg_param_blob(pg_params *p, const uint8_t *data, size_t len);
+
+/* Runs sql with p (NULL: none), results in binary, inside the caller's lock. Returns the result
+ * (PQclear it) of a command or query that succeeded, or NULL with "<what>: <reason>" ("database
+ * unavailable: ..." when the connection is lost). *changes, when not NULL, gets the number of
+ * rows changed (or returned). */
+PGresult *pg_exec(store_backend *b, const char *sql, const pg_params *p, int64_t *changes, ec_err *err,
+                  const char *what);
+/* pg_exec for a statement whose result is not read: 0 or -1. */
+int pg_run(store_backend *b, const char *sql, const pg_params *p, int64_t *changes, ec_err *err, const char *what);
+/* Runs several statements without parameters (a migration), inside the caller's lock. */
+int pg_script(store_backend *b, const char *sql, ec_err *err, const char *what);
+/* Runs a count (one row, one bigint column) under the lock. */
+int pg_count(store_backend *b, const char *sql, const pg_params *p, int64_t *count, ec_err *err);
+
+/* Columns of a binary result: integers of 2, 4 or 8 bytes (NULL reads 0); text copied and
+ * truncated to size (NULL reads ""); a blob as a malloc'd copy (NULL and empty read NULL/0,
+ * -1 when out of memory). */
+int64_t pg_col_int(const PGresult *r, int row, int col);
+void pg_col_text(const PGresult *r, int row, int col, char *dst, size_t size);
+int pg_col_blob(const PGresult *r, int row, int col, uint8_t **out, size_t *len);
+
+/* Transactions, inside the caller's lock: pg_begin opens one, pg_commit ends it, pg_rollback
+ * ends it if one is still open (a failure may have ended it or the connection). */
+int pg_begin(store_backend *b, ec_err *err);
+int pg_commit(store_backend *b, ec_err *err);
+void pg_rollback(store_backend *b);
+
+/* ---- paged walks (the _each calls) ---- */
+
+typedef struct pg_row_type {
+	enum store_row_kind kind;
+	size_t size;
+	int key_col;                 /* the integer column the walk is ordered by */
+	int (*read)(const PGresult *r, int row, void *out, ec_err *err); /* on failure nothing to free */
+} pg_row_type;
+
+/* One walk: the query takes $1 the last key seen and $2 the page size, then $3 (integer) and $4
+ * (text, NULL sends NULL) when nparams says so. */
+typedef struct pg_walk {
+	const char *sql;
+	int nparams;
+	const pg_row_type *type;
+	int64_t filter_int;
+	const char *filter_text;
+	store_row_fn fn;
+	void *ctx;
+	const char *what;            /* "listing ..." for errors */
+} pg_walk;
+
+/* Walks w's query page by page, calling w->fn for each row with the lock released; returns
+ * what a callback returned to stop the walk, or -1. */
+int pg_each(store_backend *b, const pg_walk *w, ec_err *err);
+
+/* Inside the open transaction (and the caller's lock): */
+int pg_cert_row_insert(store_backend *b, const store_cert *cert, const char *serial, int64_t num, ec_err *err);
+int pg_request_row_insert(store_backend *b, store_request *req, ec_err *err);
+/* 0 done, 1 no longer valid at now. */
+int pg_otp_use(store_backend *b, const char *hash, ec_time now, ec_err *err);
+
+/* The operations of store_pg_ops, by file (contracts: the store.h calls of the same name). */
+/* store_pg.c */
+int pg_meta_get(store_backend *b, const char *key, char *value, size_t size, ec_err *err);
+int pg_meta_set(store_backend *b, const char *key, const char *value, ec_err *err);
+/* store_pg_certs.c */
+int pg_reserve_serial(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err);
+int pg_last_serial(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err);
+int pg_record_issued(store_backend *b, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,
+                     size_t cert_der_len, ec_err *err);
+int pg_record_granted(store_backend *b, store_request *req, const store_cert *cert, const char *otp, ec_err *err);
+int pg_cert_get(store_backend *b, const char *serial, store_cert *out, ec_err *err);
+int pg_cert_set_revoked(store_backend *b, const char *serial, bool revoked, ec_time when, ec_err *err);
+int pg_cert_each_revoked(store_backend *b, const char *issuer_serial, int (*fn)(void *ctx, const store_cert *c),
+                         void *ctx, ec_err *err);
+int pg_cert_count(store_backend *b, int64_t *count, ec_err *err);
+/* store_pg_requests.c */
+int pg_request_insert(store_backend *b, store_request *req, ec_err *err);
+int pg_request_find(store_backend *b, const char *txid, const char *signer_fp, store_request *out, ec_err *err);
+int pg_request_get(store_backend *b, int64_t id, store_request *out, ec_err *err);
+int pg_request_set_state(store_backend *b, int64_t id, int state, int fail_info, ec_err *err);
+int pg_request_each(store_backend *b, int state, int (*fn)(void *ctx, const store_request *r), void *ctx,
+                    ec_err *err);
+int pg_request_expire(store_backend *b, ec_time now, ec_err *err);
+int pg_request_next_expiry(store_backend *b, int state, ec_time *at, ec_err *err);
+int pg_request_count(store_backend *b, int state, int64_t *count, ec_err *err);
+int pg_request_count_from(store_backend *b, int state, const char *source, int64_t *count, ec_err *err);
+int pg_request_count_kept_from(store_backend *b, const char *source, int64_t *count, ec_err *err);
+int pg_purge(store_backend *b, ec_time now, ec_time keep_for, ec_err *err);
+int pg_refusal_record(store_backend *b, const store_refusal *r, ec_err *err);
+int pg_refusal_count(store_backend *b, int64_t *count, ec_err *err);
+/* store_pg_ca.c */
+int pg_ca_put(store_backend *b, const store_ca_cert *ca, ec_err *err);
+int pg_ca_set_role(store_backend *b, int generation, int role, ec_err *err);
+int pg_ca_set_link(store_backend *b, int generation, const uint8_t *der, size_t der_len, ec_err *err);
+int pg_ca_delete(store_backend *b, int generation, ec_err *err);
+int pg_ca_each(store_backend *b, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err);
+int pg_otp_add(store_backend *b, const char *password, ec_time expires, ec_err *err);
+int pg_otp_consume(store_backend *b, const char *password, ec_time now, ec_err *err);
+int pg_otp_check(store_backend *b, const char *password, ec_time now, ec_err *err);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * store_pg_requests.c - the PostgreSQL backend's enrollment transactions, refusal records and
+ * their purge.
+ */
+#include "store/store_pg_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REQ_COLS "id, txid, state, msg_type, fail_info, renewal, subject, signer_fp, pubkey_fp, " \
+	"ca_serial, source, created, expires, cert_serial, csr, signer, cert, reason"
+
+/* Reads a row of REQ_COLS into out (zeroed first); on failure it holds nothing to free. */
+static int read_request(const PGresult *res, int row, void *out, ec_err *err)
+{
+	store_request *r = out;
+	memset(r, 0, sizeof(*r));
+	r->id = pg_col_int(res, row, 0);
+	pg_col_text(res, row, 1, r->txid, sizeof(r->txid));
+	r->state = (enum store_req_state)pg_col_int(res, row, 2);
+	r->msg_type = (int)pg_col_int(res, row, 3);
+	r->fail_info = (int)pg_col_int(res, row, 4);
+	r->renewal = pg_col_int(res, row, 5) != 0;
+	pg_col_text(res, row, 6, r->subject, sizeof(r->subject));
+	pg_col_text(res, row, 7, r->signer_fp, sizeof(r->signer_fp));
+	pg_col_text(res, row, 8, r->pubkey_fp, sizeof(r->pubkey_fp));
+	pg_col_text(res, row, 9, r->ca_serial, sizeof(r->ca_serial));
+	pg_col_text(res, row, 10, r->source, sizeof(r->source));
+	r->created = pg_col_int(res, row, 11);
+	r->expires = pg_col_int(res, row, 12);
+	pg_col_text(res, row, 13, r->cert_serial, sizeof(r->cert_serial));
+	pg_col_text(res, row, 17, r->reason, sizeof(r->reason));
+	if (pg_col_blob(res, row, 14, &r->csr_der, &r->csr_der_len) != 0 ||
+	    pg_col_blob(res, row, 15, &r->signer_der, &r->signer_der_len) != 0 ||
+	    pg_col_blob(res, row, 16, &r->cert_der, &r->cert_der_len) != 0) {
+		store_request_free(r);
+		return ec_err_set(err, "reading request %" PRId64 ": out of memory", r->id);
+	}
+	return 0;
+}
+
+static const pg_row_type request_rows = { STORE_ROW_REQUEST, sizeof(store_request), 0, read_request };
+
+/* Inserts the request and sets its id (inside the caller's lock). A live transaction with the
+ * same transactionID and signer, recorded meanwhile by another node, makes this fail with
+ * "already recorded (UNIQUE constraint requests_live_txid)". */
+int pg_request_row_insert(store_backend *b, store_request *req, ec_err *err)
+{
+	pg_params p = {0};
+	pg_param_text(&p, req->txid, sizeof(req->txid));
+	pg_param_int(&p, req->state);
+	pg_param_int(&p, req->msg_type);
+	pg_param_int(&p, req->fail_info);
+	pg_param_int(&p, req->renewal ? 1 : 0);
+	pg_param_text(&p, req->subject, sizeof(req->subject));
+	pg_param_text(&p, req->signer_fp, sizeof(req->signer_fp));
+	pg_param_text(&p, req->pubkey_fp, sizeof(req->pubkey_fp));
+	pg_param_text(&p, req->ca_serial, sizeof(req->ca_serial));
+	pg_param_text(&p, req->source, sizeof(req->source));
+	pg_param_int(&p, req->created);
+	pg_param_int(&p, req->expires);
+	pg_param_text(&p, req->cert_serial, sizeof(req->cert_serial));
+	pg_param_blob(&p, req->csr_der, req->csr_der_len);
+	pg_param_blob(&p, req->signer_der, req->signer_der_len);
+	pg_param_blob(&p, req->cert_der, req->cert_der_len);
+	pg_param_text(&p, req->reason, sizeof(req->reason));
+	PGresult *r = pg_exec(b, "INSERT INTO requests (txid, state, msg_type, fail_info, renewal, subject,"
+	                      " signer_fp, pubkey_fp, ca_serial, source, created, expires, cert_serial, csr,"
+	                      " signer, cert, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+	                      " $13, $14, $15, $16, $17) RETURNING id", &p, NULL, err, "inserting the request");
+	if (r == NULL)
+		return -1;
+	int rc = PQntuples(r) == 1 ? 0 : ec_err_set(err, "inserting the request: no id returned");
+	if (rc == 0)
+		req->id = pg_col_int(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
+int pg_request_insert(store_backend *b, store_request *req, ec_err *err)
+{
+	pg_lock(b);
+	int rc = pg_request_row_insert(b, req, err);
+	pg_unlock(b);
+	if (rc != 0)
+		ec_err_wrap(err, "recording transaction %.64s", req->txid);
+	return rc;
+}
+
+/* Runs a single-request query under the lock: 0 with *out filled, 1 when no row, -1 on failure. */
+static int request_fetch(store_backend *b, const char *sql, const pg_params *p, store_request *out, ec_err *err)
+{
+	pg_lock(b);
+	PGresult *r = pg_exec(b, sql, p, NULL, err, "reading the request");
+	int rc = r == NULL ? -1 : PQntuples(r) == 0 ? 1 : 0;
+	if (rc == 0)
+		rc = read_request(r, 0, out, err);
+	PQclear(r);
+	pg_unlock(b);
+	return rc;
+}
+
+int pg_request_find(store_backend *b, const char *txid, const char *signer_fp, store_request *out, ec_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (txid == NULL)
+		return ec_err_set(err, "looking up a transaction: no transaction ID given");
+	pg_params p = {0};
+	pg_param_text(&p, txid, SIZE_MAX);
+	pg_param_text(&p, signer_fp, SIZE_MAX);
+	int rc = request_fetch(b, "SELECT " REQ_COLS " FROM requests WHERE txid = $1"
+	                       " AND ($2::text IS NULL OR signer_fp = $2) ORDER BY id DESC LIMIT 1", &p, out, err);
+	if (rc < 0)
+		ec_err_wrap(err, "looking up transaction %.64s", txid);
+	return rc;
+}
+
+int pg_request_get(store_backend *b, int64_t id, store_request *out, ec_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	pg_params p = {0};
+	pg_param_int(&p, id);
+	int rc = request_fetch(b, "SELECT " REQ_COLS " FROM requests WHERE id = $1", &p, out, err);
+	if (rc < 0)
+		ec_err_wrap(err, "looking up request %" PRId64, id);
+	return rc;
+}
+
+/* Runs a statement of n integer parameters under the lock; *changed gets the rows changed. */
+static int run_ints(store_backend *b, const char *sql, const int64_t *params, int n, int64_t *changed, ec_err *err,
+                    const char *what)
+{
+	pg_params p = {0};
+	for (int i = 0; i < n; i++)
+		pg_param_int(&p, params[i]);
+	pg_lock(b);
+	int rc = pg_run(b, sql, &p, changed, err, what);
+	pg_unlock(b);
+	return rc;
+}
+
+int pg_request_set_state(store_backend *b, int64_t id, int state, int fail_info, ec_err *err)
+{
+	const int64_t params[3] = {id, state, fail_info};
+	int64_t changed = 0;
+	if (run_ints(b, "UPDATE requests SET state = $2, fail_info = $3 WHERE id = $1", params, 3, &changed, err,
+	             "updating the request") != 0)
+		return ec_err_wrap(err, "changing the state of request %" PRId64, id);
+	return changed == 0 ? 1 : 0;
+}
+
+int pg_request_each(store_backend *b, int state, int (*fn)(void *ctx, const store_request *r), void *ctx,
+                    ec_err *err)
+{
+	char what[64];
+	snprintf(what, sizeof(what), "listing requests in state %d", state);
+	pg_walk w = {"SELECT " REQ_COLS " FROM requests WHERE id > $1 AND state = $3 ORDER BY id LIMIT $2", 3,
+	             &request_rows, state, NULL, {.request = fn}, ctx, what};
+	return pg_each(b, &w, err);
+}
+
+int pg_request_expire(store_backend *b, ec_time now, ec_err *err)
+{
+	const int64_t params[4] = {STORE_REQ_EXPIRED, STORE_REQ_PENDING, STORE_REQ_APPROVED, now};
+	int64_t changed = 0;
+	/* An expired request will never be issued: its request and signer are dropped with it. */
+	if (run_ints(b, "UPDATE requests SET state = $1, csr = NULL, signer = NULL"
+	             " WHERE state IN ($2, $3) AND expires <= $4", params, 4, &changed, err, "updating requests") != 0)
+		return ec_err_wrap(err, "expiring requests");
+	return (int)changed;
+}
+
+int pg_request_next_expiry(store_backend *b, int state, ec_time *at, ec_err *err)
+{
+	pg_params p = {0};
+	*at = 0;
+	pg_param_int(&p, state);
+	pg_lock(b);
+	PGresult *r = pg_exec(b, "SELECT min(expires) FROM requests WHERE state = $1", &p, NULL, err,
+	                      "reading the next expiry");
+	int rc = r == NULL ? -1 : PQntuples(r) != 1 || PQgetisnull(r, 0, 0) ? 1 : 0;
+	if (rc == 0)
+		*at = pg_col_int(r, 0, 0);
+	PQclear(r);
+	pg_unlock(b);
+	if (rc < 0)
+		ec_err_wrap(err, "finding the next expiry of requests in state %d", state);
+	return rc;
+}
+
+/* A count with an integer $1 and, when text is not NULL, a text $2. */
+static int count_with(store_backend *b, const char *sql, int64_t param, const char *text, int64_t *count,
+                      ec_err *err)
+{
+	pg_params p = {0};
+	pg_param_int(&p, param);
+	if (text != NULL)
+		pg_param_text(&p, text, SIZE_MAX);
+	return pg_count(b, sql, &p, count, err);
+}
+
+int pg_request_count(store_backend *b, int state, int64_t *count, ec_err *err)
+{
+	if (count_with(b, "SELECT count(*) FROM requests WHERE state = $1", state, NULL, count, err) != 0)
+		return ec_err_wrap(err, "counting requests in state %d", state);
+	return 0;
+}
+
+int pg_request_count_from(store_backend *b, int state, const char *source, int64_t *count, ec_err *err)
+{
+	if (count_with(b, "SELECT count(*) FROM requests WHERE source = $2 AND state = $1", state,
+	               source != NULL ? source : "", count, err) != 0)
+		return ec_err_wrap(err, "counting requests from %s", source);
+	return 0;
+}
+
+int pg_request_count_kept_from(store_backend *b, const char *source, int64_t *count, ec_err *err)
+{
+	if (count_with(b, "SELECT (SELECT count(*) FROM requests WHERE source = $2 AND state <> $1)"
+	               " + (SELECT count(*) FROM refusals WHERE source = $2)", STORE_REQ_GRANTED,
+	               source != NULL ? source : "", count, err) != 0)
+		return ec_err_wrap(err, "counting the requests kept from %s", source);
+	return 0;
+}
+
+int pg_refusal_record(store_backend *b, const store_refusal *r, ec_err *err)
+{
+	pg_params p = {0};
+	pg_param_int(&p, r->created);
+	pg_param_text(&p, r->source, sizeof(r->source));
+	pg_param_text(&p, r->txid, sizeof(r->txid));
+	pg_param_text(&p, r->subject, sizeof(r->subject));
+	pg_param_text(&p, r->pubkey_fp, sizeof(r->pubkey_fp));
+	pg_param_int(&p, r->fail_info);
+	pg_param_text(&p, r->reason, sizeof(r->reason));
+	pg_lock(b);
+	int rc = pg_run(b, "INSERT INTO refusals (created, source, txid, subject, pubkey_fp, fail_info, reason)"
+	                " VALUES ($1, $2, $3, $4, $5, $6, $7)", &p, NULL, err, "recording the refusal");
+	pg_unlock(b);
+	if (rc != 0)
+		ec_err_wrap(err, "recording the refusal of transaction %.64s", r->txid);
+	return rc;
+}
+
+int pg_refusal_count(store_backend *b, int64_t *count, ec_err *err)
+{
+	if (pg_count(b, "SELECT count(*) FROM refusals", NULL, count, err) != 0)
+		return ec_err_wrap(err, "counting refusals");
+	return 0;
+}
+
+/* Both deletions in one transaction (inside the caller's lock); *deleted gets their rows. */
+static int purge_in_tx(store_backend *b, ec_time now, ec_time keep_for, int64_t *deleted, ec_err *err)
+{
+	pg_params req = {0}, refusal = {0};
+	int64_t requests = 0, refusals = 0;
+	pg_param_int(&req, STORE_REQ_REJECTED);
+	pg_param_int(&req, STORE_REQ_EXPIRED);
+	pg_param_int(&req, now);
+	pg_param_int(&req, now - keep_for);
+	pg_param_int(&refusal, now - keep_for);
+	if (pg_begin(b, err) != 0 ||
+	    pg_run(b, "DELETE FROM requests WHERE (state = $1 AND expires <= $3) OR (state = $2 AND expires <= $4)",
+	           &req, &requests, err, "purging requests") != 0 ||
+	    pg_run(b, "DELETE FROM refusals WHERE created <= $1", &refusal, &refusals, err, "purging refusals") != 0 ||
+	    pg_commit(b, err) != 0)
+		return -1;
+	*deleted = requests + refusals;
+	return 0;
+}
+
+int pg_purge(store_backend *b, ec_time now, ec_time keep_for, ec_err *err)
+{
+	int64_t deleted = 0;
+	pg_lock(b);
+	int rc = purge_in_tx(b, now, keep_for, &deleted, err);
+	pg_rollback(b);
+	pg_unlock(b);
+	if (rc < 0)
+		return ec_err_wrap(err, "purging old requests");
+	return (int)deleted;
+}
