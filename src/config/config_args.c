@@ -29,6 +29,67 @@ bool cfg_is(const cfg_line *ln, size_t i, const char *kw)
 	return i < ln->n && strcasecmp(ln->w[i], kw) == 0;
 }
 
+bool cfg_lookup(const cfg_line *ln, size_t i, const cfg_word *words, size_t n, int *out)
+{
+	for (size_t j = 0; j < n; j++) {
+		if (cfg_is(ln, i, words[j].word)) {
+			*out = words[j].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+int cfg_int_setting(const cfg_parser *p, const cfg_line *ln, size_t i, long min, long max, const char *syntax,
+                    const char *what, int *out)
+{
+	long v = 0;
+	if (cfg_want(p, ln, i + 1, i + 1, syntax) != 0 || cfg_int(p, ln, i, min, max, what, &v) != 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int cfg_dn(const cfg_parser *p, const cfg_line *ln, const char *keyword, const char *example, char *dst,
+           size_t dstsz)
+{
+	char syntax[64];
+	snprintf(syntax, sizeof(syntax), "%s DN", keyword);
+	if (cfg_want(p, ln, 2, CFG_WORDS_MAX, syntax) != 0)
+		return -1;
+	const char *dn = cfg_rest(ln, 1);
+	if (strchr(dn, '=') == NULL)
+		return cfg_fail(p, ln, "%s '%.60s' is not a distinguished name (e.g. %s)", keyword, dn, example);
+	return cfg_text(p, ln, dn, dst, dstsz, keyword);
+}
+
+int cfg_choice(const cfg_parser *p, const cfg_line *ln, const cfg_choices *c)
+{
+	int value = -1;
+	if (cfg_want(p, ln, c->word + 1, c->word + 1, c->syntax) != 0)
+		return -1;
+	if (!cfg_lookup(ln, c->word, c->words, c->n, &value))
+		return cfg_fail(p, ln, "unknown %s '%.60s' (%s)", c->what, ln->w[c->word], c->hint);
+	return value;
+}
+
+const void *cfg_command_find(const void *table, size_t n, size_t size, const char *word)
+{
+	const char *entry = table;
+	for (size_t i = 0; i < n; i++, entry += size) {
+		const char *keyword = *(const char *const *)(const void *)entry;
+		if (strcasecmp(word, keyword) == 0)
+			return entry;
+	}
+	return NULL;
+}
+
+int cfg_block_unknown(const cfg_parser *p, const cfg_line *ln, const char *block)
+{
+	return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki %s block%s", ln->w[0], block,
+	                cfg_global_keyword(ln->w[0]) ? " (global commands start at column 0)" : "");
+}
+
 const char *cfg_rest(const cfg_line *ln, size_t i)
 {
 	return i < ln->n ? ln->raw + ln->off[i] : "";
@@ -38,7 +99,8 @@ int cfg_want(const cfg_parser *p, const cfg_line *ln, size_t min, size_t max, co
 {
 	if (ln->n < min)
 		return cfg_fail(p, ln, "incomplete command (syntax: %s)", syntax);
-	if (ln->n > max)
+	/* A line never has more than CFG_WORDS_MAX words: only a smaller max can be exceeded. */
+	if (max < CFG_WORDS_MAX && ln->n > max)
 		return cfg_fail(p, ln, "unexpected argument '%.*s' (syntax: %s)", QUOTE_MAX, ln->w[max], syntax);
 	return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -157,48 +158,41 @@ static int key_generate(cfg_parser *p, const cfg_line *ln)
 	return 0;
 }
 
-static int open_server(cfg_parser *p, const cfg_line *ln)
+/* `crypto pki server NAME`, `crypto pki trustpoint NAME`: a new block of that kind, with its
+ * defaults, filled by the indented lines that follow. Names are unique within a kind. */
+static int open_block(cfg_parser *p, const cfg_line *ln, enum cfg_block kind)
 {
 	cfg_config *cfg = p->cfg;
-	char name[CFG_NAME_MAX];
-	if (cfg_want(p, ln, 4, 4, "crypto pki server NAME") != 0 || cfg_name(p, ln, 3, false, name, "server name") != 0)
+	bool server = kind == CFG_BLOCK_SERVER;
+	const char *word = server ? "server" : "trustpoint";
+	size_t n = server ? cfg->n_servers : cfg->n_trustpoints;
+	size_t max = server ? CFG_MAX_SERVERS : CFG_MAX_TRUSTPOINTS;
+	char name[CFG_NAME_MAX], syntax[40], what[40];
+	snprintf(syntax, sizeof(syntax), "crypto pki %s NAME", word);
+	snprintf(what, sizeof(what), "%s name", word);
+	if (cfg_want(p, ln, 4, 4, syntax) != 0 || cfg_name(p, ln, 3, false, name, what) != 0)
 		return -1;
-	for (size_t i = 0; i < cfg->n_servers; i++) {
-		if (strcmp(cfg->servers[i].name, name) == 0)
-			return cfg_fail(p, ln, "duplicate crypto pki server %s (already defined at line %d)", name,
-			                cfg->servers[i].line);
+	for (size_t i = 0; i < n; i++) {
+		const char *other = server ? cfg->servers[i].name : cfg->trustpoints[i].name;
+		if (strcmp(other, name) == 0)
+			return cfg_fail(p, ln, "duplicate crypto pki %s %s (already defined at line %d)", word, name,
+			                server ? cfg->servers[i].line : cfg->trustpoints[i].line);
 	}
-	if (cfg->n_servers >= CFG_MAX_SERVERS)
-		return cfg_fail(p, ln, "too many crypto pki server blocks (at most %d)", CFG_MAX_SERVERS);
-	cfg_server *s = &cfg->servers[cfg->n_servers];
-	cfg_server_defaults(s);
-	memcpy(s->name, name, sizeof(name));
-	s->line = ln->no;
-	p->block = CFG_BLOCK_SERVER;
-	p->index = cfg->n_servers++;
-	return 0;
-}
-
-static int open_trustpoint(cfg_parser *p, const cfg_line *ln)
-{
-	cfg_config *cfg = p->cfg;
-	char name[CFG_NAME_MAX];
-	if (cfg_want(p, ln, 4, 4, "crypto pki trustpoint NAME") != 0 ||
-	    cfg_name(p, ln, 3, false, name, "trustpoint name") != 0)
-		return -1;
-	for (size_t i = 0; i < cfg->n_trustpoints; i++) {
-		if (strcmp(cfg->trustpoints[i].name, name) == 0)
-			return cfg_fail(p, ln, "duplicate crypto pki trustpoint %s (already defined at line %d)", name,
-			                cfg->trustpoints[i].line);
+	if (n >= max)
+		return cfg_fail(p, ln, "too many crypto pki %s blocks (at most %zu)", word, max);
+	if (server) {
+		cfg_server_defaults(&cfg->servers[n]);
+		memcpy(cfg->servers[n].name, name, sizeof(name));
+		cfg->servers[n].line = ln->no;
+		cfg->n_servers++;
+	} else {
+		cfg_trustpoint_defaults(&cfg->trustpoints[n]);
+		memcpy(cfg->trustpoints[n].name, name, sizeof(name));
+		cfg->trustpoints[n].line = ln->no;
+		cfg->n_trustpoints++;
 	}
-	if (cfg->n_trustpoints >= CFG_MAX_TRUSTPOINTS)
-		return cfg_fail(p, ln, "too many crypto pki trustpoint blocks (at most %d)", CFG_MAX_TRUSTPOINTS);
-	cfg_trustpoint *tp = &cfg->trustpoints[cfg->n_trustpoints];
-	cfg_trustpoint_defaults(tp);
-	memcpy(tp->name, name, sizeof(name));
-	tp->line = ln->no;
-	p->block = CFG_BLOCK_TRUSTPOINT;
-	p->index = cfg->n_trustpoints++;
+	p->block = kind;
+	p->index = n;
 	return 0;
 }
 
@@ -207,9 +201,9 @@ static int cmd_crypto(cfg_parser *p, const cfg_line *ln)
 	if (cfg_is(ln, 1, "key"))
 		return key_generate(p, ln);
 	if (cfg_is(ln, 1, "pki") && cfg_is(ln, 2, "server"))
-		return open_server(p, ln);
+		return open_block(p, ln, CFG_BLOCK_SERVER);
 	if (cfg_is(ln, 1, "pki") && cfg_is(ln, 2, "trustpoint"))
-		return open_trustpoint(p, ln);
+		return open_block(p, ln, CFG_BLOCK_TRUSTPOINT);
 	return cfg_fail(p, ln, "unknown command '%.60s' (expected crypto pki server NAME, crypto pki trustpoint "
 	                "NAME or %s)", cfg_rest(ln, 0), KEY_SYNTAX);
 }
@@ -237,23 +231,21 @@ static int cmd_exit(cfg_parser *p, const cfg_line *ln)
 	return cfg_want(p, ln, 1, 1, "exit");
 }
 
-typedef int (*global_fn)(cfg_parser *p, const cfg_line *ln);
-
-static const struct {
+/* A global command: its first word and the handler of its line. */
+typedef struct global_cmd {
 	const char *keyword;
-	global_fn fn;
-} global_cmds[] = {
+	int (*fn)(cfg_parser *p, const cfg_line *ln);
+} global_cmd;
+
+static const global_cmd global_cmds[] = {
 	{"hostname", cmd_hostname}, {"ip", cmd_ip},   {"clock", cmd_clock}, {"crypto", cmd_crypto},
 	{"no", cmd_no},             {"end", cmd_end}, {"exit", cmd_exit},
 };
 
+/* `no` alone is not a global command: most `no` lines belong to a block. */
 bool cfg_global_keyword(const char *word)
 {
-	for (size_t i = 0; i < sizeof(global_cmds) / sizeof(global_cmds[0]); i++) {
-		if (strcasecmp(word, global_cmds[i].keyword) == 0 && strcasecmp(word, "no") != 0)
-			return true;
-	}
-	return false;
+	return strcasecmp(word, "no") != 0 && CFG_COMMAND_FIND(global_cmds, word) != NULL;
 }
 
 /* The error for a line that is not a global command: a block command out of its block, or unknown. */
@@ -277,11 +269,7 @@ static int not_global(cfg_parser *p, const cfg_line *ln)
 
 int cfg_global_line(cfg_parser *p, const cfg_line *ln)
 {
-	for (size_t i = 0; i < sizeof(global_cmds) / sizeof(global_cmds[0]); i++) {
-		if (cfg_is(ln, 0, global_cmds[i].keyword)) {
-			int rc = global_cmds[i].fn(p, ln);
-			return rc == -2 ? not_global(p, ln) : rc;
-		}
-	}
-	return not_global(p, ln);
+	const global_cmd *cmd = ln->n > 0 ? CFG_COMMAND_FIND(global_cmds, ln->w[0]) : NULL;
+	int rc = cmd != NULL ? cmd->fn(p, ln) : -2; /* -2: not a global line */
+	return rc == -2 ? not_global(p, ln) : rc;
 }

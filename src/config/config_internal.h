@@ -40,11 +40,45 @@ typedef struct cfg_parser {
 	int end_line;                   /* the `end` line, 0 before it */
 } cfg_parser;
 
+#define CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A keyword and what it stands for, in the tables of choices a line's word is looked up in. */
+typedef struct cfg_word {
+	const char *word;
+	int value;
+} cfg_word;
+
+/* A setting whose last word is one of a fixed list: `mode sub-cs|ra`. */
+typedef struct cfg_choices {
+	const char *syntax; /* the whole line, for the word count error */
+	size_t word;        /* where the choice stands; the line has no word after it */
+	const char *what;   /* "mode", for "unknown mode 'WORD' (HINT)" */
+	const char *hint;   /* "expected sub-cs or ra" */
+	size_t n;
+	cfg_word words[8];
+} cfg_choices;
+
 /* Writes "line N: <fmt...>" into p->err; returns -1. */
 int cfg_fail(const cfg_parser *p, const cfg_line *ln, const char *fmt, ...) EC_PRINTF(3, 4);
 
 /* True when word i exists and equals kw, ignoring case. */
 bool cfg_is(const cfg_line *ln, size_t i, const char *kw);
+
+/* True when word i is one of the n words (ignoring case), with its value in *out. */
+bool cfg_lookup(const cfg_line *ln, size_t i, const cfg_word *words, size_t n, int *out);
+
+/* Reads a line of the form c->syntax: the value (>= 0) of the word chosen, or -1 with the error
+ * written (wrong word count, unknown word). */
+int cfg_choice(const cfg_parser *p, const cfg_line *ln, const cfg_choices *c) EC_MUST_USE;
+
+/* The entry of a command table (n entries of size bytes, each starting with its keyword as a
+ * `const char *`) whose keyword is word, ignoring case; NULL when there is none. */
+const void *cfg_command_find(const void *table, size_t n, size_t size, const char *word);
+#define CFG_COMMAND_FIND(table, word) cfg_command_find((table), CFG_COUNT(table), sizeof((table)[0]), (word))
+
+/* The error for a first word that is not a command of a `crypto pki server|trustpoint` block
+ * (block names which), with a hint when it is a global command written indented. */
+int cfg_block_unknown(const cfg_parser *p, const cfg_line *ln, const char *block);
 
 /* The rest of the line from word i on, as written (inner spaces kept). */
 const char *cfg_rest(const cfg_line *ln, size_t i);
@@ -55,6 +89,16 @@ int cfg_want(const cfg_parser *p, const cfg_line *ln, size_t min, size_t max, co
 /* Reads word i as a decimal integer in [min, max]; what names it in errors ("hours"). */
 int cfg_int(const cfg_parser *p, const cfg_line *ln, size_t i, long min, long max, const char *what,
             long *out) EC_MUST_USE;
+
+/* Reads a line of the form syntax whose last word, i, is an integer in [min, max] (what names it
+ * in errors); *out is set only when the line is right. */
+int cfg_int_setting(const cfg_parser *p, const cfg_line *ln, size_t i, long min, long max, const char *syntax,
+                    const char *what, int *out) EC_MUST_USE;
+
+/* Reads `KEYWORD DN` (the rest of the line from word 1) into dst: a distinguished name, so at least
+ * one '='; keyword and example (of a name) are quoted in errors. */
+int cfg_dn(const cfg_parser *p, const cfg_line *ln, const char *keyword, const char *example, char *dst,
+           size_t dstsz) EC_MUST_USE;
 
 /* Copies text into dst (size dstsz); an error names what when it does not fit or is empty. */
 int cfg_text(const cfg_parser *p, const cfg_line *ln, const char *text, char *dst, size_t dstsz,

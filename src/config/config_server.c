@@ -57,14 +57,13 @@ static int database_url(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 
 static int database_archive(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
+	static const cfg_word formats[] = {{"pkcs12", CFG_ARCHIVE_PKCS12}, {"pem", CFG_ARCHIVE_PEM}};
+	int format = 0;
 	if (cfg_want(p, ln, 3, 6, ARCHIVE_SYNTAX) != 0)
 		return -1;
-	if (cfg_is(ln, 2, "pkcs12"))
-		s->archive_format = CFG_ARCHIVE_PKCS12;
-	else if (cfg_is(ln, 2, "pem"))
-		s->archive_format = CFG_ARCHIVE_PEM;
-	else
+	if (!cfg_lookup(ln, 2, formats, CFG_COUNT(formats), &format))
 		return cfg_fail(p, ln, "unknown archive format '%s' (syntax: %s)", ln->w[2], ARCHIVE_SYNTAX);
+	s->archive_format = format;
 	s->archive_set = true;
 	s->archive_password[0] = '\0';
 	if (ln->n == 3)
@@ -74,21 +73,18 @@ static int database_archive(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	return cfg_secret(p, ln, 4, s->archive_password, sizeof(s->archive_password), ARCHIVE_SYNTAX);
 }
 
+static const cfg_choices DATABASE_LEVELS = {
+	"database level minimum|names|complete", 2, "database level", "expected minimum, names or complete", 4,
+	{{"minimum", CFG_DB_MINIMUM}, {"minimal", CFG_DB_MINIMUM}, {"names", CFG_DB_NAMES}, {"complete", CFG_DB_COMPLETE}},
+};
+
 static int cmd_database(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
 	if (cfg_is(ln, 1, "level")) {
-		if (cfg_want(p, ln, 3, 3, "database level minimum|names|complete") != 0)
-			return -1;
-		if (cfg_is(ln, 2, "minimum") || cfg_is(ln, 2, "minimal"))
-			s->database_level = CFG_DB_MINIMUM;
-		else if (cfg_is(ln, 2, "names"))
-			s->database_level = CFG_DB_NAMES;
-		else if (cfg_is(ln, 2, "complete"))
-			s->database_level = CFG_DB_COMPLETE;
-		else
-			return cfg_fail(p, ln, "unknown database level '%.60s' (expected minimum, names or complete)",
-			                ln->w[2]);
-		return 0;
+		int level = cfg_choice(p, ln, &DATABASE_LEVELS);
+		if (level >= 0)
+			s->database_level = level;
+		return level < 0 ? -1 : 0;
 	}
 	if (cfg_is(ln, 1, "url"))
 		return cfg_want(p, ln, 3, 3, "database url PATH") != 0 ? -1 : database_url(p, ln, s);
@@ -101,12 +97,7 @@ static int cmd_database(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 
 static int cmd_issuer_name(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
-	if (cfg_want(p, ln, 2, CFG_WORDS_MAX, "issuer-name DN") != 0)
-		return -1;
-	const char *dn = cfg_rest(ln, 1);
-	if (strchr(dn, '=') == NULL)
-		return cfg_fail(p, ln, "issuer-name '%.60s' is not a distinguished name (e.g. CN=RootCA,O=Example)", dn);
-	return cfg_text(p, ln, dn, s->issuer_name, sizeof(s->issuer_name), "issuer-name");
+	return cfg_dn(p, ln, "issuer-name", "CN=RootCA,O=Example", s->issuer_name, sizeof(s->issuer_name));
 }
 
 /* The trustpoint names of `grant auto trustpoint TP` / `grant auto tp-list TP...`, from word 3. */
@@ -207,37 +198,33 @@ static int cmd_auto_rollover(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	return 0;
 }
 
+static const cfg_choices HASHES = {
+	"hash sha256|sha384|sha512|sha1", 1, "hash", "expected sha256, sha384, sha512 or sha1", 4,
+	{{"sha256", CFG_HASH_SHA256}, {"sha384", CFG_HASH_SHA384}, {"sha512", CFG_HASH_SHA512}, {"sha1", CFG_HASH_SHA1}},
+};
+
 static int cmd_hash(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
-	static const struct {
-		const char *name;
-		int hash;
-	} hashes[] = {{"sha256", CFG_HASH_SHA256}, {"sha384", CFG_HASH_SHA384},
-	              {"sha512", CFG_HASH_SHA512}, {"sha1", CFG_HASH_SHA1}};
-	if (cfg_want(p, ln, 2, 2, "hash sha256|sha384|sha512|sha1") != 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
-		if (cfg_is(ln, 1, hashes[i].name)) {
-			s->hash = hashes[i].hash;
-			return 0;
-		}
-	}
-	if (cfg_is(ln, 1, "md5"))
+	if (ln->n == 2 && cfg_is(ln, 1, "md5"))
 		return cfg_fail(p, ln, "hash md5 is refused as insecure (use sha256, the default, sha384 or sha512)");
-	return cfg_fail(p, ln, "unknown hash '%.60s' (expected sha256, sha384, sha512 or sha1)", ln->w[1]);
+	int hash = cfg_choice(p, ln, &HASHES);
+	if (hash >= 0)
+		s->hash = hash;
+	return hash < 0 ? -1 : 0;
 }
 
 /* `encryption des`: single DES envelopes from legacy clients are accepted (the default);
  * `no encryption des` refuses them. AES and 3DES are always accepted, and nothing else ever. */
 static int cmd_encryption(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
+	if (ln->n == 2 && cfg_is(ln, 1, "des")) {
+		s->encryption_des = true;
+		return 0;
+	}
 	if (cfg_want(p, ln, 2, 2, "encryption des") != 0)
 		return -1;
-	if (!cfg_is(ln, 1, "des"))
-		return cfg_fail(p, ln, "encryption '%.60s': the server always accepts aes and 3des and only single "
-		                "DES can be turned off or on (no encryption des, encryption des)", ln->w[1]);
-	s->encryption_des = true;
-	return 0;
+	return cfg_fail(p, ln, "encryption '%.60s': the server always accepts aes and 3des and only single "
+	                "DES can be turned off or on (no encryption des, encryption des)", ln->w[1]);
 }
 
 static int cmd_cdp_url(cfg_parser *p, const cfg_line *ln, cfg_server *s)
@@ -257,17 +244,16 @@ static int cmd_shutdown(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	return 0;
 }
 
+static const cfg_choices MODES = {
+	"mode sub-cs|ra", 1, "mode", "expected sub-cs or ra", 2, {{"sub-cs", CFG_MODE_SUB_CS}, {"ra", CFG_MODE_RA}},
+};
+
 static int cmd_mode(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
-	if (cfg_want(p, ln, 2, 2, "mode sub-cs|ra") != 0)
-		return -1;
-	if (cfg_is(ln, 1, "sub-cs"))
-		s->mode = CFG_MODE_SUB_CS;
-	else if (cfg_is(ln, 1, "ra"))
-		s->mode = CFG_MODE_RA;
-	else
-		return cfg_fail(p, ln, "unknown mode '%.60s' (expected sub-cs or ra)", ln->w[1]);
-	return 0;
+	int mode = cfg_choice(p, ln, &MODES);
+	if (mode >= 0)
+		s->mode = mode;
+	return mode < 0 ? -1 : 0;
 }
 
 #define ISSUANCE_SYNTAX "issuance rsa-modulus MIN [MAX] | issuance subject-alt-name uri"
@@ -330,12 +316,13 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	return 0;
 }
 
-typedef int (*server_fn)(cfg_parser *p, const cfg_line *ln, cfg_server *s);
-
-static const struct {
+/* A server block command: its first word and the handler of its line. */
+typedef struct server_cmd {
 	const char *keyword;
-	server_fn fn;
-} server_cmds[] = {
+	int (*fn)(cfg_parser *p, const cfg_line *ln, cfg_server *s);
+} server_cmd;
+
+static const server_cmd server_cmds[] = {
 	{"database", cmd_database},   {"issuer-name", cmd_issuer_name},     {"grant", cmd_grant},
 	{"encryption", cmd_encryption},
 	{"lifetime", cmd_lifetime},   {"auto-rollover", cmd_auto_rollover}, {"hash", cmd_hash},
@@ -345,19 +332,11 @@ static const struct {
 
 bool cfg_server_keyword(const char *word)
 {
-	for (size_t i = 0; i < sizeof(server_cmds) / sizeof(server_cmds[0]); i++) {
-		if (strcasecmp(word, server_cmds[i].keyword) == 0)
-			return true;
-	}
-	return false;
+	return CFG_COMMAND_FIND(server_cmds, word) != NULL;
 }
 
 int cfg_server_line(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
-	for (size_t i = 0; i < sizeof(server_cmds) / sizeof(server_cmds[0]); i++) {
-		if (cfg_is(ln, 0, server_cmds[i].keyword))
-			return server_cmds[i].fn(p, ln, s);
-	}
-	return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki server block%s", ln->w[0],
-	                cfg_global_keyword(ln->w[0]) ? " (global commands start at column 0)" : "");
+	const server_cmd *cmd = ln->n > 0 ? CFG_COMMAND_FIND(server_cmds, ln->w[0]) : NULL;
+	return cmd != NULL ? cmd->fn(p, ln, s) : cfg_block_unknown(p, ln, "server");
 }

@@ -68,23 +68,13 @@ static int enrollment_url(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 
 static int cmd_enrollment(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	long v = 0;
 	if (cfg_is(ln, 1, "url"))
 		return cfg_want(p, ln, 3, 3, "enrollment url URL") != 0 ? -1 : enrollment_url(p, ln, tp);
-	if (cfg_is(ln, 1, "retry") && cfg_is(ln, 2, "count")) {
-		if (cfg_want(p, ln, 4, 4, "enrollment retry count N") != 0 ||
-		    cfg_int(p, ln, 3, 0, 100000, "retry count", &v) != 0)
-			return -1;
-		tp->retry_count = (int)v;
-		return 0;
-	}
-	if (cfg_is(ln, 1, "retry") && cfg_is(ln, 2, "period")) {
-		if (cfg_want(p, ln, 4, 4, "enrollment retry period MINUTES") != 0 ||
-		    cfg_int(p, ln, 3, 1, 60, "retry period", &v) != 0)
-			return -1;
-		tp->retry_period_minutes = (int)v;
-		return 0;
-	}
+	if (cfg_is(ln, 1, "retry") && cfg_is(ln, 2, "count"))
+		return cfg_int_setting(p, ln, 3, 0, 100000, "enrollment retry count N", "retry count", &tp->retry_count);
+	if (cfg_is(ln, 1, "retry") && cfg_is(ln, 2, "period"))
+		return cfg_int_setting(p, ln, 3, 1, 60, "enrollment retry period MINUTES", "retry period",
+		                       &tp->retry_period_minutes);
 	if (ln->n < 2 || (cfg_is(ln, 1, "retry") && ln->n < 3))
 		return cfg_fail(p, ln, "incomplete command (syntax: %s)", ENROLLMENT_SYNTAX);
 	return cfg_fail(p, ln, "unknown enrollment option '%.60s' (syntax: %s)", cfg_rest(ln, 1), ENROLLMENT_SYNTAX);
@@ -92,12 +82,7 @@ static int cmd_enrollment(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 
 static int cmd_subject_name(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	if (cfg_want(p, ln, 2, CFG_WORDS_MAX, "subject-name DN") != 0)
-		return -1;
-	const char *dn = cfg_rest(ln, 1);
-	if (strchr(dn, '=') == NULL)
-		return cfg_fail(p, ln, "subject-name '%.60s' is not a distinguished name (e.g. CN=host.example.com)", dn);
-	return cfg_text(p, ln, dn, tp->subject_name, sizeof(tp->subject_name), "subject-name");
+	return cfg_dn(p, ln, "subject-name", "CN=host.example.com", tp->subject_name, sizeof(tp->subject_name));
 }
 
 static int cmd_serial_number(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
@@ -283,16 +268,17 @@ static int cmd_auto_enroll(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp
 	return 0;
 }
 
+static const cfg_choices REVOCATION_CHECKS = {
+	"revocation-check crl|none", 1, "revocation check", "expected crl or none", 2,
+	{{"crl", CFG_REVOCATION_CRL}, {"none", CFG_REVOCATION_NONE}},
+};
+
 static int cmd_revocation_check(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	if (cfg_want(p, ln, 2, 2, "revocation-check crl|none") != 0)
+	int check = cfg_choice(p, ln, &REVOCATION_CHECKS);
+	if (check < 0)
 		return -1;
-	if (cfg_is(ln, 1, "crl"))
-		tp->revocation_check = CFG_REVOCATION_CRL;
-	else if (cfg_is(ln, 1, "none"))
-		tp->revocation_check = CFG_REVOCATION_NONE;
-	else
-		return cfg_fail(p, ln, "unknown revocation check '%.60s' (expected crl or none)", ln->w[1]);
+	tp->revocation_check = check;
 	tp->revocation_check_set = true;
 	return 0;
 }
@@ -342,14 +328,9 @@ static int cmd_output(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 	static const char syntax[] = "output certificate|key|chain|ca-bundle PATH | output post-install COMMAND... | "
 	                             "output post-install-timeout SECONDS";
 	char *dst = NULL;
-	if (cfg_is(ln, 1, "post-install-timeout")) {
-		long seconds = 0;
-		if (cfg_want(p, ln, 3, 3, "output post-install-timeout SECONDS") != 0 ||
-		    cfg_int(p, ln, 2, 1, CFG_POST_INSTALL_TIMEOUT_MAX, "post-install timeout", &seconds) != 0)
-			return -1;
-		tp->post_install_timeout_seconds = (int)seconds;
-		return 0;
-	}
+	if (cfg_is(ln, 1, "post-install-timeout"))
+		return cfg_int_setting(p, ln, 2, 1, CFG_POST_INSTALL_TIMEOUT_MAX, "output post-install-timeout SECONDS",
+		                       "post-install timeout", &tp->post_install_timeout_seconds);
 	if (cfg_is(ln, 1, "post-install")) {
 		if (cfg_want(p, ln, 3, CFG_WORDS_MAX, "output post-install COMMAND...") != 0)
 			return -1;
@@ -375,61 +356,51 @@ static int cmd_output(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 #define HASH_SYNTAX "hash sha512|sha384|sha256|sha1|md5 ..."
 #define ENCRYPTION_SYNTAX "encryption aes|3des|des ..."
 
-struct alg_word {
-	const char *word;
-	unsigned bit;
-};
-
-static const struct alg_word HASH_WORDS[] = {{"sha512", CFG_ALG_SHA512}, {"sha384", CFG_ALG_SHA384},
-                                             {"sha256", CFG_ALG_SHA256}, {"sha1", CFG_ALG_SHA1},
-                                             {"md5", CFG_ALG_MD5}};
-static const struct alg_word CIPHER_WORDS[] = {{"aes", CFG_ALG_AES}, {"3des", CFG_ALG_3DES}, {"des", CFG_ALG_DES}};
+static const cfg_word HASH_WORDS[] = {{"sha512", CFG_ALG_SHA512}, {"sha384", CFG_ALG_SHA384},
+                                      {"sha256", CFG_ALG_SHA256}, {"sha1", CFG_ALG_SHA1},
+                                      {"md5", CFG_ALG_MD5}};
+static const cfg_word CIPHER_WORDS[] = {{"aes", CFG_ALG_AES}, {"3des", CFG_ALG_3DES}, {"des", CFG_ALG_DES}};
 
 /* The algorithms named by words first.. of a `hash` or `encryption` line. */
 static int alg_words(cfg_parser *p, const cfg_line *ln, size_t first, bool hash, unsigned *out)
 {
-	const struct alg_word *words = hash ? HASH_WORDS : CIPHER_WORDS;
-	size_t n = hash ? sizeof(HASH_WORDS) / sizeof(HASH_WORDS[0]) : sizeof(CIPHER_WORDS) / sizeof(CIPHER_WORDS[0]);
+	const cfg_word *words = hash ? HASH_WORDS : CIPHER_WORDS;
+	size_t n = hash ? CFG_COUNT(HASH_WORDS) : CFG_COUNT(CIPHER_WORDS);
 	*out = 0;
 	if (ln->n <= first || ln->n > first + n)
 		return cfg_fail(p, ln, "expected 1 to %zu algorithms (syntax: %s)", n, hash ? HASH_SYNTAX : ENCRYPTION_SYNTAX);
 	for (size_t i = first; i < ln->n; i++) {
-		size_t j = 0;
-		while (j < n && !cfg_is(ln, i, words[j].word))
-			j++;
-		if (j == n)
+		int bit = 0;
+		if (!cfg_lookup(ln, i, words, n, &bit))
 			return cfg_fail(p, ln, "unknown %s '%.60s' (syntax: %s)", hash ? "hash" : "encryption", ln->w[i],
 			                hash ? HASH_SYNTAX : ENCRYPTION_SYNTAX);
-		*out |= words[j].bit;
+		*out |= (unsigned)bit;
 	}
 	return 0;
 }
 
-/* `hash ...`, `encryption ...`: what this trustpoint's requests may use, replacing the default
- * list (sha512 sha384 sha256 sha1, aes 3des); the client picks from it what the CA advertises.
- * MD5 and single DES are only ever used when named here. */
-static int cmd_algorithms(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
+/* `hash ...`, `encryption ...` (algorithm words from word 1): what this trustpoint's requests may
+ * use, replacing the default list (sha512 sha384 sha256 sha1, aes 3des); the client picks from it
+ * what the CA advertises. MD5 and single DES are only ever used when named here.
+ * `no hash ...`, `no encryption ...` (words from 2): takes algorithms off the list, leaving at
+ * least one of the kind. */
+static int set_algorithms(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp, size_t first)
 {
-	bool hash = cfg_is(ln, 0, "hash");
+	bool hash = cfg_is(ln, first - 1, "hash");
+	unsigned kind = hash ? CFG_ALG_DIGESTS : CFG_ALG_CIPHERS;
 	unsigned bits = 0;
-	if (alg_words(p, ln, 1, hash, &bits) != 0)
+	if (alg_words(p, ln, first, hash, &bits) != 0)
 		return -1;
-	tp->algorithms = (tp->algorithms & ~(hash ? CFG_ALG_DIGESTS : CFG_ALG_CIPHERS)) | bits;
+	unsigned list = first == 2 ? tp->algorithms & ~bits : (tp->algorithms & ~kind) | bits;
+	if ((list & kind) == 0)
+		return cfg_fail(p, ln, "this would leave the trustpoint no %s to use", hash ? "hash" : "encryption");
+	tp->algorithms = list;
 	return 0;
 }
 
-/* `no hash ...`, `no encryption ...`: takes algorithms off the list, leaving at least one. */
-static int no_algorithms(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
+static int cmd_algorithms(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	bool hash = cfg_is(ln, 1, "hash");
-	unsigned bits = 0;
-	if (alg_words(p, ln, 2, hash, &bits) != 0)
-		return -1;
-	unsigned left = tp->algorithms & ~bits;
-	if ((left & (hash ? CFG_ALG_DIGESTS : CFG_ALG_CIPHERS)) == 0)
-		return cfg_fail(p, ln, "this would leave the trustpoint no %s to use", hash ? "hash" : "encryption");
-	tp->algorithms = left;
-	return 0;
+	return set_algorithms(p, ln, tp, 1);
 }
 
 /* `no auto-enroll`, `no serial-number`, `no subject-alt-name` (all of them), `no fqdn`,
@@ -437,7 +408,7 @@ static int no_algorithms(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
 	if (cfg_is(ln, 1, "hash") || cfg_is(ln, 1, "encryption"))
-		return no_algorithms(p, ln, tp);
+		return set_algorithms(p, ln, tp, 2);
 	if (cfg_is(ln, 1, "auto-enroll") && ln->n == 2) {
 		tp->auto_enroll = false;
 		tp->auto_enroll_percent = 100;
@@ -458,12 +429,13 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 	return 0;
 }
 
-typedef int (*trustpoint_fn)(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp);
-
-static const struct {
+/* A trustpoint block command: its first word and the handler of its line. */
+typedef struct trustpoint_cmd {
 	const char *keyword;
-	trustpoint_fn fn;
-} trustpoint_cmds[] = {
+	int (*fn)(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp);
+} trustpoint_cmd;
+
+static const trustpoint_cmd trustpoint_cmds[] = {
 	{"enrollment", cmd_enrollment},
 	{"subject-name", cmd_subject_name},
 	{"serial-number", cmd_serial_number},
@@ -483,19 +455,11 @@ static const struct {
 
 bool cfg_trustpoint_keyword(const char *word)
 {
-	for (size_t i = 0; i < sizeof(trustpoint_cmds) / sizeof(trustpoint_cmds[0]); i++) {
-		if (strcasecmp(word, trustpoint_cmds[i].keyword) == 0)
-			return true;
-	}
-	return false;
+	return CFG_COMMAND_FIND(trustpoint_cmds, word) != NULL;
 }
 
 int cfg_trustpoint_line(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	for (size_t i = 0; i < sizeof(trustpoint_cmds) / sizeof(trustpoint_cmds[0]); i++) {
-		if (cfg_is(ln, 0, trustpoint_cmds[i].keyword))
-			return trustpoint_cmds[i].fn(p, ln, tp);
-	}
-	return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki trustpoint block%s", ln->w[0],
-	                cfg_global_keyword(ln->w[0]) ? " (global commands start at column 0)" : "");
+	const trustpoint_cmd *cmd = ln->n > 0 ? CFG_COMMAND_FIND(trustpoint_cmds, ln->w[0]) : NULL;
+	return cmd != NULL ? cmd->fn(p, ln, tp) : cfg_block_unknown(p, ln, "trustpoint");
 }
