@@ -5,13 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
+static void err_vset(ec_err *err, const char *fmt, va_list ap)
+{
+	if (err != NULL)
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+}
+
 int ec_err_set(ec_err *err, const char *fmt, ...)
 {
-	if (err == NULL)
-		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	err_vset(err, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -23,13 +27,11 @@ int ec_err_ssl(ec_err *err, const char *fmt, ...)
 	if (code != 0)
 		ERR_error_string_n(code, sslmsg, sizeof(sslmsg));
 	ERR_clear_error();
-	if (err == NULL)
-		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	err_vset(err, fmt, ap);
 	va_end(ap);
-	if (sslmsg[0] != '\0') {
+	if (err != NULL && sslmsg[0] != '\0') {
 		size_t used = strlen(err->msg);
 		snprintf(err->msg + used, sizeof(err->msg) - used, " (%s)", sslmsg);
 	}
