@@ -43,74 +43,84 @@ static PKCS12 *make_pkcs12(const char *friendly_name, EVP_PKEY *key, X509 *cert,
 	return p12;
 }
 
+/* The archive of key and cert, encoded into a new memory BIO; NULL with the reason in err. */
+typedef BIO *(*archive_encoder)(const char *friendly_name, EVP_PKEY *key, X509 *cert, const char *password,
+                                ec_err *err);
+
+static BIO *encode_pkcs12(const char *friendly_name, EVP_PKEY *key, X509 *cert, const char *password, ec_err *err)
+{
+	PKCS12 *p12 = make_pkcs12(friendly_name, key, cert, password, err);
+	if (p12 == NULL)
+		return NULL;
+	BIO *bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || i2d_PKCS12_bio(bio, p12) != 1) {
+		ec_err_ssl(err, "cannot encode the PKCS#12");
+		BIO_free(bio);
+		bio = NULL;
+	}
+	PKCS12_free(p12);
+	return bio;
+}
+
+/* The certificate, then the key as encrypted PKCS#8 (a PEM archive has no friendly name). */
+static BIO *encode_pem(const char *friendly_name, EVP_PKEY *key, X509 *cert, const char *password, ec_err *err)
+{
+	(void)friendly_name;
+	BIO *bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || !PEM_write_bio_X509(bio, cert) ||
+	    !PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), password, (int)strlen(password),
+	                                   NULL, NULL)) {
+		ec_err_ssl(err, "cannot encode the PEM archive");
+		BIO_free(bio);
+		return NULL;
+	}
+	return bio;
+}
+
+/* What both formats check and do: a usable password, a key that matches the certificate, and
+ * the encoded archive written atomically with mode 0600. */
+static int export_archive(const ec_dir *dir, const char *path, const char *friendly_name, EVP_PKEY *key,
+                          X509 *cert, const char *password, archive_encoder encode, ec_err *err)
+{
+	int rc = -1;
+	BIO *bio = NULL;
+
+	if (check_password(password, err) != 0)
+		goto out;
+	if (X509_check_private_key(cert, key) != 1) {
+		ec_err_ssl(err, "the key does not match the certificate");
+		goto out;
+	}
+	bio = encode(friendly_name, key, cert, password, err);
+	if (bio == NULL || pki_bio_write_file(bio, dir, path, 0600, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		ec_err_wrap(err, "cannot export %s", path);
+	BIO_free(bio);
+	return rc;
+}
+
 int pki_export_pkcs12(const char *path, const char *friendly_name, EVP_PKEY *key, X509 *cert,
                       const char *password, ec_err *err)
 {
-	return pki_export_pkcs12_at(NULL, path, friendly_name, key, cert, password, err);
+	return export_archive(NULL, path, friendly_name, key, cert, password, encode_pkcs12, err);
 }
 
 int pki_export_pkcs12_at(const ec_dir *dir, const char *path, const char *friendly_name, EVP_PKEY *key,
                          X509 *cert, const char *password, ec_err *err)
 {
-	int rc = -1;
-	PKCS12 *p12 = NULL;
-	BIO *bio = NULL;
-
-	if (check_password(password, err) != 0)
-		goto out;
-	if (X509_check_private_key(cert, key) != 1) {
-		ec_err_ssl(err, "the key does not match the certificate");
-		goto out;
-	}
-	p12 = make_pkcs12(friendly_name, key, cert, password, err);
-	if (p12 == NULL)
-		goto out;
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || i2d_PKCS12_bio(bio, p12) != 1) {
-		ec_err_ssl(err, "cannot encode the PKCS#12");
-		goto out;
-	}
-	if (pki_bio_write_file(bio, dir, path, 0600, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc != 0)
-		ec_err_wrap(err, "cannot export %s", path);
-	BIO_free(bio);
-	PKCS12_free(p12);
-	return rc;
+	return export_archive(dir, path, friendly_name, key, cert, password, encode_pkcs12, err);
 }
 
 int pki_export_pem(const char *path, EVP_PKEY *key, X509 *cert, const char *password, ec_err *err)
 {
-	return pki_export_pem_at(NULL, path, key, cert, password, err);
+	return export_archive(NULL, path, NULL, key, cert, password, encode_pem, err);
 }
 
 int pki_export_pem_at(const ec_dir *dir, const char *path, EVP_PKEY *key, X509 *cert, const char *password,
                       ec_err *err)
 {
-	int rc = -1;
-	BIO *bio = NULL;
-
-	if (check_password(password, err) != 0)
-		goto out;
-	if (X509_check_private_key(cert, key) != 1) {
-		ec_err_ssl(err, "the key does not match the certificate");
-		goto out;
-	}
-	bio = BIO_new(BIO_s_mem());
-	if (bio == NULL || !PEM_write_bio_X509(bio, cert) ||
-	    !PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), password, (int)strlen(password),
-	                                   NULL, NULL)) {
-		ec_err_ssl(err, "cannot encode the PEM archive");
-		goto out;
-	}
-	if (pki_bio_write_file(bio, dir, path, 0600, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc != 0)
-		ec_err_wrap(err, "cannot export %s", path);
-	BIO_free(bio);
-	return rc;
+	return export_archive(dir, path, NULL, key, cert, password, encode_pem, err);
 }

@@ -7,6 +7,7 @@
 #include "pki/pki.h"
 #include "pki/pki_internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,10 +42,13 @@ int pki_bio_write_file(BIO *bio, const ec_dir *dir, const char *name, mode_t mod
 	return ec_write_atomic_at(dir, name, data, (size_t)n, mode, err);
 }
 
-/* Moves n bytes of OpenSSL-allocated DER (freed here) into a malloc'd buffer. */
-static int der_take(unsigned char *tmp, int n, uint8_t **der, size_t *len, const char *what, ec_err *err)
+/* Encodes obj (of ASN.1 type it) as DER into a malloc'd buffer. */
+static int der_encode(const void *obj, const ASN1_ITEM *it, const char *what, uint8_t **der, size_t *len,
+                      ec_err *err)
 {
 	int rc = -1;
+	unsigned char *tmp = NULL;
+	int n = ASN1_item_i2d((const ASN1_VALUE *)obj, &tmp, it);
 	*der = NULL;
 	*len = 0;
 	if (n <= 0) {
@@ -64,87 +68,59 @@ out:
 	return rc;
 }
 
-/* Checks a DER decoder's result: an object, and all len bytes consumed. */
-static int der_check(const void *obj, const uint8_t *end, const uint8_t *p, const char *what, ec_err *err)
+/* Decodes exactly len bytes of DER of ASN.1 type it: the object, or NULL with the reason in err
+ * (a bad length, undecodable bytes, or bytes left after the object). */
+static void *der_decode(const uint8_t *der, size_t len, const ASN1_ITEM *it, const char *what, ec_err *err)
 {
-	if (obj == NULL)
-		return ec_err_ssl(err, "cannot decode the %s", what);
-	if (p != end)
-		return ec_err_set(err, "%zu bytes after the %s", (size_t)(end - p), what);
-	return 0;
-}
-
-static int der_len_ok(size_t len, const char *what, ec_err *err)
-{
-	if (len == 0 || len > PKI_FILE_MAX)
-		return ec_err_set(err, "bad %s length %zu", what, len);
-	return 0;
+	if (len == 0 || len > PKI_FILE_MAX) {
+		ec_err_set(err, "bad %s length %zu", what, len);
+		return NULL;
+	}
+	const unsigned char *p = der;
+	ASN1_VALUE *obj = ASN1_item_d2i(NULL, &p, (long)len, it);
+	if (obj == NULL) {
+		ec_err_ssl(err, "cannot decode the %s", what);
+		return NULL;
+	}
+	if (p != der + len) {
+		ec_err_set(err, "%zu bytes after the %s", (size_t)(der + len - p), what);
+		ASN1_item_free(obj, it);
+		return NULL;
+	}
+	return obj;
 }
 
 int pki_cert_to_der(X509 *cert, uint8_t **der, size_t *len, ec_err *err)
 {
-	unsigned char *tmp = NULL;
-	int n = i2d_X509(cert, &tmp);
-	return der_take(tmp, n, der, len, "certificate", err);
+	return der_encode(cert, ASN1_ITEM_rptr(X509), "certificate", der, len, err);
 }
 
 int pki_cert_from_der(const uint8_t *der, size_t len, X509 **out, ec_err *err)
 {
-	*out = NULL;
-	if (der_len_ok(len, "certificate", err) != 0)
-		return -1;
-	const unsigned char *p = der;
-	X509 *cert = d2i_X509(NULL, &p, (long)len);
-	if (der_check(cert, der + len, p, "certificate", err) != 0) {
-		X509_free(cert);
-		return -1;
-	}
-	*out = cert;
-	return 0;
+	*out = der_decode(der, len, ASN1_ITEM_rptr(X509), "certificate", err);
+	return *out != NULL ? 0 : -1;
 }
 
 int pki_crl_to_der(X509_CRL *crl, uint8_t **der, size_t *len, ec_err *err)
 {
-	unsigned char *tmp = NULL;
-	int n = i2d_X509_CRL(crl, &tmp);
-	return der_take(tmp, n, der, len, "CRL", err);
+	return der_encode(crl, ASN1_ITEM_rptr(X509_CRL), "CRL", der, len, err);
 }
 
 int pki_crl_from_der(const uint8_t *der, size_t len, X509_CRL **out, ec_err *err)
 {
-	*out = NULL;
-	if (der_len_ok(len, "CRL", err) != 0)
-		return -1;
-	const unsigned char *p = der;
-	X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)len);
-	if (der_check(crl, der + len, p, "CRL", err) != 0) {
-		X509_CRL_free(crl);
-		return -1;
-	}
-	*out = crl;
-	return 0;
+	*out = der_decode(der, len, ASN1_ITEM_rptr(X509_CRL), "CRL", err);
+	return *out != NULL ? 0 : -1;
 }
 
 int pki_csr_to_der(X509_REQ *req, uint8_t **der, size_t *len, ec_err *err)
 {
-	unsigned char *tmp = NULL;
-	int n = i2d_X509_REQ(req, &tmp);
-	return der_take(tmp, n, der, len, "certificate request", err);
+	return der_encode(req, ASN1_ITEM_rptr(X509_REQ), "certificate request", der, len, err);
 }
 
 int pki_csr_from_der(const uint8_t *der, size_t len, X509_REQ **out, ec_err *err)
 {
-	*out = NULL;
-	if (der_len_ok(len, "certificate request", err) != 0)
-		return -1;
-	const unsigned char *p = der;
-	X509_REQ *req = d2i_X509_REQ(NULL, &p, (long)len);
-	if (der_check(req, der + len, p, "certificate request", err) != 0) {
-		X509_REQ_free(req);
-		return -1;
-	}
-	*out = req;
-	return 0;
+	*out = der_decode(der, len, ASN1_ITEM_rptr(X509_REQ), "certificate request", err);
+	return *out != NULL ? 0 : -1;
 }
 
 /* Whether data starts, after white space, with a PEM header. */
@@ -157,32 +133,27 @@ static bool looks_like_pem(const uint8_t *data, size_t len)
 	return len - i >= sizeof(header) - 1 && memcmp(data + i, header, sizeof(header) - 1) == 0;
 }
 
+BIO *pki_mem_bio(const uint8_t *data, size_t len, ec_err *err)
+{
+	BIO *bio = len <= INT_MAX ? BIO_new_mem_buf(data, (int)len) : NULL;
+	if (bio == NULL)
+		ec_err_ssl(err, "out of memory");
+	return bio;
+}
+
 int pki_cert_from_bytes(const uint8_t *data, size_t len, X509 **out, ec_err *err)
 {
-	int rc = -1;
-	BIO *bio = NULL;
-
 	*out = NULL;
 	if (!looks_like_pem(data, len))
 		return pki_cert_from_der(data, len, out, err);
-	if (len > PKI_FILE_MAX) {
-		ec_err_set(err, "certificate PEM longer than %zu bytes", PKI_FILE_MAX);
-		goto out;
-	}
-	bio = BIO_new_mem_buf(data, (int)len);
-	if (bio == NULL) {
-		ec_err_ssl(err, "out of memory");
-		goto out;
-	}
+	if (len > PKI_FILE_MAX)
+		return ec_err_set(err, "certificate PEM longer than %zu bytes", PKI_FILE_MAX);
+	BIO *bio = pki_mem_bio(data, len, err);
+	if (bio == NULL)
+		return -1;
 	*out = PEM_read_bio_X509(bio, NULL, pki_pem_password_cb, NULL);
-	if (*out == NULL) {
-		ec_err_ssl(err, "cannot decode the certificate PEM");
-		goto out;
-	}
-	rc = 0;
-out:
 	BIO_free(bio);
-	return rc;
+	return *out != NULL ? 0 : ec_err_ssl(err, "cannot decode the certificate PEM");
 }
 
 /* A memory BIO holding cert as PEM. */
@@ -221,17 +192,10 @@ int pki_cert_save_pem(const char *path, X509 *cert, int mode, ec_err *err)
 
 int pki_cert_save_pem_at(const ec_dir *dir, const char *path, X509 *cert, int mode, ec_err *err)
 {
-	int rc = -1;
 	BIO *bio = cert_pem_bio(cert, err);
-
-	if (bio == NULL || pki_bio_write_file(bio, dir, path, (mode_t)mode, err) != 0) {
-		ec_err_wrap(err, "cannot save certificate %s", path);
-		goto out;
-	}
-	rc = 0;
-out:
+	int rc = bio != NULL ? pki_bio_write_file(bio, dir, path, (mode_t)mode, err) : -1;
 	BIO_free(bio);
-	return rc;
+	return rc == 0 ? 0 : ec_err_wrap(err, "cannot save certificate %s", path);
 }
 
 int pki_cert_load(const char *path, X509 **out, ec_err *err)

@@ -27,13 +27,23 @@ static int add_revoked(X509_CRL *crl, const pki_revoked *r, ec_err *err)
 	if (rev == NULL || !X509_REVOKED_set_serialNumber(rev, serial) ||
 	    !X509_REVOKED_set_revocationDate(rev, when) || !X509_CRL_add0_revoked(crl, rev)) {
 		ec_err_ssl(err, "cannot add revoked serial %s", r->serial_hex);
+		X509_REVOKED_free(rev); /* once added, the CRL owns it */
 		goto out;
 	}
-	rev = NULL; /* owned by the CRL */
 	rc = 0;
 out:
-	X509_REVOKED_free(rev);
 	ASN1_INTEGER_free(serial);
+	ASN1_TIME_free(when);
+	return rc;
+}
+
+/* Sets one of the CRL's update times with set (X509_CRL_set1_lastUpdate or _nextUpdate). */
+static int set_update_time(X509_CRL *crl, int (*set)(X509_CRL *, const ASN1_TIME *), ec_time t, ec_err *err)
+{
+	ASN1_TIME *when = ASN1_TIME_new();
+	int rc = when == NULL ? ec_err_ssl(err, "cannot build the CRL") : pki_time_set(when, t, err);
+	if (rc == 0 && !set(crl, when))
+		rc = ec_err_ssl(err, "cannot set the CRL times");
 	ASN1_TIME_free(when);
 	return rc;
 }
@@ -41,26 +51,13 @@ out:
 /* Version, issuer and the two update times. */
 static int set_header(X509_CRL *crl, const pki_crl_params *p, ec_err *err)
 {
-	int rc = -1;
-	ASN1_TIME *last = ASN1_TIME_new();
-	ASN1_TIME *next = ASN1_TIME_new();
-
-	if (last == NULL || next == NULL || !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
-	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(p->ca_cert))) {
-		ec_err_ssl(err, "cannot build the CRL");
-		goto out;
-	}
-	if (pki_time_set(last, p->this_update, err) != 0 || pki_time_set(next, p->next_update, err) != 0)
-		goto out;
-	if (!X509_CRL_set1_lastUpdate(crl, last) || !X509_CRL_set1_nextUpdate(crl, next)) {
-		ec_err_ssl(err, "cannot set the CRL times");
-		goto out;
-	}
-	rc = 0;
-out:
-	ASN1_TIME_free(last);
-	ASN1_TIME_free(next);
-	return rc;
+	if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(p->ca_cert)))
+		return ec_err_ssl(err, "cannot build the CRL");
+	if (set_update_time(crl, X509_CRL_set1_lastUpdate, p->this_update, err) != 0 ||
+	    set_update_time(crl, X509_CRL_set1_nextUpdate, p->next_update, err) != 0)
+		return -1;
+	return 0;
 }
 
 /* crlNumber and authorityKeyIdentifier (the key identifier of the CA certificate). */

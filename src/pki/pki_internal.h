@@ -34,6 +34,9 @@ int pki_add_ext(X509 *cert, X509 *issuer, int nid, const char *value, ec_err *er
 
 /* Copies the contents of a memory BIO into a new malloc'd buffer with a NUL after the data
  * (so PEM text is a C string); *len excludes the NUL. */
+/* A read-only memory BIO over len bytes of data (not copied); NULL with "out of memory". */
+BIO *pki_mem_bio(const uint8_t *data, size_t len, ec_err *err);
+
 int pki_bio_take(BIO *bio, uint8_t **out, size_t *len, ec_err *err) EC_MUST_USE;
 
 /* Writes the contents of a memory BIO atomically with mode to name in dir (dir NULL: name is a

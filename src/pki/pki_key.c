@@ -82,54 +82,34 @@ int pki_key_save(const char *path, EVP_PKEY *key, const char *password, ec_err *
 
 int pki_key_save_at(const ec_dir *dir, const char *path, EVP_PKEY *key, const char *password, ec_err *err)
 {
-	int rc = -1;
 	BIO *bio = BIO_new(BIO_s_mem());
-
-	if (bio == NULL) {
-		ec_err_ssl(err, "out of memory");
-		goto out;
-	}
-	if (write_encrypted_key(bio, key, password, err) != 0 ||
-	    pki_bio_write_file(bio, dir, path, 0600, err) != 0) {
-		ec_err_wrap(err, "cannot save key %s", path);
-		goto out;
-	}
-	rc = 0;
-out:
+	if (bio == NULL)
+		return ec_err_ssl(err, "out of memory");
+	int rc = write_encrypted_key(bio, key, password, err);
+	if (rc == 0)
+		rc = pki_bio_write_file(bio, dir, path, 0600, err);
 	BIO_free(bio);
-	return rc;
+	return rc == 0 ? 0 : ec_err_wrap(err, "cannot save key %s", path);
 }
 
 /* Decrypts the PEM text of a key file. */
 static int decrypt_key(const char *path, const uint8_t *pem, size_t len, const char *password,
                        EVP_PKEY **out, ec_err *err)
 {
-	int rc = -1;
-	BIO *bio = NULL;
-
-	if (strstr((const char *)pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") == NULL) {
-		ec_err_set(err, "%s is not an encrypted PKCS#8 private key", path);
-		goto out;
-	}
-	if (password == NULL || password[0] == '\0') {
-		ec_err_set(err, "cannot decrypt key %s: no password given", path);
-		goto out;
-	}
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (bio == NULL) {
-		ec_err_ssl(err, "out of memory");
-		goto out;
-	}
+	if (strstr((const char *)pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") == NULL)
+		return ec_err_set(err, "%s is not an encrypted PKCS#8 private key", path);
+	if (password == NULL || password[0] == '\0')
+		return ec_err_set(err, "cannot decrypt key %s: no password given", path);
+	BIO *bio = pki_mem_bio(pem, len, err);
+	if (bio == NULL)
+		return -1;
 	*out = PEM_read_bio_PrivateKey(bio, NULL, pki_pem_password_cb, (void *)password);
+	BIO_free(bio);
 	if (*out == NULL) {
 		ERR_clear_error();
-		ec_err_set(err, "cannot decrypt key %s: wrong password or corrupt file", path);
-		goto out;
+		return ec_err_set(err, "cannot decrypt key %s: wrong password or corrupt file", path);
 	}
-	rc = 0;
-out:
-	BIO_free(bio);
-	return rc;
+	return 0;
 }
 
 int pki_key_load(const char *path, const char *password, EVP_PKEY **out, ec_err *err)

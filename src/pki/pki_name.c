@@ -179,45 +179,36 @@ static int build_name(const name_ava *avas, size_t count, X509_NAME *name, ec_er
 	return 0;
 }
 
+/* The text's length, once it is known to be a name of a usable size and not all blanks. */
+static int name_text_ok(const char *text, size_t *len, ec_err *err)
+{
+	if (text == NULL)
+		return ec_err_set(err, "no name given");
+	*len = strlen(text);
+	if (*len > PKI_NAME_TEXT_MAX)
+		return ec_err_set(err, "name longer than %d characters", PKI_NAME_TEXT_MAX);
+	if (strspn(text, " ") == *len)
+		return ec_err_set(err, "empty name");
+	return 0;
+}
+
 int pki_name_parse(const char *text, X509_NAME **out, ec_err *err)
 {
-	int rc = -1;
-	char *scratch = NULL;
-	name_ava *avas = NULL;
-	X509_NAME *name = NULL;
-	size_t count = 0;
+	size_t len = 0, count = 0;
 
 	*out = NULL;
-	if (text == NULL) {
-		ec_err_set(err, "no name given");
-		goto out;
-	}
-	size_t len = strlen(text);
-	if (len > PKI_NAME_TEXT_MAX) {
-		ec_err_set(err, "name longer than %d characters", PKI_NAME_TEXT_MAX);
-		goto out;
-	}
-	if (strspn(text, " ") == len) {
-		ec_err_set(err, "empty name");
-		goto out;
-	}
-	scratch = malloc(len + 1);
-	avas = calloc(PKI_NAME_AVA_MAX, sizeof(*avas));
-	name = X509_NAME_new();
-	if (scratch == NULL || avas == NULL || name == NULL) {
-		ec_err_set(err, "out of memory");
-		goto out;
-	}
-	if (parse_avas(text, scratch, avas, &count, err) != 0 ||
-	    build_name(avas, count, name, err) != 0) {
-		ec_err_wrap(err, "bad name '%s'", text);
-		goto out;
-	}
-	*out = name;
-	name = NULL;
-	rc = 0;
-out:
-	X509_NAME_free(name);
+	if (name_text_ok(text, &len, err) != 0)
+		return -1;
+	char *scratch = malloc(len + 1);
+	name_ava *avas = calloc(PKI_NAME_AVA_MAX, sizeof(*avas));
+	X509_NAME *name = X509_NAME_new();
+	int rc = scratch != NULL && avas != NULL && name != NULL ? 0 : ec_err_set(err, "out of memory");
+	if (rc == 0 && (parse_avas(text, scratch, avas, &count, err) != 0 || build_name(avas, count, name, err) != 0))
+		rc = ec_err_wrap(err, "bad name '%s'", text);
+	if (rc == 0)
+		*out = name;
+	else
+		X509_NAME_free(name);
 	free(avas);
 	free(scratch);
 	return rc;
