@@ -39,18 +39,16 @@ static void settle_exchange(tp_state *s)
 
 void tp_init(tp_state *s, const tp_policy *p, ec_time now)
 {
-	*s = (tp_state){0};
-	s->phase = TP_PHASE_IDLE;
-	s->request_kind = TP_REQ_INITIAL;
-	s->renewal_kind = TP_REQ_RENEW;
-	s->renew_at = TP_NEVER;
-	s->switch_at = TP_NEVER;
-	s->cert_not_after = TP_NEVER;
-	s->ca_not_after = TP_NEVER;
-	s->cert_ca_not_after = TP_NEVER;
+	/* No certificate yet: its times are never, and a trustpoint that can enroll by itself does so now. */
+	*s = (tp_state){.phase = TP_PHASE_IDLE,
+	                .request_kind = TP_REQ_INITIAL,
+	                .renewal_kind = TP_REQ_RENEW,
+	                .renew_at = p->auto_enroll && p->has_url ? now : TP_NEVER,
+	                .switch_at = TP_NEVER,
+	                .cert_not_after = TP_NEVER,
+	                .ca_not_after = TP_NEVER,
+	                .cert_ca_not_after = TP_NEVER};
 	settle_exchange(s);
-	if (p->auto_enroll && p->has_url)
-		s->renew_at = now;
 }
 
 ec_time tp_renewal_time(ec_time installed_at, ec_time not_after, int percent)
