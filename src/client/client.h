@@ -5,8 +5,11 @@
  * The driver around tp_machine.h: it performs what the machine asks (HTTP through
  * scep_client/scep_client.h, messages through scep/scep.h, keys and files) and feeds the outcome
  * back.
- * It never reads the clock: `now` comes from the daemon. Blocking: the HTTP exchanges run on the
- * caller's thread with the scep_client's timeouts.
+ * It never reads the clock: `now` comes from the daemon. Waiting: the HTTP exchanges wait for
+ * their descriptor through util/task.h, so that when the daemon runs a trustpoint's work as a
+ * task its loop, and every other trustpoint, go on while one CA is slow to answer; outside a task
+ * they block, within the scep_client's timeouts. One trustpoint is driven by one task at a time
+ * (the daemon sees to it: it never starts a second while one runs).
  *
  * Files, under <state-dir>/trustpoints/ (opened once; every file relative to it, see fsutil.h):
  *   <TP>.state             the persisted tp_record (atomic)
@@ -27,8 +30,8 @@
  * by the CRL UPDATE timer before its nextUpdate, and refuses to install a certificate the CRL
  * lists or when no current CRL can be had.
  *
- * Threads: everything runs on the daemon's main thread except client_trust and
- * client_crl_wanted, which other threads may call.
+ * Threads: everything runs on the daemon's main thread, or in a task holding the loop's turn
+ * (util/task.h), except client_trust and client_crl_wanted, which other threads may call.
  */
 #ifndef EVERCERT_CLIENT_CLIENT_H
 #define EVERCERT_CLIENT_CLIENT_H
@@ -97,9 +100,11 @@ pki_trust *client_trust(tp_runtime *tp);
 /* Safe from any thread: a request found no current CRL for this trustpoint. The fetch happens on
  * the daemon's main thread, in client_crl_service. */
 void client_crl_wanted(tp_runtime *tp);
-/* Main thread, every turn of the loop: fetches the CRL that client_crl_wanted asked for, at
- * most once per CLIENT_CRL_WAKE_INTERVAL_MS of real time whatever the number of requests. */
+/* Main thread (or its task), every turn of the loop: fetches the CRL that client_crl_wanted asked
+ * for, at most once per CLIENT_CRL_WAKE_INTERVAL_MS of real time whatever the number of
+ * requests. client_crl_service_due: whether a call now would have anything to do. */
 void client_crl_service(tp_runtime *tp, ec_time now);
+bool client_crl_service_due(tp_runtime *tp);
 /* The post-install command runs without the main loop waiting for it: the loop calls
  * client_post_install_service (reaps it, logs how it ended, signals it past its timeout, starts a
  * run queued while it ran) no later than client_post_install_wake, a time of ec_elapsed_ms();

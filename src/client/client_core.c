@@ -16,6 +16,7 @@
 #include "util/crashpoint.h"
 #include "util/encoding.h"
 #include "util/fsutil.h"
+#include "util/task.h"
 
 void client_log(tp_runtime *tp, const char *fmt, ...)
 {
@@ -89,8 +90,14 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 	if (!create || ec_file_exists_at(&tp->keys, path))
 		return ec_file_exists_at(&tp->keys, path) ? pki_key_load_at(&tp->keys, path, tp->key_password, out, err) : 0;
 	int bits = tp->cfg.rsakeypair_bits > 0 ? tp->cfg.rsakeypair_bits : CFG_RSA_BITS_DEFAULT;
-	if (pki_key_generate(bits, out, err) != 0 ||
-	    pki_key_save_at(&tp->keys, path, *out, tp->key_password, err) != 0) {
+	/* Seconds of arithmetic on the pair and its encryption, touching only this trustpoint's key
+	 * file: the daemon's loop runs beside it. */
+	ec_task_detach();
+	int rc = pki_key_generate(bits, out, err);
+	if (rc == 0)
+		rc = pki_key_save_at(&tp->keys, path, *out, tp->key_password, err);
+	ec_task_attach();
+	if (rc != 0) {
 		EVP_PKEY_free(*out);
 		*out = NULL;
 		return -1;

@@ -28,6 +28,7 @@
 #include "util/encoding.h"
 #include "util/fsutil.h"
 #include "util/json.h"
+#include "util/task.h"
 
 #define CRL_RETRY_FIRST (EC_MS_PER_MINUTE)
 #define CRL_RETRY_MAX (EC_MS_PER_HOUR)
@@ -161,7 +162,10 @@ static int getcrl_signer(tp_runtime *tp, ec_time now, X509 **signer, EVP_PKEY **
 	}
 	*key = tp->key != NULL ? tp->key : tp->crl_key;
 	if (*key == NULL) {
-		if (pki_key_generate(CFG_RSA_BITS_DEFAULT, &tp->crl_key, err) != 0)
+		ec_task_detach(); /* the loop runs beside the arithmetic */
+		int rc = pki_key_generate(CFG_RSA_BITS_DEFAULT, &tp->crl_key, err);
+		ec_task_attach();
+		if (rc != 0)
 			return -1;
 		*key = tp->crl_key;
 	}
@@ -373,13 +377,19 @@ void client_crl_wanted(tp_runtime *tp)
 	atomic_store(&tp->crl_wanted, true);
 }
 
-void client_crl_service(tp_runtime *tp, ec_time now)
+bool client_crl_service_due(tp_runtime *tp)
 {
 	if (!atomic_load(&tp->crl_wanted))
+		return false;
+	/* Asked again soon after the last fetch: left for later, the flag kept. */
+	return tp->crl_wake_ms == 0 || ec_elapsed_ms() - tp->crl_wake_ms >= CLIENT_CRL_WAKE_INTERVAL_MS;
+}
+
+void client_crl_service(tp_runtime *tp, ec_time now)
+{
+	if (!client_crl_service_due(tp))
 		return;
 	ec_time real = ec_elapsed_ms();
-	if (tp->crl_wake_ms != 0 && real - tp->crl_wake_ms < CLIENT_CRL_WAKE_INTERVAL_MS)
-		return; /* asked again soon after the last fetch: left for later, the flag kept */
 	atomic_store(&tp->crl_wanted, false);
 	/* A certificate server's ask does not reach a CA whose certificate no longer chains to ours. */
 	if (!checking(tp) || tp->ca == NULL || tp->rec.m.phase == TP_PHASE_REAUTH)

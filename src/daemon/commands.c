@@ -326,6 +326,16 @@ static tp_runtime *find_tp(daemon_ctx *d, const char *name)
 	return NULL;
 }
 
+/* Waits for the trustpoint's own work (an exchange in flight) to end, then works on it at the
+ * time reached meanwhile. */
+static int claim(cmd *c, const tp_runtime *tp)
+{
+	if (daemon_claim_trustpoint(c->d, tp) != 0)
+		return fail(c, "the daemon is stopping");
+	c->now = ec_clock_now(c->d->clock);
+	return 0;
+}
+
 /* authenticate TP | enroll TP */
 static int trustpoint_cmd(cmd *c, bool enroll)
 {
@@ -335,8 +345,11 @@ static int trustpoint_cmd(cmd *c, bool enroll)
 	if (tp == NULL)
 		return fail(c, "no trustpoint named '%s'", c->w[1]);
 	ec_err err = {""};
+	if (claim(c, tp) != 0)
+		return -1;
 	int rc = enroll ? client_cmd_enroll(tp, c->yes, c->now, c->out, &err)
 	                : client_cmd_authenticate(tp, c->yes, c->now, c->out, &err);
+	daemon_release_trustpoint(c->d, tp);
 	if (rc != 0)
 		return fail_err(c, &err);
 	dlog(c->d, "operator: %s %s", enroll ? "enroll" : "authenticate", c->w[1]);
@@ -353,9 +366,11 @@ static int crl_request(cmd *c, int i)
 		return fail(c, "no trustpoint named '%s'", c->w[i]);
 	ec_err err = {""};
 	dlog(c->d, "operator: crypto pki crl request %s", c->w[i]);
-	if (client_cmd_crl_request(tp, c->now, c->out, &err) != 0)
-		return fail_err(c, &err);
-	return 0;
+	if (claim(c, tp) != 0)
+		return -1;
+	int rc = client_cmd_crl_request(tp, c->now, c->out, &err);
+	daemon_release_trustpoint(c->d, tp);
+	return rc != 0 ? fail_err(c, &err) : 0;
 }
 
 static int clock_cmd(cmd *c)

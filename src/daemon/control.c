@@ -3,7 +3,8 @@
  * only connections from the daemon's own user (checked with SO_PEERCRED as well).
  *
  * The protocol's framing is util/opproto.h; the daemon answers one request per connection and
- * closes it.
+ * closes it. Each connection is served in a task of its own (jobs.c): an operator slow to send,
+ * or a command that waits on a CA, holds up neither the loop nor another operator.
  */
 #define _GNU_SOURCE /* SO_PEERCRED credentials and accept4 */
 #include "daemon/daemon.h"
@@ -20,6 +21,7 @@
 
 #include "util/fsutil.h"
 #include "util/opproto.h"
+#include "util/task.h"
 
 #define CONTROL_REQUEST_MAX (64 * 1024)
 #define CONTROL_REPLY_MAX (16 * 1024 * 1024)
@@ -61,12 +63,32 @@ void control_close(daemon_ctx *d)
 	ec_unlink_at(&d->state, EVERCERTD_SOCKET_NAME);
 }
 
+/* Sends all of data on the non-blocking connection, waiting (in the task) while the operator's
+ * side is full; -1 when it hung up or read nothing for CONTROL_READ_TIMEOUT_MS. */
+static int send_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (errno == EAGAIN && ec_wait_fd(fd, POLLOUT, CONTROL_READ_TIMEOUT_MS) <= 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* An operator who hung up before the answer has nobody to tell. */
 static void answer(int fd, opproto_status status, const ec_buf *text)
 {
 	const char *head = opproto_status_line(status);
-	if (ec_write_all(fd, head, strlen(head)) == 0)
-		(void)!ec_write_all(fd, text->data ? (char *)text->data : "", text->len);
+	if (send_all(fd, head, strlen(head)) == 0)
+		(void)!send_all(fd, text->data ? (char *)text->data : "", text->len);
 }
 
 static int peer_is_us(int fd)
@@ -84,23 +106,24 @@ static int read_request(int fd, ec_buf *in)
 	for (;;) {
 		if (opproto_request_complete(in))
 			return 0;
-		struct pollfd p = {fd, POLLIN, 0};
-		if (poll(&p, 1, CONTROL_READ_TIMEOUT_MS) <= 0)
+		if (ec_wait_fd(fd, POLLIN, CONTROL_READ_TIMEOUT_MS) <= 0)
 			return -1;
 		char chunk[4096];
 		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0 || ec_buf_append(in, chunk, (size_t)n) != 0)
 			return -1;
 	}
 }
 
-void control_serve_one(daemon_ctx *d)
+int control_accept(daemon_ctx *d)
 {
-	int fd = accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
+	return accept4(d->control_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+void control_serve(daemon_ctx *d, int fd)
+{
 	ec_buf in, out;
 	ec_buf_init(&in, CONTROL_REQUEST_MAX);
 	ec_buf_init(&out, CONTROL_REPLY_MAX);

@@ -2,11 +2,16 @@
  * daemon.h - evercertd's context: the one place that owns the configuration, the clock, the
  * certificate servers, the HTTP listener and the operator socket, and wires them together.
  *
- * Threads: the main thread runs the timer loop and the operator commands; libmicrohttpd's
- * workers run SCEP requests. Nothing else is global.
+ * Threads: the main thread runs the timer loop; libmicrohttpd's workers run SCEP requests. The
+ * work that waits on the network or on an operator (a trustpoint's timers, one operator
+ * connection) runs as a task (util/task.h) that takes turns with the loop: the loop polls what
+ * each task waits for beside the operator socket, so one CA that never answers delays neither the
+ * other trustpoints, nor the certificate servers' timers, nor the operator. Nothing else is
+ * global.
  *
  * Purity and threads: not pure (it is the effects: files, sockets, signals, the log); everything
- * here runs on the main thread but dlog and dlog_line, which any thread may call.
+ * here runs on the main thread or in a task holding its turn, but dlog and dlog_line, which any
+ * thread may call.
  */
 #ifndef EVERCERT_DAEMON_DAEMON_H
 #define EVERCERT_DAEMON_DAEMON_H
@@ -23,11 +28,26 @@
 #include "http_server/scep_router.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
+#include "util/task.h"
 
 #define EVERCERTD_SOCKET_NAME "evercertd.sock"
 #define EVERCERTD_LOCK_NAME "evercertd.lock"
 #define EVERCERTD_LOG_NAME "evercertd.log"
 #define EVERCERTD_CLOCK_NAME "clock.simulated"
+
+/* The operator connections served at once; more wait in the socket's backlog. */
+#define DAEMON_OPERATOR_JOBS 16
+
+struct daemon_ctx;
+
+/* One piece of work run as a task: a trustpoint's due timers, or one operator connection. */
+typedef struct daemon_job {
+	struct daemon_ctx *d;
+	ec_task *task;                /* NULL: the slot is free */
+	size_t tp;                    /* a trustpoint's job: its index in tps */
+	ec_time now;                  /* a trustpoint's job: the instant whose timers it runs */
+	int fd;                       /* an operator's job: the connection */
+} daemon_job;
 
 typedef struct daemon_ctx {
 	const char *config_path;
@@ -46,6 +66,10 @@ typedef struct daemon_ctx {
 	int lock_fd;
 	int log_fd;                   /* the log file (O_APPEND), or -1: standard error */
 	bool clock_warned;            /* "clock not authoritative" was logged */
+	daemon_job tp_jobs[CFG_MAX_TRUSTPOINTS];
+	bool tp_claimed[CFG_MAX_TRUSTPOINTS]; /* an operator command works on that trustpoint */
+	daemon_job operator_jobs[DAEMON_OPERATOR_JOBS];
+	bool advancing;               /* `clock advance` fires the timers itself */
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t hangup; /* SIGHUP received, not yet acted on */
 } daemon_ctx;
@@ -61,10 +85,37 @@ int dlog_open(daemon_ctx *d, ec_err *err) EC_MUST_USE;
 /* What SIGHUP does, on the main thread: reopens the log file, if any, and says so. */
 void dlog_hangup(daemon_ctx *d);
 
-/* control.c: the operator socket. */
+/* control.c: the operator socket. control_accept takes one connection (-1: none waiting);
+ * control_serve reads its request, runs it and answers (in the connection's task). */
 int control_open(daemon_ctx *d, ec_err *err) EC_MUST_USE;
-void control_serve_one(daemon_ctx *d);
+int control_accept(daemon_ctx *d);
+void control_serve(daemon_ctx *d, int fd);
 void control_close(daemon_ctx *d);
+
+/* jobs.c: the tasks of the trustpoints and of the operator connections. */
+/* Whether a trustpoint is being worked on (its task runs, or a command claimed it). */
+bool daemon_trustpoint_busy(const daemon_ctx *d, size_t i);
+/* Starts the task that runs trustpoint i's timers due at now and the CRL fetch asked of it. */
+void daemon_start_trustpoint(daemon_ctx *d, size_t i, ec_time now);
+/* Serves an accepted operator connection in a task of its own; false when all slots are taken
+ * (then the loop stops accepting until one is free). */
+bool daemon_can_serve_operator(const daemon_ctx *d);
+void daemon_start_operator(daemon_ctx *d, int fd);
+/* In a command's task: waits until nothing else works on the trustpoint, then claims it, so
+ * that its timers wait for the command. -1 when the daemon is stopping. */
+int daemon_claim_trustpoint(daemon_ctx *d, const tp_runtime *tp) EC_MUST_USE;
+void daemon_release_trustpoint(daemon_ctx *d, const tp_runtime *tp);
+/* In a command's task: waits until no trustpoint task runs. -1 when the daemon is stopping. */
+int daemon_wait_trustpoints_idle(daemon_ctx *d) EC_MUST_USE;
+/* What the jobs wait for, appended to the loop's poll set from p[n] (at most max entries in all,
+ * owners[] says whose each is); returns the new count, *deadline lowered to the first deadline. */
+size_t daemon_jobs_poll_set(daemon_ctx *d, struct pollfd *p, daemon_job **owners, size_t n, size_t max,
+                            int64_t *deadline);
+/* Resumes the jobs whose descriptor poll found ready or whose deadline passed; frees the ones
+ * that ended. */
+void daemon_jobs_resume(daemon_ctx *d, const struct pollfd *p, daemon_job **owners, size_t from, size_t n);
+/* At stop: every job is told to wind up at once (its waits return cancelled) and freed. */
+void daemon_jobs_stop(daemon_ctx *d);
 
 /* commands.c: runs one operator command (argv from the CLI); output and errors go to out.
  * Returns 0 on success, -1 when the command failed (out then holds the reason). */

@@ -12,6 +12,12 @@
 /* After a timer failed, the same timer is retried no sooner than this (real time). */
 #define LOOP_RETRY_MS 5000
 
+/* A trustpoint being worked on has its timers in the hands of that work. */
+static ec_time trustpoint_next(daemon_ctx *d, size_t i)
+{
+	return daemon_trustpoint_busy(d, i) ? INT64_MAX : client_next_timer(d->tps[i]);
+}
+
 ec_time daemon_next_timer(daemon_ctx *d)
 {
 	ec_time t = INT64_MAX;
@@ -21,14 +27,14 @@ ec_time daemon_next_timer(daemon_ctx *d)
 			t = c;
 	}
 	for (size_t i = 0; i < d->n_tps; i++) {
-		ec_time c = client_next_timer(d->tps[i]);
+		ec_time c = trustpoint_next(d, i);
 		if (c < t)
 			t = c;
 	}
 	return t;
 }
 
-int daemon_run_due_timers(daemon_ctx *d, ec_time now)
+static int run_server_timers(daemon_ctx *d, ec_time now)
 {
 	int failures = 0;
 	for (size_t i = 0; i < d->n_cas; i++) {
@@ -40,13 +46,36 @@ int daemon_run_due_timers(daemon_ctx *d, ec_time now)
 			failures++;
 		}
 	}
-	/* Trustpoints after the servers, so that a CA's new state (a rollover certificate created
-	 * at this instant) is there when its own clients ask. Their failures are theirs: each
-	 * trustpoint has already scheduled its retry. */
-	for (size_t i = 0; i < d->n_tps; i++)
-		if (client_next_timer(d->tps[i]) <= now)
-			client_run_timers(d->tps[i], now);
 	return failures ? -1 : 0;
+}
+
+int daemon_run_due_timers(daemon_ctx *d, ec_time now)
+{
+	int rc = run_server_timers(d, now);
+	/* Trustpoints after the servers, so that a CA's new state (a rollover certificate created
+	 * at this instant) is there when its own clients ask. Each runs in a task of its own: one
+	 * whose CA is slow to answer holds up no other. Their failures are theirs: each trustpoint
+	 * schedules its own retry. */
+	for (size_t i = 0; i < d->n_tps; i++)
+		if (trustpoint_next(d, i) <= now)
+			daemon_start_trustpoint(d, i, now);
+	return rc;
+}
+
+/* `clock advance`, in the command's task: the due trustpoints of one instant run one after the
+ * other, in order, each claimed so that nothing else works on it meanwhile. */
+static int run_due_timers_in_order(daemon_ctx *d, ec_time now)
+{
+	int rc = run_server_timers(d, now);
+	for (size_t i = 0; i < d->n_tps; i++) {
+		if (trustpoint_next(d, i) > now)
+			continue;
+		if (daemon_claim_trustpoint(d, d->tps[i]) != 0)
+			return -1;
+		client_run_timers(d->tps[i], now);
+		daemon_release_trustpoint(d, d->tps[i]);
+	}
+	return rc;
 }
 
 int daemon_clock_advance(daemon_ctx *d, ec_time target, ec_buf *out, ec_err *err)
@@ -56,19 +85,30 @@ int daemon_clock_advance(daemon_ctx *d, ec_time target, ec_buf *out, ec_err *err
 		                  "`clock simulate start ...` in the configuration");
 	if (target < ec_clock_now(d->clock))
 		return ec_err_set(err, "a simulated clock only moves forward");
-	int fired = 0;
+	int fired = 0, rc = 0;
 	/* Each due timer runs at its own instant, in order, so that what one does (a rollover
-	 * certificate created) is in place before the next (a switch) runs. */
+	 * certificate created) is in place before the next (a switch) runs; the loop fires none
+	 * meanwhile, and work already started finishes first. */
+	d->advancing = true;
 	for (;;) {
+		if (daemon_wait_trustpoints_idle(d) != 0) {
+			rc = ec_err_set(err, "the daemon is stopping");
+			break;
+		}
 		ec_time next = daemon_next_timer(d);
 		if (next > target)
 			break;
-		if (next > ec_clock_now(d->clock) && ec_clock_set(d->clock, next, err) != 0)
-			return -1;
-		if (daemon_run_due_timers(d, ec_clock_now(d->clock)) != 0)
-			return ec_err_set(err, "a timer failed at the simulated time reached (see the log)");
+		if (next > ec_clock_now(d->clock) && (rc = ec_clock_set(d->clock, next, err)) != 0)
+			break;
+		if (run_due_timers_in_order(d, ec_clock_now(d->clock)) != 0) {
+			rc = ec_err_set(err, "a timer failed at the simulated time reached (see the log)");
+			break;
+		}
 		fired++;
 	}
+	d->advancing = false;
+	if (rc != 0)
+		return -1;
 	if (target > ec_clock_now(d->clock) && ec_clock_set(d->clock, target, err) != 0)
 		return -1;
 	daemon_clock_save(d);
@@ -108,6 +148,56 @@ static int post_install_sleep_ms(daemon_ctx *d, int timeout)
 	return wait < timeout ? (int)wait : timeout;
 }
 
+/* The poll set: the operator socket (while a slot is free to serve it), then what every task
+ * waits for. Entry 0 is always the socket (fd -1 when not accepting). */
+#define LOOP_POLL_MAX (1 + CFG_MAX_TRUSTPOINTS + DAEMON_OPERATOR_JOBS)
+
+static void wait_and_dispatch(daemon_ctx *d, int timeout)
+{
+	struct pollfd p[LOOP_POLL_MAX];
+	daemon_job *owners[LOOP_POLL_MAX] = {NULL};
+	p[0] = (struct pollfd){daemon_can_serve_operator(d) ? d->control_fd : -1, POLLIN, 0};
+	int64_t deadline = INT64_MAX;
+	size_t n = daemon_jobs_poll_set(d, p, owners, 1, LOOP_POLL_MAX, &deadline);
+	if (deadline != INT64_MAX) {
+		int64_t left = deadline - ec_elapsed_ms();
+		if (left < timeout)
+			timeout = left < 0 ? 0 : (int)left;
+	}
+	int rc = poll(p, n, timeout);
+	if (rc < 0 && errno != EINTR)
+		dlog(d, "poll: %s", strerror(errno));
+	if (rc < 0)
+		for (size_t i = 0; i < n; i++)
+			p[i].revents = 0;
+	if (p[0].revents & POLLIN) {
+		int fd = control_accept(d);
+		if (fd >= 0)
+			daemon_start_operator(d, fd);
+	}
+	daemon_jobs_resume(d, p, owners, 1, n);
+}
+
+/* Work the loop starts on its own: due timers (on an authoritative clock), CRLs asked for. */
+static void start_due_work(daemon_ctx *d, ec_time now, int *backoff_ms)
+{
+	if (!ec_clock_is_authoritative(d->clock)) {
+		if (!d->clock_warned)
+			dlog(d, "clock not authoritative: PKI timers are not started "
+			     "(synchronise the clock or configure `clock calendar-valid`)");
+		d->clock_warned = true;
+		return;
+	}
+	if (d->advancing)
+		return;
+	if (*backoff_ms <= 0 && daemon_next_timer(d) <= now)
+		*backoff_ms = daemon_run_due_timers(d, now) == 0 ? 0 : LOOP_RETRY_MS;
+	/* CRLs that requests found missing (asked from HTTP threads, fetched in a task). */
+	for (size_t i = 0; i < d->n_tps; i++)
+		if (!daemon_trustpoint_busy(d, i) && client_crl_service_due(d->tps[i]))
+			daemon_start_trustpoint(d, i, now);
+}
+
 void daemon_loop(daemon_ctx *d)
 {
 	int backoff_ms = 0;
@@ -117,31 +207,17 @@ void daemon_loop(daemon_ctx *d)
 			dlog_hangup(d);
 		}
 		ec_time now = ec_clock_now(d->clock);
-		if (!ec_clock_is_authoritative(d->clock)) {
-			if (!d->clock_warned)
-				dlog(d, "clock not authoritative: PKI timers are not started "
-				     "(synchronise the clock or configure `clock calendar-valid`)");
-			d->clock_warned = true;
-		} else {
-			if (backoff_ms <= 0 && daemon_next_timer(d) <= now)
-				backoff_ms = daemon_run_due_timers(d, now) == 0 ? 0 : LOOP_RETRY_MS;
-			/* CRLs that requests found missing (asked from HTTP threads, served here). */
-			for (size_t i = 0; i < d->n_tps; i++)
-				client_crl_service(d->tps[i], now);
-		}
+		start_due_work(d, now, &backoff_ms);
 		for (size_t i = 0; i < d->n_tps; i++)
 			client_post_install_service(d->tps[i]);
 		int timeout = sleep_ms(d, now, daemon_next_timer(d));
 		if (backoff_ms > 0)
 			timeout = timeout < LOOP_MAX_SLEEP_MS ? LOOP_MAX_SLEEP_MS : timeout;
 		timeout = post_install_sleep_ms(d, timeout);
+		int64_t before = ec_elapsed_ms();
+		wait_and_dispatch(d, timeout);
 		if (backoff_ms > 0)
-			backoff_ms -= timeout;
-		struct pollfd p = {d->control_fd, POLLIN, 0};
-		int rc = poll(&p, 1, timeout);
-		if (rc < 0 && errno != EINTR)
-			dlog(d, "poll: %s", strerror(errno));
-		if (rc > 0 && (p.revents & POLLIN))
-			control_serve_one(d);
+			backoff_ms -= (int)(ec_elapsed_ms() - before);
 	}
+	daemon_jobs_stop(d);
 }

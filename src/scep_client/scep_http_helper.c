@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/spawn.h"
+#include "util/task.h"
 
 #define HELPER_NAME "evercert-http"
 #define START_MARGIN_MS 10000 /* for the helper to start before its own timeouts run */
@@ -75,8 +76,8 @@ static void reap_soon(pid_t pid, int *status, bool wait_a_moment)
 		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid || (r < 0 && errno != EINTR))
 			return;
-		struct timespec pause = {.tv_nsec = 10 * 1000000};
-		nanosleep(&pause, NULL);
+		if (ec_wait_ms(10) != 0)
+			break;
 	}
 	kill(pid, SIGKILL);
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -148,16 +149,18 @@ static int exchange_io(helper_io *io, long timeout_ms, ec_err *err)
 		int64_t left = deadline - ec_elapsed_ms();
 		if (left <= 0)
 			return ec_err_set(err, "%s gave no result within %ld ms", io->name, timeout_ms);
-		struct pollfd p = {.fd = io->fd, .events = (short)(POLLIN | (io->writing ? POLLOUT : 0))};
-		int n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-		if (n < 0 && errno != EINTR)
+		/* In a task (the daemon), the loop runs other work until the program has answered. */
+		int revents = ec_wait_fd(io->fd, (short)(POLLIN | (io->writing ? POLLOUT : 0)), left);
+		if (revents < 0 && errno == ECANCELED)
+			return ec_err_set(err, "the exchange was abandoned: the daemon is stopping");
+		if (revents < 0)
 			return ec_err_set(err, "poll: %s", strerror(errno));
-		if (n <= 0)
+		if (revents == 0)
 			continue;
 		int rc = 0;
-		if (io->writing && (p.revents & (POLLOUT | POLLERR | POLLHUP)))
+		if (io->writing && (revents & (POLLOUT | POLLERR | POLLHUP)))
 			rc = send_input(io, err);
-		if (rc == 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+		if (rc == 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
 			rc = receive_output(io, err);
 		if (rc != 0)
 			return rc == 1 ? 0 : rc;

@@ -1,0 +1,200 @@
+/*
+ * The daemon's tasks (util/task.h): one per trustpoint with work due, one per operator connection
+ * being served. The loop starts them, polls what they wait for and resumes them; a trustpoint is
+ * worked on by one of them at a time.
+ */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+
+/* How often a command waiting for a busy trustpoint looks again. */
+#define CLAIM_RECHECK_MS 20
+
+bool daemon_trustpoint_busy(const daemon_ctx *d, size_t i)
+{
+	return d->tp_jobs[i].task != NULL || d->tp_claimed[i];
+}
+
+static void run_trustpoint(void *arg)
+{
+	daemon_job *job = arg;
+	tp_runtime *tp = job->d->tps[job->tp];
+	if (client_next_timer(tp) <= job->now)
+		client_run_timers(tp, job->now);
+	client_crl_service(tp, job->now);
+}
+
+static void serve_operator(void *arg)
+{
+	daemon_job *job = arg;
+	control_serve(job->d, job->fd);
+}
+
+/* Starts fn on a free job; a task that could not start runs here and now, as it would have
+ * without tasks, rather than not at all. */
+static void start(daemon_ctx *d, daemon_job *job, ec_task_fn fn)
+{
+	ec_err err;
+	job->d = d;
+	if (ec_task_start(fn, job, &job->task, &err) != 0) {
+		dlog(d, "%s; the work runs without letting the loop go on meanwhile", err.msg);
+		job->task = NULL;
+		fn(job);
+		return;
+	}
+	if (ec_task_finished(job->task)) {
+		ec_task_free(job->task);
+		job->task = NULL;
+	}
+}
+
+void daemon_start_trustpoint(daemon_ctx *d, size_t i, ec_time now)
+{
+	daemon_job *job = &d->tp_jobs[i];
+	if (daemon_trustpoint_busy(d, i))
+		return;
+	job->tp = i;
+	job->now = now;
+	start(d, job, run_trustpoint);
+}
+
+static daemon_job *free_operator_job(daemon_ctx *d)
+{
+	for (size_t i = 0; i < DAEMON_OPERATOR_JOBS; i++)
+		if (d->operator_jobs[i].task == NULL)
+			return &d->operator_jobs[i];
+	return NULL;
+}
+
+bool daemon_can_serve_operator(const daemon_ctx *d)
+{
+	return free_operator_job((daemon_ctx *)d) != NULL;
+}
+
+void daemon_start_operator(daemon_ctx *d, int fd)
+{
+	daemon_job *job = free_operator_job(d);
+	if (job == NULL) {
+		close(fd);
+		return;
+	}
+	job->fd = fd;
+	start(d, job, serve_operator);
+}
+
+static int index_of(const daemon_ctx *d, const tp_runtime *tp)
+{
+	for (size_t i = 0; i < d->n_tps; i++)
+		if (d->tps[i] == tp)
+			return (int)i;
+	return -1;
+}
+
+int daemon_claim_trustpoint(daemon_ctx *d, const tp_runtime *tp)
+{
+	int i = index_of(d, tp);
+	if (i < 0)
+		return -1;
+	while (daemon_trustpoint_busy(d, (size_t)i))
+		if (ec_wait_ms(CLAIM_RECHECK_MS) != 0)
+			return -1;
+	d->tp_claimed[i] = true;
+	return 0;
+}
+
+void daemon_release_trustpoint(daemon_ctx *d, const tp_runtime *tp)
+{
+	int i = index_of(d, tp);
+	if (i >= 0)
+		d->tp_claimed[i] = false;
+}
+
+int daemon_wait_trustpoints_idle(daemon_ctx *d)
+{
+	for (size_t i = 0; i < d->n_tps; i++)
+		while (d->tp_jobs[i].task != NULL)
+			if (ec_wait_ms(CLAIM_RECHECK_MS) != 0)
+				return -1;
+	return 0;
+}
+
+/* Calls fn on every job that has a task. */
+static void each_job(daemon_ctx *d, void (*fn)(daemon_ctx *d, daemon_job *job, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < d->n_tps; i++)
+		if (d->tp_jobs[i].task != NULL)
+			fn(d, &d->tp_jobs[i], ctx);
+	for (size_t i = 0; i < DAEMON_OPERATOR_JOBS; i++)
+		if (d->operator_jobs[i].task != NULL)
+			fn(d, &d->operator_jobs[i], ctx);
+}
+
+typedef struct poll_set {
+	struct pollfd *p;
+	daemon_job **owners;
+	size_t n, max;
+	int64_t *deadline;
+} poll_set;
+
+static void add_to_poll_set(daemon_ctx *d, daemon_job *job, void *ctx)
+{
+	(void)d;
+	poll_set *s = ctx;
+	struct pollfd p;
+	int64_t deadline;
+	ec_task_waiting_for(job->task, &p, &deadline);
+	if (deadline < *s->deadline)
+		*s->deadline = deadline;
+	if (s->n < s->max) {
+		s->p[s->n] = p; /* fd -1 (waiting for time only): poll ignores it */
+		s->owners[s->n++] = job;
+	}
+}
+
+size_t daemon_jobs_poll_set(daemon_ctx *d, struct pollfd *p, daemon_job **owners, size_t n, size_t max,
+                            int64_t *deadline)
+{
+	poll_set s = {p, owners, n, max, deadline};
+	each_job(d, add_to_poll_set, &s);
+	return s.n;
+}
+
+static void free_if_finished(daemon_job *job)
+{
+	if (job->task != NULL && ec_task_finished(job->task)) {
+		ec_task_free(job->task);
+		job->task = NULL;
+	}
+}
+
+void daemon_jobs_resume(daemon_ctx *d, const struct pollfd *p, daemon_job **owners, size_t from, size_t n)
+{
+	(void)d;
+	int64_t now = ec_elapsed_ms();
+	for (size_t i = from; i < n; i++) {
+		daemon_job *job = owners[i];
+		if (job->task == NULL)
+			continue;
+		struct pollfd waits;
+		int64_t deadline;
+		ec_task_waiting_for(job->task, &waits, &deadline);
+		if (p[i].revents != 0 || deadline <= now)
+			ec_task_resume(job->task, p[i].revents);
+		free_if_finished(job);
+	}
+}
+
+static void cancel_job(daemon_ctx *d, daemon_job *job, void *ctx)
+{
+	(void)d;
+	(void)ctx;
+	ec_task_cancel(job->task);
+	free_if_finished(job);
+}
+
+void daemon_jobs_stop(daemon_ctx *d)
+{
+	each_job(d, cancel_job, NULL);
+}
