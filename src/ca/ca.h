@@ -15,7 +15,9 @@
  *   <serial>.cer     issued certificates at database level complete
  *
  * Thread safety: ca_handle_* may run on several HTTP threads at once; operator commands and
- * ca_run_timers run on the daemon's main thread. The engine locks internally.
+ * ca_run_timers run on the daemon's main thread, or in a task holding its turn (util/task.h):
+ * a successor's key pair is then made beside the loop, outside the engine's lock. The engine
+ * locks internally.
  *
  * Every issued certificate is committed to the store before the function that issued it
  * returns, so a reply built from it can never describe a certificate the store lost.

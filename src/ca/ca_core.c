@@ -152,10 +152,10 @@ static int store_generation(ca_engine *ca, const ca_gen *g, ec_err *err)
 }
 
 int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
-                         const ca_gen *endorser, ec_err *err)
+                         const ca_gen *endorser, EVP_PKEY *key, ec_err *err)
 {
 	int rc = -1;
-	ca_gen g = {.generation = generation, .role = role};
+	ca_gen g = {.generation = generation, .role = role, .key = key};
 	X509_NAME *subject = NULL;
 	char key_path[EC_PATH_MAX];
 	char subject_text[CFG_TEXT_MAX + 8];
@@ -170,7 +170,7 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 		snprintf(subject_text, sizeof(subject_text), "CN=%s", ca->cfg.name);
 	int bits = role == STORE_CA_ROLLOVER ? ca->env.rollover_key_bits : ca->env.default_key_bits;
 	if (pki_name_parse(subject_text, &subject, err) != 0 ||
-	    pki_key_generate(bits > 0 ? bits : CFG_RSA_BITS_DEFAULT, &g.key, err) != 0 ||
+	    (g.key == NULL && pki_key_generate(bits > 0 ? bits : CFG_RSA_BITS_DEFAULT, &g.key, err) != 0) ||
 	    store_reserve_serial(ca->store, g.serial, err) != 0)
 		goto out;
 	/* Certificates carry whole seconds; the engine's copy of the dates must match them. */
@@ -274,7 +274,7 @@ static int load_or_create(ca_engine *ca, ec_time now, ec_err *err)
 	if (rc != 0)
 		return ec_err_wrap(err, "loading CA certificates");
 	if (ca->n_gens == 0) {
-		if (ca_create_generation(ca, 0, STORE_CA_ACTIVE, now, now, NULL, err) != 0)
+		if (ca_create_generation(ca, 0, STORE_CA_ACTIVE, now, now, NULL, NULL, err) != 0)
 			return ec_err_wrap(err, "creating the CA");
 		ca_audit(ca, "key '%s' generated; self-signed CA certificate created", ca->cfg.name);
 	}

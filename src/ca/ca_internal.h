@@ -78,9 +78,10 @@ int ca_file(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...) 
 int ca_gen_files(const ca_engine *ca, int generation, char *key_name, char *cert_name, size_t sz);
 int ca_publish_active(ca_engine *ca, ec_err *err);
 /* endorser: the generation whose key signs the new one's link certificate (NULL for none); the
- * generation and its link are stored in one row. */
+ * generation and its link are stored in one row. key: the generation's key pair, made before
+ * (taken over, whatever the outcome), or NULL to make one here. */
 int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
-                         const ca_gen *endorser, ec_err *err);
+                         const ca_gen *endorser, EVP_PKEY *key, ec_err *err);
 void ca_audit(ca_engine *ca, const char *fmt, ...) EC_PRINTF(2, 3);
 /* The transaction lock of a transactionID. */
 pthread_mutex_t *ca_tx_lock(ca_engine *ca, const char *txid);
@@ -116,7 +117,12 @@ int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, e
                          uint8_t **der, size_t *der_len, ec_err *err);
 
 /* ca_rollover.c */
-int ca_rollover_create(ca_engine *ca, ec_time now, ec_err *err);  /* caller holds lock (write) */
+/* The successor's key pair, made without the lock and beside the daemon's loop (task.h) when run
+ * in a task: seconds of arithmetic for a large key stop neither SCEP requests nor the loop. NULL
+ * (err set) on failure. */
+EVP_PKEY *ca_rollover_key(const ca_engine *ca, ec_err *err);
+/* Caller holds lock (write); key as ca_create_generation's. */
+int ca_rollover_create(ca_engine *ca, ec_time now, EVP_PKEY *key, ec_err *err);
 int ca_rollover_switch(ca_engine *ca, ec_time now, ec_err *err);  /* caller holds lock (write) */
 ec_time ca_shadow_generation_time(const ca_engine *ca);             /* INT64_MAX when none */
 

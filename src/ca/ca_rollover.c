@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util/fsutil.h"
+#include "util/task.h"
 
 /* Without auto-rollover an early GetNextCACert is told to come back in a day. */
 #define CA_NEXTCA_DEFAULT_RETRY_SECONDS 86400
@@ -27,13 +28,25 @@ static int next_generation(const ca_engine *ca)
 	return g;
 }
 
-int ca_rollover_create(ca_engine *ca, ec_time now, ec_err *err)
+EVP_PKEY *ca_rollover_key(const ca_engine *ca, ec_err *err)
 {
-	if (ca->rollover >= 0)
+	int bits = ca->env.rollover_key_bits > 0 ? ca->env.rollover_key_bits : CFG_RSA_BITS_DEFAULT;
+	EVP_PKEY *key = NULL;
+	ec_task_detach();
+	int rc = pki_key_generate(bits, &key, err);
+	ec_task_attach();
+	return rc == 0 ? key : NULL;
+}
+
+int ca_rollover_create(ca_engine *ca, ec_time now, EVP_PKEY *key, ec_err *err)
+{
+	if (ca->rollover >= 0) {
+		EVP_PKEY_free(key);
 		return ec_err_set(err, "a rollover CA certificate already exists");
+	}
 	ca_audit(ca, "key '%s#' does not exist; generated automatically", ca->cfg.name);
 	if (ca_create_generation(ca, next_generation(ca), STORE_CA_ROLLOVER,
-	                         ca->gens[ca->active].not_after, now, &ca->gens[ca->active], err) != 0)
+	                         ca->gens[ca->active].not_after, now, &ca->gens[ca->active], key, err) != 0)
 		return -1;
 	ca->rollover = (int)ca->n_gens - 1;
 	ca_audit(ca, "shadow CA successfully created, serial %s", ca->gens[ca->rollover].serial);
@@ -74,8 +87,14 @@ static int count_shadow(void *ctx, const store_request *r)
 
 int ca_cmd_rollover(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err)
 {
+	pthread_rwlock_rdlock(&ca->lock);
+	bool exists = ca->rollover >= 0;
+	pthread_rwlock_unlock(&ca->lock);
+	EVP_PKEY *key = exists ? NULL : ca_rollover_key(ca, err);
+	if (!exists && key == NULL)
+		return -1;
 	pthread_rwlock_wrlock(&ca->lock);
-	int rc = ca_rollover_create(ca, now, err);
+	int rc = ca_rollover_create(ca, now, key, err);
 	if (rc == 0) {
 		char nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
 		ca_gen *g = &ca->gens[ca->rollover];

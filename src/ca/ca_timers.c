@@ -71,18 +71,20 @@ ec_time ca_next_timer(ca_engine *ca)
 	return t;
 }
 
-static int run_locked(ca_engine *ca, ec_time now, ec_err *err)
+static int run_locked(ca_engine *ca, ec_time now, EVP_PKEY **key, ec_err *err)
 {
 	if (ca_shadow_generation_time(ca) <= now) {
 		ca_audit(ca, "shadow generation timer fired");
-		if (ca_rollover_create(ca, now, err) != 0)
+		EVP_PKEY *made = *key;
+		*key = NULL;
+		if (ca_rollover_create(ca, now, made, err) != 0)
 			return -1;
 	}
 	if (ca->rollover >= 0 && cert_expire_time(ca) <= now) {
 		if (ca_rollover_switch(ca, now, err) != 0)
 			return -1;
 		/* The new CA may itself be due for its successor already (a long stop). */
-		if (ca_shadow_generation_time(ca) <= now && ca_rollover_create(ca, now, err) != 0)
+		if (ca_shadow_generation_time(ca) <= now && ca_rollover_create(ca, now, NULL, err) != 0)
 			return -1;
 	}
 	if (ca->crl_next_update <= now && ca_crl_issue(ca, now, err) != 0)
@@ -109,8 +111,15 @@ int ca_run_timers(ca_engine *ca, ec_time now, ec_err *err)
 			ca_audit(ca, "%d refused or expired enrollment record(s) purged", purged);
 		ca->next_purge = now + CA_PURGE_INTERVAL;
 	}
-	pthread_rwlock_wrlock(&ca->lock);
-	int rc = run_locked(ca, now, err);
+	pthread_rwlock_rdlock(&ca->lock);
+	bool shadow_due = ca_shadow_generation_time(ca) <= now;
 	pthread_rwlock_unlock(&ca->lock);
+	EVP_PKEY *key = NULL;
+	if (shadow_due && (key = ca_rollover_key(ca, err)) == NULL)
+		return -1;
+	pthread_rwlock_wrlock(&ca->lock);
+	int rc = run_locked(ca, now, &key, err);
+	pthread_rwlock_unlock(&ca->lock);
+	EVP_PKEY_free(key); /* made for a successor another call created meanwhile */
 	return rc;
 }

@@ -331,7 +331,8 @@ static tp_runtime *find_tp(daemon_ctx *d, const char *name)
 static int claim(cmd *c, const tp_runtime *tp)
 {
 	if (daemon_claim_trustpoint(c->d, tp) != 0)
-		return fail(c, "the daemon is stopping");
+		return fail(c, "trustpoint %s is busy and cannot be waited for now (or the daemon is stopping); "
+		            "try again", client_name(tp));
 	c->now = ec_clock_now(c->d->clock);
 	return 0;
 }

@@ -40,12 +40,13 @@
 
 struct daemon_ctx;
 
-/* One piece of work run as a task: a trustpoint's due timers, or one operator connection. */
+/* One piece of work run as a task: a certificate server's or a trustpoint's due timers, or one
+ * operator connection. */
 typedef struct daemon_job {
 	struct daemon_ctx *d;
 	ec_task *task;                /* NULL: the slot is free */
-	size_t tp;                    /* a trustpoint's job: its index in tps */
-	ec_time now;                  /* a trustpoint's job: the instant whose timers it runs */
+	size_t index;                 /* a server's or trustpoint's job: its index in cas or tps */
+	ec_time now;                  /* the instant whose timers it runs */
 	int fd;                       /* an operator's job: the connection */
 } daemon_job;
 
@@ -66,10 +67,13 @@ typedef struct daemon_ctx {
 	int lock_fd;
 	int log_fd;                   /* the log file (O_APPEND), or -1: standard error */
 	bool clock_warned;            /* "clock not authoritative" was logged */
+	daemon_job ca_jobs[CFG_MAX_SERVERS];
+	int64_t ca_retry_at[CFG_MAX_SERVERS]; /* ec_elapsed_ms() before which a failed timer waits */
 	daemon_job tp_jobs[CFG_MAX_TRUSTPOINTS];
 	bool tp_claimed[CFG_MAX_TRUSTPOINTS]; /* an operator command works on that trustpoint */
 	daemon_job operator_jobs[DAEMON_OPERATOR_JOBS];
 	bool advancing;               /* `clock advance` fires the timers itself */
+	int64_t turn_start;           /* ec_elapsed_ms() when the loop's current turn began */
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t hangup; /* SIGHUP received, not yet acted on */
 } daemon_ctx;
@@ -92,8 +96,20 @@ int control_accept(daemon_ctx *d);
 void control_serve(daemon_ctx *d, int fd);
 void control_close(daemon_ctx *d);
 
-/* jobs.c: the tasks of the trustpoints and of the operator connections. */
-/* Whether a trustpoint is being worked on (its task runs, or a command claimed it). */
+/* jobs.c: the tasks of the certificate servers, the trustpoints and the operator connections. */
+/* The loop's turn: the tasks it starts or resumes in one turn hold the turn for at most about
+ * this long in all before the operator socket is looked at again (an operator's own task is
+ * always resumed). daemon_turn_left: whether the current turn has some left. */
+#define DAEMON_TURN_BUDGET_MS 15
+bool daemon_turn_left(const daemon_ctx *d);
+/* Whether a certificate server's timers run (in a task) or wait after a failure. */
+bool daemon_server_busy(const daemon_ctx *d, size_t i);
+/* Starts the task that runs certificate server i's timers due at now; after a failure the
+ * server's timers wait DAEMON_RETRY_MS of real time. */
+#define DAEMON_RETRY_MS 5000
+void daemon_start_server(daemon_ctx *d, size_t i, ec_time now);
+/* Whether a trustpoint is being worked on (its task runs, or a command claimed it), or a
+ * server's timers run (its new state comes first). */
 bool daemon_trustpoint_busy(const daemon_ctx *d, size_t i);
 /* Starts the task that runs trustpoint i's timers due at now and the CRL fetch asked of it. */
 void daemon_start_trustpoint(daemon_ctx *d, size_t i, ec_time now);
@@ -102,10 +118,12 @@ void daemon_start_trustpoint(daemon_ctx *d, size_t i, ec_time now);
 bool daemon_can_serve_operator(const daemon_ctx *d);
 void daemon_start_operator(daemon_ctx *d, int fd);
 /* In a command's task: waits until nothing else works on the trustpoint, then claims it, so
- * that its timers wait for the command. -1 when the daemon is stopping. */
+ * that its timers wait for the command. -1 when the daemon is stopping, or when it is busy and
+ * the caller is not a task (it could not wait without stopping the loop). */
 int daemon_claim_trustpoint(daemon_ctx *d, const tp_runtime *tp) EC_MUST_USE;
 void daemon_release_trustpoint(daemon_ctx *d, const tp_runtime *tp);
-/* In a command's task: waits until no trustpoint task runs. -1 when the daemon is stopping. */
+/* In a command's task: waits until no server or trustpoint task runs. -1 when the daemon is
+ * stopping. */
 int daemon_wait_trustpoints_idle(daemon_ctx *d) EC_MUST_USE;
 /* What the jobs wait for, appended to the loop's poll set from p[n] (at most max entries in all,
  * owners[] says whose each is); returns the new count, *deadline lowered to the first deadline. */
@@ -122,7 +140,8 @@ void daemon_jobs_stop(daemon_ctx *d);
 int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out) EC_MUST_USE;
 
 /* loop.c */
-int daemon_run_due_timers(daemon_ctx *d, ec_time now) EC_MUST_USE;
+/* Starts the tasks of the servers and trustpoints whose timers are due at now. */
+void daemon_start_due_timers(daemon_ctx *d, ec_time now);
 ec_time daemon_next_timer(daemon_ctx *d);
 /* Moves a simulated clock to target, firing every due timer at its own instant, in order. */
 int daemon_clock_advance(daemon_ctx *d, ec_time target, ec_buf *out, ec_err *err) EC_MUST_USE;

@@ -12,15 +12,41 @@
 /* How often a command waiting for a busy trustpoint looks again. */
 #define CLAIM_RECHECK_MS 20
 
+static bool server_task_runs(const daemon_ctx *d)
+{
+	for (size_t i = 0; i < d->n_cas; i++)
+		if (d->ca_jobs[i].task != NULL)
+			return true;
+	return false;
+}
+
+bool daemon_server_busy(const daemon_ctx *d, size_t i)
+{
+	return d->ca_jobs[i].task != NULL || d->ca_retry_at[i] > ec_elapsed_ms();
+}
+
+/* While a server's timers run (a successor made beside the loop), the trustpoints wait: what
+ * the server does at an instant is in place before its clients ask. */
 bool daemon_trustpoint_busy(const daemon_ctx *d, size_t i)
 {
-	return d->tp_jobs[i].task != NULL || d->tp_claimed[i];
+	return d->tp_jobs[i].task != NULL || d->tp_claimed[i] || server_task_runs(d);
+}
+
+static void run_server(void *arg)
+{
+	daemon_job *job = arg;
+	ca_engine *ca = job->d->cas[job->index];
+	ec_err err;
+	if (ca_run_timers(ca, job->now, &err) != 0) {
+		dlog(job->d, "certificate server %s: timer failed: %s", ca_name(ca), err.msg);
+		job->d->ca_retry_at[job->index] = ec_elapsed_ms() + DAEMON_RETRY_MS;
+	}
 }
 
 static void run_trustpoint(void *arg)
 {
 	daemon_job *job = arg;
-	tp_runtime *tp = job->d->tps[job->tp];
+	tp_runtime *tp = job->d->tps[job->index];
 	if (client_next_timer(tp) <= job->now)
 		client_run_timers(tp, job->now);
 	client_crl_service(tp, job->now);
@@ -50,12 +76,22 @@ static void start(daemon_ctx *d, daemon_job *job, ec_task_fn fn)
 	}
 }
 
+void daemon_start_server(daemon_ctx *d, size_t i, ec_time now)
+{
+	daemon_job *job = &d->ca_jobs[i];
+	if (daemon_server_busy(d, i))
+		return;
+	job->index = i;
+	job->now = now;
+	start(d, job, run_server);
+}
+
 void daemon_start_trustpoint(daemon_ctx *d, size_t i, ec_time now)
 {
 	daemon_job *job = &d->tp_jobs[i];
 	if (daemon_trustpoint_busy(d, i))
 		return;
-	job->tp = i;
+	job->index = i;
 	job->now = now;
 	start(d, job, run_trustpoint);
 }
@@ -97,8 +133,10 @@ int daemon_claim_trustpoint(daemon_ctx *d, const tp_runtime *tp)
 	int i = index_of(d, tp);
 	if (i < 0)
 		return -1;
+	/* Outside a task (a command run when no thread could be had for it) nothing would end the
+	 * work it waits for: the loop is the waiter. */
 	while (daemon_trustpoint_busy(d, (size_t)i))
-		if (ec_wait_ms(CLAIM_RECHECK_MS) != 0)
+		if (!ec_task_running_here() || ec_wait_ms(CLAIM_RECHECK_MS) != 0)
 			return -1;
 	d->tp_claimed[i] = true;
 	return 0;
@@ -113,22 +151,40 @@ void daemon_release_trustpoint(daemon_ctx *d, const tp_runtime *tp)
 
 int daemon_wait_trustpoints_idle(daemon_ctx *d)
 {
+	for (size_t i = 0; i < d->n_cas; i++)
+		while (d->ca_jobs[i].task != NULL)
+			if (!ec_task_running_here() || ec_wait_ms(CLAIM_RECHECK_MS) != 0)
+				return -1;
 	for (size_t i = 0; i < d->n_tps; i++)
 		while (d->tp_jobs[i].task != NULL)
-			if (ec_wait_ms(CLAIM_RECHECK_MS) != 0)
+			if (!ec_task_running_here() || ec_wait_ms(CLAIM_RECHECK_MS) != 0)
 				return -1;
 	return 0;
 }
 
 /* Calls fn on every job that has a task. */
+static bool is_operator_job(const daemon_ctx *d, const daemon_job *job)
+{
+	return job >= d->operator_jobs && job < d->operator_jobs + DAEMON_OPERATOR_JOBS;
+}
+
+bool daemon_turn_left(const daemon_ctx *d)
+{
+	return ec_elapsed_ms() - d->turn_start < DAEMON_TURN_BUDGET_MS;
+}
+
+/* Calls fn on every job that has a task, the operators' first. */
 static void each_job(daemon_ctx *d, void (*fn)(daemon_ctx *d, daemon_job *job, void *ctx), void *ctx)
 {
-	for (size_t i = 0; i < d->n_tps; i++)
-		if (d->tp_jobs[i].task != NULL)
-			fn(d, &d->tp_jobs[i], ctx);
 	for (size_t i = 0; i < DAEMON_OPERATOR_JOBS; i++)
 		if (d->operator_jobs[i].task != NULL)
 			fn(d, &d->operator_jobs[i], ctx);
+	for (size_t i = 0; i < d->n_cas; i++)
+		if (d->ca_jobs[i].task != NULL)
+			fn(d, &d->ca_jobs[i], ctx);
+	for (size_t i = 0; i < d->n_tps; i++)
+		if (d->tp_jobs[i].task != NULL)
+			fn(d, &d->tp_jobs[i], ctx);
 }
 
 typedef struct poll_set {
@@ -171,12 +227,16 @@ static void free_if_finished(daemon_job *job)
 
 void daemon_jobs_resume(daemon_ctx *d, const struct pollfd *p, daemon_job **owners, size_t from, size_t n)
 {
-	(void)d;
 	int64_t now = ec_elapsed_ms();
+	d->turn_start = now;
 	for (size_t i = from; i < n; i++) {
 		daemon_job *job = owners[i];
 		if (job->task == NULL)
 			continue;
+		/* Past the turn's budget, the rest wait for the next turn (poll reports them again), so
+		 * that the operator socket is looked at between. */
+		if (!is_operator_job(d, job) && !daemon_turn_left(d))
+			break;
 		struct pollfd waits;
 		int64_t deadline;
 		ec_task_waiting_for(job->task, &waits, &deadline);

@@ -9,8 +9,16 @@
 /* The longest the loop sleeps, so that a clock that becomes authoritative, or a simulated
  * clock running fast, is noticed promptly. */
 #define LOOP_MAX_SLEEP_MS 1000
-/* After a timer failed, the same timer is retried no sooner than this (real time). */
-#define LOOP_RETRY_MS 5000
+
+/* A server whose timers run has them in the hands of that work; one whose timers failed waits
+ * DAEMON_RETRY_MS before they are tried again (not for `clock advance`, which reports the
+ * failure). */
+static ec_time server_next(daemon_ctx *d, size_t i)
+{
+	if (d->ca_jobs[i].task != NULL || (!d->advancing && daemon_server_busy(d, i)))
+		return INT64_MAX;
+	return ca_next_timer(d->cas[i]);
+}
 
 /* A trustpoint being worked on has its timers in the hands of that work. */
 static ec_time trustpoint_next(daemon_ctx *d, size_t i)
@@ -22,7 +30,7 @@ ec_time daemon_next_timer(daemon_ctx *d)
 {
 	ec_time t = INT64_MAX;
 	for (size_t i = 0; i < d->n_cas; i++) {
-		ec_time c = ca_next_timer(d->cas[i]);
+		ec_time c = server_next(d, i);
 		if (c < t)
 			t = c;
 	}
@@ -49,17 +57,18 @@ static int run_server_timers(daemon_ctx *d, ec_time now)
 	return failures ? -1 : 0;
 }
 
-int daemon_run_due_timers(daemon_ctx *d, ec_time now)
+void daemon_start_due_timers(daemon_ctx *d, ec_time now)
 {
-	int rc = run_server_timers(d, now);
+	for (size_t i = 0; i < d->n_cas; i++)
+		if (server_next(d, i) <= now)
+			daemon_start_server(d, i, now);
 	/* Trustpoints after the servers, so that a CA's new state (a rollover certificate created
-	 * at this instant) is there when its own clients ask. Each runs in a task of its own: one
-	 * whose CA is slow to answer holds up no other. Their failures are theirs: each trustpoint
-	 * schedules its own retry. */
-	for (size_t i = 0; i < d->n_tps; i++)
+	 * at this instant) is there when its own clients ask: while a server's task runs, they are
+	 * busy (daemon_trustpoint_busy). Each runs in a task of its own: one whose CA is slow to
+	 * answer holds up no other. Their failures are theirs: each schedules its own retry. */
+	for (size_t i = 0; i < d->n_tps && daemon_turn_left(d); i++)
 		if (trustpoint_next(d, i) <= now)
 			daemon_start_trustpoint(d, i, now);
-	return rc;
 }
 
 /* `clock advance`, in the command's task: the due trustpoints of one instant run one after the
@@ -179,7 +188,7 @@ static void wait_and_dispatch(daemon_ctx *d, int timeout)
 }
 
 /* Work the loop starts on its own: due timers (on an authoritative clock), CRLs asked for. */
-static void start_due_work(daemon_ctx *d, ec_time now, int *backoff_ms)
+static void start_due_work(daemon_ctx *d, ec_time now)
 {
 	if (!ec_clock_is_authoritative(d->clock)) {
 		if (!d->clock_warned)
@@ -190,34 +199,29 @@ static void start_due_work(daemon_ctx *d, ec_time now, int *backoff_ms)
 	}
 	if (d->advancing)
 		return;
-	if (*backoff_ms <= 0 && daemon_next_timer(d) <= now)
-		*backoff_ms = daemon_run_due_timers(d, now) == 0 ? 0 : LOOP_RETRY_MS;
+	if (daemon_next_timer(d) <= now)
+		daemon_start_due_timers(d, now);
 	/* CRLs that requests found missing (asked from HTTP threads, fetched in a task). */
-	for (size_t i = 0; i < d->n_tps; i++)
+	for (size_t i = 0; i < d->n_tps && daemon_turn_left(d); i++)
 		if (!daemon_trustpoint_busy(d, i) && client_crl_service_due(d->tps[i]))
 			daemon_start_trustpoint(d, i, now);
 }
 
 void daemon_loop(daemon_ctx *d)
 {
-	int backoff_ms = 0;
 	while (!d->stop) {
 		if (d->hangup) {
 			d->hangup = 0;
 			dlog_hangup(d);
 		}
 		ec_time now = ec_clock_now(d->clock);
-		start_due_work(d, now, &backoff_ms);
+		d->turn_start = ec_elapsed_ms();
+		start_due_work(d, now);
 		for (size_t i = 0; i < d->n_tps; i++)
 			client_post_install_service(d->tps[i]);
 		int timeout = sleep_ms(d, now, daemon_next_timer(d));
-		if (backoff_ms > 0)
-			timeout = timeout < LOOP_MAX_SLEEP_MS ? LOOP_MAX_SLEEP_MS : timeout;
 		timeout = post_install_sleep_ms(d, timeout);
-		int64_t before = ec_elapsed_ms();
 		wait_and_dispatch(d, timeout);
-		if (backoff_ms > 0)
-			backoff_ms -= (int)(ec_elapsed_ms() - before);
 	}
 	daemon_jobs_stop(d);
 }

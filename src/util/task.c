@@ -203,6 +203,8 @@ int ec_wait_fd(int fd, short events, int64_t timeout_ms)
 int ec_wait_ms(int64_t ms)
 {
 	ec_task *t = current_task;
+	if (ms < 0)
+		ms = 0;
 	if (t != NULL)
 		return suspend(t, -1, 0, ms) < 0 ? -1 : 0;
 	struct timespec pause = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
