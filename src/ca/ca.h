@@ -3,7 +3,8 @@
  * the request queue, CRL, rollover and the operator's commands.
  *
  * The engine never reads the clock: every call takes `now` from the daemon. It owns its store
- * (NAME.db in the CA directory, or the one its host gives it in ca_env), its keys and
+ * (NAME.db in the CA directory, a PostgreSQL database named by `database url postgresql://...`,
+ * or the one its host gives it in ca_env), its keys and
  * certificates. Files live in the CA directory (`database url`, default <state-dir>/<NAME>):
  *   NAME.db          the store (certificates, requests, CA generations, serial counter)
  *   NAME.<G>.key     the key of CA generation G (0 first, then one per rollover), encrypted

@@ -301,11 +301,14 @@ static int open_dir(ca_engine *ca, ec_err *err)
 
 /* The store is NAME.db in the CA directory, opened by its path: the resolved one, under
  * components that only root or we can change, and never a symbolic link or anything but a
- * regular file at the last step. A store given by the host (ca_env.store) is used instead. */
+ * regular file at the last step. A store given by the host (ca_env.store) is used instead, and
+ * a `database url postgresql://...` names a PostgreSQL store shared with other CA nodes. */
 static int open_store(ca_engine *ca, ec_err *err)
 {
 	if (ca->store != NULL)
 		return 0;
+	if (ca->cfg.database_store_url[0] != '\0')
+		return store_open(&(store_config){.url = ca->cfg.database_store_url}, &ca->store, err);
 	char name[EC_PATH_MAX], db[EC_PATH_MAX];
 	struct stat st;
 	if (ca_file(ca, name, sizeof(name), "%s.db", ca->cfg.name) != 0 ||

@@ -93,6 +93,9 @@ typedef struct cfg_server {
 	ec_time lifetime_enrollment_request;   /* ms; default 168 hours */
 	enum cfg_db_level database_level;
 	char database_path[CFG_TEXT_MAX];      /* from `database url`, scheme removed; "" = state dir */
+	/* From `database url postgresql://...` (or postgres://): the store's libpq URL as given, the
+	 * CA's files staying in the state directory; "" = SQLite in the CA directory. */
+	char database_store_url[CFG_TEXT_MAX];
 	bool archive_set;                      /* a `database archive` line was given */
 	enum cfg_archive archive_format;
 	char archive_password[CFG_SECRET_MAX]; /* decoded clear text; "" when none */

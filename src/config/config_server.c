@@ -28,12 +28,18 @@ void cfg_server_defaults(cfg_server *s)
 	s->issuance_rsa_max_bits = 8192;
 }
 
-/* `database url URL`: local paths only; the scheme (unix:, file:, file://) is removed. */
+/* `database url URL`: a local path (the scheme unix:, file: or file:// is removed), or a
+ * PostgreSQL connection URI kept as it is for the store (libpq parses it). */
 static int database_url(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
 	const char *url = ln->w[2];
 	const char *path = url;
 	size_t scheme = cfg_scheme_len(url);
+	if ((scheme == 10 && strncmp(url, "postgresql://", 13) == 0) ||
+	    (scheme == 8 && strncmp(url, "postgres://", 11) == 0)) {
+		s->database_path[0] = '\0';
+		return cfg_text(p, ln, url, s->database_store_url, sizeof(s->database_store_url), "database url");
+	}
 	if (scheme == 4 && strncasecmp(url, "unix", 4) == 0) {
 		path = url + 5;
 	} else if (scheme == 4 && strncasecmp(url, "file", 4) == 0) {
@@ -48,10 +54,12 @@ static int database_url(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 		}
 	} else if (scheme > 0) {
 		return cfg_fail(p, ln, "database url '%s': only local paths are supported "
-		                "(unix:/path, file:/path or a plain path), not %.*s: URLs", url, (int)scheme, url);
+		                "(unix:/path, file:/path or a plain path), not %.*s: URLs (a shared database is a "
+		                "postgresql:// URL)", url, (int)scheme, url);
 	}
 	if (*path == '\0')
 		return cfg_fail(p, ln, "database url '%s' names no path", url);
+	s->database_store_url[0] = '\0';
 	return cfg_text(p, ln, path, s->database_path, sizeof(s->database_path), "database url");
 }
 

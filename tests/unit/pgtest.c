@@ -228,3 +228,37 @@ void pgtest_stop(pgtest *pg)
 	nftw(pg->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	pg->dir[0] = '\0';
 }
+
+/* ---- one server for a group of tests ---- */
+
+static pgtest group_server;
+static int group_databases;
+
+int pgtest_group_start(void **state)
+{
+	char why[512];
+	(void)state;
+	if (pgtest_start(&group_server, why, sizeof(why)) == 0)
+		return 0;
+	fprintf(stderr, "cannot start PostgreSQL for the store tests: %s\n", why);
+	return -1;
+}
+
+int pgtest_group_stop(void **state)
+{
+	(void)state;
+	pgtest_stop(&group_server);
+	return 0;
+}
+
+int pgtest_group_db(char *url, size_t url_size, char *why, size_t size)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "test_%d", ++group_databases);
+	return pgtest_createdb(&group_server, name, url, url_size, why, size);
+}
+
+pgtest *pgtest_group_server(void)
+{
+	return &group_server;
+}

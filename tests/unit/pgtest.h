@@ -36,4 +36,12 @@ int pgtest_restart(pgtest *pg, char *why, size_t size);
 /* Stops the server and removes the scratch directory; NULL or a stopped one is ignored. */
 void pgtest_stop(pgtest *pg);
 
+/* One server for a group of cmocka tests: pgtest_group_start and pgtest_group_stop are the
+ * group's setup and teardown (a start that fails says why on stderr and fails the group);
+ * pgtest_group_db makes a fresh database on it for one test. */
+int pgtest_group_start(void **state);
+int pgtest_group_stop(void **state);
+int pgtest_group_db(char *url, size_t url_size, char *why, size_t size);
+pgtest *pgtest_group_server(void);
+
 #endif

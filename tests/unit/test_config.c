@@ -431,6 +431,18 @@ static void server_database(void **state)
 		assert_string_equal(s->database_path, ok[i].path);
 		cfg_config_free(cfg);
 	}
+	/* A PostgreSQL URL is the store's, kept whole; the CA's files stay in the state directory. */
+	const char *pg_urls[] = {"postgresql://ca@db.example/evercert?sslmode=verify-full&passfile=/etc/pgpass",
+	                         "postgres:///evercert?host=/run/postgresql"};
+	for (size_t i = 0; i < sizeof(pg_urls) / sizeof(pg_urls[0]); i++) {
+		char line[256];
+		const cfg_server *s;
+		snprintf(line, sizeof(line), "  database url %s\n", pg_urls[i]);
+		cfg_config *cfg = server_ok(line, &s);
+		assert_string_equal(s->database_store_url, pg_urls[i]);
+		assert_string_equal(s->database_path, "");
+		cfg_config_free(cfg);
+	}
 	server_fails("  database url ftp://10.1.1.1/DB/ROOTCA/\n",
 	             "database url 'ftp://10.1.1.1/DB/ROOTCA/': only local paths are supported (unix:/path, "
 	             "file:/path or a plain path), not ftp: URLs");

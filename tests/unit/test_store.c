@@ -35,10 +35,6 @@ typedef struct fixture {
 	ec_store *st;
 } fixture;
 
-/* The PostgreSQL server of the PostgreSQL group, and the number of databases made on it. */
-static pgtest pg_server;
-static int pg_databases;
-
 /* ---- helpers ---- */
 
 /* Opens the store at a plain path, through the generic open. */
@@ -66,11 +62,10 @@ static int setup_pg(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	ec_err err = {""};
-	char name[32], why[512];
+	char why[512];
 	assert_non_null(f);
 	f->pg = true;
-	snprintf(name, sizeof(name), "store_%d", ++pg_databases);
-	if (pgtest_createdb(&pg_server, name, f->url, sizeof(f->url), why, sizeof(why)) != 0)
+	if (pgtest_group_db(f->url, sizeof(f->url), why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 	if (open_path(f->url, &f->st, &err) != 0)
 		fail_msg("open: %s", err.msg);
@@ -83,23 +78,6 @@ static int teardown_pg(void **state)
 	fixture *f = *state;
 	store_close(f->st);
 	free(f);
-	return 0;
-}
-
-static int group_start_pg(void **state)
-{
-	char why[512];
-	(void)state;
-	if (pgtest_start(&pg_server, why, sizeof(why)) == 0)
-		return 0;
-	print_error("cannot start PostgreSQL for the store tests: %s\n", why);
-	return -1;
-}
-
-static int group_stop_pg(void **state)
-{
-	(void)state;
-	pgtest_stop(&pg_server);
 	return 0;
 }
 
@@ -1345,6 +1323,6 @@ int main(void)
 		STORE_INTERFACE_TESTS(setup_pg, teardown_pg),
 	};
 	int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
-	failed += cmocka_run_group_tests_name("postgresql", pg_tests, group_start_pg, group_stop_pg);
+	failed += cmocka_run_group_tests_name("postgresql", pg_tests, pgtest_group_start, pgtest_group_stop);
 	return failed;
 }

@@ -26,9 +26,6 @@
 #define SERIALS_PER_THREAD 500 /* 2000 in all */
 #define RACES 200              /* transactionIDs both nodes record at once */
 
-static pgtest server;
-static int databases;
-
 typedef struct fixture {
 	char url[1400];
 	ec_store *node[NODES];
@@ -47,10 +44,9 @@ static ec_store *open_node(const char *url)
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	char name[32], why[512];
+	char why[512];
 	assert_non_null(f);
-	snprintf(name, sizeof(name), "nodes_%d", ++databases);
-	if (pgtest_createdb(&server, name, f->url, sizeof(f->url), why, sizeof(why)) != 0)
+	if (pgtest_group_db(f->url, sizeof(f->url), why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 	for (int i = 0; i < NODES; i++)
 		f->node[i] = open_node(f->url);
@@ -64,23 +60,6 @@ static int teardown(void **state)
 	for (int i = 0; i < NODES; i++)
 		store_close(f->node[i]);
 	free(f);
-	return 0;
-}
-
-static int group_start(void **state)
-{
-	char why[512];
-	(void)state;
-	if (pgtest_start(&server, why, sizeof(why)) == 0)
-		return 0;
-	print_error("cannot start PostgreSQL for the store tests: %s\n", why);
-	return -1;
-}
-
-static int group_stop(void **state)
-{
-	(void)state;
-	pgtest_stop(&server);
 	return 0;
 }
 
@@ -303,7 +282,7 @@ static void nodes_start_at_once(void **state)
 	opener o[OPENERS];
 	pthread_t th[OPENERS];
 	pthread_barrier_t start;
-	if (pgtest_createdb(&server, "empty_at_start", url, sizeof(url), why, sizeof(why)) != 0)
+	if (pgtest_group_db(url, sizeof(url), why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 	assert_int_equal(pthread_barrier_init(&start, NULL, OPENERS), 0);
 	for (int i = 0; i < OPENERS; i++) {
@@ -354,7 +333,7 @@ static void restart_fails_one_call(void **state)
 	if (store_reserve_serial(f->node[0], before, &err) != 0)
 		fail_msg("reserve: %s", err.msg);
 	assert_int_equal(store_meta_set(f->node[0], "k", "v", &err), 0);
-	if (pgtest_restart(&server, why, sizeof(why)) != 0)
+	if (pgtest_restart(pgtest_group_server(), why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 	assert_int_equal(store_cert_count(f->node[0], &n, &err), -1);
 	assert_non_null(strstr(err.msg, "database unavailable"));
@@ -383,5 +362,5 @@ int main(void)
 		/* Last: it restarts the server under the others' databases. */
 		cmocka_unit_test_setup_teardown(restart_fails_one_call, setup, teardown),
 	};
-	return cmocka_run_group_tests_name("postgresql nodes", tests, group_start, group_stop);
+	return cmocka_run_group_tests_name("postgresql nodes", tests, pgtest_group_start, pgtest_group_stop);
 }
