@@ -58,11 +58,12 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 
 # Built with ThreadSanitizer: the unit tests (the store's group commit, trust snapshots replaced
-# under readers) and the integration tests where HTTP threads serve concurrent requests beside
-# the main thread (TSAN_TESTS; the crash test with 3 kills). A race reported by a test program
-# fails it, and so does one in a daemon's log. ThreadSanitizer runs several times slower: the
-# long single-threaded scenarios stay in test and test-asan.
-TSAN_TESTS ?= ^unit\.|^integration\.test_(crash|authz|limits|http|client|revocation|signals|scep_client)$$
+# under readers, tasks taking turns with a loop) and the integration tests where HTTP threads
+# serve concurrent requests beside the main thread, or the daemon's tasks (trustpoints, servers'
+# timers, operator connections) take turns with its loop (TSAN_TESTS; the crash test with 3
+# kills). A race reported by a test program fails it, and so does one in a daemon's log.
+# ThreadSanitizer runs several times slower: the long scenarios stay in test and test-asan.
+TSAN_TESTS ?= ^unit\.|^integration\.test_(crash|authz|limits|http|client|revocation|signals|scep_client|post_install|recovery|cli)$$
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVERCERT_TSAN=ON >/dev/null
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
