@@ -31,13 +31,27 @@ void pg_unlock(store_backend *b)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* libpq's message for the connection, without its trailing newline. */
+/* libpq's message for the connection on one line: its lines joined by "; ", runs of blanks
+ * made one space (it is logged). */
 static void conn_reason(store_backend *b, char *dst, size_t size)
 {
-	snprintf(dst, size, "%s", b->conn != NULL ? PQerrorMessage(b->conn) : "no connection");
-	size_t n = strlen(dst);
-	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
-		dst[--n] = '\0';
+	const char *src = b->conn != NULL ? PQerrorMessage(b->conn) : "no connection";
+	size_t n = 0;
+	for (; *src != '\0' && n + 3 < size; src++) {
+		bool blank = *src == ' ' || *src == '\t' || *src == '\n';
+		if (!blank) {
+			dst[n++] = *src;
+			continue;
+		}
+		if (n == 0 || dst[n - 1] == ' ')
+			continue;
+		if (*src == '\n' && src[1] != '\0')
+			dst[n++] = ';';
+		dst[n++] = ' ';
+	}
+	while (n > 0 && dst[n - 1] == ' ')
+		n--;
+	dst[n] = '\0';
 }
 
 static int unavailable(store_backend *b, ec_err *err)
