@@ -82,21 +82,29 @@ static int mgf_ok(const X509_ALGOR *mgf, const char *what, char *why, size_t why
 	return rc;
 }
 
-/* RSASSA-PSS parameters: absent means SHA-1 and MGF1 with SHA-1. */
-static int pss_ok(const X509_ALGOR *sig, char *why, size_t whysz)
+/* RSASSA-PSS (oaep false) or RSAES-OAEP parameters: absent means SHA-1 and MGF1 with SHA-1;
+ * present, their hash and mask generation hash must be on the accepted list. */
+static int rsa_params_ok(const X509_ALGOR *alg, bool oaep, char *why, size_t whysz)
 {
-	if (sig->parameter == NULL || sig->parameter->type == V_ASN1_NULL)
+	const char *scheme = oaep ? "RSAES-OAEP" : "RSASSA-PSS";
+	const ASN1_ITEM *it = oaep ? ASN1_ITEM_rptr(RSA_OAEP_PARAMS) : ASN1_ITEM_rptr(RSA_PSS_PARAMS);
+	if (alg->parameter == NULL || alg->parameter->type == V_ASN1_NULL)
 		return 0;
-	RSA_PSS_PARAMS *pss = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_PSS_PARAMS), sig->parameter);
+	void *params = ASN1_TYPE_unpack_sequence(it, alg->parameter);
 	ERR_clear_error();
-	if (pss == NULL) {
-		snprintf(why, whysz, "RSASSA-PSS with unreadable parameters is not accepted");
+	if (params == NULL) {
+		snprintf(why, whysz, "%s with unreadable parameters is not accepted", scheme);
 		return -1;
 	}
-	int rc = param_hash_ok(pss->hashAlgorithm, "RSASSA-PSS hash", why, whysz);
+	const RSA_OAEP_PARAMS *op = params;
+	const RSA_PSS_PARAMS *pp = params;
+	char what[64];
+	snprintf(what, sizeof(what), "%s hash", scheme);
+	int rc = param_hash_ok(oaep ? op->hashFunc : pp->hashAlgorithm, what, why, whysz);
+	snprintf(what, sizeof(what), "%s mask generation", scheme);
 	if (rc == 0)
-		rc = mgf_ok(pss->maskGenAlgorithm, "RSASSA-PSS mask generation", why, whysz);
-	RSA_PSS_PARAMS_free(pss);
+		rc = mgf_ok(oaep ? op->maskGenFunc : pp->maskGenAlgorithm, what, why, whysz);
+	ASN1_item_free(params, it);
 	return rc;
 }
 
@@ -117,7 +125,7 @@ int scep_alg_check_signer(const PKCS7_SIGNER_INFO *si, const EVP_MD **md, bool *
 		return 0;
 	if (nid == NID_rsassaPss) {
 		*pss = true;
-		return pss_ok(sig, why, whysz);
+		return rsa_params_ok(sig, false, why, whysz);
 	}
 	if (OBJ_find_sigid_algs(nid, &hash, &pkey) && (pkey == NID_rsaEncryption || pkey == NID_X9_62_id_ecPublicKey) &&
 	    digest_nid_ok(hash))
@@ -130,24 +138,6 @@ bool scep_alg_is_oaep(const PKCS7_RECIP_INFO *ri)
 	return ri != NULL && ri->key_enc_algor != NULL && OBJ_obj2nid(ri->key_enc_algor->algorithm) == NID_rsaesOaep;
 }
 
-/* RSAES-OAEP parameters: absent means SHA-1 and MGF1 with SHA-1. */
-static int oaep_ok(const X509_ALGOR *alg, char *why, size_t whysz)
-{
-	if (alg->parameter == NULL || alg->parameter->type == V_ASN1_NULL)
-		return 0;
-	RSA_OAEP_PARAMS *oaep = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(RSA_OAEP_PARAMS), alg->parameter);
-	ERR_clear_error();
-	if (oaep == NULL) {
-		snprintf(why, whysz, "RSAES-OAEP with unreadable parameters is not accepted");
-		return -1;
-	}
-	int rc = param_hash_ok(oaep->hashFunc, "RSAES-OAEP hash", why, whysz);
-	if (rc == 0)
-		rc = mgf_ok(oaep->maskGenFunc, "RSAES-OAEP mask generation", why, whysz);
-	RSA_OAEP_PARAMS_free(oaep);
-	return rc;
-}
-
 static int key_transport_ok(const PKCS7_RECIP_INFO *ri, char *why, size_t whysz)
 {
 	const X509_ALGOR *alg = ri->key_enc_algor;
@@ -155,7 +145,7 @@ static int key_transport_ok(const PKCS7_RECIP_INFO *ri, char *why, size_t whysz)
 	if (nid == NID_rsaEncryption)
 		return 0;
 	if (nid == NID_rsaesOaep)
-		return oaep_ok(alg, why, whysz);
+		return rsa_params_ok(alg, true, why, whysz);
 	return refuse(why, whysz, "key transport", alg != NULL ? alg->algorithm : NULL);
 }
 

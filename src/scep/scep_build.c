@@ -67,47 +67,53 @@ static int check_request(const scep_request_params *p, ec_err *err)
 	return 0;
 }
 
-/* Signs content with the attributes and returns the pkiMessage DER. */
-static int sign_out(X509 *cert, EVP_PKEY *key, const EVP_MD *md, const uint8_t *content,
-                    size_t content_len, const struct attr_set *as, uint8_t **der, size_t *len,
-                    ec_err *err)
+/* One pkiMessage: the payload, enveloped for recipient with cipher when encrypt is set (otherwise
+ * the content is empty), signed by signer/key with md and the attributes. */
+struct message {
+	const uint8_t *payload;
+	size_t payload_len;
+	bool encrypt;
+	X509 *recipient;
+	const EVP_CIPHER *cipher;
+	X509 *signer;
+	EVP_PKEY *key;
+	const EVP_MD *md;
+	struct attr_set as;
+};
+
+/* Envelopes and signs m and returns the pkiMessage DER. */
+static int build_message(const struct message *m, uint8_t **der, size_t *len, ec_err *err)
 {
-	struct scep_sign_params sp = {
-		.cert = cert,
-		.key = key,
-		.md = md,
-		.content = content,
-		.content_len = content_len,
-		.include_cert = true,
-		.attrs = as->v,
-		.nattrs = as->n,
-	};
-	PKCS7 *p7 = scep_p7_sign(&sp, err);
-	if (p7 == NULL)
-		return -1;
-	int rc = scep_p7_der(p7, der, len, err);
+	int rc = -1;
+	uint8_t *env = NULL;
+	size_t env_len = 0;
+	PKCS7 *p7 = NULL;
+
+	if (m->encrypt && scep_envelope(m->payload, m->payload_len, m->recipient, m->cipher, &env, &env_len, err) != 0)
+		goto out;
+	struct scep_sign_params sp = {.cert = m->signer, .key = m->key, .md = m->md, .content = env,
+	                              .content_len = env_len, .include_cert = true, .attrs = m->as.v,
+	                              .nattrs = m->as.n};
+	p7 = scep_p7_sign(&sp, err);
+	if (p7 != NULL)
+		rc = scep_p7_der(p7, der, len, err);
+out:
 	PKCS7_free(p7);
+	free(env);
 	return rc;
 }
 
 int scep_build_request(const scep_request_params *p, uint8_t **der, size_t *len, ec_err *err)
 {
-	int rc = -1;
-	uint8_t *env = NULL;
-	size_t env_len = 0;
-	struct attr_set as = {.n = 0};
-
 	if (scep_ensure_init(err) != 0 || check_request(p, err) != 0)
-		goto out;
-	if (scep_envelope(p->payload, p->payload_len, p->recipient, p->cipher, &env, &env_len, err) != 0)
-		goto out;
-	attr_push(&as, SCEP_ATTR_TXID, V_ASN1_PRINTABLESTRING, p->txid, strlen(p->txid));
-	attr_push_number(&as, SCEP_ATTR_MSGTYPE, as.type_text, sizeof(as.type_text), p->type);
-	attr_push(&as, SCEP_ATTR_SENDER_NONCE, V_ASN1_OCTET_STRING, p->sender_nonce, SCEP_NONCE_LEN);
-	rc = sign_out(p->signer_cert, p->signer_key, p->digest, env, env_len, &as, der, len, err);
-out:
-	free(env);
-	return rc;
+		return -1;
+	struct message m = {.payload = p->payload, .payload_len = p->payload_len, .encrypt = true,
+	                    .recipient = p->recipient, .cipher = p->cipher, .signer = p->signer_cert,
+	                    .key = p->signer_key, .md = p->digest};
+	attr_push(&m.as, SCEP_ATTR_TXID, V_ASN1_PRINTABLESTRING, p->txid, strlen(p->txid));
+	attr_push_number(&m.as, SCEP_ATTR_MSGTYPE, m.as.type_text, sizeof(m.as.type_text), p->type);
+	attr_push(&m.as, SCEP_ATTR_SENDER_NONCE, V_ASN1_OCTET_STRING, p->sender_nonce, SCEP_NONCE_LEN);
+	return build_message(&m, der, len, err);
 }
 
 static int check_reply(const scep_reply_params *p, ec_err *err)
@@ -152,19 +158,11 @@ static void reply_attrs(const scep_reply_params *p, struct attr_set *as)
  * accepts absent content too. */
 int scep_build_certrep(const scep_reply_params *p, uint8_t **der, size_t *len, ec_err *err)
 {
-	int rc = -1;
-	uint8_t *env = NULL;
-	size_t env_len = 0;
-	struct attr_set as = {.n = 0};
-
 	if (scep_ensure_init(err) != 0 || check_reply(p, err) != 0)
-		goto out;
-	if (p->status == SCEP_STATUS_SUCCESS &&
-	    scep_envelope(p->payload, p->payload_len, p->recipient_cert, p->cipher, &env, &env_len, err) != 0)
-		goto out;
-	reply_attrs(p, &as);
-	rc = sign_out(p->signer_cert, p->signer_key, p->digest, env, env_len, &as, der, len, err);
-out:
-	free(env);
-	return rc;
+		return -1;
+	struct message m = {.payload = p->payload, .payload_len = p->payload_len,
+	                    .encrypt = p->status == SCEP_STATUS_SUCCESS, .recipient = p->recipient_cert,
+	                    .cipher = p->cipher, .signer = p->signer_cert, .key = p->signer_key, .md = p->digest};
+	reply_attrs(p, &m.as);
+	return build_message(&m, der, len, err);
 }

@@ -148,22 +148,30 @@ int scep_caps_choose(const scep_caps *caps, const scep_allowed *allowed, const c
 static const scep_allowed DEFAULT_ALLOWED = {.sha1 = true, .sha256 = true, .sha384 = true, .sha512 = true,
                                              .des3 = true, .aes = true};
 
+/* The digest and cipher chosen from caps under the default lists. The mandatory ones are on
+ * those lists, so the choice never fails; SHA-256 and AES would stand if it did. */
+static void best_defaults(const scep_caps *caps, const char **digest, const char **cipher)
+{
+	ec_err err;
+	*digest = "SHA-256";
+	*cipher = "AES";
+	if (scep_caps_choose(caps, &DEFAULT_ALLOWED, digest, cipher, &err) != 0) {
+		*digest = "SHA-256";
+		*cipher = "AES";
+	}
+}
+
 const char *scep_caps_best_digest(const scep_caps *caps)
 {
-	const char *digest = "SHA-256", *cipher = "AES";
-	ec_err err;
-	/* The mandatory ones are on the default lists: this choice never fails. */
-	if (scep_caps_choose(caps, &DEFAULT_ALLOWED, &digest, &cipher, &err) != 0)
-		return "SHA-256";
+	const char *digest, *cipher;
+	best_defaults(caps, &digest, &cipher);
 	return digest;
 }
 
 const char *scep_caps_best_cipher(const scep_caps *caps)
 {
-	const char *digest = "SHA-256", *cipher = "AES";
-	ec_err err;
-	if (scep_caps_choose(caps, &DEFAULT_ALLOWED, &digest, &cipher, &err) != 0)
-		return "AES";
+	const char *digest, *cipher;
+	best_defaults(caps, &digest, &cipher);
 	return cipher;
 }
 

@@ -124,6 +124,14 @@ out:
 	return rc;
 }
 
+/* Moves a name out of a decoded structure, leaving NULL in its place. */
+static X509_NAME *take_name(X509_NAME **field)
+{
+	X509_NAME *name = *field;
+	*field = NULL;
+	return name;
+}
+
 int scep_issuer_and_subject_parse(const uint8_t *der, size_t len, X509_NAME **issuer,
                                   X509_NAME **subject, ec_err *err)
 {
@@ -131,14 +139,10 @@ int scep_issuer_and_subject_parse(const uint8_t *der, size_t len, X509_NAME **is
 	        scep_asn1_read(der, len, ASN1_ITEM_rptr(SCEP_ISSUER_AND_SUBJECT), "IssuerAndSubject", err);
 	if (ias == NULL)
 		return -1;
-	if (issuer != NULL) {
-		*issuer = ias->issuer;
-		ias->issuer = NULL;
-	}
-	if (subject != NULL) {
-		*subject = ias->subject;
-		ias->subject = NULL;
-	}
+	if (issuer != NULL)
+		*issuer = take_name(&ias->issuer);
+	if (subject != NULL)
+		*subject = take_name(&ias->subject);
 	SCEP_ISSUER_AND_SUBJECT_free(ias);
 	return 0;
 }
@@ -169,10 +173,8 @@ int scep_issuer_and_serial_parse(const uint8_t *der, size_t len, X509_NAME **iss
 	        scep_asn1_read(der, len, ASN1_ITEM_rptr(PKCS7_ISSUER_AND_SERIAL), "IssuerAndSerialNumber", err);
 	if (ias == NULL)
 		return -1;
-	if (issuer != NULL) {
-		*issuer = ias->issuer;
-		ias->issuer = NULL;
-	}
+	if (issuer != NULL)
+		*issuer = take_name(&ias->issuer);
 	if (serial != NULL) {
 		*serial = ias->serial;
 		ias->serial = NULL;
