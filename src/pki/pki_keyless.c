@@ -96,6 +96,7 @@ typedef struct keyed_ops {
 	const ASN1_ITEM *it;
 	X509_PUBKEY *(*spki)(void *obj);
 	int (*set_pubkey)(void *obj, EVP_PKEY *key);
+	EVP_PKEY *(*get0_pubkey)(void *obj); /* NULL when the key cannot be decoded */
 } keyed_ops;
 
 static bool same_bytes(const unsigned char *a, int a_len, const unsigned char *b, int b_len)
@@ -107,10 +108,20 @@ static bool same_bytes(const unsigned char *a, int a_len, const unsigned char *b
  * Completes a keyless object: attaches its RSA key and keeps the object if both its encoding
  * and its key's encoding are unchanged (X509_set_pubkey leaves a certificate's cached encoding
  * in place, so the key is compared on its own too); otherwise parses its original encoding
- * again the ordinary way. Returns obj itself (*same true), a new object (*same false), or NULL.
+ * again the ordinary way. An object whose key decodes already is kept as it is. Returns obj
+ * itself (*same true), a new object (*same false), or NULL (obj NULL, or no memory).
  */
 static void *keyed(void *obj, const keyed_ops *ops, bool *same)
 {
+	*same = false;
+	if (obj == NULL)
+		return NULL;
+	if (ops->get0_pubkey(obj) != NULL) {
+		ERR_clear_error();
+		*same = true;
+		return obj;
+	}
+	ERR_clear_error();
 	void *result = NULL;
 	int before_len = 0, spki_len = 0;
 	unsigned char *before = encode(obj, ops->it, &before_len);
@@ -160,34 +171,32 @@ static int set_req_pubkey(void *req, EVP_PKEY *key)
 	return X509_REQ_set_pubkey(req, key);
 }
 
+static EVP_PKEY *cert_pubkey(void *cert)
+{
+	return X509_get0_pubkey(cert);
+}
+
+static EVP_PKEY *req_pubkey(void *req)
+{
+	return X509_REQ_get0_pubkey(req);
+}
+
+/* A new reference: the certificate itself, or its keyed copy. */
 X509 *pki_cert_keyed(X509 *cert)
 {
 	bool same = false;
-	if (cert == NULL)
-		return NULL;
-	if (X509_get0_pubkey(cert) != NULL) {
-		ERR_clear_error();
-		return X509_up_ref(cert) ? cert : NULL;
-	}
-	ERR_clear_error();
-	const keyed_ops ops = {ASN1_ITEM_rptr(X509), cert_spki, set_cert_pubkey};
+	const keyed_ops ops = {ASN1_ITEM_rptr(X509), cert_spki, set_cert_pubkey, cert_pubkey};
 	X509 *result = keyed(cert, &ops, &same);
 	if (same && !X509_up_ref(cert))
 		return NULL;
 	return result;
 }
 
+/* Takes req: returns it, or frees it and returns its keyed copy. */
 X509_REQ *pki_csr_keyed(X509_REQ *req)
 {
 	bool same = false;
-	if (req == NULL)
-		return NULL;
-	if (X509_REQ_get0_pubkey(req) != NULL) {
-		ERR_clear_error();
-		return req;
-	}
-	ERR_clear_error();
-	const keyed_ops ops = {ASN1_ITEM_rptr(X509_REQ), req_spki, set_req_pubkey};
+	const keyed_ops ops = {ASN1_ITEM_rptr(X509_REQ), req_spki, set_req_pubkey, req_pubkey};
 	X509_REQ *result = keyed(req, &ops, &same);
 	if (!same)
 		X509_REQ_free(req);

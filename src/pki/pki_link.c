@@ -57,10 +57,9 @@ static int link_body(X509 *link, const pki_link_params *p, ec_err *err)
 int pki_make_link_cert(const pki_link_params *p, X509 **out, ec_err *err)
 {
 	*out = NULL;
-	X509 *link = NULL;
 	if (check_link_params(p, err) != 0)
-		goto fail;
-	link = X509_new();
+		return ec_err_wrap(err, "link certificate");
+	X509 *link = X509_new();
 	if (link == NULL) {
 		ec_err_set(err, "out of memory");
 		goto fail;

@@ -17,41 +17,26 @@
 
 int pki_serial_from_hex(const char *hex, ASN1_INTEGER **out, ec_err *err)
 {
-	int rc = -1;
-	BIGNUM *bn = NULL;
-	ASN1_INTEGER *ai = NULL;
-
 	*out = NULL;
-	if (hex == NULL) {
-		ec_err_set(err, "no serial number given");
-		goto out;
-	}
+	if (hex == NULL)
+		return ec_err_set(err, "no serial number given");
 	size_t len = strlen(hex);
-	if (len == 0 || strspn(hex, "0123456789abcdefABCDEF") != len) {
-		ec_err_set(err, "bad serial number '%.64s': not hexadecimal", hex);
-		goto out;
-	}
+	if (len == 0 || strspn(hex, "0123456789abcdefABCDEF") != len)
+		return ec_err_set(err, "bad serial number '%.64s': not hexadecimal", hex);
 	size_t lead = 0;
 	while (lead + 1 < len && hex[lead] == '0')
 		lead++;
-	if (len - lead > PKI_SERIAL_MAX - 1) {
-		ec_err_set(err, "serial number '%.64s' has more than %d hex digits", hex, PKI_SERIAL_MAX - 1);
-		goto out;
-	}
+	if (len - lead > PKI_SERIAL_MAX - 1)
+		return ec_err_set(err, "serial number '%.64s' has more than %d hex digits", hex, PKI_SERIAL_MAX - 1);
+	BIGNUM *bn = NULL;
 	if (BN_hex2bn(&bn, hex + lead) != (int)(len - lead)) {
 		ec_err_ssl(err, "cannot read serial number '%s'", hex);
-		goto out;
+		BN_free(bn);
+		return -1;
 	}
-	ai = BN_to_ASN1_INTEGER(bn, NULL);
-	if (ai == NULL) {
-		ec_err_ssl(err, "cannot convert serial number '%s'", hex);
-		goto out;
-	}
-	*out = ai;
-	rc = 0;
-out:
+	*out = BN_to_ASN1_INTEGER(bn, NULL);
 	BN_free(bn);
-	return rc;
+	return *out != NULL ? 0 : ec_err_ssl(err, "cannot convert serial number '%s'", hex);
 }
 
 int pki_serial_to_hex(const ASN1_INTEGER *serial, char out[PKI_SERIAL_MAX])

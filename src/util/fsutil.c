@@ -401,6 +401,17 @@ static int check_private_dir_stat(const char *path, const struct stat *st, bool 
 	return 0;
 }
 
+/* Checks the directory just opened at d->fd (a private directory of ours); closes it when not. */
+static int check_opened_dir(ec_dir *d, bool *others_enter, ec_err *err)
+{
+	struct stat st;
+	if (fstat(d->fd, &st) != 0 || check_private_dir_stat(d->path, &st, others_enter, err) != 0) {
+		ec_dir_close(d);
+		return -1;
+	}
+	return 0;
+}
+
 int ec_dir_open(ec_dir *d, const char *path, mode_t mode, bool *others_enter, ec_err *err)
 {
 	d->fd = -1;
@@ -409,12 +420,7 @@ int ec_dir_open(ec_dir *d, const char *path, mode_t mode, bool *others_enter, ec
 	d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d->fd < 0)
 		return ec_err_set(err, "cannot open directory %s: %s", d->path, strerror(errno));
-	struct stat st;
-	if (fstat(d->fd, &st) != 0 || check_private_dir_stat(d->path, &st, others_enter, err) != 0) {
-		ec_dir_close(d);
-		return -1;
-	}
-	return 0;
+	return check_opened_dir(d, others_enter, err);
 }
 
 int ec_dir_open_sub(ec_dir *d, const ec_dir *parent, const char *name, mode_t mode, ec_err *err)
@@ -430,12 +436,7 @@ int ec_dir_open_sub(ec_dir *d, const ec_dir *parent, const char *name, mode_t mo
 			return ec_err_set(err, "%s is not a directory (a symbolic link is not followed)", d->path);
 		return ec_err_set(err, "cannot open directory %s: %s", d->path, strerror(errno));
 	}
-	struct stat st;
-	if (fstat(d->fd, &st) != 0 || check_private_dir_stat(d->path, &st, NULL, err) != 0) {
-		ec_dir_close(d);
-		return -1;
-	}
-	return 0;
+	return check_opened_dir(d, NULL, err);
 }
 
 void ec_dir_close(ec_dir *d)
