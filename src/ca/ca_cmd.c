@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/json.h"
 
 static int out_of_space(ec_err *err)
@@ -57,28 +58,17 @@ int ca_cmd_info_requests(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err)
 	return 0;
 }
 
-typedef struct id_list {
-	int64_t *ids;
-	size_t n, cap;
-} id_list;
+/* The ids of the requests a grant or reject acts on, collected as an array of int64_t in a
+ * buffer; an array this large cannot be allocated anyway. */
+#define ID_LIST_MAX ((size_t)1 << 30)
 
 static int collect_id(void *ctx, const store_request *r)
 {
-	id_list *l = ctx;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		int64_t *p = realloc(l->ids, cap * sizeof(*p));
-		if (p == NULL)
-			return -1;
-		l->ids = p;
-		l->cap = cap;
-	}
-	l->ids[l->n++] = r->id;
-	return 0;
+	return ec_buf_append(ctx, &r->id, sizeof(r->id));
 }
 
 /* The pending requests a grant or reject acts on: one, or all of them. */
-static int select_pending(ca_engine *ca, int64_t id, id_list *l, ec_err *err)
+static int select_pending(ca_engine *ca, int64_t id, ec_buf *ids, ec_err *err)
 {
 	if (id >= 0) {
 		store_request r;
@@ -91,9 +81,9 @@ static int select_pending(ca_engine *ca, int64_t id, id_list *l, ec_err *err)
 		store_request_free(&r);
 		if (state != STORE_REQ_PENDING)
 			return ec_err_set(err, "request %lld is %s, not pending", (long long)id, state_name(state));
-		return collect_id(l, &r) == 0 ? 0 : ec_err_set(err, "out of memory");
+		return collect_id(ids, &r) == 0 ? 0 : ec_err_set(err, "out of memory");
 	}
-	return store_request_each(ca->store, STORE_REQ_PENDING, collect_id, l, err);
+	return store_request_each(ca->store, STORE_REQ_PENDING, collect_id, ids, err);
 }
 
 /* What a grant or a reject needs besides the request. */
@@ -158,20 +148,25 @@ static int reject_act(ca_engine *ca, store_request *r, decision_ctx *d)
 
 static int decide_pending(ca_engine *ca, int64_t id, bool grant, ec_time now, ec_buf *out, ec_err *err)
 {
-	id_list l = {0};
+	ec_buf ids;
 	decision_ctx d = {now, out, err};
 	int rc = -1;
+	ec_buf_init(&ids, ID_LIST_MAX);
 	pthread_rwlock_rdlock(&ca->lock);
-	if (select_pending(ca, id, &l, err) != 0)
+	if (select_pending(ca, id, &ids, err) != 0)
 		goto out;
 	rc = 0;
-	for (size_t i = 0; i < l.n && rc == 0; i++)
-		rc = on_pending_request(ca, l.ids[i], grant ? grant_act : reject_act, &d);
-	if (rc == 0 && l.n == 0 && ec_buf_printf(out, "No pending requests.\n") != 0)
+	size_t n = ids.len / sizeof(int64_t);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int64_t one;
+		memcpy(&one, ids.data + i * sizeof(one), sizeof(one));
+		rc = on_pending_request(ca, one, grant ? grant_act : reject_act, &d);
+	}
+	if (rc == 0 && n == 0 && ec_buf_printf(out, "No pending requests.\n") != 0)
 		rc = out_of_space(err);
 out:
 	pthread_rwlock_unlock(&ca->lock);
-	free(l.ids);
+	ec_buf_free(&ids);
 	return rc;
 }
 

@@ -6,29 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/buf.h"
 #include "util/fsutil.h"
 
+/* The revoked entries, and beside them the text of their serials (items point into serials once
+ * the list is complete, as serials may still move while it grows). */
 typedef struct revoked_list {
 	pki_revoked *items;
 	char (*serials)[STORE_SERIAL_MAX];
-	size_t n, cap;
+	size_t n, items_cap, serials_cap;
 } revoked_list;
 
 static int collect_revoked(void *ctx, const store_cert *c)
 {
 	revoked_list *l = ctx;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		pki_revoked *items = realloc(l->items, cap * sizeof(*items));
-		if (items == NULL)
-			return -1;
-		l->items = items;
-		char(*serials)[STORE_SERIAL_MAX] = realloc(l->serials, cap * sizeof(*serials));
-		if (serials == NULL)
-			return -1;
-		l->serials = serials;
-		l->cap = cap;
-	}
+	pki_revoked *items = ec_array_room(l->items, l->n, &l->items_cap, sizeof(*items), 64);
+	if (items == NULL)
+		return -1;
+	l->items = items;
+	char(*serials)[STORE_SERIAL_MAX] = ec_array_room(l->serials, l->n, &l->serials_cap, sizeof(*serials), 64);
+	if (serials == NULL)
+		return -1;
+	l->serials = serials;
 	snprintf(l->serials[l->n], STORE_SERIAL_MAX, "%s", c->serial);
 	l->items[l->n].revoked_at = c->revoked_at;
 	l->n++;

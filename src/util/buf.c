@@ -86,3 +86,16 @@ void ec_buf_free(ec_buf *b)
 	b->len = 0;
 	b->alloc = 0;
 }
+
+void *ec_array_room(void *items, size_t n, size_t *cap, size_t size, size_t first)
+{
+	if (n < *cap)
+		return items;
+	size_t want = *cap == 0 ? first : *cap <= SIZE_MAX / 2 ? *cap * 2 : 0;
+	if (want == 0 || size == 0 || want > SIZE_MAX / size)
+		return NULL;
+	void *p = realloc(items, want * size);
+	if (p != NULL)
+		*cap = want;
+	return p;
+}

@@ -4,7 +4,8 @@
  * Every buffer filled from outside input (HTTP bodies, files, replies) is an ec_buf with a named
  * cap, so an oversized input is an error, never unbounded memory. The buffer owns its bytes;
  * ec_buf_take hands them to the caller. Contents are always NUL-terminated one byte past len, so
- * text can be read as a C string.
+ * text can be read as a C string. ec_array_room grows arrays of fixed-size items the same way,
+ * by doubling.
  *
  * Purity and threads: pure (memory only); any thread, one buffer per thread at a time.
  */
@@ -40,5 +41,10 @@ void ec_buf_reset(ec_buf *b);
 
 /* Frees the bytes. */
 void ec_buf_free(ec_buf *b);
+
+/* The array items (n items of size bytes, allocated for *cap) with room for one more: items
+ * itself, or items reallocated to twice *cap (first when *cap is 0) with *cap updated. NULL, with
+ * items and *cap left as they were, when memory is short or the size would overflow. */
+void *ec_array_room(void *items, size_t n, size_t *cap, size_t size, size_t first);
 
 #endif
