@@ -10,6 +10,12 @@
 	"grant auto rollover ca-cert | grant renewal-grace DAYS [HOURS [MINUTES]]"
 #define ARCHIVE_SYNTAX "database archive pkcs12|pem [password [0|7] SECRET]"
 
+/* A server block command: its first word and the handler of its line. */
+typedef struct server_cmd {
+	const char *keyword;
+	int (*fn)(cfg_parser *p, const cfg_line *ln, cfg_server *s);
+} server_cmd;
+
 void cfg_server_defaults(cfg_server *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -323,12 +329,6 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 	}
 	return 0;
 }
-
-/* A server block command: its first word and the handler of its line. */
-typedef struct server_cmd {
-	const char *keyword;
-	int (*fn)(cfg_parser *p, const cfg_line *ln, cfg_server *s);
-} server_cmd;
 
 static const server_cmd server_cmds[] = {
 	{"database", cmd_database},   {"issuer-name", cmd_issuer_name},     {"grant", cmd_grant},

@@ -11,6 +11,12 @@
 #define AUTO_ENROLL_SYNTAX "auto-enroll [PERCENT] [regenerate]"
 #define ALT_NAME_SYNTAX "subject-alt-name [dns|ip|email] NAME..."
 
+/* A trustpoint block command: its first word and the handler of its line. */
+typedef struct trustpoint_cmd {
+	const char *keyword;
+	int (*fn)(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp);
+} trustpoint_cmd;
+
 /* The CA issues an iPAddress only when it is not all zeroes. */
 static bool address_usable(const unsigned char *bin, size_t len)
 {
@@ -428,12 +434,6 @@ static int cmd_no(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 	}
 	return 0;
 }
-
-/* A trustpoint block command: its first word and the handler of its line. */
-typedef struct trustpoint_cmd {
-	const char *keyword;
-	int (*fn)(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp);
-} trustpoint_cmd;
 
 static const trustpoint_cmd trustpoint_cmds[] = {
 	{"enrollment", cmd_enrollment},
