@@ -12,6 +12,7 @@
 
 #include "util/encoding.h"
 #include "util/fsutil.h"
+#include "util/logtext.h"
 
 int ca_file(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...)
 {
@@ -36,14 +37,10 @@ void ca_audit(ca_engine *ca, const char *fmt, ...)
 {
 	if (ca->env.audit == NULL)
 		return;
-	char line[1024];
-	int n = snprintf(line, sizeof(line), "CA %s: ", ca->cfg.name);
 	va_list ap;
 	va_start(ap, fmt);
-	if (n > 0 && (size_t)n < sizeof(line))
-		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	ec_log_vline(ca->env.audit, ca->env.audit_ctx, "CA", ca->cfg.name, fmt, ap);
 	va_end(ap);
-	ca->env.audit(ca->env.audit_ctx, line);
 }
 
 pthread_mutex_t *ca_tx_lock(ca_engine *ca, const char *txid)

@@ -1,5 +1,7 @@
 #include "util/logtext.h"
 
+#include <stdio.h>
+
 size_t ec_log_escape(const char *text, size_t len, char *out, size_t outsz)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -23,4 +25,14 @@ size_t ec_log_escape(const char *text, size_t len, char *out, size_t outsz)
 	}
 	out[o] = '\0';
 	return o;
+}
+
+void ec_log_vline(void (*sink)(void *ctx, const char *line), void *ctx, const char *what, const char *name,
+                  const char *fmt, va_list ap)
+{
+	char line[EC_LOG_LINE_MAX];
+	int n = snprintf(line, sizeof(line), "%s %s: ", what, name);
+	if (n > 0 && (size_t)n < sizeof(line))
+		vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	sink(ctx, line);
 }

@@ -15,10 +15,19 @@
 #ifndef EVERCERT_UTIL_LOGTEXT_H
 #define EVERCERT_UTIL_LOGTEXT_H
 
+#include <stdarg.h>
 #include <stddef.h>
+
+/* The longest line ec_log_vline hands on (longer ones are cut). */
+#define EC_LOG_LINE_MAX 1024
 
 /* Writes len bytes of text, escaped as above, into out (size outsz >= 1, always NUL-terminated);
  * stops at the last whole character or escape that fits. Returns the length written. */
 size_t ec_log_escape(const char *text, size_t len, char *out, size_t outsz);
+
+/* Formats "WHAT NAME: <fmt...>" (a CA's or a trustpoint's line: "CA ROOTCA: ...") as one line and
+ * hands it to sink. The text is used as given: escape what came from outside before. */
+void ec_log_vline(void (*sink)(void *ctx, const char *line), void *ctx, const char *what, const char *name,
+                  const char *fmt, va_list ap);
 
 #endif
