@@ -42,6 +42,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fsutil.h"
+#include "util/logtext.h"
 
 typedef struct ca_engine ca_engine;
 
@@ -63,7 +64,7 @@ typedef struct ca_env {
 	void (*trustpoint_crl_wanted)(void *ctx, const char *trustpoint);
 	void *trustpoint_ctx;
 	/* Optional: receives one line per audited event (issuance, grant, revoke, rollover...). */
-	void (*audit)(void *ctx, const char *line);
+	ec_log_sink audit;
 	void *audit_ctx;
 } ca_env;
 

@@ -106,33 +106,24 @@ static int sign_cert(X509 *cert, EVP_PKEY *key, const EVP_MD *digest, ec_err *er
 
 int pki_make_ca_cert(const pki_ca_params *p, X509 **out, ec_err *err)
 {
-	int rc = -1;
-	X509 *cert = NULL;
-
 	*out = NULL;
-	if (p->subject == NULL || p->key == NULL || p->serial_hex == NULL || p->digest == NULL) {
-		ec_err_set(err, "CA certificate: subject, key, serial and digest are required");
-		goto out;
-	}
-	cert = cert_skeleton(p->serial_hex, p->not_before, p->not_after, p->subject, p->subject, p->key, NULL,
-	                     err);
+	if (p->subject == NULL || p->key == NULL || p->serial_hex == NULL || p->digest == NULL)
+		return ec_err_set(err, "CA certificate: subject, key, serial and digest are required");
+	X509 *cert = cert_skeleton(p->serial_hex, p->not_before, p->not_after, p->subject, p->subject, p->key,
+	                           NULL, err);
 	if (cert == NULL)
-		goto out;
+		return -1;
 	/* The subject key identifier first: the authority key identifier copies it. */
 	if (pki_add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE", err) != 0 ||
 	    pki_add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature", err) != 0 ||
 	    pki_add_ext(cert, cert, NID_subject_key_identifier, "hash", err) != 0 ||
 	    pki_add_ext(cert, cert, NID_authority_key_identifier, "keyid:always", err) != 0 ||
 	    sign_cert(cert, p->key, p->digest, err) != 0) {
-		ec_err_wrap(err, "CA certificate");
-		goto out;
+		X509_free(cert);
+		return ec_err_wrap(err, "CA certificate");
 	}
 	*out = cert;
-	cert = NULL;
-	rc = 0;
-out:
-	X509_free(cert);
-	return rc;
+	return 0;
 }
 
 /* Verifies the request's self-signature and that it names a subject or an alternative name. */

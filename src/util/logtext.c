@@ -27,8 +27,7 @@ size_t ec_log_escape(const char *text, size_t len, char *out, size_t outsz)
 	return o;
 }
 
-void ec_log_vline(void (*sink)(void *ctx, const char *line), void *ctx, const char *what, const char *name,
-                  const char *fmt, va_list ap)
+void ec_log_vline(ec_log_sink sink, void *ctx, const char *what, const char *name, const char *fmt, va_list ap)
 {
 	char line[EC_LOG_LINE_MAX];
 	int n = snprintf(line, sizeof(line), "%s %s: ", what, name);

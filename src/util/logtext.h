@@ -21,13 +21,15 @@
 /* The longest line ec_log_vline hands on (longer ones are cut). */
 #define EC_LOG_LINE_MAX 1024
 
+/* Where a library's log or audit lines go: one call per line, without its line ending. */
+typedef void (*ec_log_sink)(void *ctx, const char *line);
+
 /* Writes len bytes of text, escaped as above, into out (size outsz >= 1, always NUL-terminated);
  * stops at the last whole character or escape that fits. Returns the length written. */
 size_t ec_log_escape(const char *text, size_t len, char *out, size_t outsz);
 
 /* Formats "WHAT NAME: <fmt...>" (a CA's or a trustpoint's line: "CA ROOTCA: ...") as one line and
  * hands it to sink. The text is used as given: escape what came from outside before. */
-void ec_log_vline(void (*sink)(void *ctx, const char *line), void *ctx, const char *what, const char *name,
-                  const char *fmt, va_list ap);
+void ec_log_vline(ec_log_sink sink, void *ctx, const char *what, const char *name, const char *fmt, va_list ap);
 
 #endif
