@@ -3,7 +3,8 @@
  * counter, CA certificate generations, one-time passwords and small metadata.
  *
  * One interface, two backends: SQLite in WAL mode, synchronous=FULL (the default, one process per
- * database file) and PostgreSQL through libpq (several CA nodes may share one database).
+ * database file) and PostgreSQL through libpq (several CA nodes may share one database; one
+ * connection per store, its calls taking turns on it under a mutex).
  * store_open chooses the backend by the form of its URL and every call below goes to that
  * backend's table of operations (store_backend.h). Every call that changes something is one transaction: when it
  * returns 0 the change is durable (fsynced), which is what lets the CA send a reply only after the

@@ -93,9 +93,9 @@ static int schema_version(store_backend *b, int64_t *version, ec_err *err)
 	if (r == NULL)
 		return -1;
 	char text[32] = "0";
-	if (PQntuples(r) == 1)
+	if (pq.PQntuples(r) == 1)
 		pg_col_text(r, 0, 0, text, sizeof(text));
-	PQclear(r);
+	pq.PQclear(r);
 	char *end = NULL;
 	long long v = strtoll(text, &end, 10);
 	if (end == text || *end != '\0' || v < 0)
@@ -150,7 +150,9 @@ int store_pg_open(const char *uri, store_backend **out, ec_err *err)
 	store_backend *b = NULL;
 	int rc = -1;
 	*out = NULL;
-	if (!PQisthreadsafe()) {
+	if (pg_load(err) != 0)
+		return ec_err_wrap(err, "PostgreSQL database");
+	if (!pq.PQisthreadsafe()) {
 		ec_err_set(err, "the libpq library was built without thread support");
 		goto out;
 	}
@@ -160,9 +162,9 @@ int store_pg_open(const char *uri, store_backend **out, ec_err *err)
 	}
 	b->lock_ready = true;
 	/* The URI goes to libpq untouched; it is not repeated in errors (it may hold a password). */
-	b->conn = PQconnectdb(uri);
+	b->conn = pq.PQconnectdb(uri);
 	if (b->conn != NULL)
-		PQsetNoticeProcessor(b->conn, quiet_notices, NULL);
+		pq.PQsetNoticeProcessor(b->conn, quiet_notices, NULL);
 	if (pg_ready(b, err) != 0 || setup_schema(b, err) != 0) {
 		ec_err_wrap(err, "PostgreSQL database");
 		goto out;
@@ -179,7 +181,7 @@ static void pg_close(store_backend *b)
 {
 	if (b == NULL)
 		return;
-	PQfinish(b->conn);
+	pq.PQfinish(b->conn);
 	if (b->lock_ready)
 		pthread_mutex_destroy(&b->lock);
 	free(b);
@@ -197,12 +199,12 @@ int pg_meta_get(store_backend *b, const char *key, char *value, size_t size, ec_
 	pg_param_text(&p, key, SIZE_MAX);
 	pg_lock(b);
 	PGresult *r = pg_exec(b, "SELECT value FROM meta WHERE key = $1", &p, NULL, err, "reading the value");
-	int rc = r == NULL ? -1 : PQntuples(r) == 0 ? 1 : 0;
-	if (rc == 0 && (size_t)PQgetlength(r, 0, 0) >= size)
+	int rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
+	if (rc == 0 && (size_t)pq.PQgetlength(r, 0, 0) >= size)
 		rc = ec_err_set(err, "the value is longer than %zu bytes", size - 1);
 	else if (rc == 0)
 		pg_col_text(r, 0, 0, value, size);
-	PQclear(r);
+	pq.PQclear(r);
 	pg_unlock(b);
 	if (rc < 0)
 		ec_err_wrap(err, "reading metadata %s", key);

@@ -26,14 +26,14 @@ static int serial_block_reserve(store_backend *b, ec_err *err)
 	if (r == NULL)
 		return -1;
 	int rc = 0;
-	if (changed != 1 || PQntuples(r) != 1)
+	if (changed != 1 || pq.PQntuples(r) != 1)
 		rc = ec_err_set(err, "the serial counter is missing or exhausted");
 	else {
 		int64_t last = pg_col_int(r, 0, 0);
 		b->block_next = last - STORE_SERIAL_BLOCK + 1;
 		b->block_end = last + 1;
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	return rc;
 }
 
@@ -60,11 +60,11 @@ int pg_last_serial(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err)
 	PGresult *r = pg_exec(b, "SELECT last FROM serial_counter WHERE id = 1", NULL, NULL, err,
 	                      "reading the serial counter");
 	int rc = r == NULL ? -1 : 0;
-	if (rc == 0 && PQntuples(r) != 1)
+	if (rc == 0 && pq.PQntuples(r) != 1)
 		rc = ec_err_set(err, "the serial counter is missing");
 	if (rc == 0)
 		last = b->block_end > 0 ? b->block_next - 1 : pg_col_int(r, 0, 0);
-	PQclear(r);
+	pq.PQclear(r);
 	pg_unlock(b);
 	if (rc != 0)
 		return ec_err_wrap(err, "reading the last serial");
@@ -208,10 +208,10 @@ int pg_cert_get(store_backend *b, const char *serial, store_cert *out, ec_err *e
 	pg_lock(b);
 	PGresult *r = pg_exec(b, "SELECT " CERT_COLS " FROM certs WHERE serial = $1", &p, NULL, err,
 	                      "reading the certificate");
-	int rc = r == NULL ? -1 : PQntuples(r) == 0 ? 1 : 0;
+	int rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
 	if (rc == 0)
 		rc = read_cert(r, 0, out, err);
-	PQclear(r);
+	pq.PQclear(r);
 	pg_unlock(b);
 	if (rc < 0)
 		ec_err_wrap(err, "looking up certificate %s", canon);

@@ -8,6 +8,7 @@
  */
 #include "store/store_pg_internal.h"
 
+#include <dlfcn.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +21,34 @@
 #define PG_OID_TEXT 25
 /* SQLSTATE unique_violation. */
 #define PG_UNIQUE_VIOLATION "23505"
+
+pg_library pq;
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static char pq_error[256]; /* empty once loaded */
+
+static void load_pq(void)
+{
+	void *lib = dlopen(PG_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL) {
+		snprintf(pq_error, sizeof(pq_error), "cannot load %s (Debian package libpq5): %s", PG_LIBRARY,
+		         dlerror());
+		return;
+	}
+	/* Kept loaded for the life of the process: stores may be opened again. */
+#define PG_RESOLVE(name) \
+	if ((*(void **)&pq.name = dlsym(lib, #name)) == NULL) { \
+		snprintf(pq_error, sizeof(pq_error), "%s has no %s (too old a libpq?)", PG_LIBRARY, #name); \
+		return; \
+	}
+	PG_FUNCTIONS(PG_RESOLVE)
+#undef PG_RESOLVE
+}
+
+int pg_load(ec_err *err)
+{
+	pthread_once(&pq_once, load_pq);
+	return pq_error[0] == '\0' ? 0 : ec_err_set(err, "%s", pq_error);
+}
 
 void pg_lock(store_backend *b)
 {
@@ -35,7 +64,7 @@ void pg_unlock(store_backend *b)
  * made one space (it is logged). */
 static void conn_reason(store_backend *b, char *dst, size_t size)
 {
-	const char *src = b->conn != NULL ? PQerrorMessage(b->conn) : "no connection";
+	const char *src = b->conn != NULL ? pq.PQerrorMessage(b->conn) : "no connection";
 	size_t n = 0;
 	for (; *src != '\0' && n + 3 < size; src++) {
 		bool blank = *src == ' ' || *src == '\t' || *src == '\n';
@@ -63,12 +92,12 @@ static int unavailable(store_backend *b, ec_err *err)
 
 int pg_ready(store_backend *b, ec_err *err)
 {
-	if (b->conn != NULL && PQstatus(b->conn) == CONNECTION_OK)
+	if (b->conn != NULL && pq.PQstatus(b->conn) == CONNECTION_OK)
 		return 0;
 	/* Lost by an earlier call (PostgreSQL restarted, network cut): one new try. */
 	if (b->conn != NULL)
-		PQreset(b->conn);
-	if (b->conn == NULL || PQstatus(b->conn) != CONNECTION_OK)
+		pq.PQreset(b->conn);
+	if (b->conn == NULL || pq.PQstatus(b->conn) != CONNECTION_OK)
 		return unavailable(b, err);
 	return 0;
 }
@@ -120,15 +149,15 @@ void pg_param_blob(pg_params *p, const uint8_t *data, size_t len)
 /* The error of a failed statement: lost connection, a UNIQUE constraint, or PostgreSQL's reason. */
 static void exec_fail(store_backend *b, const PGresult *r, ec_err *err, const char *what)
 {
-	if (PQstatus(b->conn) != CONNECTION_OK) {
+	if (pq.PQstatus(b->conn) != CONNECTION_OK) {
 		unavailable(b, err);
 		ec_err_wrap(err, "%s", what);
 		return;
 	}
-	const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-	const char *primary = r != NULL ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *state = r != NULL ? pq.PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = r != NULL ? pq.PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	if (state != NULL && strcmp(state, PG_UNIQUE_VIOLATION) == 0) {
-		const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+		const char *constraint = pq.PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
 		ec_err_set(err, "%s: already recorded (UNIQUE constraint %s)", what,
 		           constraint != NULL ? constraint : "?");
 		return;
@@ -145,9 +174,9 @@ static void exec_fail(store_backend *b, const PGresult *r, ec_err *err, const ch
 /* The rows a command changed (or a query returned). */
 static int64_t rows_changed(const PGresult *r)
 {
-	const char *text = PQcmdTuples((PGresult *)r);
+	const char *text = pq.PQcmdTuples((PGresult *)r);
 	if (text == NULL || text[0] == '\0')
-		return PQntuples(r);
+		return pq.PQntuples(r);
 	errno = 0;
 	long long n = strtoll(text, NULL, 10);
 	return errno == 0 ? (int64_t)n : 0;
@@ -165,12 +194,12 @@ PGresult *pg_exec(store_backend *b, const char *sql, const pg_params *p, int64_t
 		ec_err_wrap(err, "%s", what);
 		return NULL;
 	}
-	PGresult *r = PQexecParams(b->conn, sql, n, p != NULL ? p->types : NULL, p != NULL ? p->values : NULL,
+	PGresult *r = pq.PQexecParams(b->conn, sql, n, p != NULL ? p->types : NULL, p != NULL ? p->values : NULL,
 	                           p != NULL ? p->lengths : NULL, p != NULL ? p->formats : NULL, 1);
-	ExecStatusType status = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	ExecStatusType status = r != NULL ? pq.PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
 		exec_fail(b, r, err, what);
-		PQclear(r);
+		pq.PQclear(r);
 		return NULL;
 	}
 	if (changes != NULL)
@@ -182,13 +211,13 @@ int pg_script(store_backend *b, const char *sql, ec_err *err, const char *what)
 {
 	if (pg_ready(b, err) != 0)
 		return ec_err_wrap(err, "%s", what);
-	PGresult *r = PQexec(b->conn, sql);
+	PGresult *r = pq.PQexec(b->conn, sql);
 	int rc = 0;
-	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+	if (r == NULL || pq.PQresultStatus(r) != PGRES_COMMAND_OK) {
 		exec_fail(b, r, err, what);
 		rc = -1;
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	return rc;
 }
 
@@ -197,7 +226,7 @@ int pg_run(store_backend *b, const char *sql, const pg_params *p, int64_t *chang
 	PGresult *r = pg_exec(b, sql, p, changes, err, what);
 	if (r == NULL)
 		return -1;
-	PQclear(r);
+	pq.PQclear(r);
 	return 0;
 }
 
@@ -207,11 +236,11 @@ int pg_count(store_backend *b, const char *sql, const pg_params *p, int64_t *cou
 	pg_lock(b);
 	PGresult *r = pg_exec(b, sql, p, NULL, err, "counting");
 	int rc = r == NULL ? -1 : 0;
-	if (rc == 0 && PQntuples(r) != 1)
+	if (rc == 0 && pq.PQntuples(r) != 1)
 		rc = ec_err_set(err, "counting: no result");
 	if (rc == 0)
 		*count = pg_col_int(r, 0, 0);
-	PQclear(r);
+	pq.PQclear(r);
 	pg_unlock(b);
 	return rc;
 }
@@ -220,13 +249,13 @@ int pg_count(store_backend *b, const char *sql, const pg_params *p, int64_t *cou
 
 int64_t pg_col_int(const PGresult *r, int row, int col)
 {
-	if (PQgetisnull(r, row, col))
+	if (pq.PQgetisnull(r, row, col))
 		return 0;
-	const char *v = PQgetvalue(r, row, col);
+	const char *v = pq.PQgetvalue(r, row, col);
 	uint64_t u64;
 	uint32_t u32;
 	uint16_t u16;
-	switch (PQgetlength(r, row, col)) {
+	switch (pq.PQgetlength(r, row, col)) {
 	case 8:
 		memcpy(&u64, v, 8);
 		return (int64_t)be64toh(u64);
@@ -244,20 +273,20 @@ int64_t pg_col_int(const PGresult *r, int row, int col)
 void pg_col_text(const PGresult *r, int row, int col, char *dst, size_t size)
 {
 	/* PQgetvalue ends binary values with a NUL too; NULL reads as "". */
-	const char *v = PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
+	const char *v = pq.PQgetisnull(r, row, col) ? "" : pq.PQgetvalue(r, row, col);
 	snprintf(dst, size, "%s", v);
 }
 
 int pg_col_blob(const PGresult *r, int row, int col, uint8_t **out, size_t *len)
 {
-	int n = PQgetisnull(r, row, col) ? 0 : PQgetlength(r, row, col);
+	int n = pq.PQgetisnull(r, row, col) ? 0 : pq.PQgetlength(r, row, col);
 	*out = NULL;
 	*len = 0;
 	if (n <= 0)
 		return 0;
 	if ((*out = malloc((size_t)n)) == NULL)
 		return -1;
-	memcpy(*out, PQgetvalue(r, row, col), (size_t)n);
+	memcpy(*out, pq.PQgetvalue(r, row, col), (size_t)n);
 	*len = (size_t)n;
 	return 0;
 }
@@ -276,10 +305,10 @@ int pg_commit(store_backend *b, ec_err *err)
 
 void pg_rollback(store_backend *b)
 {
-	if (b->conn == NULL || PQstatus(b->conn) != CONNECTION_OK ||
-	    PQtransactionStatus(b->conn) == PQTRANS_IDLE)
+	if (b->conn == NULL || pq.PQstatus(b->conn) != CONNECTION_OK ||
+	    pq.PQtransactionStatus(b->conn) == PQTRANS_IDLE)
 		return;
-	PQclear(PQexec(b->conn, "ROLLBACK"));
+	pq.PQclear(pq.PQexec(b->conn, "ROLLBACK"));
 }
 
 /* ---- paged walks ---- */
@@ -299,14 +328,14 @@ static int page_read(store_backend *b, const pg_walk *w, int64_t *after, char *r
 	pg_lock(b);
 	PGresult *r = pg_exec(b, w->sql, &p, NULL, err, w->what);
 	int rc = r == NULL ? -1 : 0;
-	int count = r != NULL ? PQntuples(r) : 0;
+	int count = r != NULL ? pq.PQntuples(r) : 0;
 	for (int i = 0; rc == 0 && i < count && *n < PG_PAGE; i++) {
 		if ((rc = w->type->read(r, i, rows + *n * w->type->size, err)) != 0)
 			break;
 		*after = pg_col_int(r, i, w->type->key_col);
 		++*n;
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	pg_unlock(b);
 	return rc;
 }

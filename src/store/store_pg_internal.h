@@ -12,6 +12,10 @@
  * A lost connection fails the call under way with "database unavailable: ..."; the next call
  * tries PQreset once before its statements, so a CA resumes by itself once PostgreSQL is back.
  *
+ * libpq is loaded by the first store_pg_open (pg_load), not when the program starts: a daemon
+ * without a PostgreSQL store never maps libpq nor what it brings (LDAP, Kerberos, GnuTLS). Its
+ * functions are called through the table pq.
+ *
  * Purity and threads: not pure (PostgreSQL); any thread, under the locking above.
  */
 #ifndef EVERCERT_STORE_STORE_PG_INTERNAL_H
@@ -23,6 +27,27 @@
 #include <stdint.h>
 
 #include "store/store_backend.h"
+
+/* The ABI this backend is compiled against (libpq5 in Debian). */
+#define PG_LIBRARY "libpq.so.5"
+
+/* Every libpq function the backend uses, called through pq.<name>. */
+#define PG_FUNCTIONS(X) \
+	X(PQconnectdb) X(PQstatus) X(PQreset) X(PQerrorMessage) X(PQfinish) X(PQisthreadsafe) \
+	X(PQsetNoticeProcessor) X(PQexecParams) X(PQexec) X(PQresultStatus) X(PQresultErrorField) \
+	X(PQclear) X(PQcmdTuples) X(PQntuples) X(PQgetisnull) X(PQgetvalue) X(PQgetlength) \
+	X(PQtransactionStatus)
+
+#define PG_FIELD(name) __typeof__(name) *name;
+typedef struct pg_library {
+	PG_FUNCTIONS(PG_FIELD)
+} pg_library;
+#undef PG_FIELD
+
+/* Filled by pg_load, then read only. */
+extern pg_library pq;
+/* Loads libpq once per process (any thread): 0, or -1 with why it cannot be loaded. */
+int pg_load(ec_err *err);
 
 #define PG_PAGE 64               /* rows per page of an iteration */
 #define PG_PARAMS_MAX 20         /* parameters of one statement */

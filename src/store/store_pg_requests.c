@@ -72,10 +72,10 @@ int pg_request_row_insert(store_backend *b, store_request *req, ec_err *err)
 	                      " $13, $14, $15, $16, $17) RETURNING id", &p, NULL, err, "inserting the request");
 	if (r == NULL)
 		return -1;
-	int rc = PQntuples(r) == 1 ? 0 : ec_err_set(err, "inserting the request: no id returned");
+	int rc = pq.PQntuples(r) == 1 ? 0 : ec_err_set(err, "inserting the request: no id returned");
 	if (rc == 0)
 		req->id = pg_col_int(r, 0, 0);
-	PQclear(r);
+	pq.PQclear(r);
 	return rc;
 }
 
@@ -94,10 +94,10 @@ static int request_fetch(store_backend *b, const char *sql, const pg_params *p, 
 {
 	pg_lock(b);
 	PGresult *r = pg_exec(b, sql, p, NULL, err, "reading the request");
-	int rc = r == NULL ? -1 : PQntuples(r) == 0 ? 1 : 0;
+	int rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
 	if (rc == 0)
 		rc = read_request(r, 0, out, err);
-	PQclear(r);
+	pq.PQclear(r);
 	pg_unlock(b);
 	return rc;
 }
@@ -180,10 +180,10 @@ int pg_request_next_expiry(store_backend *b, int state, ec_time *at, ec_err *err
 	pg_lock(b);
 	PGresult *r = pg_exec(b, "SELECT min(expires) FROM requests WHERE state = $1", &p, NULL, err,
 	                      "reading the next expiry");
-	int rc = r == NULL ? -1 : PQntuples(r) != 1 || PQgetisnull(r, 0, 0) ? 1 : 0;
+	int rc = r == NULL ? -1 : pq.PQntuples(r) != 1 || pq.PQgetisnull(r, 0, 0) ? 1 : 0;
 	if (rc == 0)
 		*at = pg_col_int(r, 0, 0);
-	PQclear(r);
+	pq.PQclear(r);
 	pg_unlock(b);
 	if (rc < 0)
 		ec_err_wrap(err, "finding the next expiry of requests in state %d", state);

@@ -165,7 +165,7 @@ static void *race(void *arg)
 		pthread_barrier_wait(r->start);
 		int rc = r->grant ? race_grant(r, &req, otp, &err) : store_request_insert(r->st, &req, &err);
 		r->wins[i] = rc == 0;
-		snprintf(r->why[i], sizeof(r->why[i]), "%s", rc == 0 ? "" : err.msg);
+		snprintf(r->why[i], sizeof(r->why[i]), "%.120s", rc == 0 ? "" : err.msg);
 	}
 	return NULL;
 }
