@@ -149,7 +149,7 @@ int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id
                         const uint8_t *cert_der, size_t cert_der_len, ec_err *err) EC_MUST_USE;
 /* Records a new transaction that is already GRANTED (req->state, cert_serial and cert_der set by
  * the caller) together with its certificate, for requests granted on arrival. Returns once both
- * are durable. Calls from concurrent threads are committed together (group commit: one
+ * are durable. On SQLite, calls from concurrent threads are committed together (group commit: one
  * transaction and one fsync for the group, a savepoint per call so that one failure does not
  * take the others with it). Sets req->id. When otp is not NULL, that one-time password is used
  * up in the same transaction (valid at req->created): if it is no longer valid nothing is
@@ -169,7 +169,10 @@ int store_cert_count(ec_store *st, int64_t *count, ec_err *err) EC_MUST_USE;
 void store_cert_free(store_cert *c);
 
 /* ---- enrollment transactions ---- */
-int store_request_insert(ec_store *st, store_request *req, ec_err *err) EC_MUST_USE; /* sets req->id */
+/* Records a transaction and sets req->id. On PostgreSQL, where several CA nodes may record the
+ * same transaction at once, a live one (not EXPIRED) with the same txid and signer_fp is refused
+ * with -1 and "already recorded" (so is such a grant by store_record_granted): one node wins. */
+int store_request_insert(ec_store *st, store_request *req, ec_err *err) EC_MUST_USE;
 /* The newest transaction with this txid and signer fingerprint (signer_fp NULL: any signer).
  * 0 found, 1 not found. */
 int store_request_find(ec_store *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err) EC_MUST_USE;
