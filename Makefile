@@ -63,7 +63,7 @@ test-asan: deps
 # timers, operator connections) take turns with its loop (TSAN_TESTS; the crash test with 3
 # kills). A race reported by a test program fails it, and so does one in a daemon's log.
 # ThreadSanitizer runs several times slower: the long scenarios stay in test and test-asan.
-TSAN_TESTS ?= ^unit\.|^integration\.test_(crash|authz|limits|http|client|revocation|signals|scep_client|post_install|recovery|cli)$$
+TSAN_TESTS ?= ^unit\.|^integration\.test_(crash|authz|limits|http|client|revocation|signals|scep_client)$$
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVERCERT_TSAN=ON >/dev/null
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
