@@ -67,8 +67,8 @@ bool cfg_is(const cfg_line *ln, size_t i, const char *kw);
 /* True when word i is one of the n words (ignoring case), with its value in *out. */
 bool cfg_lookup(const cfg_line *ln, size_t i, const cfg_word *words, size_t n, int *out);
 
-/* Reads a line of the form c->syntax: the value (>= 0) of the word chosen, or -1 with the error
- * written (wrong word count, unknown word). */
+/* Reads a line of the form c->syntax: the value of the word chosen (the values in c are >= 0), or
+ * -1 with the error written (wrong word count, unknown word). */
 int cfg_choice(const cfg_parser *p, const cfg_line *ln, const cfg_choices *c) EC_MUST_USE;
 
 /* The entry of a command table (n entries of size bytes, each starting with its keyword as a

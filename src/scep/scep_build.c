@@ -84,20 +84,17 @@ struct message {
 /* Envelopes and signs m and returns the pkiMessage DER. */
 static int build_message(const struct message *m, uint8_t **der, size_t *len, ec_err *err)
 {
-	int rc = -1;
 	uint8_t *env = NULL;
 	size_t env_len = 0;
-	PKCS7 *p7 = NULL;
-
-	if (m->encrypt && scep_envelope(m->payload, m->payload_len, m->recipient, m->cipher, &env, &env_len, err) != 0)
-		goto out;
+	if (m->encrypt && scep_envelope(m->payload, m->payload_len, m->recipient, m->cipher, &env, &env_len, err) != 0) {
+		free(env);
+		return -1;
+	}
 	struct scep_sign_params sp = {.cert = m->signer, .key = m->key, .md = m->md, .content = env,
 	                              .content_len = env_len, .include_cert = true, .attrs = m->as.v,
 	                              .nattrs = m->as.n};
-	p7 = scep_p7_sign(&sp, err);
-	if (p7 != NULL)
-		rc = scep_p7_der(p7, der, len, err);
-out:
+	PKCS7 *p7 = scep_p7_sign(&sp, err);
+	int rc = p7 != NULL ? scep_p7_der(p7, der, len, err) : -1;
 	PKCS7_free(p7);
 	free(env);
 	return rc;
