@@ -9,7 +9,7 @@ packages=(
   openssl curl sqlite3 util-linux iproute2 python3 scep stress-ng
   strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins
   certmonger dbus
-  libpq-dev postgresql
+  libpq-dev postgresql haproxy
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ca/ca_health.h"
 #include "scep/scep.h"
 #include "util/encoding.h"
 
@@ -171,8 +172,28 @@ static void ca_query(const scep_router *r, ca_engine *ca, const char *op, http_r
 		from_ca(resp, &rep);
 }
 
+/* GET /health: 200 "ok" when every certificate server can serve, else 503 with the first reason,
+ * so that a load balancer sends no request to a node whose database or keys are out of reach. */
+static bool health_check(const scep_router *r, const http_request *req, http_response *resp)
+{
+	if (strcmp(req->method, "GET") != 0 || req->path == NULL || strcmp(req->path, SCEP_ROUTER_HEALTH_PATH) != 0 ||
+	    req->operation != NULL)
+		return false;
+	ec_err err;
+	ec_err_clear(&err);
+	for (size_t i = 0; i < r->n_cas; i++)
+		if (ca_health(r->cas[i], &err) != 0) {
+			http_response_text(resp, 503, err.msg);
+			return true;
+		}
+	http_response_text(resp, 200, "ok");
+	return true;
+}
+
 static void route(const scep_router *r, const http_request *req, http_response *resp)
 {
+	if (health_check(r, req, resp))
+		return;
 	ca_engine *ca = select_ca(r, req);
 	if (ca == NULL) {
 		http_response_text(resp, 404, "this server runs no certificate server");

@@ -9,6 +9,10 @@
  * there is none) and `<NAME>-custody.pem` the chain of custody, of the server NAME. Bad input
  * is answered with HTTP 400 and a one-line reason; a server fault with 500.
  *
+ * GET /health (exactly that path, no operation=) is the health check of a load balancer in front
+ * of several nodes: 200 "ok" when every certificate server can serve (ca_health.h), else 503 with
+ * the reason as text. It is never a CA's file, whatever the servers are named.
+ *
  * With several certificate servers, such a file name, the first path component or GetCACert's
  * `message=` naming a server selects it; otherwise the first configured server answers.
  *
@@ -24,6 +28,8 @@
 #include "ca/ca.h"
 #include "clock/clock.h"
 #include "http_server/http_server.h"
+
+#define SCEP_ROUTER_HEALTH_PATH "/health"
 
 typedef struct scep_router {
 	ca_engine **cas;
