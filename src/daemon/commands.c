@@ -184,19 +184,23 @@ static int show_http(cmd *c)
 	http_server_status s;
 	http_server_get_status(c->d->http, &s);
 	const conn_guard_stats *g = &s.conns;
-	if (c->show_flags & CA_SHOW_JSON)
-		return ec_buf_printf(c->out, "{\"enabled\":true,\"port\":%d,\"connections\":%u,\"addresses\":%u,"
-		                     "\"heaviest\":%u,\"max_connections\":%u,\"per_address\":%u,\"busy_from\":%u,"
-		                     "\"header_timeout\":%u,\"request_timeout\":%u,\"idle_timeout\":%u,"
-		                     "\"connection_memory\":%zu,\"refused_per_address\":%llu,\"refused_above_share\":%llu,"
-		                     "\"refused_full\":%llu,\"closed_for_newcomer\":%llu,\"closed_header_timeout\":%llu,"
-		                     "\"closed_request_timeout\":%llu,\"closed_idle\":%llu,\"requests_above_share\":%llu}\n",
-		                     s.port, g->open, g->addresses, g->heaviest, s.capacity, s.per_source_limit, s.busy_mark,
-		                     s.header_timeout, s.request_timeout, s.idle_timeout, s.connection_memory,
-		                     (unsigned long long)g->refused_source, (unsigned long long)g->refused_shed,
-		                     (unsigned long long)g->refused_full, (unsigned long long)g->evicted,
-		                     (unsigned long long)g->expired_headers, (unsigned long long)g->expired_request,
-		                     (unsigned long long)g->expired_idle, (unsigned long long)g->shed_requests);
+	if (c->show_flags & CA_SHOW_JSON) {
+		const struct { const char *name; unsigned long long value; } f[] = {
+			{"port", (unsigned long long)s.port}, {"connections", g->open}, {"addresses", g->addresses},
+			{"heaviest", g->heaviest}, {"max_connections", s.capacity}, {"per_address", s.per_source_limit},
+			{"busy_from", s.busy_mark}, {"header_timeout", s.header_timeout},
+			{"request_timeout", s.request_timeout}, {"idle_timeout", s.idle_timeout},
+			{"connection_memory", s.connection_memory}, {"refused_per_address", g->refused_source},
+			{"refused_above_share", g->refused_shed}, {"refused_full", g->refused_full},
+			{"closed_for_newcomer", g->evicted}, {"closed_header_timeout", g->expired_headers},
+			{"closed_request_timeout", g->expired_request}, {"closed_idle", g->expired_idle},
+			{"requests_above_share", g->shed_requests},
+		};
+		int rc = ec_buf_printf(c->out, "{\"enabled\":true");
+		for (size_t i = 0; rc == 0 && i < sizeof(f) / sizeof(f[0]); i++)
+			rc = ec_buf_printf(c->out, ",\"%s\":%llu", f[i].name, f[i].value);
+		return rc == 0 ? ec_buf_printf(c->out, "}\n") : -1;
+	}
 	return ec_buf_printf(c->out,
 	                     "HTTP server status: Enabled\n"
 	                     "HTTP server port: %d\n"

@@ -63,32 +63,13 @@ void control_close(daemon_ctx *d)
 	ec_unlink_at(&d->state, EVERCERTD_SOCKET_NAME);
 }
 
-/* Sends all of data on the non-blocking connection, waiting (in the task) while the operator's
- * side is full; -1 when it hung up or read nothing for CONTROL_READ_TIMEOUT_MS. */
-static int send_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (errno == EAGAIN && ec_wait_fd(fd, POLLOUT, CONTROL_READ_TIMEOUT_MS) <= 0)
-				return -1;
-			continue;
-		}
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* An operator who hung up before the answer has nobody to tell. */
+/* An operator who hung up before the answer, or read nothing of it for CONTROL_READ_TIMEOUT_MS,
+ * has nobody to tell. */
 static void answer(int fd, opproto_status status, const ec_buf *text)
 {
 	const char *head = opproto_status_line(status);
-	if (send_all(fd, head, strlen(head)) == 0)
-		(void)!send_all(fd, text->data ? (char *)text->data : "", text->len);
+	if (ec_write_all_within(fd, head, strlen(head), CONTROL_READ_TIMEOUT_MS) == 0)
+		(void)!ec_write_all_within(fd, text->data ? (char *)text->data : "", text->len, CONTROL_READ_TIMEOUT_MS);
 }
 
 static int peer_is_us(int fd)

@@ -76,24 +76,24 @@ static void start(daemon_ctx *d, daemon_job *job, ec_task_fn fn)
 	}
 }
 
-void daemon_start_server(daemon_ctx *d, size_t i, ec_time now)
+/* The timers of the server or trustpoint at index i, due at now. */
+static void start_timers(daemon_ctx *d, daemon_job *job, size_t i, ec_time now, ec_task_fn fn)
 {
-	daemon_job *job = &d->ca_jobs[i];
-	if (daemon_server_busy(d, i))
-		return;
 	job->index = i;
 	job->now = now;
-	start(d, job, run_server);
+	start(d, job, fn);
+}
+
+void daemon_start_server(daemon_ctx *d, size_t i, ec_time now)
+{
+	if (!daemon_server_busy(d, i))
+		start_timers(d, &d->ca_jobs[i], i, now, run_server);
 }
 
 void daemon_start_trustpoint(daemon_ctx *d, size_t i, ec_time now)
 {
-	daemon_job *job = &d->tp_jobs[i];
-	if (daemon_trustpoint_busy(d, i))
-		return;
-	job->index = i;
-	job->now = now;
-	start(d, job, run_trustpoint);
+	if (!daemon_trustpoint_busy(d, i))
+		start_timers(d, &d->tp_jobs[i], i, now, run_trustpoint);
 }
 
 static daemon_job *free_operator_job(daemon_ctx *d)

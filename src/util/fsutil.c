@@ -11,10 +11,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/task.h"
+
 /* Symbolic links followed while resolving one path, as the kernel's own limit. */
 #define FS_MAX_LINKS 40
 
 int ec_write_all(int fd, const void *data, size_t len)
+{
+	return ec_write_all_within(fd, data, len, -1);
+}
+
+int ec_write_all_within(int fd, const void *data, size_t len, int64_t stall_ms)
 {
 	const uint8_t *p = data;
 	bool socket = true;
@@ -27,6 +34,12 @@ int ec_write_all(int fd, const void *data, size_t len)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* A non-blocking descriptor that is full: wait for room (in a task, the loop goes on). */
+		if (n < 0 && errno == EAGAIN) {
+			if (ec_wait_fd(fd, POLLOUT, stall_ms) <= 0)
+				return -1;
+			continue;
+		}
 		if (n <= 0)
 			return -1;
 		p += n;

@@ -87,6 +87,10 @@ int ec_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 /* Writes all of data to fd, retrying short writes and EINTR; -1 with errno set otherwise. On a
  * socket a peer that went away is such an error, never a SIGPIPE. The one write-all loop. */
 int ec_write_all(int fd, const void *data, size_t len) EC_MUST_USE;
+/* The same on a descriptor that may be non-blocking: while it is full, waits for room (through
+ * util/task.h: in a task the loop goes on), at most stall_ms each time (-1: no bound); -1 when
+ * the time runs out. */
+int ec_write_all_within(int fd, const void *data, size_t len, int64_t stall_ms) EC_MUST_USE;
 
 /* Reads a whole file of at most cap bytes into a malloc'd, NUL-terminated buffer. */
 int ec_read_file(const char *path, size_t cap, uint8_t **out, size_t *len, ec_err *err) EC_MUST_USE;

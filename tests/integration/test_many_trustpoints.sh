@@ -41,7 +41,8 @@ crypto pki server ROLLCA
   lifetime ca-certificate 0 0 1"
 start_ca pki "$ca_lines
   auto-rollover 0 0 1"
-grep -q "CA ROLLCA: shadow CA successfully created" "$WORK/pki.log" || fail "ROLLCA made no successor at its creation"
+# The successor is made by the server's first timer run, beside the loop: waited for.
+wait_for_text "$WORK/pki.log" "CA ROLLCA: shadow CA successfully created" 60
 # ROOTCA's first CRL update is due a minute after its creation: known now, for the probe may only
 # answer later.
 iso=$(cli pki --json show crypto pki server | grep '"name":"ROOTCA"' | grep -o '"crl_next_update":"[^"]*"' | cut -d'"' -f4)
