@@ -298,7 +298,8 @@ static void nodes_start_at_once(void **state)
 	}
 	pthread_barrier_destroy(&start);
 	snprintf(f->url, sizeof(f->url), "%s", url);
-	sql(f, "SELECT value FROM meta WHERE key = 'schema_version'", out, sizeof(out));
+	/* Whatever the current version is: recorded once, as a number. */
+	sql(f, "SELECT count(*) FROM meta WHERE key = 'schema_version' AND value ~ '^[1-9][0-9]*$'", out, sizeof(out));
 	assert_string_equal(out, "1");
 	sql(f, "SELECT count(*) FROM serial_counter", out, sizeof(out));
 	assert_string_equal(out, "1");
