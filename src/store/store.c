@@ -254,6 +254,71 @@ int store_meta_set(ec_store *st, const char *key, const char *value, ec_err *err
 	return st->ops->meta_set(st->be, key, value, err);
 }
 
+bool store_shared(ec_store *st)
+{
+	return st->ops->shared;
+}
+
+int store_ca_key_put(ec_store *st, int generation, const uint8_t *der, size_t len, ec_err *err)
+{
+	return st->ops->ca_key_put(st->be, generation, der, len, err);
+}
+
+int store_ca_key_get(ec_store *st, int generation, uint8_t **der, size_t *len, ec_err *err)
+{
+	*der = NULL;
+	*len = 0;
+	return st->ops->ca_key_get(st->be, generation, der, len, err);
+}
+
+int store_ca_bootstrap_lock(ec_store *st, bool take, ec_err *err)
+{
+	return st->ops->ca_bootstrap_lock(st->be, take, err);
+}
+
+int store_lease_acquire(ec_store *st, const char *name, const char *holder, ec_time now, ec_time ttl,
+                        bool *held, ec_err *err)
+{
+	*held = false;
+	return st->ops->lease_acquire(st->be, name, holder, now, ttl, held, err);
+}
+
+int store_lease_release(ec_store *st, const char *name, const char *holder, ec_err *err)
+{
+	return st->ops->lease_release(st->be, name, holder, err);
+}
+
+int store_crl_put(ec_store *st, const store_crl *crl, ec_err *err)
+{
+	return st->ops->crl_put(st->be, crl, err);
+}
+
+int store_crl_get(ec_store *st, store_crl *out, ec_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	return st->ops->crl_get(st->be, out, err);
+}
+
+int store_state_version(ec_store *st, int64_t *version, ec_err *err)
+{
+	*version = 0;
+	return st->ops->state_version(st->be, version, err);
+}
+
+bool store_err_unavailable(const ec_err *err)
+{
+	return err != NULL && strstr(err->msg, STORE_UNAVAILABLE) != NULL;
+}
+
+void store_crl_free(store_crl *crl)
+{
+	if (crl == NULL)
+		return;
+	free(crl->der);
+	crl->der = NULL;
+	crl->der_len = 0;
+}
+
 /* ---- rows ---- */
 
 int store_row_visit(enum store_row_kind kind, store_row_fn fn, void *ctx, void *row, int rc)

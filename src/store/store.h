@@ -223,6 +223,55 @@ int store_otp_consume(ec_store *st, const char *password, ec_time now, ec_err *e
 /* 0 when the password is valid at now (nothing changes); 1 when unknown, used or expired. */
 int store_otp_check(ec_store *st, const char *password, ec_time now, ec_err *err) EC_MUST_USE;
 
+/* ---- what CA nodes sharing one store agree through (SPEC: one CA, several nodes) ----
+ * PostgreSQL is shared: several CA processes use one database, and these calls are how they
+ * share the CA keys, elect the node that runs the timed events and see each other's changes.
+ * SQLite has one process per database: the calls work (keys and CRL are kept, for tests) and
+ * what they decide between nodes is trivially this process's. */
+
+/* Whether other processes may share the store (PostgreSQL): the CA then keeps its keys and CRL
+ * in it and runs its timed events under a lease. */
+bool store_shared(ec_store *st);
+/* A CA generation's private key as encrypted PKCS#8 DER (the caller encrypts: the store never
+ * sees a key in clear). put inserts or replaces; get: 0 found (*der malloc'd), 1 not found. */
+int store_ca_key_put(ec_store *st, int generation, const uint8_t *der, size_t len, ec_err *err) EC_MUST_USE;
+int store_ca_key_get(ec_store *st, int generation, uint8_t **der, size_t *len, ec_err *err) EC_MUST_USE;
+/* Serialises the creation of the first CA generation between nodes starting at once: take
+ * true waits until this store holds the lock, false releases it. (PostgreSQL: a session
+ * advisory lock, released also when the connection ends.) */
+int store_ca_bootstrap_lock(ec_store *st, bool take, ec_err *err) EC_MUST_USE;
+/* Takes or renews the lease `name` for holder until now + ttl: *held is true when holder has it
+ * (it was free, expired at now, or already holder's), false when another holder's is live.
+ * One atomic statement decides between nodes. Times are the caller's clock. */
+int store_lease_acquire(ec_store *st, const char *name, const char *holder, ec_time now, ec_time ttl,
+                        bool *held, ec_err *err) EC_MUST_USE;
+/* Gives the lease up if holder has it (a node that stops), so another takes it at once. */
+int store_lease_release(ec_store *st, const char *name, const char *holder, ec_err *err) EC_MUST_USE;
+
+/* The CA's current CRL as every node serves it. */
+typedef struct store_crl {
+	int64_t number;
+	ec_time this_update;
+	ec_time next_update;
+	uint8_t *der;
+	size_t der_len;
+} store_crl;
+
+/* Keeps crl unless the store already has one with a number as high (another node was first):
+ * 0 stored, 1 kept the other. */
+int store_crl_put(ec_store *st, const store_crl *crl, ec_err *err) EC_MUST_USE;
+/* 0 found, 1 none yet. */
+int store_crl_get(ec_store *st, store_crl *out, ec_err *err) EC_MUST_USE;
+void store_crl_free(store_crl *crl);
+/* A counter that every change of CA generations (put, role, link, delete) and of the CRL bumps
+ * in the same transaction: a node that sees it move reloads them. Always 0 on SQLite, whose
+ * one process makes every change itself. */
+int store_state_version(ec_store *st, int64_t *version, ec_err *err) EC_MUST_USE;
+/* Whether err says the database could not be reached (connection lost, server down): the
+ * caller may answer "try again later" rather than fail. */
+#define STORE_UNAVAILABLE "database unavailable"
+bool store_err_unavailable(const ec_err *err);
+
 /* ---- metadata (CRL number, CRL times, ...) ---- */
 /* 0 found, 1 not found. */
 int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_err *err) EC_MUST_USE;

@@ -56,6 +56,16 @@ typedef struct store_ops {
 	int (*otp_check)(store_backend *b, const char *password, ec_time now, ec_err *err);
 	int (*meta_get)(store_backend *b, const char *key, char *value, size_t size, ec_err *err);
 	int (*meta_set)(store_backend *b, const char *key, const char *value, ec_err *err);
+	bool shared;
+	int (*ca_key_put)(store_backend *b, int generation, const uint8_t *der, size_t len, ec_err *err);
+	int (*ca_key_get)(store_backend *b, int generation, uint8_t **der, size_t *len, ec_err *err);
+	int (*ca_bootstrap_lock)(store_backend *b, bool take, ec_err *err);
+	int (*lease_acquire)(store_backend *b, const char *name, const char *holder, ec_time now, ec_time ttl,
+	                     bool *held, ec_err *err);
+	int (*lease_release)(store_backend *b, const char *name, const char *holder, ec_err *err);
+	int (*crl_put)(store_backend *b, const store_crl *crl, ec_err *err);
+	int (*crl_get)(store_backend *b, store_crl *out, ec_err *err);
+	int (*state_version)(store_backend *b, int64_t *version, ec_err *err);
 } store_ops;
 
 /* ---- shared by the backends (defined with the SQLite backend) ---- */

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 /* The advisory lock that serialises schema changes between nodes ("evercert" in ASCII). */
 #define PG_SCHEMA_LOCK "7311142587050848884"
 
@@ -72,10 +72,21 @@ static const char schema_v1_sql[] =
 	"CREATE TABLE IF NOT EXISTS otp ("
 	" hash text PRIMARY KEY, expires bigint NOT NULL, used bigint NOT NULL DEFAULT 0);";
 
+/* Version 2: what the nodes of one CA share beyond its records: the CA keys (encrypted PKCS#8,
+ * never in clear), the current CRL, the leases that elect who runs the timed events, and the
+ * state version (a meta row) that tells a node to reload. */
+static const char schema_v2_sql[] =
+	"CREATE TABLE IF NOT EXISTS ca_keys (generation bigint PRIMARY KEY, key bytea NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS crl (id bigint PRIMARY KEY CHECK (id = 1), number bigint NOT NULL,"
+	" this_update bigint NOT NULL, next_update bigint NOT NULL, der bytea NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS leases (name text PRIMARY KEY, holder text NOT NULL, expires bigint NOT NULL);"
+	"INSERT INTO meta (key, value) VALUES ('state_version', '0') ON CONFLICT (key) DO NOTHING;";
+
 /* The steps from an empty database to PG_SCHEMA_VERSION; step i brings it to version i + 1. A
  * later version appends its step here (ALTER TABLE ...), never changes an earlier one. */
 static const char *const pg_migrations[PG_SCHEMA_VERSION] = {
 	schema_v1_sql,
+	schema_v2_sql,
 };
 
 /* PostgreSQL's notices ("relation already exists, skipping") are not errors: not printed. */
@@ -259,4 +270,13 @@ const store_ops store_pg_ops = {
 	.otp_check = pg_otp_check,
 	.meta_get = pg_meta_get,
 	.meta_set = pg_meta_set,
+	.shared = true,
+	.ca_key_put = pg_ca_key_put,
+	.ca_key_get = pg_ca_key_get,
+	.ca_bootstrap_lock = pg_ca_bootstrap_lock,
+	.lease_acquire = pg_lease_acquire,
+	.lease_release = pg_lease_release,
+	.crl_put = pg_crl_put,
+	.crl_get = pg_crl_get,
+	.state_version = pg_state_version,
 };

@@ -23,7 +23,7 @@ int pg_ca_put(store_backend *b, const store_ca_cert *ca, ec_err *err)
 	pg_param_blob(&p, ca->der, ca->der_len);
 	pg_param_blob(&p, ca->link_der, ca->link_der_len);
 	pg_lock(b);
-	int rc = pg_run(b, "INSERT INTO ca_certs (" CA_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+	int rc = pg_run(b, PG_STATE_BUMP "INSERT INTO ca_certs (" CA_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
 	                " ON CONFLICT (generation) DO UPDATE SET role = EXCLUDED.role, serial = EXCLUDED.serial,"
 	                " not_before = EXCLUDED.not_before, not_after = EXCLUDED.not_after, der = EXCLUDED.der,"
 	                " link = EXCLUDED.link", &p, NULL, err, "writing the row");
@@ -50,7 +50,7 @@ int pg_ca_set_role(store_backend *b, int generation, int role, ec_err *err)
 		return ec_err_set(err, "setting the role of CA generation %d: bad role %d", generation, role);
 	pg_param_int(&p, generation);
 	pg_param_int(&p, role);
-	if (ca_update(b, "UPDATE ca_certs SET role = $2 WHERE generation = $1", &p, &changed, err) != 0)
+	if (ca_update(b, PG_STATE_BUMP "UPDATE ca_certs SET role = $2 WHERE generation = $1", &p, &changed, err) != 0)
 		return ec_err_wrap(err, "setting the role of CA generation %d", generation);
 	if (changed == 0)
 		return ec_err_set(err, "setting the role of CA generation %d: no such generation", generation);
@@ -63,7 +63,7 @@ int pg_ca_set_link(store_backend *b, int generation, const uint8_t *der, size_t 
 	int64_t changed = 0;
 	pg_param_int(&p, generation);
 	pg_param_blob(&p, der, der_len);
-	if (ca_update(b, "UPDATE ca_certs SET link = $2 WHERE generation = $1", &p, &changed, err) != 0)
+	if (ca_update(b, PG_STATE_BUMP "UPDATE ca_certs SET link = $2 WHERE generation = $1", &p, &changed, err) != 0)
 		return ec_err_wrap(err, "storing the link certificate of CA generation %d", generation);
 	if (changed == 0)
 		return ec_err_set(err, "storing the link certificate of CA generation %d: no such generation",
@@ -77,7 +77,7 @@ int pg_ca_delete(store_backend *b, int generation, ec_err *err)
 	pg_params p = {0};
 	int64_t changed = 0;
 	pg_param_int(&p, generation);
-	if (ca_update(b, "DELETE FROM ca_certs WHERE generation = $1", &p, &changed, err) != 0)
+	if (ca_update(b, PG_STATE_BUMP "DELETE FROM ca_certs WHERE generation = $1", &p, &changed, err) != 0)
 		return ec_err_wrap(err, "deleting CA generation %d", generation);
 	return 0;
 }

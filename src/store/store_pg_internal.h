@@ -180,5 +180,21 @@ int pg_ca_each(store_backend *b, int (*fn)(void *ctx, const store_ca_cert *ca), 
 int pg_otp_add(store_backend *b, const char *password, ec_time expires, ec_err *err);
 int pg_otp_consume(store_backend *b, const char *password, ec_time now, ec_err *err);
 int pg_otp_check(store_backend *b, const char *password, ec_time now, ec_err *err);
+/* store_pg_cluster.c */
+int pg_ca_key_put(store_backend *b, int generation, const uint8_t *der, size_t len, ec_err *err);
+int pg_ca_key_get(store_backend *b, int generation, uint8_t **der, size_t *len, ec_err *err);
+int pg_ca_bootstrap_lock(store_backend *b, bool take, ec_err *err);
+int pg_lease_acquire(store_backend *b, const char *name, const char *holder, ec_time now, ec_time ttl,
+                     bool *held, ec_err *err);
+int pg_lease_release(store_backend *b, const char *name, const char *holder, ec_err *err);
+int pg_crl_put(store_backend *b, const store_crl *crl, ec_err *err);
+int pg_crl_get(store_backend *b, store_crl *out, ec_err *err);
+int pg_state_version(store_backend *b, int64_t *version, ec_err *err);
+
+/* Prefixed to a statement that changes CA generations or the CRL: bumps the state version in
+ * the same statement, hence the same transaction, so that other nodes see the change. */
+#define PG_STATE_BUMP \
+	"WITH bump AS (INSERT INTO meta (key, value) VALUES ('state_version', '1') ON CONFLICT (key)" \
+	" DO UPDATE SET value = (meta.value::bigint + 1)::text) "
 
 #endif

@@ -492,4 +492,13 @@ const store_ops store_sqlite_ops = {
 	.otp_check = sq_otp_check,
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
+	.shared = false,
+	.ca_key_put = sq_ca_key_put,
+	.ca_key_get = sq_ca_key_get,
+	.ca_bootstrap_lock = sq_ca_bootstrap_lock,
+	.lease_acquire = sq_lease_acquire,
+	.lease_release = sq_lease_release,
+	.crl_put = sq_crl_put,
+	.crl_get = sq_crl_get,
+	.state_version = sq_state_version,
 };

@@ -206,5 +206,15 @@ int sq_ca_each(store_backend *st, int (*fn)(void *ctx, const store_ca_cert *ca),
 int sq_otp_add(store_backend *st, const char *password, ec_time expires, ec_err *err);
 int sq_otp_consume(store_backend *st, const char *password, ec_time now, ec_err *err);
 int sq_otp_check(store_backend *st, const char *password, ec_time now, ec_err *err);
+/* store_sqlite_cluster.c */
+int sq_ca_key_put(store_backend *st, int generation, const uint8_t *der, size_t len, ec_err *err);
+int sq_ca_key_get(store_backend *st, int generation, uint8_t **der, size_t *len, ec_err *err);
+int sq_ca_bootstrap_lock(store_backend *st, bool take, ec_err *err);
+int sq_lease_acquire(store_backend *st, const char *name, const char *holder, ec_time now, ec_time ttl,
+                     bool *held, ec_err *err);
+int sq_lease_release(store_backend *st, const char *name, const char *holder, ec_err *err);
+int sq_crl_put(store_backend *st, const store_crl *crl, ec_err *err);
+int sq_crl_get(store_backend *st, store_crl *out, ec_err *err);
+int sq_state_version(store_backend *st, int64_t *version, ec_err *err);
 
 #endif

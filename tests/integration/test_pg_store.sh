@@ -18,7 +18,7 @@ crypto pki server ROOTCA
 scep_to ca ROOTCA
 [ ! -e "$db" ] || fail "a SQLite database was made beside the PostgreSQL store: $db"
 assert_eq "$(pg_sql ca "SELECT count(*) FROM ca_certs")" 1 "CA generations in PostgreSQL"
-assert_eq "$(pg_sql ca "SELECT value FROM meta WHERE key = 'schema_version'")" 1 "schema version"
+assert_eq "$(pg_sql ca "SELECT value FROM meta WHERE key = 'schema_version'")" 2 "schema version"
 pass "the CA made its tables and first generation in PostgreSQL"
 
 selfsigned alice
