@@ -57,3 +57,51 @@ kill_node() {
   wait "$pid" 2>/dev/null || true
   wait_until 10 bash -c "! kill -0 $pid" || fail "node $1 (pid $pid) did not die"
 }
+
+# cluster_ca_config PG_URL [LINES]: the server block every node of the test CA runs (manual grant
+# unless LINES say otherwise). A shared store needs an archive password: it encrypts the CA keys
+# in the database.
+cluster_ca_config() {
+  printf 'crypto pki server ROOTCA\n  issuer-name CN=Cluster Root,O=Evercert\n  database url %s\n  database archive pem password 0 cluster-archive-secret\n  lifetime certificate 365\n%s' \
+    "$1" "${2:-}"
+}
+
+# pending_id SUBJECT_PART: the id of the pending request whose subject holds SUBJECT_PART, as
+# node1 lists the shared queue (empty while there is none).
+pending_id() {
+  cli node1 server ROOTCA info requests 2>/dev/null | awk -v s="$1" '$2 == "pending" && index($0, s) {print $1; exit}'
+}
+has_pending() { [ -n "$(pending_id "$1")" ]; }
+
+# receiver ID: the node whose log recorded request ID on arrival.
+receiver() { grep -lE "request $1 from .*waiting for the operator" "$WORK"/node[0-9].log | head -n 1 | xargs -r basename | sed 's/\.log$//'; }
+
+# other_node NODE: another node of three than NODE (node1 -> node2 -> node3 -> node1).
+other_node() { local i=${1#node}; echo "node$((i % 3 + 1))"; }
+
+# grant_elsewhere SUBJECT_PART: waits for SUBJECT_PART's pending request, grants it on a node that
+# did not receive it; prints "ID RECEIVER GRANTER".
+grant_elsewhere() {
+  wait_until 60 has_pending "$1" || { cli node1 server ROOTCA info requests >&2; fail "no pending request for $1"; }
+  local id recv other
+  id=$(pending_id "$1")
+  recv=$(receiver "$id")
+  [ -n "$recv" ] || fail "no node logged the arrival of request $id"
+  other=$(other_node "$recv")
+  cli "$other" server ROOTCA grant "$id" >/dev/null || fail "grant $id on $other"
+  echo "$id $recv $other"
+}
+
+# Serials as the store writes them: upper-case hex without leading zeros.
+hex_serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | sed 's/^0*//'; }
+
+# stored_cert DB PEM: whether the certificate in PEM is stored under its serial in DB: the very
+# certificate where the store keeps it whole (database level complete), else a row of that serial.
+stored_cert() {
+  local serial row
+  serial=$(hex_serial "$2")
+  row=$(pg_sql "$1" "SELECT coalesce(encode(der, 'hex'), 'no-der') FROM certs WHERE serial = '$serial'") || return 1
+  [ -n "$row" ] || return 1
+  [ "$row" = no-der ] && return 0
+  [ "$row" = "$(openssl x509 -in "$2" -outform DER | od -An -tx1 -v | tr -d ' \n')" ]
+}
