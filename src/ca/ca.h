@@ -89,6 +89,8 @@ typedef enum ca_reply_kind {
 	CA_REPLY_NOT_FOUND,     /* the thing asked for does not exist; body: why, text */
 	CA_REPLY_CRL,           /* body: the current CRL, DER */
 	CA_REPLY_PKI_MESSAGE,   /* body: a CertRep pkiMessage (refusals included) */
+	CA_REPLY_UNAVAILABLE,   /* the store cannot be reached: nothing was issued; body: why;
+	                         * retry_after_seconds: when to try again */
 	CA_REPLY_KIND_COUNT
 } ca_reply_kind;
 
@@ -96,7 +98,7 @@ typedef struct ca_reply {
 	ca_reply_kind kind;
 	uint8_t *body;                  /* malloc'd, owned by the caller */
 	size_t body_len;
-	int64_t retry_after_seconds;    /* CA_REPLY_NOT_YET only: seconds until it may be there (>= 1) */
+	int64_t retry_after_seconds;    /* CA_REPLY_NOT_YET and _UNAVAILABLE: seconds until it may be there (>= 1) */
 } ca_reply;
 
 void ca_reply_free(ca_reply *r);
@@ -119,7 +121,8 @@ int ca_get_ca_pem(ca_engine *ca, bool rollover, ca_reply *out, ec_err *err) EC_M
 int ca_get_crl_der(ca_engine *ca, ca_reply *out, ec_err *err) EC_MUST_USE;
 /* PKIOperation. Returns -1 for input that is not a pkiMessage at all (err says why) and -2 for a
  * failure of the server itself; every other outcome, refusals included, is a CertRep in *out
- * (CA_REPLY_PKI_MESSAGE). */
+ * (CA_REPLY_PKI_MESSAGE), except a store that cannot be reached: CA_REPLY_UNAVAILABLE, with
+ * nothing issued (a certificate is only ever sent once its row is stored). */
 int ca_pki_operation(ca_engine *ca, const uint8_t *msg, size_t len, const char *source,
                      ec_time now, ca_reply *out, ec_err *err) EC_MUST_USE;
 

@@ -178,7 +178,9 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 	    (endorser != NULL && ca_link_make(ca, endorser, &g, now, err) != 0) ||
 	    ca_gen_files(ca, generation, key_path, NULL, sizeof(key_path)) != 0 ||
 	    pki_key_save_at(&ca->dir, key_path, g.key, ca->key_password, err) != 0 ||
-	    archive_generation(ca, &g, err) != 0 || store_generation(ca, &g, err) != 0)
+	    archive_generation(ca, &g, err) != 0 ||
+	    (ca->shared && ca_key_put_shared(ca, generation, g.key, err) != 0) ||
+	    store_generation(ca, &g, err) != 0)
 		goto out;
 	ca->gens[ca->n_gens++] = g;
 	memset(&g, 0, sizeof(g));
@@ -196,35 +198,47 @@ out:
 	return rc;
 }
 
-static int load_generation(void *ctx, const store_ca_cert *row)
+int ca_gen_load(ca_engine *ca, const store_ca_cert *row, ca_gen *g, ec_err *err)
 {
-	ca_engine *ca = ctx;
-	ec_err err;
-	if (ca->n_gens >= CA_MAX_GENERATIONS)
-		return -1;
-	ca_gen *g = &ca->gens[ca->n_gens];
 	memset(g, 0, sizeof(*g));
 	g->generation = row->generation;
 	g->role = row->role;
 	g->not_before = row->not_before;
 	g->not_after = row->not_after;
 	snprintf(g->serial, sizeof(g->serial), "%s", row->serial);
-	if (pki_cert_from_der(row->der, row->der_len, &g->cert, &err) != 0)
+	if (pki_cert_from_der(row->der, row->der_len, &g->cert, err) != 0)
 		return -1;
 	/* A link that does not parse is as good as none: one is made again below if it can be. */
-	if (row->link_der != NULL && pki_cert_from_der(row->link_der, row->link_der_len, &g->link, &err) != 0)
-		ca_audit(ca, "the link certificate of CA generation %d is unreadable: %s", row->generation, err.msg);
+	ec_err link_err;
+	if (row->link_der != NULL && pki_cert_from_der(row->link_der, row->link_der_len, &g->link, &link_err) != 0)
+		ca_audit(ca, "the link certificate of CA generation %d is unreadable: %s", row->generation, link_err.msg);
 	char key_path[EC_PATH_MAX];
+	int rc = 0;
 	if (ca_gen_files(ca, row->generation, key_path, NULL, sizeof(key_path)) == 0 &&
-	    ec_file_exists_at(&ca->dir, key_path)) {
-		if (pki_key_load_at(&ca->dir, key_path, ca->key_password, &g->key, &err) != 0) {
-			X509_free(g->cert);
-			X509_free(g->link);
-			g->cert = g->link = NULL;
-			ca_audit(ca, "cannot load CA key of generation %d: %s", row->generation, err.msg);
-			return -2;
-		}
+	    ec_file_exists_at(&ca->dir, key_path))
+		rc = pki_key_load_at(&ca->dir, key_path, ca->key_password, &g->key, err);
+	else if (ca->shared)
+		rc = ca_key_get_shared(ca, row->generation, &g->key, err) < 0 ? -1 : 0;
+	if (rc != 0) {
+		X509_free(g->cert);
+		X509_free(g->link);
+		g->cert = g->link = NULL;
+		return -2;
 	}
+	return 0;
+}
+
+static int load_generation(void *ctx, const store_ca_cert *row)
+{
+	ca_engine *ca = ctx;
+	ec_err err;
+	if (ca->n_gens >= CA_MAX_GENERATIONS)
+		return -1;
+	int rc = ca_gen_load(ca, row, &ca->gens[ca->n_gens], &err);
+	if (rc == -2)
+		ca_audit(ca, "cannot load CA key of generation %d: %s", row->generation, err.msg);
+	if (rc != 0)
+		return rc;
 	ca->n_gens++;
 	return 0;
 }
@@ -263,7 +277,30 @@ static int find_roles(ca_engine *ca, ec_err *err)
 	return 0;
 }
 
+static int load_and_create(ca_engine *ca, ec_time now, ec_err *err);
+
+/* Nodes of a shared store that start at once on an empty database make one first generation:
+ * creation is serialised by the store's lock, and whoever comes second finds it made. The state
+ * version is read before the generations, so that a change made meanwhile is seen at the first
+ * refresh. */
 static int load_or_create(ca_engine *ca, ec_time now, ec_err *err)
+{
+	if (ca->shared && (store_state_version(ca->store, &ca->state_version, err) != 0 ||
+	                   store_ca_bootstrap_lock(ca->store, true, err) != 0))
+		return ec_err_wrap(err, "loading CA certificates");
+	int rc = load_and_create(ca, now, err);
+	ec_err unlock_err;
+	if (ca->shared && store_ca_bootstrap_lock(ca->store, false, &unlock_err) != 0 && rc == 0)
+		rc = ec_err_set(err, "%s", unlock_err.msg);
+	if (rc != 0)
+		return -1;
+	if (find_roles(ca, err) != 0)
+		return -1;
+	ca_links_complete(ca, now);
+	return 0;
+}
+
+static int load_and_create(ca_engine *ca, ec_time now, ec_err *err)
 {
 	int rc = store_ca_each(ca->store, load_generation, ca, err);
 	if (rc == -2)
@@ -275,9 +312,6 @@ static int load_or_create(ca_engine *ca, ec_time now, ec_err *err)
 			return ec_err_wrap(err, "creating the CA");
 		ca_audit(ca, "key '%s' generated; self-signed CA certificate created", ca->cfg.name);
 	}
-	if (find_roles(ca, err) != 0)
-		return -1;
-	ca_links_complete(ca, now);
 	return 0;
 }
 
@@ -342,7 +376,7 @@ int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **o
 		pthread_mutex_init(&ca->tx_locks[i], NULL);
 	ca->dir.fd = -1;
 	if (scep_init(err) != 0 || open_dir(ca, err) != 0 || open_store(ca, err) != 0 ||
-	    load_key_password(ca, err) != 0 ||
+	    ca_cluster_init(ca, err) != 0 || load_key_password(ca, err) != 0 ||
 	    load_or_create(ca, now, err) != 0 || ca_publish_active(ca, err) != 0)
 		goto fail;
 	ca_publish_rollover(ca);
@@ -360,6 +394,7 @@ void ca_close(ca_engine *ca)
 {
 	if (ca == NULL)
 		return;
+	ca_cluster_leave(ca);
 	for (size_t i = 0; i < ca->n_gens; i++) {
 		X509_free(ca->gens[i].cert);
 		X509_free(ca->gens[i].link);

@@ -80,6 +80,9 @@ int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err)
 	int got = meta_get_i64(ca, "crl_number", &number, err);
 	if (got < 0)
 		goto out;
+	/* On a shared store another node may have issued one since the metadata was read. */
+	if (ca->shared && ca->crl_number > number)
+		number = ca->crl_number;
 	number++;
 	pki_crl_params p = {g->cert, g->key, ca->digest, now, now + ca->cfg.lifetime_crl,
 	                    number, list.items, list.n};
@@ -90,6 +93,17 @@ int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err)
 	    meta_set_i64(ca, "crl_this_update", now, err) != 0 ||
 	    meta_set_i64(ca, "crl_next_update", now + ca->cfg.lifetime_crl, err) != 0)
 		goto out;
+	if (ca->shared) {
+		/* Another node's CRL with this number or a later one was stored first: serve that one. */
+		store_crl row = {number, now, now + ca->cfg.lifetime_crl, der, der_len};
+		int put = store_crl_put(ca->store, &row, err);
+		if (put < 0)
+			goto out;
+		if (put == 1) {
+			rc = ca_crl_adopt(ca, err) < 0 ? -1 : 0;
+			goto out;
+		}
+	}
 	free(ca->crl_der);
 	ca->crl_der = der;
 	ca->crl_len = der_len;
@@ -106,8 +120,37 @@ out:
 	return rc;
 }
 
+int ca_crl_adopt(ca_engine *ca, ec_err *err)
+{
+	store_crl row;
+	int rc = store_crl_get(ca->store, &row, err);
+	if (rc != 0)
+		return rc;
+	X509_CRL *crl = NULL;
+	if (row.number == ca->crl_number && row.this_update == ca->crl_this_update) {
+		rc = 1;
+	} else if (pki_crl_from_der(row.der, row.der_len, &crl, err) != 0) {
+		rc = -1;
+	} else if (X509_CRL_verify(crl, ca->gens[ca->active].key) != 1) {
+		rc = 1; /* signed by a key this node no longer serves with: the holder reissues it */
+	} else {
+		free(ca->crl_der);
+		ca->crl_der = row.der;
+		ca->crl_len = row.der_len;
+		row.der = NULL;
+		ca->crl_number = row.number;
+		ca->crl_this_update = row.this_update;
+		ca->crl_next_update = row.next_update;
+	}
+	X509_CRL_free(crl);
+	store_crl_free(&row);
+	return rc;
+}
+
 int ca_crl_load(ca_engine *ca, ec_err *err)
 {
+	if (ca->shared)
+		return ca_crl_adopt(ca, err) == 0 ? 0 : -1;
 	char path[EC_PATH_MAX];
 	int64_t number = 0, this_update = 0, next_update = 0;
 	if (meta_get_i64(ca, "crl_number", &number, err) != 0 ||

@@ -33,6 +33,13 @@
 #define CA_KEPT_PER_SOURCE_MAX 64
 /* The purge of refused and expired requests past their time runs at most this often. */
 #define CA_PURGE_INTERVAL ((ec_time)3600 * 1000)
+/* On a shared store: how long the lease on the timed events lasts unless renewed (a node that
+ * dies is replaced within it), and how often each node renews it and looks for others'
+ * changes (the most a node serves an outdated CA certificate or CRL). */
+#define CA_LEASE_TTL ((ec_time)10 * 1000)
+#define CA_CHECK_INTERVAL ((ec_time)1000)
+/* Retry-After of a request that found the store unreachable. */
+#define CA_UNAVAILABLE_RETRY_SECONDS 5
 
 typedef struct ca_gen {
 	int generation;
@@ -70,9 +77,19 @@ struct ca_engine {
 	ec_time crl_this_update;
 	ec_time crl_next_update;
 	int64_t crl_number;
+
+	/* Shared store (PostgreSQL), main thread only: */
+	bool shared;
+	char node_id[96];               /* this node in the lease and the log */
+	bool lead;                      /* held the lease at the last check */
+	ec_time next_check;             /* next lease renewal and refresh */
+	int64_t state_version;          /* of the store, when the generations were last read */
 };
 
 /* ca_core.c */
+/* Loads a stored generation into *g (zeroed first): its key from the file, else from the store
+ * when shared. 0, -1 (unreadable certificate) or -2 (a key that does not load). */
+int ca_gen_load(ca_engine *ca, const store_ca_cert *row, ca_gen *g, ec_err *err);
 /* The name of a file in the CA directory (relative to ca->dir). */
 int ca_file(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...) EC_PRINTF(4, 5);
 int ca_gen_files(const ca_engine *ca, int generation, char *key_name, char *cert_name, size_t sz);
@@ -91,6 +108,20 @@ int ca_reply_take(ca_reply *out, ca_reply_kind kind, uint8_t *body, size_t len, 
 int ca_reply_copy(ca_reply *out, ca_reply_kind kind, const void *data, size_t len, ec_err *err) EC_MUST_USE;
 ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial);
 
+/* ca_cluster.c: one CA on several nodes sharing the store (main thread) */
+/* After the store is open: notes whether it is shared and names this node; a shared store
+ * without an archive password is refused. */
+int ca_cluster_init(ca_engine *ca, ec_err *err);
+/* The key of a generation in the store, PKCS#8 encrypted under the key password; get returns 1
+ * when the store has none. */
+int ca_key_put_shared(ca_engine *ca, int generation, EVP_PKEY *key, ec_err *err);
+int ca_key_get_shared(ca_engine *ca, int generation, EVP_PKEY **key, ec_err *err);
+/* At each timer run on a shared store: reloads what other nodes changed, then takes or renews
+ * the lease; true when this node runs the timed events. Sets the next check. */
+bool ca_cluster_tick(ca_engine *ca, ec_time now);
+/* At close: gives the lease up, so that another node takes over at once. */
+void ca_cluster_leave(ca_engine *ca);
+
 /* ca_custody.c */
 /* Makes successor->link, signed by outgoing's key, valid from now (not stored here). */
 int ca_link_make(ca_engine *ca, const ca_gen *outgoing, ca_gen *successor, ec_time now, ec_err *err);
@@ -103,6 +134,9 @@ void ca_publish_rollover(ca_engine *ca);
 
 /* ca_crl.c */
 int ca_crl_issue(ca_engine *ca, ec_time now, ec_err *err); /* caller holds lock for writing */
+/* Shared store: takes the store's CRL when it differs from the one served and is signed by the
+ * active key (caller holds lock for writing): 0 taken, 1 nothing to take. */
+int ca_crl_adopt(ca_engine *ca, ec_err *err);
 int ca_crl_load(ca_engine *ca, ec_err *err);
 
 /* ca_issue.c */
@@ -123,7 +157,10 @@ int ca_issue_for_request(ca_engine *ca, const store_request *req, ca_gen *gen, e
 EVP_PKEY *ca_rollover_key(const ca_engine *ca, ec_err *err);
 /* Caller holds lock (write); key as ca_create_generation's. */
 int ca_rollover_create(ca_engine *ca, ec_time now, EVP_PKEY *key, ec_err *err);
-int ca_rollover_switch(ca_engine *ca, ec_time now, ec_err *err);  /* caller holds lock (write) */
+/* Caller holds lock (write). record: write the roles to the store and reissue the CRL (false on
+ * a node of a shared store that does not hold the lease: it switches what it serves by itself,
+ * the holder records it). */
+int ca_rollover_switch(ca_engine *ca, ec_time now, bool record, ec_err *err);
 ec_time ca_shadow_generation_time(const ca_engine *ca);             /* INT64_MAX when none */
 
 #endif

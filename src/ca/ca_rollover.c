@@ -54,7 +54,7 @@ int ca_rollover_create(ca_engine *ca, ec_time now, EVP_PKEY *key, ec_err *err)
 	return 0;
 }
 
-int ca_rollover_switch(ca_engine *ca, ec_time now, ec_err *err)
+int ca_rollover_switch(ca_engine *ca, ec_time now, bool record, ec_err *err)
 {
 	if (ca->rollover < 0)
 		return ec_err_set(err, "no rollover CA certificate to switch to");
@@ -62,8 +62,8 @@ int ca_rollover_switch(ca_engine *ca, ec_time now, ec_err *err)
 	ca_gen *next = &ca->gens[ca->rollover];
 	/* New active first: a crash between the two leaves two active rows, and the newest wins
 	 * at the next start (ca_open retires the other). */
-	if (store_ca_set_role(ca->store, next->generation, STORE_CA_ACTIVE, err) != 0 ||
-	    store_ca_set_role(ca->store, old->generation, STORE_CA_RETIRED, err) != 0)
+	if (record && (store_ca_set_role(ca->store, next->generation, STORE_CA_ACTIVE, err) != 0 ||
+	               store_ca_set_role(ca->store, old->generation, STORE_CA_RETIRED, err) != 0))
 		return -1;
 	old->role = STORE_CA_RETIRED;
 	next->role = STORE_CA_ACTIVE;
@@ -74,7 +74,8 @@ int ca_rollover_switch(ca_engine *ca, ec_time now, ec_err *err)
 	ca_publish_rollover(ca);
 	if (ca_publish_active(ca, err) != 0)
 		return -1;
-	return ca_crl_issue(ca, now, err);
+	/* A node that does not record serves the old CRL until the holder's new one reaches it. */
+	return record ? ca_crl_issue(ca, now, err) : 0;
 }
 
 static int count_shadow(void *ctx, const store_request *r)

@@ -381,6 +381,11 @@ static int grant_new(op *o, store_request *req, X509_REQ *csr, ca_gen *gen, cons
 		X509_free(cert);
 		return 1;
 	}
+	if (rc != 0 && store_err_unavailable(err)) {
+		free(der);
+		X509_free(cert);
+		return -1;   /* answered "try again later" (ca_pki_operation) */
+	}
 	if (rc != 0) {
 		/* Nothing recorded: left for the client to send again (it polls on PENDING). */
 		ca_audit(o->ca, "request from %s for '%s' could not be issued: %s", o->source, req->subject, err->msg);
@@ -632,6 +637,21 @@ static const char *refused_algorithm(const op *o)
 	return NULL;
 }
 
+/* The store could not be reached (a shared database restarting, a lost connection): the client
+ * is told to come back, never answered with what the store does not hold. */
+static int store_unavailable_reply(ca_engine *ca, ca_reply *out, ec_err *err)
+{
+	char text[EC_ERR_MSG_MAX + 64];
+	ca_audit(ca, "request answered 'try again later': %s", err->msg);
+	int n = snprintf(text, sizeof(text), "the CA's database is unavailable; retry in %d seconds\n",
+	                 CA_UNAVAILABLE_RETRY_SECONDS);
+	ca_reply_free(out);
+	if (ca_reply_copy(out, CA_REPLY_UNAVAILABLE, text, (size_t)n, err) != 0)
+		return -2;
+	out->retry_after_seconds = CA_UNAVAILABLE_RETRY_SECONDS;
+	return 0;
+}
+
 static int dispatch(op *o, ca_reply *out, ec_err *err)
 {
 	const char *bad_alg = refused_algorithm(o);
@@ -671,5 +691,7 @@ int ca_pki_operation(ca_engine *ca, const uint8_t *msg_der, size_t len, const ch
 	int rc = dispatch(&o, out, err);
 	pthread_rwlock_unlock(&ca->lock);
 	scep_msg_free(msg);
+	if (rc != 0 && store_err_unavailable(err))
+		return store_unavailable_reply(ca, out, err);
 	return rc == 0 ? 0 : -2;
 }

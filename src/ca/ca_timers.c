@@ -53,9 +53,14 @@ ec_time ca_next_timer(ca_engine *ca)
 	ec_time t = INT64_MAX;
 	ec_err err;
 	pthread_rwlock_rdlock(&ca->lock);
-	if (ca->crl_next_update < t)
+	/* On a shared store the timed events are the lease holder's; every node checks for the
+	 * lease and for others' changes at its next check. */
+	bool lead = !ca->shared || ca->lead;
+	if (ca->shared)
+		t = ca->next_check;
+	if (lead && ca->crl_next_update < t)
 		t = ca->crl_next_update;
-	ec_time shadow = ca_shadow_generation_time(ca);
+	ec_time shadow = lead ? ca_shadow_generation_time(ca) : INT64_MAX;
 	if (shadow < t)
 		t = shadow;
 	/* Without a successor the expiry has nothing to do, so it does not wake the daemon. */
@@ -71,9 +76,11 @@ ec_time ca_next_timer(ca_engine *ca)
 	return t;
 }
 
-static int run_locked(ca_engine *ca, ec_time now, EVP_PKEY **key, ec_err *err)
+/* lead: this node runs the timed events (always, unless the store is shared); the switch is
+ * every node's, recorded by the one that leads. */
+static int run_locked(ca_engine *ca, ec_time now, bool lead, EVP_PKEY **key, ec_err *err)
 {
-	if (ca_shadow_generation_time(ca) <= now) {
+	if (lead && ca_shadow_generation_time(ca) <= now) {
 		ca_audit(ca, "shadow generation timer fired");
 		EVP_PKEY *made = *key;
 		*key = NULL;
@@ -81,19 +88,20 @@ static int run_locked(ca_engine *ca, ec_time now, EVP_PKEY **key, ec_err *err)
 			return -1;
 	}
 	if (ca->rollover >= 0 && cert_expire_time(ca) <= now) {
-		if (ca_rollover_switch(ca, now, err) != 0)
+		if (ca_rollover_switch(ca, now, lead, err) != 0)
 			return -1;
 		/* The new CA may itself be due for its successor already (a long stop). */
-		if (ca_shadow_generation_time(ca) <= now && ca_rollover_create(ca, now, NULL, err) != 0)
+		if (lead && ca_shadow_generation_time(ca) <= now && ca_rollover_create(ca, now, NULL, err) != 0)
 			return -1;
 	}
-	if (ca->crl_next_update <= now && ca_crl_issue(ca, now, err) != 0)
+	if (lead && ca->crl_next_update <= now && ca_crl_issue(ca, now, err) != 0)
 		return -1;
 	return 0;
 }
 
 int ca_run_timers(ca_engine *ca, ec_time now, ec_err *err)
 {
+	bool lead = !ca->shared || ca_cluster_tick(ca, now);
 	int expired = store_request_expire(ca->store, now, err);
 	if (expired < 0)
 		return -1;
@@ -103,7 +111,7 @@ int ca_run_timers(ca_engine *ca, ec_time now, ec_err *err)
 	 * forgotten, so that nothing unauthenticated stays in the store for good. The purge rides
 	 * on the other timers (the CRL update comes at least every CRL lifetime) rather than
 	 * having its own, which would wake a simulated clock's advance every hour. */
-	if (ca->next_purge <= now) {
+	if (lead && ca->next_purge <= now) {
 		int purged = store_purge(ca->store, now, ca->cfg.lifetime_enrollment_request, err);
 		if (purged < 0)
 			return -1;
@@ -112,13 +120,13 @@ int ca_run_timers(ca_engine *ca, ec_time now, ec_err *err)
 		ca->next_purge = now + CA_PURGE_INTERVAL;
 	}
 	pthread_rwlock_rdlock(&ca->lock);
-	bool shadow_due = ca_shadow_generation_time(ca) <= now;
+	bool shadow_due = lead && ca_shadow_generation_time(ca) <= now;
 	pthread_rwlock_unlock(&ca->lock);
 	EVP_PKEY *key = NULL;
 	if (shadow_due && (key = ca_rollover_key(ca, err)) == NULL)
 		return -1;
 	pthread_rwlock_wrlock(&ca->lock);
-	int rc = run_locked(ca, now, &key, err);
+	int rc = run_locked(ca, now, lead, &key, err);
 	pthread_rwlock_unlock(&ca->lock);
 	EVP_PKEY_free(key); /* made for a successor another call created meanwhile */
 	return rc;

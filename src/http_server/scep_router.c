@@ -44,6 +44,7 @@ static const struct {
 	[CA_REPLY_NOT_FOUND] = {404, "text/plain"},
 	[CA_REPLY_CRL] = {200, "application/pkix-crl"},
 	[CA_REPLY_PKI_MESSAGE] = {200, "application/x-pki-message"},
+	[CA_REPLY_UNAVAILABLE] = {503, "text/plain"},
 };
 
 static void from_ca(http_response *resp, ca_reply *rep)
@@ -52,7 +53,8 @@ static void from_ca(http_response *resp, ca_reply *rep)
 	resp->content_type = reply_wire[rep->kind].content_type;
 	resp->body = rep->body;
 	resp->body_len = rep->body_len;
-	resp->retry_after = rep->kind == CA_REPLY_NOT_YET ? rep->retry_after_seconds : -1;
+	resp->retry_after = rep->kind == CA_REPLY_NOT_YET || rep->kind == CA_REPLY_UNAVAILABLE
+	                        ? rep->retry_after_seconds : -1;
 	rep->body = NULL;
 }
 

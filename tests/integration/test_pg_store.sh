@@ -14,7 +14,8 @@ PG_URL=$(pg_createdb ca)
 start_ca ca "clock simulate start 2020-01-01T00:00:00Z rate 0
 crypto pki server ROOTCA
   issuer-name CN=ROOTCA
-  database url $PG_URL"
+  database url $PG_URL
+  database archive pkcs12 password 0 pg-store-test-pass"
 scep_to ca ROOTCA
 [ ! -e "$db" ] || fail "a SQLite database was made beside the PostgreSQL store: $db"
 assert_eq "$(pg_sql ca "SELECT count(*) FROM ca_certs")" 1 "CA generations in PostgreSQL"

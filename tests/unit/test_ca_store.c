@@ -70,7 +70,9 @@ static void close_ca(fixture *f)
 
 static void open_ca(fixture *f, ec_time now)
 {
-	static const char text[] = "crypto pki server ROOTCA\n  issuance rsa-modulus 1024\n";
+	/* The archive password: a CA on a shared store refuses to start without one. */
+	static const char text[] = "crypto pki server ROOTCA\n  issuance rsa-modulus 1024\n"
+	                           "  database archive pkcs12 password 0 test-archive-pass\n";
 	ec_err err = {""};
 	if (cfg_parse((const uint8_t *)text, strlen(text), &f->cfg, &err) != 0)
 		fail_msg("config: %s", err.msg);
@@ -127,6 +129,16 @@ static void next_timer_is_the_earliest_pending_expiry(void **state)
 {
 	fixture f = {.store = given_store(state)};
 	open_ca(&f, T0);
+	if (store_shared(f.store)) {
+		/* A node of a shared store looks for the lease and its peers' changes every second:
+		 * that comes before any expiry (test_ca_cluster tests the rest). */
+		ec_err err = {""};
+		assert_int_equal(ca_run_timers(f.ca, T0, &err), 0);
+		insert_request(f.store, "sooner", STORE_REQ_PENDING, T0 + EC_MS_PER_HOUR);
+		assert_int_equal(ca_next_timer(f.ca), T0 + 1000);
+		close_ca(&f);
+		return;
+	}
 	ec_time own = ca_next_timer(f.ca);
 	assert_true(own > T0 + 2 * EC_MS_PER_HOUR);
 	insert_request(f.store, "rejected", STORE_REQ_REJECTED, T0 + EC_MS_PER_MINUTE);
@@ -148,7 +160,8 @@ static void ca_on_postgresql(void **state)
 	ec_err err = {""};
 	const cfg_server *server = NULL;
 	pg_database(url, sizeof(url));
-	snprintf(text, sizeof(text), "crypto pki server ROOTCA\n  issuance rsa-modulus 1024\n  database url %s\n", url);
+	snprintf(text, sizeof(text), "crypto pki server ROOTCA\n  issuance rsa-modulus 1024\n  database url %s\n"
+	         "  database archive pkcs12 password 0 test-archive-pass\n", url);
 	fixture f = {.dir = tu_tmpdir("ca_pg")};
 	if (cfg_parse((const uint8_t *)text, strlen(text), &f.cfg, &err) != 0)
 		fail_msg("config: %s", err.msg);
