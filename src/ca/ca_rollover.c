@@ -32,7 +32,7 @@ EVP_PKEY *ca_rollover_key(const ca_engine *ca, ec_err *err)
 {
 	int bits = ca->env.rollover_key_bits > 0 ? ca->env.rollover_key_bits : CFG_RSA_BITS_DEFAULT;
 	EVP_PKEY *key = NULL;
-	ec_task_detach();
+	ec_task_detach(EC_DETACH_COMPUTE);
 	int rc = pki_key_generate(bits, &key, err);
 	ec_task_attach();
 	return rc == 0 ? key : NULL;

@@ -65,6 +65,19 @@ static int state_path(tp_runtime *tp, char *out, size_t sz)
 	return (n < 0 || (size_t)n >= sz || strchr(out, '/') != NULL) ? -1 : 0;
 }
 
+/* An atomic write's fsyncs take milliseconds, tens on a busy disk: the loop runs beside them (the
+ * bytes are the caller's own copy, the file the trustpoint's alone, and no lock is held). dir NULL:
+ * path as given. */
+static int write_beside_loop(const ec_dir *dir, const char *path, const void *data, size_t len, mode_t mode,
+                             ec_err *err)
+{
+	ec_task_detach(EC_DETACH_DISK);
+	int rc = dir != NULL ? ec_write_atomic_at(dir, path, data, len, mode, err)
+	                     : ec_write_atomic(path, data, len, mode, err);
+	ec_task_attach();
+	return rc;
+}
+
 int client_save(tp_runtime *tp, ec_err *err)
 {
 	char path[EC_PATH_MAX];
@@ -76,7 +89,7 @@ int client_save(tp_runtime *tp, ec_err *err)
 	else if (tp_record_format(&tp->rec, &b) != 0)
 		ec_err_set(err, "state too large");
 	else
-		rc = ec_write_atomic_at(&tp->dir, path, b.data, b.len, 0600, err);
+		rc = write_beside_loop(&tp->dir, path, b.data, b.len, 0600, err);
 	ec_buf_free(&b);
 	return rc;
 }
@@ -92,7 +105,7 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 	int bits = tp->cfg.rsakeypair_bits > 0 ? tp->cfg.rsakeypair_bits : CFG_RSA_BITS_DEFAULT;
 	/* Seconds of arithmetic on the pair and its encryption, touching only this trustpoint's key
 	 * file: the daemon's loop runs beside it. */
-	ec_task_detach();
+	ec_task_detach(EC_DETACH_COMPUTE);
 	int rc = pki_key_generate(bits, out, err);
 	if (rc == 0)
 		rc = pki_key_save_at(&tp->keys, path, *out, tp->key_password, err);
@@ -214,7 +227,7 @@ int client_write_outputs(tp_runtime *tp, ec_err *err)
 	for (int i = 0; i < OUTPUT_COUNT && rc == 0; i++) {
 		if (out[i].data == NULL)
 			continue;
-		if (ec_write_atomic(out[i].path, out[i].data, out[i].len, out[i].mode, err) != 0)
+		if (write_beside_loop(NULL, out[i].path, out[i].data, out[i].len, out[i].mode, err) != 0)
 			rc = ec_err_wrap(err, "output %s %s", out[i].what, out[i].path);
 		else if (i == 0)
 			ec_crash_point("client-outputs-partial");
@@ -376,6 +389,7 @@ int client_open(const cfg_trustpoint *cfg, const client_env *env, ec_time now, t
 	tp_record_init(&tp->rec);
 	pki_trust_slot_init(&tp->trust);
 	tp->crl_fetch_at = TP_NEVER;
+	tp->caps_at = TP_NEVER;
 	tp->dir.fd = tp->keys.fd = -1;
 	if (open_dirs(tp, err) != 0 || load_key_password(tp, err) != 0 || load_state(tp, now, err) != 0 ||
 	    client_key_load_or_create(tp, tp->rec.key_slot, false, &tp->key, err) != 0 ||

@@ -162,7 +162,7 @@ static int getcrl_signer(tp_runtime *tp, ec_time now, X509 **signer, EVP_PKEY **
 	}
 	*key = tp->key != NULL ? tp->key : tp->crl_key;
 	if (*key == NULL) {
-		ec_task_detach(); /* the loop runs beside the arithmetic */
+		ec_task_detach(EC_DETACH_COMPUTE); /* the loop runs beside the arithmetic */
 		int rc = pki_key_generate(CFG_RSA_BITS_DEFAULT, &tp->crl_key, err);
 		ec_task_attach();
 		if (rc != 0)

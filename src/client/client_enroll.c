@@ -70,13 +70,19 @@ static int describe_ca(X509 *cert, ec_buf *out)
 	                     "       Fingerprint SHA256: %s\n", subject, nb, na, md5, sha1, sha256);
 }
 
-static void fetch_caps(tp_runtime *tp)
+/* GetCACaps at authentication, and before a request unless the answer is younger than
+ * CLIENT_CAPS_FRESH: a fleet renewing at once costs the CA, and the daemon, one exchange per
+ * request rather than two. */
+static void fetch_caps(tp_runtime *tp, ec_time now, bool force)
 {
+	if (!force && tp->caps_at != TP_NEVER && now >= tp->caps_at && now - tp->caps_at < CLIENT_CAPS_FRESH)
+		return;
 	scep_client_reply r;
 	if (scep_client_get_ca_caps(tp->http, &r) == 0) {
 		scep_caps caps;
 		scep_caps_parse(r.body, r.body_len, &caps);
 		tp->rec.caps = scep_caps_to_bits(&caps);
+		tp->caps_at = now;
 	} else {
 		client_log(tp, "GetCACaps failed: %s", r.reason);
 	}
@@ -98,7 +104,7 @@ static int install_ca(tp_runtime *tp, X509 *cert, ec_time now, ec_err *err)
 	client_publish_trust(tp);
 	client_crl_arm_now(tp, now);
 	tp_on_authenticated(&tp->rec.m, &tp->policy, pki_cert_not_after(cert), now);
-	fetch_caps(tp);
+	fetch_caps(tp, now, true);
 	if (client_caps(tp).get_next_ca_cert)
 		tp_arm_ca_shadow(&tp->rec.m, &tp->policy, pki_cert_not_before(cert), pki_cert_not_after(cert), now);
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "CA certificate accepted");
@@ -616,7 +622,7 @@ static bool enroll_recipient(tp_runtime *tp, ec_time now, exchange *x)
 		return false;
 	if (!ensure_authenticated(tp, now))
 		return false;
-	fetch_caps(tp);
+	fetch_caps(tp, now, false);
 	x->recipient = tp->ca;
 	if (tp->rec.m.request_kind == TP_REQ_SHADOW) {
 		if (client_fetch_rollover_ca(tp, now) != 0 || !tp->policy.auto_enroll || tp->cert == NULL)

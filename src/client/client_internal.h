@@ -15,6 +15,8 @@
 #include "scep/scep_caps.h"
 #include "scep_client/scep_client.h"
 
+/* How long a GetCACaps answer serves the requests that follow it. */
+#define CLIENT_CAPS_FRESH (EC_MS_PER_HOUR)
 /* How far in our future an issued certificate may start (the CA's clock being ahead). */
 #define CLIENT_SKEW_TOLERANCE (EC_MS_PER_HOUR)
 
@@ -36,6 +38,7 @@ struct tp_runtime {
 	X509 *rollover_ca;                /* from rec, parsed: the CA's successor (SHADOW) */
 	X509 *rollover_cert;              /* from rec, parsed: identity certificate issued by it */
 	bool ca_checked;                  /* GetCACert compared with ca since the daemon started */
+	ec_time caps_at;                  /* when rec.caps was last fetched; TP_NEVER since the start */
 
 	/* Revocation (client_crl.c). Only trust is read by other threads. */
 	pki_trust_slot trust;             /* the snapshot published for them */

@@ -75,6 +75,7 @@ static void adopt(tp_runtime *tp, const pki_custody_result *res, ec_time now)
 	}
 	X509_free(tp->ca);
 	tp->ca = current;
+	tp->caps_at = TP_NEVER; /* asked again of the CA that came back */
 	tp_on_ca_succeeded(&tp->rec.m, &tp->policy, pki_cert_not_after(current), now);
 	if (client_caps(tp).get_next_ca_cert)
 		tp_arm_ca_shadow(&tp->rec.m, &tp->policy, pki_cert_not_before(current), pki_cert_not_after(current), now);

@@ -98,8 +98,9 @@ void control_close(daemon_ctx *d);
 
 /* jobs.c: the tasks of the certificate servers, the trustpoints and the operator connections. */
 /* The loop's turn: the tasks it starts or resumes in one turn hold the turn for at most about
- * this long in all before the operator socket is looked at again (an operator's own task is
- * always resumed). daemon_turn_left: whether the current turn has some left. */
+ * this long in all, and none is started or resumed while an operator waits (connecting, or the
+ * operator's task ready to go on), before the operator socket is served again (an operator's own
+ * task is always resumed). daemon_turn_left: whether the current turn has some left. */
 #define DAEMON_TURN_BUDGET_MS 15
 bool daemon_turn_left(const daemon_ctx *d);
 /* Whether a certificate server's timers run (in a task) or wait after a failure. */

@@ -168,9 +168,23 @@ static bool is_operator_job(const daemon_ctx *d, const daemon_job *job)
 	return job >= d->operator_jobs && job < d->operator_jobs + DAEMON_OPERATOR_JOBS;
 }
 
+/* An operator connecting, or an operator's task ready to go on. */
+static bool operator_waiting(const daemon_ctx *d)
+{
+	struct pollfd p[1 + DAEMON_OPERATOR_JOBS];
+	nfds_t n = 0;
+	p[n++] = (struct pollfd){d->control_fd, POLLIN, 0};
+	for (size_t i = 0; i < DAEMON_OPERATOR_JOBS; i++) {
+		int64_t deadline;
+		if (d->operator_jobs[i].task != NULL)
+			ec_task_waiting_for(d->operator_jobs[i].task, &p[n++], &deadline);
+	}
+	return poll(p, n, 0) > 0;
+}
+
 bool daemon_turn_left(const daemon_ctx *d)
 {
-	return ec_elapsed_ms() - d->turn_start < DAEMON_TURN_BUDGET_MS;
+	return ec_elapsed_ms() - d->turn_start < DAEMON_TURN_BUDGET_MS && !operator_waiting(d);
 }
 
 /* Calls fn on every job that has a task, the operators' first. */

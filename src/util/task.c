@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -21,6 +22,7 @@ struct ec_task {
 	bool finished;
 	bool cancelled;
 	bool detached;         /* computing beside the loop; wakes it through wake_fd when done */
+	bool counted;          /* ... as one of detached_now */
 	ec_task_fn fn;
 	void *arg;
 	struct pollfd wait;    /* what it waits for while suspended */
@@ -30,6 +32,17 @@ struct ec_task {
 };
 
 static _Thread_local ec_task *current_task;
+
+/* Detached work running now, and how much may run at once: one core is left to the loop and
+ * the listener, so that fifty trustpoints making their keys at once do not starve them. */
+static atomic_int detached_now;
+#define DETACH_RECHECK_MS 5
+
+static int detached_max(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores > 2 ? (int)cores - 1 : 1;
+}
 
 /* The resumer's side: hand the turn over and wait until it comes back. */
 static void hand_to_task(ec_task *t)
@@ -185,14 +198,22 @@ static int suspend(ec_task *t, int fd, short events, int64_t timeout_ms)
 int ec_wait_fd(int fd, short events, int64_t timeout_ms)
 {
 	ec_task *t = current_task;
+	struct pollfd p = {fd, events, 0};
 	if (t != NULL) {
+		if (t->cancelled) {
+			errno = ECANCELED;
+			return -1;
+		}
+		/* Ready already (a request that came with its connection, a reply already written):
+		 * no round through the loop. */
+		if (poll(&p, 1, 0) > 0)
+			return p.revents;
 		/* A readiness seen from the deadline's side is looked at once more, so that a reply
 		 * that arrived with the deadline is not lost. */
 		int r = suspend(t, fd, events, timeout_ms);
 		if (r != 0)
 			return r;
 	}
-	struct pollfd p = {fd, events, 0};
 	int64_t wait = t != NULL ? 0 : timeout_ms;
 	int n = poll(&p, 1, wait < 0 ? -1 : wait > INT_MAX ? INT_MAX : (int)wait);
 	if (n < 0)
@@ -213,11 +234,20 @@ int ec_wait_ms(int64_t ms)
 	return 0;
 }
 
-void ec_task_detach(void)
+void ec_task_detach(ec_detach_kind kind)
 {
 	ec_task *t = current_task;
-	if (t == NULL || t->cancelled)
+	if (t == NULL)
 		return;
+	/* Past the limit, the task waits its turn in the loop rather than beside it. */
+	while (kind == EC_DETACH_COMPUTE && atomic_load(&detached_now) >= detached_max())
+		if (ec_wait_ms(DETACH_RECHECK_MS) != 0)
+			return;
+	if (t->cancelled)
+		return;
+	t->counted = kind == EC_DETACH_COMPUTE;
+	if (t->counted)
+		atomic_fetch_add(&detached_now, 1);
 	t->wait = (struct pollfd){.fd = t->wake_fd, .events = POLLIN};
 	t->deadline = INT64_MAX;
 	t->detached = true;
@@ -234,6 +264,8 @@ void ec_task_attach(void)
 	pthread_mutex_unlock(&t->mu);
 	if (!detached)
 		return;
+	if (t->counted)
+		atomic_fetch_sub(&detached_now, 1);
 	uint64_t one = 1;
 	(void)!write(t->wake_fd, &one, sizeof(one));
 	wait_for_turn(t);

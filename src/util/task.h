@@ -71,9 +71,13 @@ int ec_wait_fd(int fd, short events, int64_t timeout_ms);
  * the task was cancelled. */
 int ec_wait_ms(int64_t ms);
 
-/* Around computation that reads nothing the loop may change and writes nothing it reads: the loop
- * runs meanwhile; attach waits for the turn again. Outside a task both do nothing. */
-void ec_task_detach(void);
+/* Around work that reads nothing the loop may change and writes nothing it reads, holding no
+ * lock the loop may take: the loop runs meanwhile; attach waits for the turn again. Computation
+ * (EC_DETACH_COMPUTE: a key pair) runs detached on all cores but one at most (a task past that
+ * waits in the loop first), so that many at once do not starve the loop; waiting on the disk
+ * (EC_DETACH_DISK: fsync) is not limited. Outside a task both do nothing. */
+typedef enum ec_detach_kind { EC_DETACH_COMPUTE, EC_DETACH_DISK } ec_detach_kind;
+void ec_task_detach(ec_detach_kind kind);
 void ec_task_attach(void);
 
 #endif

@@ -257,7 +257,7 @@ typedef struct beside {
 static void compute_beside(void *arg)
 {
 	beside *b = arg;
-	ec_task_detach();
+	ec_task_detach(EC_DETACH_COMPUTE);
 	int64_t give_up = ec_elapsed_ms() + BOUND_MS;
 	while (!atomic_load(&b->go) && ec_elapsed_ms() < give_up)
 		sched_yield();
@@ -324,7 +324,7 @@ static void outside_a_task_waits_block(void **state)
 	assert_int_equal(write(fds[1], "x", 1), 1);
 	assert_int_equal(ec_wait_fd(fds[0], POLLIN, BOUND_MS), POLLIN);
 	assert_int_equal(ec_wait_ms(1), 0);
-	ec_task_detach(); /* nothing to detach from */
+	ec_task_detach(EC_DETACH_COMPUTE); /* nothing to detach from */
 	ec_task_attach();
 	assert_false(ec_task_running_here());
 	close_pipe(fds);
