@@ -105,3 +105,118 @@ stored_cert() {
   [ "$row" = no-der ] && return 0
   [ "$row" = "$(openssl x509 -in "$2" -outform DER | od -An -tx1 -v | tr -d ' \n')" ]
 }
+
+# enroll_loop CLIENT URL CA: a client that enrolls over and over until $WORK/stop exists, each
+# enrollment a new transactionID and subject, signed by CLIENT's self-signed certificate (made
+# here, in $K). A request that gets no CertRep (connection cut, HTTP 502 or 503) is sent again
+# with the same transactionID, as real clients do, until it does. Writes, in $WORK/load/CLIENT.*:
+#   .http   one line per HTTP exchange: "TXID CODE"
+#   .got    one line per certificate received: "TXID SERIAL", the certificate in TXID.pem
+#   .bad    one line per CertRep other than SUCCESS: "TXID status=..."
+enroll_loop() {
+  local c=$1 url=$2 ca=$3 i=0 tx code line d="$WORK/load"
+  mkdir -p "$d"
+  "$TOOL" keygen --out "$d/$c.key" --bits 2048 || fail "keygen $c"
+  "$TOOL" selfsign --key "$d/$c.key" --cn "$c.load.example" --out "$d/$c.self" || fail "selfsign $c"
+  : >"$d/$c.http"; : >"$d/$c.got"; : >"$d/$c.bad"
+  while [ ! -e "$WORK/stop" ]; do
+    i=$((i + 1))
+    tx="$c-$i"
+    "$TOOL" request --type pkcsreq --ca "$ca" --key "$d/$c.key" --signer "$d/$c.self" --txid "$tx" \
+      --cn "$tx.load.example" --out "$d/$c.der" || fail "request $tx"
+    while [ ! -e "$WORK/stop" ]; do
+      code=$(curl -s -m 30 -o "$d/$c.reply" -w '%{http_code}' --data-binary @"$d/$c.der" "$url?operation=PKIOperation") || true
+      echo "$tx $code" >>"$d/$c.http"
+      if [ "$code" = 200 ]; then
+        line=$("$TOOL" reply --in "$d/$c.reply" --key "$d/$c.key" --signer "$d/$c.self" --ca "$ca" \
+          --out "$d/$tx.pem" 2>&1) || line="unreadable: $line"
+        case "$line" in
+          status=SUCCESS*) echo "$tx $(hex_serial "$d/$tx.pem")" >>"$d/$c.got" ;;
+          *) echo "$tx $line" >>"$d/$c.bad" ;;
+        esac
+        break
+      fi
+      sleep 0.2   # the pace of a retrying client, not a wait for a condition
+    done
+  done
+}
+
+# load_start N URL CA / load_stop: N enroll_loop clients c1..cN in the background, then stopped.
+LOAD_PIDS=()
+load_start() {
+  local i
+  rm -f "$WORK/stop"
+  for i in $(seq 1 "$1"); do
+    enroll_loop "c$i" "$2" "$3" &
+    LOAD_PIDS+=($!)
+    PIDS+=($!)
+  done
+  wait_for 60 load_ready "$1"
+}
+load_ready() { [ "$(ls "$WORK"/load/*.got 2>/dev/null | wc -l)" -eq "$1" ]; }
+load_stop() {
+  touch "$WORK/stop"
+  local p
+  for p in "${LOAD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  LOAD_PIDS=()
+}
+
+# load_wait_more N MARK SECONDS: waits until load_each_got_more N MARK holds, SECONDS of real time
+# at most (each look reads every client's file: counting tries would stretch the deadline).
+load_wait_more() {
+  local end=$((SECONDS + $3))
+  until load_each_got_more "$1" "$2"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.2
+  done
+}
+
+# load_got: certificates received by all load clients so far.
+load_got() { cat "$WORK"/load/*.got 2>/dev/null | wc -l; }
+
+# load_each_got_more N MARK: whether every load client received N more certificates than the
+# counts in MARK (a file of "CLIENT COUNT" lines written by load_mark).
+load_mark() { local f; for f in "$WORK"/load/*.got; do echo "$(basename "$f" .got) $(wc -l <"$f")"; done >"$1"; }
+load_each_got_more() {
+  [ -s "$2" ] || return 1
+  local c n
+  while read -r c n; do
+    [ "$(wc -l <"$WORK/load/$c.got")" -ge $((n + $1)) ] || return 1
+  done <"$2"
+}
+
+# load_check DB: every certificate a load client received is the one stored in DB under its
+# serial, no serial was received twice, the store holds no serial twice, and no transactionID
+# came to two certificates (a client that sent one again got the same certificate). The CA
+# must keep subjects (database level names or complete).
+load_check() {
+  local dups
+  pg_sql "$1" "SELECT serial, coalesce(encode(der, 'hex'), '') FROM certs" >"$WORK/load/stored" ||
+    fail "reading the stored certificates"
+  python3 - "$WORK/load" <<'PY' || fail "a certificate received is not the one stored under its serial"
+import base64, glob, os, sys
+d = sys.argv[1]
+stored = dict(line.rstrip("\n").split("|", 1) for line in open(os.path.join(d, "stored")) if "|" in line)
+bad = []
+for got in glob.glob(os.path.join(d, "*.got")):
+    for line in open(got):
+        tx, serial = line.split()
+        pem = open(os.path.join(d, tx + ".pem")).read()
+        b64 = pem.split("-----BEGIN CERTIFICATE-----")[1].split("-----END CERTIFICATE-----")[0]
+        der = base64.b64decode("".join(b64.split())).hex()
+        if stored.get(serial) != der:
+            bad.append("%s (serial %s): %s" % (tx, serial, "not stored" if serial not in stored else "another certificate stored"))
+if bad:
+    print("\n".join(bad[:10]), file=sys.stderr)
+    sys.exit(1)
+PY
+  dups=$(cat "$WORK"/load/*.got | awk '{print $2}' | sort | uniq -d)
+  [ -z "$dups" ] || fail "serials received twice: $dups"
+  assert_eq "$(pg_sql "$1" "SELECT count(*) - count(DISTINCT serial_num) FROM certs")" 0 "serials stored twice"
+  dups=$(pg_sql "$1" "SELECT txid FROM requests WHERE cert_serial <> '' GROUP BY txid HAVING count(DISTINCT cert_serial) > 1")
+  [ -z "$dups" ] || fail "transactionIDs answered with two certificates: $dups"
+  # Each transaction asks for its own subject: two certificates of one subject are one
+  # transactionID issued twice, whatever the requests table says.
+  dups=$(pg_sql "$1" "SELECT subject FROM certs WHERE subject LIKE '%.load.example%' GROUP BY subject HAVING count(*) > 1")
+  [ -z "$dups" ] || fail "transactions issued two certificates: $dups"
+}
