@@ -19,7 +19,7 @@ $(cluster_ca_config "$PG_URL" "  database level complete
 cafile="$WORK/node1/ROOTCA/ROOTCA.pem"
 haproxy_start "${NODE_PORTS[@]}"
 
-load_start 8 "$HAPROXY_URL" "$cafile"
+load_start "$cafile" 8 "$HAPROXY_URL"
 load_mark "$WORK/mark0"
 load_wait_more 2 "$WORK/mark0" 60 || fail "the 8 clients did not enroll through three nodes ($(load_got) certificates)"
 pass "8 clients enroll through HAProxy in front of three nodes ($(load_got) certificates so far)"
@@ -41,5 +41,5 @@ load_stop
 load_check cluster
 retried=$(cat "$WORK"/load/*.http | awk '$2 != 200' | wc -l)
 bad=$(cat "$WORK"/load/*.bad | wc -l)
-assert_eq "$bad" 0 "CertReps other than SUCCESS ($(head -3 "$WORK"/load/*.bad | tr '\n' ' '))"
+assert_eq "$bad" 0 "CertReps other than SUCCESS ($(cat "$WORK"/load/*.bad | head -3 | tr '\n' ' '))"
 pass "$(load_got) certificates received, each stored under its own serial, one per transaction ($retried exchanges without a CertRep were sent again)"

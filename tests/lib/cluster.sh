@@ -110,7 +110,8 @@ stored_cert() {
 # enrollment a new transactionID and subject, signed by CLIENT's self-signed certificate (made
 # here, in $K). A request that gets no CertRep (connection cut, HTTP 502 or 503) is sent again
 # with the same transactionID, as real clients do, until it does. Writes, in $WORK/load/CLIENT.*:
-#   .http   one line per HTTP exchange: "TXID CODE"
+#   .http   one line per HTTP exchange: "TXID CODE", and for a 503 " retry-after=SECONDS" (empty
+#           when the reply had no Retry-After)
 #   .got    one line per certificate received: "TXID SERIAL", the certificate in TXID.pem
 #   .bad    one line per CertRep other than SUCCESS: "TXID status=..."
 enroll_loop() {
@@ -125,8 +126,13 @@ enroll_loop() {
     "$TOOL" request --type pkcsreq --ca "$ca" --key "$d/$c.key" --signer "$d/$c.self" --txid "$tx" \
       --cn "$tx.load.example" --out "$d/$c.der" || fail "request $tx"
     while [ ! -e "$WORK/stop" ]; do
-      code=$(curl -s -m 30 -o "$d/$c.reply" -w '%{http_code}' --data-binary @"$d/$c.der" "$url?operation=PKIOperation") || true
-      echo "$tx $code" >>"$d/$c.http"
+      code=$(curl -s -m 30 -D "$d/$c.head" -o "$d/$c.reply" -w '%{http_code}' --data-binary @"$d/$c.der" \
+        "$url?operation=PKIOperation") || true
+      if [ "$code" = 503 ]; then
+        echo "$tx $code retry-after=$(awk -F': *' 'tolower($1) == "retry-after" {gsub(/\r/, "", $2); print $2}' "$d/$c.head")"
+      else
+        echo "$tx $code"
+      fi >>"$d/$c.http"
       if [ "$code" = 200 ]; then
         line=$("$TOOL" reply --in "$d/$c.reply" --key "$d/$c.key" --signer "$d/$c.self" --ca "$ca" \
           --out "$d/$tx.pem" 2>&1) || line="unreadable: $line"
@@ -141,17 +147,20 @@ enroll_loop() {
   done
 }
 
-# load_start N URL CA / load_stop: N enroll_loop clients c1..cN in the background, then stopped.
+# load_start CA N URL... / load_stop: N enroll_loop clients c1..cN in the background, client i
+# sending to the i-th URL (round robin over those given), then stopped.
 LOAD_PIDS=()
 load_start() {
-  local i
+  local ca=$1 n=$2 i
+  shift 2
+  local urls=("$@")
   rm -f "$WORK/stop"
-  for i in $(seq 1 "$1"); do
-    enroll_loop "c$i" "$2" "$3" &
+  for i in $(seq 1 "$n"); do
+    enroll_loop "c$i" "${urls[$(((i - 1) % ${#urls[@]}))]}" "$ca" &
     LOAD_PIDS+=($!)
     PIDS+=($!)
   done
-  wait_for 60 load_ready "$1"
+  wait_for 60 load_ready "$n"
 }
 load_ready() { [ "$(ls "$WORK"/load/*.got 2>/dev/null | wc -l)" -eq "$1" ]; }
 load_stop() {

@@ -37,6 +37,9 @@ defaults
   timeout check 2s
   retries 3
   option redispatch 1
+  # With every node down (the database unreachable) HAProxy answers itself: 503 with a
+  # Retry-After, as a node does, so that clients wait and come back.
+  errorfile 503 $WORK/haproxy-503.http
 
 frontend scep
   bind 127.0.0.1:$HAPROXY_PORT
@@ -65,6 +68,8 @@ haproxy_start() {
   HAPROXY_PORT=$(free_port)
   HAPROXY_STATS=$(free_port)
   HAPROXY_URL="http://127.0.0.1:$HAPROXY_PORT/cgi-bin/pkiclient.exe"
+  printf 'HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/plain\r\nRetry-After: 10\r\n\r\nno node of the CA can serve now: try again later\n' \
+    >"$WORK/haproxy-503.http"
   haproxy_config "$@" >"$WORK/haproxy.cfg"
   haproxy -c -q -f "$WORK/haproxy.cfg" || fail "haproxy refuses its configuration ($WORK/haproxy.cfg)"
   haproxy -db -f "$WORK/haproxy.cfg" >>"$WORK/haproxy.log" 2>&1 &
