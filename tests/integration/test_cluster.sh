@@ -7,9 +7,7 @@
 # database.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
-source "$(dirname "$0")/../lib/pg.sh"
 source "$(dirname "$0")/../lib/cluster.sh"
-source "$(dirname "$0")/../lib/haproxy.sh"
 command -v scepclient >/dev/null || fail "scepclient missing (scripts/deps.sh installs the scep package)"
 
 pg_start

@@ -6,18 +6,10 @@
 # the node that is left.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
-source "$(dirname "$0")/../lib/pg.sh"
 source "$(dirname "$0")/../lib/cluster.sh"
-source "$(dirname "$0")/../lib/haproxy.sh"
 use_scep_tool
 
-pg_start
-PG_URL=$(pg_createdb cluster)
-cluster_start 3 "clock calendar-valid
-$(cluster_ca_config "$PG_URL" "  database level complete
-  grant auto")"
-cafile="$WORK/node1/ROOTCA/ROOTCA.pem"
-haproxy_start "${NODE_PORTS[@]}"
+cluster_up_for_load
 
 load_start "$cafile" 8 "$HAPROXY_URL"
 load_mark "$WORK/mark0"

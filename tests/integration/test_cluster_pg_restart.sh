@@ -6,18 +6,10 @@
 # themselves and every client enrolls again.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
-source "$(dirname "$0")/../lib/pg.sh"
 source "$(dirname "$0")/../lib/cluster.sh"
-source "$(dirname "$0")/../lib/haproxy.sh"
 use_scep_tool
 
-pg_start
-PG_URL=$(pg_createdb cluster)
-cluster_start 3 "clock calendar-valid
-$(cluster_ca_config "$PG_URL&connect_timeout=2" "  database level complete
-  grant auto")"
-cafile="$WORK/node1/ROOTCA/ROOTCA.pem"
-haproxy_start "${NODE_PORTS[@]}"
+cluster_up_for_load "&connect_timeout=2"
 node_url() { echo "http://127.0.0.1:${NODE_PORTS[$(($1 - 1))]}/cgi-bin/pkiclient.exe"; }
 
 load_start "$cafile" 8 "$HAPROXY_URL" "$(node_url 1)" "$HAPROXY_URL" "$(node_url 2)" "$HAPROXY_URL" "$(node_url 3)"

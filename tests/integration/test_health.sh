@@ -5,9 +5,7 @@
 # is stopped and keeps serving through the second.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
-source "$(dirname "$0")/../lib/pg.sh"
 source "$(dirname "$0")/../lib/cluster.sh"
-source "$(dirname "$0")/../lib/haproxy.sh"
 
 pg_start
 PG_URL=$(pg_createdb health)

@@ -1,5 +1,5 @@
 # Several evercertd nodes acting as one CA on a shared PostgreSQL database, for the shell tests.
-# Source it after common.sh and pg.sh (and haproxy.sh to put HAProxy in front).
+# Source it after common.sh: it brings pg.sh (the private PostgreSQL) and haproxy.sh (the front).
 #
 #   health PORT               prints "CODE BODY" of GET /health on the node at PORT
 #   health_is PORT CODE       whether /health answers CODE
@@ -11,6 +11,9 @@
 #                             the first node publishes it)
 #   node_pid NAME             the process id of node NAME (from its lock file)
 #   kill_node NAME            SIGKILL to node NAME, and waits until it is gone
+
+source "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/haproxy.sh"
 
 health() {
   local out
@@ -64,6 +67,20 @@ kill_node() {
 cluster_ca_config() {
   printf 'crypto pki server ROOTCA\n  issuer-name CN=Cluster Root,O=Evercert\n  database url %s\n  database archive pem password 0 cluster-archive-secret\n  lifetime certificate 365\n%s' \
     "$1" "${2:-}"
+}
+
+# cluster_up_for_load [URL_OPTIONS]: PostgreSQL with a database `cluster`, three nodes under
+# `grant auto` keeping whole certificates (load_check compares them), HAProxy in front; sets
+# PG_URL, cafile (the CA certificate) and what cluster_start and haproxy_start set. URL_OPTIONS
+# (e.g. "&connect_timeout=2") are added to the nodes' database URL.
+cluster_up_for_load() {
+  pg_start
+  PG_URL=$(pg_createdb cluster)
+  cluster_start 3 "clock calendar-valid
+$(cluster_ca_config "$PG_URL${1:-}" "  database level complete
+  grant auto")"
+  cafile="$WORK/node1/ROOTCA/ROOTCA.pem"
+  haproxy_start "${NODE_PORTS[@]}"
 }
 
 # pending_id SUBJECT_PART: the id of the pending request whose subject holds SUBJECT_PART, as
