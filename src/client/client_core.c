@@ -94,6 +94,31 @@ int client_save(tp_runtime *tp, ec_err *err)
 	return rc;
 }
 
+void client_commit_install(tp_runtime *tp, const char *stage, const char *old_key, const char *fmt, ...)
+{
+	ec_err err;
+	char point[64];
+	snprintf(point, sizeof(point), "client-%s-before-commit", stage);
+	ec_crash_point(point);
+	if (client_save(tp, &err) != 0) {
+		client_log(tp, "cannot save state: %s", err.msg);
+		return;
+	}
+	snprintf(point, sizeof(point), "client-%s-after-commit", stage);
+	ec_crash_point(point);
+	if (old_key[0] != '\0')
+		ec_unlink_at(&tp->keys, old_key);
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	client_log(tp, "%s", line);
+	if (client_write_outputs(tp, &err) != 0)
+		client_log(tp, "cannot write the output files: %s", err.msg);
+	client_run_post_install(tp);
+}
+
 int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY **out, ec_err *err)
 {
 	char path[EC_PATH_MAX];
@@ -335,18 +360,16 @@ static int load_state(tp_runtime *tp, ec_time now, ec_err *err)
 	free(text);
 	if (rc != 0)
 		return -1;
-	if (tp->rec.blob[TP_BLOB_CA] &&
-	    pki_cert_from_der(tp->rec.blob[TP_BLOB_CA], tp->rec.blob_len[TP_BLOB_CA], &tp->ca, err) != 0)
-		return ec_err_wrap(err, "%s: CA certificate", path);
-	if (tp->rec.blob[TP_BLOB_CERT] &&
-	    pki_cert_from_der(tp->rec.blob[TP_BLOB_CERT], tp->rec.blob_len[TP_BLOB_CERT], &tp->cert, err) != 0)
-		return ec_err_wrap(err, "%s: certificate", path);
-	if (tp->rec.blob[TP_BLOB_ROLLOVER_CA] &&
-	    pki_cert_from_der(tp->rec.blob[TP_BLOB_ROLLOVER_CA], tp->rec.blob_len[TP_BLOB_ROLLOVER_CA], &tp->rollover_ca, err) != 0)
-		return ec_err_wrap(err, "%s: rollover CA certificate", path);
-	if (tp->rec.blob[TP_BLOB_ROLLOVER_CERT] &&
-	    pki_cert_from_der(tp->rec.blob[TP_BLOB_ROLLOVER_CERT], tp->rec.blob_len[TP_BLOB_ROLLOVER_CERT], &tp->rollover_cert, err) != 0)
-		return ec_err_wrap(err, "%s: rollover certificate", path);
+	const struct { int blob; X509 **cert; const char *what; } certs[] = {
+		{TP_BLOB_CA, &tp->ca, "CA certificate"},
+		{TP_BLOB_CERT, &tp->cert, "certificate"},
+		{TP_BLOB_ROLLOVER_CA, &tp->rollover_ca, "rollover CA certificate"},
+		{TP_BLOB_ROLLOVER_CERT, &tp->rollover_cert, "rollover certificate"},
+	};
+	for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++)
+		if (tp->rec.blob[certs[i].blob] != NULL &&
+		    pki_cert_from_der(tp->rec.blob[certs[i].blob], tp->rec.blob_len[certs[i].blob], certs[i].cert, err) != 0)
+			return ec_err_wrap(err, "%s: %s", path, certs[i].what);
 	/* A configuration that turned auto-enroll on since the last run starts it now. */
 	if (tp->policy.auto_enroll && tp->policy.has_url && tp_next_wakeup(&tp->rec.m) == TP_NEVER &&
 	    tp->rec.m.phase == TP_PHASE_IDLE)

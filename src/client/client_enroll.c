@@ -312,20 +312,8 @@ static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
 	if (tp->rec.m.renew_at != TP_NEVER)
 		ec_time_format_router(tp->rec.m.renew_at, next);
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "certificate %s installed, valid until %s", serial, until);
-	/* The state file is the commit point: files for applications follow it. */
-	ec_crash_point("client-install-before-commit");
-	if (client_save(tp, &err) != 0) {
-		client_log(tp, "cannot save state: %s", err.msg);
-		return;
-	}
-	ec_crash_point("client-install-after-commit");
-	if (old_slot_path[0])
-		ec_unlink_at(&tp->keys, old_slot_path);
-	client_log(tp, "certificate %s installed, valid until %s; %s at %s", serial, until,
-	           tp_request_kind_name(tp->rec.m.renewal_kind), next);
-	if (client_write_outputs(tp, &err) != 0)
-		client_log(tp, "cannot write the output files: %s", err.msg);
-	client_run_post_install(tp);
+	client_commit_install(tp, "install", old_slot_path, "certificate %s installed, valid until %s; %s at %s", serial,
+	                      until, tp_request_kind_name(tp->rec.m.renewal_kind), next);
 }
 
 static void on_success(tp_runtime *tp, scep_msg *m, const exchange *x, ec_time now)

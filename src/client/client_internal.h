@@ -67,6 +67,12 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 int client_write_outputs(tp_runtime *tp, ec_err *err);
 /* Rewrites the output files (and runs post-install) when they differ from the installed state. */
 void client_sync_outputs(tp_runtime *tp);
+/* The commit of new certificates: the state file is the commit point (crash points
+ * client-STAGE-before-commit and -after-commit around it); then the key pair they replaced
+ * (old_key, a name in tp->keys; "" for none) is deleted, the line logged, the application's
+ * files written and the post-install command started. */
+void client_commit_install(tp_runtime *tp, const char *stage, const char *old_key, const char *fmt, ...)
+	EC_PRINTF(4, 5);
 /* client_post_install.c: starts the post-install command without waiting for it, or, while it
  * runs, queues one more run after it. */
 void client_run_post_install(tp_runtime *tp);

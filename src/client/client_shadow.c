@@ -138,7 +138,6 @@ static void promote(tp_runtime *tp, char *old_key_path, size_t sz)
 
 void client_switch(tp_runtime *tp, ec_time now)
 {
-	ec_err err;
 	char old_key[EC_PATH_MAX];
 	bool had_cert = tp->rollover_cert != NULL;
 	if (tp->rollover_ca == NULL && !had_cert)
@@ -153,16 +152,5 @@ void client_switch(tp_runtime *tp, ec_time now)
 	}
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "switched to the rollover %s",
 	         had_cert ? "CA and identity certificates" : "CA certificate");
-	ec_crash_point("client-switch-before-commit");
-	if (client_save(tp, &err) != 0) {
-		client_log(tp, "cannot save state: %s", err.msg);
-		return;
-	}
-	ec_crash_point("client-switch-after-commit");
-	if (old_key[0])
-		ec_unlink_at(&tp->keys, old_key);
-	client_log(tp, "SHADOW: %s", tp->rec.last_result);
-	if (client_write_outputs(tp, &err) != 0)
-		client_log(tp, "cannot write the output files: %s", err.msg);
-	client_run_post_install(tp);
+	client_commit_install(tp, "switch", old_key, "SHADOW: %s", tp->rec.last_result);
 }

@@ -14,7 +14,6 @@
 #include "http_server/http_server.h"
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <microhttpd.h>
@@ -32,6 +31,7 @@
 
 #include "clock/clock.h"
 #include "util/buf.h"
+#include "util/dynlib.h"
 #include "util/logtext.h"
 
 /* The ABI this file is compiled against (libmicrohttpd12 in Debian). */
@@ -50,21 +50,14 @@ static struct {
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
 static char mhd_error[256]; /* empty once loaded */
 
+/* Kept loaded for the life of the process: listeners may start again. */
 static void load_mhd(void)
 {
-	void *lib = dlopen(MHD_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL) {
-		snprintf(mhd_error, sizeof(mhd_error), "cannot load %s (Debian package libmicrohttpd12): %s",
-		         MHD_LIBRARY, dlerror());
-		return;
-	}
-	/* Kept loaded for the life of the process: listeners may start again. */
-#define MHD_RESOLVE(name) \
-	if ((*(void **)&mhd.name = dlsym(lib, #name)) == NULL) { \
-		snprintf(mhd_error, sizeof(mhd_error), "%s has no %s (too old a libmicrohttpd?)", MHD_LIBRARY, #name); \
-		return; \
-	}
-	MHD_FUNCTIONS(MHD_RESOLVE)
+#define MHD_SYMBOL(name) {#name, (void **)&mhd.name},
+	static const ec_dynsym syms[] = {MHD_FUNCTIONS(MHD_SYMBOL)};
+#undef MHD_SYMBOL
+	(void)ec_dynlib_load(MHD_LIBRARY, "libmicrohttpd12", syms, sizeof(syms) / sizeof(syms[0]), mhd_error,
+	                     sizeof(mhd_error));
 }
 
 /* libmicrohttpd may hold this many connections beyond the guard's capacity: those being shut

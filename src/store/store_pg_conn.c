@@ -8,7 +8,8 @@
  */
 #include "store/store_pg_internal.h"
 
-#include <dlfcn.h>
+#include "util/dynlib.h"
+
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
@@ -26,22 +27,13 @@ pg_library pq;
 static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
 static char pq_error[256]; /* empty once loaded */
 
+/* Kept loaded for the life of the process: stores may be opened again. */
 static void load_pq(void)
 {
-	void *lib = dlopen(PG_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL) {
-		snprintf(pq_error, sizeof(pq_error), "cannot load %s (Debian package libpq5): %s", PG_LIBRARY,
-		         dlerror());
-		return;
-	}
-	/* Kept loaded for the life of the process: stores may be opened again. */
-#define PG_RESOLVE(name) \
-	if ((*(void **)&pq.name = dlsym(lib, #name)) == NULL) { \
-		snprintf(pq_error, sizeof(pq_error), "%s has no %s (too old a libpq?)", PG_LIBRARY, #name); \
-		return; \
-	}
-	PG_FUNCTIONS(PG_RESOLVE)
-#undef PG_RESOLVE
+#define PG_SYMBOL(name) {#name, (void **)&pq.name},
+	static const ec_dynsym syms[] = {PG_FUNCTIONS(PG_SYMBOL)};
+#undef PG_SYMBOL
+	(void)ec_dynlib_load(PG_LIBRARY, "libpq5", syms, sizeof(syms) / sizeof(syms[0]), pq_error, sizeof(pq_error));
 }
 
 int pg_load(ec_err *err)
