@@ -78,6 +78,10 @@ void scep_http_result_free(scep_http_result *res);
 
 /* A call's encoding is capped: a PKIOperation body is a few kilobytes. */
 #define SCEP_HTTP_WIRE_CALL_MAX (1024 * 1024)
+/* `evercert-http --serve` reads calls one after another, each encoding preceded by its length
+ * (a uint32_t in host byte order), and answers each with its result framed the same way; it
+ * ends when its input ends or stays silent this long (the daemon keeps it for the next call). */
+#define SCEP_HTTP_SERVE_IDLE_MS 30000
 
 int scep_http_wire_put_call(ec_buf *out, const scep_http_call *call) EC_MUST_USE;
 /* Reads a call: its three strings are copied into one block that call->base points at (free it

@@ -1,12 +1,14 @@
 /*
- * The SCEP client's HTTP exchange made by a short-lived `evercert-http` process.
+ * The SCEP client's HTTP exchange made by an `evercert-http` process.
  *
- * One process per exchange (and one to check a URL when a client is created): the request goes
- * to its standard input and the result comes back on its standard output, over one socket pair
- * (a socket, unlike a pipe, lets the writer refuse SIGPIPE per call). Everything is bounded: the
- * result's size, and the time (the exchange's own total timeout plus a margin for the program to
- * start); past either, the process is killed and the exchange reported unreachable. The helper
- * inherits standard error, so what it says lands in the daemon's log.
+ * Each exchange goes to an `evercert-http --serve` process over one socket pair (a socket,
+ * unlike a pipe, lets the writer refuse SIGPIPE per call): the request framed on its standard
+ * input, the result framed on its standard output. A process that answered is kept idle for the
+ * next exchange (see "the programs kept between exchanges" below); checking a URL when a client
+ * is created runs one process with --base. Everything is bounded: the result's size, and the
+ * time (the exchange's own total timeout plus a margin for the program to start); past either,
+ * the process is killed and the exchange reported unreachable. The helper inherits standard
+ * error, so what it says lands in the daemon's log.
  */
 #include "scep_client/scep_http.h"
 
@@ -14,7 +16,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,14 +95,28 @@ typedef struct helper_io {
 	const uint8_t *input;
 	size_t input_len, sent;
 	bool writing;
+	bool framed;      /* --serve: the output ends with a complete frame, the input stays open */
 	ec_buf *output;
 } helper_io;
 
 /* The program reads until its input ends, so the end is said as soon as all is sent. */
 static void end_input(helper_io *io)
 {
-	shutdown(io->fd, SHUT_WR);
+	if (!io->framed)
+		shutdown(io->fd, SHUT_WR);
 	io->writing = false;
+}
+
+/* --serve: 1 once output holds a whole frame (its length, then as many bytes), 0 before. */
+static int frame_complete(helper_io *io, ec_err *err)
+{
+	uint32_t n;
+	if (io->output->len < sizeof(n))
+		return 0;
+	memcpy(&n, io->output->data, sizeof(n));
+	if (n > io->output->cap - sizeof(n))
+		return ec_err_set(err, "%s wrote more than %zu bytes", io->name, io->output->cap);
+	return io->output->len >= sizeof(n) + n ? 1 : 0;
 }
 
 /* Sends what the socket takes now; 0, or -2 (err set) when the program closed its end first. */
@@ -122,6 +140,10 @@ static int receive_output(helper_io *io, ec_err *err)
 {
 	uint8_t chunk[16384];
 	ssize_t r = read(io->fd, chunk, sizeof(chunk));
+	if (r == 0 && io->framed) { /* ended before its answer: its exit status says more */
+		ec_err_set(err, "%s ended without its result", io->name);
+		return -2;
+	}
 	if (r == 0)
 		return 1;
 	if (r < 0) {
@@ -135,7 +157,7 @@ static int receive_output(helper_io *io, ec_err *err)
 	}
 	if (ec_buf_append(io->output, chunk, (size_t)r) != 0)
 		return ec_err_set(err, "%s wrote more than %zu bytes", io->name, io->output->cap);
-	return 0;
+	return io->framed ? frame_complete(io, err) : 0;
 }
 
 /* Sends and reads as the socket allows until the program ends its output (0) or timeout_ms
@@ -234,6 +256,152 @@ static void helper_close(void *state)
 {
 }
 
+/* ---- the programs kept between exchanges ----
+ *
+ * Starting the program costs more than most exchanges (tens of milliseconds mapping libcurl and
+ * its libraries): one that has answered is kept, idle, for the next exchange, whichever client
+ * makes it, each exchange over a connection of its own. As many run as exchanges are in flight;
+ * at most POOL_IDLE_MAX wait idle, and one idle for SCEP_HTTP_SERVE_IDLE_MS ends by itself. */
+#define POOL_IDLE_MAX 8
+#define POOL_LEAVING_MAX 64
+
+typedef struct pooled {
+	pid_t pid;
+	int fd;
+	int64_t idle_since;        /* ec_elapsed_ms() */
+	char path[EC_PATH_MAX];    /* the program, so that a changed EVERCERT_HTTP_HELPER is heeded */
+} pooled;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pooled pool[POOL_IDLE_MAX];
+static size_t pool_n;
+static pid_t leaving[POOL_LEAVING_MAX]; /* closed, not yet reaped */
+static size_t leaving_n;
+
+/* Reaps, without waiting, programs that were let go; pool_lock held. */
+static void reap_leaving(void)
+{
+	for (size_t i = 0; i < leaving_n;) {
+		int status;
+		pid_t r = waitpid(leaving[i], &status, WNOHANG);
+		if (r == leaving[i] || (r < 0 && errno == ECHILD))
+			leaving[i] = leaving[--leaving_n];
+		else
+			i++;
+	}
+}
+
+/* Lets a program go: its input ends, so it exits; pool_lock held. */
+static void let_go(pid_t pid, int fd)
+{
+	close(fd);
+	int status;
+	if (waitpid(pid, &status, WNOHANG) == pid)
+		return;
+	if (leaving_n == POOL_LEAVING_MAX) { /* many at once: this one is waited for */
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	leaving[leaving_n++] = pid;
+}
+
+/* An idle program of path that still waits (nothing written, not closed, not near its own idle
+ * end), or none. */
+static bool pool_take(const char *path, pid_t *pid, int *fd)
+{
+	bool found = false;
+	int64_t now = ec_elapsed_ms();
+	pthread_mutex_lock(&pool_lock);
+	reap_leaving();
+	while (!found && pool_n > 0) {
+		pooled p = pool[--pool_n];
+		struct pollfd w = {p.fd, POLLIN, 0};
+		bool fresh = now - p.idle_since < SCEP_HTTP_SERVE_IDLE_MS / 2 && poll(&w, 1, 0) == 0;
+		if (fresh && strcmp(p.path, path) == 0) {
+			*pid = p.pid;
+			*fd = p.fd;
+			found = true;
+		} else {
+			let_go(p.pid, p.fd);
+		}
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return found;
+}
+
+static void pool_put(const char *path, pid_t pid, int fd)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (pool_n == POOL_IDLE_MAX) {
+		let_go(pid, fd);
+	} else {
+		pool[pool_n] = (pooled){.pid = pid, .fd = fd, .idle_since = ec_elapsed_ms()};
+		snprintf(pool[pool_n].path, sizeof(pool[pool_n].path), "%s", path);
+		pool_n++;
+	}
+	pthread_mutex_unlock(&pool_lock);
+}
+
+/* A program for the next exchange: an idle one, or a new one started with --serve. */
+static int serving_program(const char *path, pid_t *pid, int *fd, ec_err *err)
+{
+	if (pool_take(path, pid, fd))
+		return 0;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return ec_err_set(err, "socketpair: %s", strerror(errno));
+	char *argv[] = {(char *)path, "--serve", NULL};
+	if (spawn(argv, sv[1], pid, err) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[1]);
+	(void)fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	*fd = sv[0];
+	return 0;
+}
+
+/* One framed exchange with a serving program: the result's encoding in out (frame removed);
+ * the program goes back to the pool after a whole answer, otherwise it is ended and its exit
+ * status, when it says more, becomes the reason. */
+static int framed_exchange(const char *path, const ec_buf *request, long timeout_ms, ec_buf *out, ec_err *err)
+{
+	pid_t pid = 0;
+	int fd = -1, status = 0;
+	if (serving_program(path, &pid, &fd, err) != 0)
+		return -1;
+	uint32_t n = (uint32_t)request->len;
+	ec_buf frame;
+	ec_buf_init(&frame, sizeof(n) + request->len);
+	if (ec_buf_append(&frame, &n, sizeof(n)) != 0 || ec_buf_append(&frame, request->data, request->len) != 0) {
+		ec_buf_free(&frame);
+		kill(pid, SIGKILL);
+		reap_soon(pid, &status, false);
+		close(fd);
+		return ec_err_set(err, "out of memory");
+	}
+	helper_io io = {.fd = fd, .name = path, .input = frame.data, .input_len = frame.len, .writing = true,
+	                .framed = true, .output = out};
+	int rc = exchange_io(&io, timeout_ms, err);
+	ec_buf_free(&frame);
+	if (rc == 0) {
+		pool_put(path, pid, fd);
+		memmove(out->data, out->data + sizeof(n), out->len - sizeof(n));
+		out->len -= sizeof(n);
+		return 0;
+	}
+	close(fd);
+	reap_soon(pid, &status, rc == -2);
+	if (rc == -2 && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		ec_err_set(err, "%s exited with status %d", path, WEXITSTATUS(status));
+	else if (rc == -2 && WIFSIGNALED(status))
+		ec_err_set(err, "%s died of signal %d", path, WTERMSIG(status));
+	return -1;
+}
+
 static void helper_exchange(void *state, const scep_http_call *call, scep_http_result *res)
 {
 	scep_http_result_init(res);
@@ -242,24 +410,14 @@ static void helper_exchange(void *state, const scep_http_call *call, scep_http_r
 	ec_buf request, output;
 	ec_buf_init(&request, SCEP_HTTP_WIRE_CALL_MAX);
 	ec_buf_init(&output, RESULT_MAX);
-	int status = 0;
 	if (helper_path(path, sizeof(path), &err) != 0)
 		goto failed;
 	if (scep_http_wire_put_call(&request, call) != 0) {
 		ec_err_set(&err, "request too large for %s", path);
 		goto failed;
 	}
-	char *argv[] = {path, NULL};
-	int ran = run(argv, request.data, request.len, call->total_timeout_ms + START_MARGIN_MS, &output, &status, &err);
-	if (ran == -1 || (ran == -2 && !(WIFEXITED(status) && WEXITSTATUS(status) != 0)))
+	if (framed_exchange(path, &request, call->total_timeout_ms + START_MARGIN_MS, &output, &err) != 0)
 		goto failed;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (WIFSIGNALED(status))
-			ec_err_set(&err, "%s died of signal %d", path, WTERMSIG(status));
-		else
-			ec_err_set(&err, "%s exited with status %d", path, WEXITSTATUS(status));
-		goto failed;
-	}
 	if (scep_http_wire_get_result(output.data, output.len, res, &err) != 0) {
 		ec_err_wrap(&err, "the result of %s", path);
 		goto failed;

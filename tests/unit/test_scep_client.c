@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "scep_client/scep_client.h"
 #include "scep_client/scep_http.h"
 #include "util/encoding.h"
+#include "testutil.h"
 
 #define BIG_BODY (2 * 1024 * 1024)
 #define SLOW_SECONDS 2
@@ -859,8 +861,16 @@ static void helper_missing(void **state)
 static void helper_misbehaves(void **state)
 {
 	/* Programs that are not evercert-http: one that ends without a word (before or after the
-	 * request reached it), one that fails, one that writes text without end. */
-	static const char *const impostors[] = {"/bin/true", "/bin/false", "/usr/bin/yes", NULL};
+	 * request reached it), one that fails, one that writes text without end whatever it is
+	 * asked (yes(1) itself refuses evercert-http's options). */
+	char *dir = tu_tmpdir("impostor"), chatter[512];
+	snprintf(chatter, sizeof(chatter), "%s/chatter", dir);
+	FILE *f = fopen(chatter, "w");
+	assert_non_null(f);
+	fputs("#!/bin/sh\nexec yes\n", f);
+	fclose(f);
+	assert_int_equal(chmod(chatter, 0700), 0);
+	const char *const impostors[] = {"/bin/true", "/bin/false", chatter, NULL};
 	static const char *const said[] = {"did not read its request", "exited with status 1", "wrote more than", NULL};
 	scep_client *c = client("", 0, false);
 	for (int i = 0; impostors[i] != NULL; i++) {
@@ -882,6 +892,9 @@ static void helper_misbehaves(void **state)
 	with_helper(NULL);
 	assert_non_null(strstr(err.msg, "--base failed"));
 	scep_client_free(c);
+	unlink(chatter);
+	rmdir(dir);
+	free(dir);
 }
 
 static const struct CMUnitTest helper_failures[] = {
