@@ -9,7 +9,7 @@ STATE_DIR  ?= var
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run demo test test-unit test-asan test-tsan lint fuzz bench bench-growth soak clean
+.PHONY: all deps build run run-cluster demo test test-unit test-asan test-tsan lint fuzz bench bench-growth soak clean
 
 all: build
 
@@ -25,6 +25,10 @@ build: deps $(BUILD)/Makefile
 # The main job: a CA named ROOTCA on the shipped configuration, listening on 127.0.0.1:8080.
 run: build
 	./$(BUILD)/evercertd --config $(CONFIG) --state-dir $(STATE_DIR) --foreground
+
+# The cluster of docs/CLUSTER.md on loopback: PostgreSQL, two nodes of ROOTCA, HAProxy on :8080.
+run-cluster: build
+	bash scripts/run-cluster.sh $(BUILD)
 
 demo: build
 	bash scripts/demo.sh $(BUILD)
