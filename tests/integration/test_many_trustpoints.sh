@@ -134,13 +134,15 @@ verdict "(b) ROLLCA switched within $LATE_MS ms of its CA certificate's end" \
   $TIMELINESS switch "$log" "$started" ROLLCA "$LATE_MS"
 verdict "(c) every answer of the operator socket within $ANSWER_MS ms" \
   $TIMELINESS latency "$WORK/probe.jsonl" "$started" "$ANSWER_MS"
-# (d) From the log's times: the SIGTERM 5 s after the command's start.
+# (d) From the log's times: the SIGTERM 5 s after the command's start. A log line is stamped a
+# moment after the instant it tells of, so the two stamps may be a few ms closer than the
+# daemon's own monotonic measure: 10 ms are allowed on the early side.
 hang_start=$(grep -m1 "trustpoint HANG: post-install command started (pid $hang)" "$log" | cut -d' ' -f1)
 hang_term=$(grep -m1 "post-install command (pid $hang) still running after 5 s: SIGTERM sent" "$log" | cut -d' ' -f1)
 term_ms=$(($(date -d "$hang_term" +%s%3N) - $(date -d "$hang_start" +%s%3N)))
 echo "HANG's post-install: SIGTERM sent $term_ms ms after its start (timeout 5 s)"
 verdict "(d) the hanging post-install command got SIGTERM within $LATE_MS ms of its 5 s timeout" \
-  test "$term_ms" -ge 5000 -a "$term_ms" -le $((5000 + LATE_MS))
+  test "$term_ms" -ge 4990 -a "$term_ms" -le $((5000 + LATE_MS))
 
 echo "whole test: $(since_start) s since the daemon's start"
 [ "${#failed[@]}" -eq 0 ] || fail "$(printf '%s; ' "${failed[@]}")"
