@@ -5,6 +5,8 @@
 # under the same load generator, same key size, and (4) the idle memory of a client-only
 # evercertd (bench/client_rss.sh). Prints the two ratios evercert / peer and evercert / bound.
 # Runs in a private network namespace: the peer binds every interface.
+# bench/cluster.sh then runs the same load on PostgreSQL (one node, three behind HAProxy);
+# BENCH_PG=0 leaves it out.
 # BENCH_GROWTH=1 adds bench/growth.sh: throughput against 10^5 and 10^6 stored certificates and
 # the cost of reissuing a CRL of 10^4 and 10^5 entries.
 set -euo pipefail
@@ -69,6 +71,11 @@ r2 = ours["enroll_per_s"] / bound
 print("   evercert / scepserver = %.2f   evercert / RSA bound (%.1f/s) = %.2f   p99/p50 = %.2f"
       % (r1, bound, r2, ours["p99_ms"] / ours["p50_ms"] if ours["p50_ms"] else 0))
 PY
+
+# The same load on PostgreSQL, one node and three behind HAProxy, beside the SQLite figures.
+if [ "${BENCH_PG:-1}" = 1 ]; then
+  bash "$root/bench/cluster.sh" "$build" "$ours"
+fi
 
 # Already inside the private network namespace: client_rss.sh runs in it as it is.
 EVERCERT_IN_NETNS=1 bash "$root/bench/client_rss.sh" "$build" | grep -v '^{'
