@@ -7,8 +7,8 @@
  * state machine) can choose between retrying later (unreachable, 5xx with optional Retry-After)
  * and failing (4xx, wrong content type). Bodies are returned raw; SCEP parsing is scep.h's job.
  *
- * The exchange itself is made by a transport (scep_http.h): by default a short-lived
- * `evercert-http` process per exchange, so that the daemon does not map libcurl; in-process
+ * The exchange itself is made by a transport (scep_http.h): by default an `evercert-http`
+ * process (kept between exchanges), so that the daemon does not map libcurl; in-process
  * libcurl when scep_client_use_transport says so.
  *
  * Thread safety: a scep_client may be used by one thread at a time.

@@ -3,8 +3,9 @@
  *
  * scep_client (scep_client.h) decides what to ask and how to read the answer; a transport only
  * makes the exchange. The curl transport (scep_http_curl.c, in the evercert_curl library) makes
- * it in-process over libcurl. The helper transport (scep_http_helper.c) hands it to a short-lived
- * `evercert-http` process, which runs the curl transport and exits: evercertd itself never maps
+ * it in-process over libcurl. The helper transport (scep_http_helper.c) hands it to an
+ * `evercert-http --serve` process, which runs the curl transport (kept, idle, for the next
+ * exchange once it has answered): evercertd itself never maps
  * libcurl and what it brings (GnuTLS, p11-kit, Kerberos, LDAP, SSH: about 4 MiB resident), and no
  * reply from the network is parsed at the HTTP level in the process that holds the private keys.
  *
@@ -58,7 +59,8 @@ typedef struct scep_http_transport {
 	void (*exchange)(void *state, const scep_http_call *call, scep_http_result *res);
 } scep_http_transport;
 
-/* The default: one `evercert-http` process per exchange. The program is looked for in
+/* The default: `evercert-http` processes, each making one exchange at a time and kept between
+ * exchanges. The program is looked for in
  * $EVERCERT_HTTP_HELPER, then beside the running executable. */
 extern const scep_http_transport scep_http_helper_transport;
 
