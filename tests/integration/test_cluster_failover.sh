@@ -16,7 +16,7 @@ load_mark "$WORK/mark0"
 load_wait_more 2 "$WORK/mark0" 60 || fail "the 8 clients did not enroll through three nodes ($(load_got) certificates)"
 pass "8 clients enroll through HAProxy in front of three nodes ($(load_got) certificates so far)"
 
-# The node HAProxy sent the latest request to is killed: it is likely to be in the middle of one.
+# Under this load a node usually has requests in hand: the kill may cut some of them.
 kill_node node2
 haproxy_wait_up 2
 load_mark "$WORK/mark1"
