@@ -68,6 +68,19 @@ typedef struct store_ops {
 	int (*state_version)(store_backend *b, int64_t *version, ec_err *err);
 } store_ops;
 
+/* Every operation but close, by name. A backend names its functions <prefix>_<operation>, declares
+ * them with STORE_OP_DECLARE and fills its table with STORE_OP_ENTRY: the compiler then checks
+ * each one against its member's type, and a table cannot leave one out. */
+#define STORE_OPERATIONS(X) X(reserve_serial) X(last_serial) X(record_issued) X(record_granted) X(cert_get) \
+	X(cert_set_revoked) X(cert_each_revoked) X(cert_count) X(request_insert) X(request_find) X(request_get) \
+	X(request_set_state) X(request_each) X(request_expire) X(request_next_expiry) X(request_count) \
+	X(request_count_from) X(request_count_kept_from) X(purge) X(refusal_record) X(refusal_count) X(ca_put) \
+	X(ca_set_role) X(ca_set_link) X(ca_delete) X(ca_each) X(otp_add) X(otp_consume) X(otp_check) X(meta_get) \
+	X(meta_set) X(ca_key_put) X(ca_key_get) X(ca_bootstrap_lock) X(lease_acquire) X(lease_release) X(crl_put) \
+	X(crl_get) X(state_version)
+#define STORE_OP_DECLARE(fn, op) __typeof__(*((store_ops *)0)->op) fn;
+#define STORE_OP_ENTRY(fn, op) .op = fn,
+
 /* ---- shared by the backends (defined with the SQLite backend) ---- */
 #define STORE_OTP_HASH_MAX 65    /* SHA-256 hex + NUL */
 /* Serial text: upper-case hex without leading zeros; store_serial_canon parses text of at most cap

@@ -82,30 +82,10 @@ int pg_ca_delete(store_backend *b, int generation, ec_err *err)
 	return 0;
 }
 
-/* Reads a row of CA_COLS into out (zeroed first); on failure it holds nothing to free. */
-static int read_ca(const PGresult *r, int row, void *out, ec_err *err)
-{
-	store_ca_cert *ca = out;
-	memset(ca, 0, sizeof(*ca));
-	ca->generation = (int)pg_col_int(r, row, 0);
-	ca->role = (enum store_ca_role)pg_col_int(r, row, 1);
-	pg_col_text(r, row, 2, ca->serial, sizeof(ca->serial));
-	ca->not_before = pg_col_int(r, row, 3);
-	ca->not_after = pg_col_int(r, row, 4);
-	if (pg_col_blob(r, row, 5, &ca->der, &ca->der_len) != 0 ||
-	    pg_col_blob(r, row, 6, &ca->link_der, &ca->link_der_len) != 0) {
-		store_ca_cert_free(ca);
-		return ec_err_set(err, "reading CA generation %d: out of memory", ca->generation);
-	}
-	return 0;
-}
-
-static const pg_row_type ca_rows = { STORE_ROW_CA, sizeof(store_ca_cert), 0, read_ca };
-
 int pg_ca_each(store_backend *b, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
 {
 	pg_walk w = {"SELECT " CA_COLS " FROM ca_certs WHERE generation > $1 ORDER BY generation LIMIT $2", 2,
-	             &ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
+	             &store_ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
 	return pg_each(b, &w, err);
 }
 

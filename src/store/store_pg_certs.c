@@ -9,7 +9,6 @@
 #include <string.h>
 
 #define CERT_COLS "serial, issuer_serial, subject, not_before, not_after, status, revoked_at, der"
-#define CERT_NCOLS 8
 
 /* ---- serials ---- */
 
@@ -74,37 +73,11 @@ int pg_last_serial(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err)
 
 /* ---- issued certificates ---- */
 
-/* Reads a row of CERT_COLS into out (zeroed first); on failure it holds nothing to free. */
-static int read_cert(const PGresult *r, int row, void *out, ec_err *err)
-{
-	store_cert *c = out;
-	memset(c, 0, sizeof(*c));
-	pg_col_text(r, row, 0, c->serial, sizeof(c->serial));
-	pg_col_text(r, row, 1, c->issuer_serial, sizeof(c->issuer_serial));
-	pg_col_text(r, row, 2, c->subject, sizeof(c->subject));
-	c->not_before = pg_col_int(r, row, 3);
-	c->not_after = pg_col_int(r, row, 4);
-	c->status = (enum store_cert_status)pg_col_int(r, row, 5);
-	c->revoked_at = pg_col_int(r, row, 6);
-	if (pg_col_blob(r, row, 7, &c->der, &c->der_len) != 0)
-		return ec_err_set(err, "reading certificate %s: out of memory", c->serial);
-	return 0;
-}
-
-static const pg_row_type cert_rows = { STORE_ROW_CERT, sizeof(store_cert), CERT_NCOLS, read_cert };
-
 int pg_cert_row_insert(store_backend *b, const store_cert *cert, const char *serial, int64_t num, ec_err *err)
 {
 	pg_params p = {0};
-	pg_param_text(&p, serial, STORE_SERIAL_MAX);
-	pg_param_int(&p, num);
-	pg_param_text(&p, cert->issuer_serial, sizeof(cert->issuer_serial));
-	pg_param_text(&p, cert->subject, sizeof(cert->subject));
-	pg_param_int(&p, cert->not_before);
-	pg_param_int(&p, cert->not_after);
-	pg_param_int(&p, cert->status);
-	pg_param_int(&p, cert->revoked_at);
-	pg_param_blob(&p, cert->der, cert->der_len);
+	store_params w = pg_writer(&p);
+	store_params_cert(&w, cert, serial, num);
 	return pg_run(b, "INSERT INTO certs (" CERT_COLS ", serial_num) VALUES ($1, $3, $4, $5, $6, $7, $8, $9, $2)",
 	              &p, NULL, err, "inserting the certificate row");
 }
@@ -133,9 +106,8 @@ int pg_record_issued(store_backend *b, const store_cert *cert, int64_t request_i
 	int64_t num = 0;
 	int rc = -1;
 
-	if (store_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
-		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
-		                  (int)sizeof(cert->serial), cert->serial);
+	if (store_cert_serial(cert, serial, &num, err) != 0)
+		return -1;
 	pg_lock(b);
 	if (pg_begin(b, err) != 0 || pg_cert_row_insert(b, cert, serial, num, err) != 0)
 		goto out;
@@ -176,9 +148,8 @@ int pg_record_granted(store_backend *b, store_request *req, const store_cert *ce
 	char hash[STORE_OTP_HASH_MAX];
 	int64_t num = 0;
 
-	if (store_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
-		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
-		                  (int)sizeof(cert->serial), cert->serial);
+	if (store_cert_serial(cert, serial, &num, err) != 0)
+		return -1;
 	if (otp != NULL && store_otp_hash(otp, hash, err) != 0)
 		return -1;
 	pg_lock(b);
@@ -196,21 +167,20 @@ int pg_record_granted(store_backend *b, store_request *req, const store_cert *ce
 int pg_cert_get(store_backend *b, const char *serial, store_cert *out, ec_err *err)
 {
 	char canon[STORE_SERIAL_MAX];
-	int64_t num;
 
 	memset(out, 0, sizeof(*out));
-	if (serial == NULL)
-		return ec_err_set(err, "looking up a certificate: no serial given");
-	if (store_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
-		return 1;
+	int rc = store_serial_arg(serial, canon, "looking up a certificate", err);
+	if (rc != 0)
+		return rc;
 	pg_params p = {0};
 	pg_param_text(&p, canon, sizeof(canon));
 	pg_lock(b);
 	PGresult *r = pg_exec(b, "SELECT " CERT_COLS " FROM certs WHERE serial = $1", &p, NULL, err,
 	                      "reading the certificate");
-	int rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
+	rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
+	store_cols c = pg_cols(r, 0);
 	if (rc == 0)
-		rc = read_cert(r, 0, out, err);
+		rc = store_cert_rows.read(&c, out, err);
 	pq.PQclear(r);
 	pg_unlock(b);
 	if (rc < 0)
@@ -221,12 +191,10 @@ int pg_cert_get(store_backend *b, const char *serial, store_cert *out, ec_err *e
 int pg_cert_set_revoked(store_backend *b, const char *serial, bool revoked, ec_time when, ec_err *err)
 {
 	char canon[STORE_SERIAL_MAX];
-	int64_t num, changed = 0;
-
-	if (serial == NULL)
-		return ec_err_set(err, "revoking a certificate: no serial given");
-	if (store_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
-		return 1;
+	int64_t changed = 0;
+	int rc = store_serial_arg(serial, canon, "revoking a certificate", err);
+	if (rc != 0)
+		return rc;
 	pg_params p = {0};
 	pg_param_text(&p, canon, sizeof(canon));
 	pg_param_int(&p, revoked ? STORE_CERT_REVOKED : STORE_CERT_VALID);
@@ -237,7 +205,7 @@ int pg_cert_set_revoked(store_backend *b, const char *serial, bool revoked, ec_t
 	                            " ELSE $3 END, status = $2 WHERE serial = $1"
 	                          : "UPDATE certs SET status = $2, revoked_at = 0 WHERE serial = $1";
 	pg_lock(b);
-	int rc = pg_run(b, sql, &p, &changed, err, "updating the certificate");
+	rc = pg_run(b, sql, &p, &changed, err, "updating the certificate");
 	pg_unlock(b);
 	if (rc < 0)
 		return ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
@@ -249,7 +217,7 @@ int pg_cert_each_revoked(store_backend *b, const char *issuer_serial, int (*fn)(
 {
 	pg_walk w = {"SELECT " CERT_COLS ", serial_num FROM certs WHERE serial_num > $1 AND status = $3"
 	             " AND ($4::text IS NULL OR issuer_serial = $4) ORDER BY serial_num LIMIT $2",
-	             4, &cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
+	             4, &store_cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
 	             "listing revoked certificates"};
 	return pg_each(b, &w, err);
 }

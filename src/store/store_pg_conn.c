@@ -283,6 +283,46 @@ int pg_col_blob(const PGresult *r, int row, int col, uint8_t **out, size_t *len)
 	return 0;
 }
 
+static int64_t cols_int(const store_cols *c, int col)
+{
+	return pg_col_int(c->res, c->row, col);
+}
+
+static void cols_text(const store_cols *c, int col, char *dst, size_t size)
+{
+	pg_col_text(c->res, c->row, col, dst, size);
+}
+
+static int cols_blob(const store_cols *c, int col, uint8_t **out, size_t *len)
+{
+	return pg_col_blob(c->res, c->row, col, out, len);
+}
+
+store_cols pg_cols(const PGresult *r, int row)
+{
+	return (store_cols){cols_int, cols_text, cols_blob, r, row};
+}
+
+static void writer_int(store_params *p, int64_t v)
+{
+	pg_param_int(p->dst, v);
+}
+
+static void writer_text(store_params *p, const char *text, size_t cap)
+{
+	pg_param_text(p->dst, text, cap);
+}
+
+static void writer_blob(store_params *p, const uint8_t *data, size_t len)
+{
+	pg_param_blob(p->dst, data, len);
+}
+
+store_params pg_writer(pg_params *p)
+{
+	return (store_params){writer_int, writer_text, writer_blob, p, 1};
+}
+
 /* ---- transactions ---- */
 
 int pg_begin(store_backend *b, ec_err *err)
@@ -307,8 +347,10 @@ void pg_rollback(store_backend *b)
 
 /* Reads the page after *after into rows and moves *after to its last row. *n is the number of
  * rows read, also on failure (they are to be freed). */
-static int page_read(store_backend *b, const pg_walk *w, int64_t *after, char *rows, size_t *n, ec_err *err)
+static int page_read(void *conn, const void *walk, int64_t *after, char *rows, size_t *n, ec_err *err)
 {
+	store_backend *b = conn;
+	const pg_walk *w = walk;
 	pg_params p = {0};
 	*n = 0;
 	pg_param_int(&p, *after);
@@ -322,7 +364,8 @@ static int page_read(store_backend *b, const pg_walk *w, int64_t *after, char *r
 	int rc = r == NULL ? -1 : 0;
 	int count = r != NULL ? pq.PQntuples(r) : 0;
 	for (int i = 0; rc == 0 && i < count && *n < PG_PAGE; i++) {
-		if ((rc = w->type->read(r, i, rows + *n * w->type->size, err)) != 0)
+		store_cols c = pg_cols(r, i);
+		if ((rc = w->type->read(&c, rows + *n * w->type->size, err)) != 0)
 			break;
 		*after = pg_col_int(r, i, w->type->key_col);
 		++*n;
@@ -334,19 +377,5 @@ static int page_read(store_backend *b, const pg_walk *w, int64_t *after, char *r
 
 int pg_each(store_backend *b, const pg_walk *w, ec_err *err)
 {
-	char *rows = calloc(PG_PAGE, w->type->size);
-	int64_t after = INT64_MIN;
-	size_t n = 0;
-	int rc = 0;
-
-	if (rows == NULL)
-		return ec_err_set(err, "%s: out of memory", w->what);
-	do {
-		if (page_read(b, w, &after, rows, &n, err) != 0)
-			rc = ec_err_wrap(err, "%s", w->what);
-		for (size_t i = 0; i < n; i++)
-			rc = store_row_visit(w->type->kind, w->fn, w->ctx, rows + i * w->type->size, rc);
-	} while (rc == 0 && n == PG_PAGE);
-	free(rows);
-	return rc;
+	return store_walk_pages(w->type, PG_PAGE, page_read, b, w, w->fn, w->ctx, w->what, err);
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "store/store_backend.h"
+#include "store/store_rows.h"
 
 /* The ABI this backend is compiled against (libpq5 in Debian). */
 #define PG_LIBRARY "libpq.so.5"
@@ -102,6 +103,9 @@ int pg_count(store_backend *b, const char *sql, const pg_params *p, int64_t *cou
 int64_t pg_col_int(const PGresult *r, int row, int col);
 void pg_col_text(const PGresult *r, int row, int col, char *dst, size_t size);
 int pg_col_blob(const PGresult *r, int row, int col, uint8_t **out, size_t *len);
+/* The same as the shared row code sees them: row of r, and parameters appended to p. */
+store_cols pg_cols(const PGresult *r, int row);
+store_params pg_writer(pg_params *p);
 
 /* Transactions, inside the caller's lock: pg_begin opens one, pg_commit ends it, pg_rollback
  * ends it if one is still open (a failure may have ended it or the connection). */
@@ -111,19 +115,12 @@ void pg_rollback(store_backend *b);
 
 /* ---- paged walks (the _each calls) ---- */
 
-typedef struct pg_row_type {
-	enum store_row_kind kind;
-	size_t size;
-	int key_col;                 /* the integer column the walk is ordered by */
-	int (*read)(const PGresult *r, int row, void *out, ec_err *err); /* on failure nothing to free */
-} pg_row_type;
-
 /* One walk: the query takes $1 the last key seen and $2 the page size, then $3 (integer) and $4
  * (text, NULL sends NULL) when nparams says so. */
 typedef struct pg_walk {
 	const char *sql;
 	int nparams;
-	const pg_row_type *type;
+	const store_row_type *type;
 	int64_t filter_int;
 	const char *filter_text;
 	store_row_fn fn;
@@ -141,55 +138,11 @@ int pg_request_row_insert(store_backend *b, store_request *req, ec_err *err);
 /* 0 done, 1 no longer valid at now. */
 int pg_otp_use(store_backend *b, const char *hash, ec_time now, ec_err *err);
 
-/* The operations of store_pg_ops, by file (contracts: the store.h calls of the same name). */
-/* store_pg.c */
-int pg_meta_get(store_backend *b, const char *key, char *value, size_t size, ec_err *err);
-int pg_meta_set(store_backend *b, const char *key, const char *value, ec_err *err);
-/* store_pg_certs.c */
-int pg_reserve_serial(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err);
-int pg_last_serial(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err);
-int pg_record_issued(store_backend *b, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,
-                     size_t cert_der_len, ec_err *err);
-int pg_record_granted(store_backend *b, store_request *req, const store_cert *cert, const char *otp, ec_err *err);
-int pg_cert_get(store_backend *b, const char *serial, store_cert *out, ec_err *err);
-int pg_cert_set_revoked(store_backend *b, const char *serial, bool revoked, ec_time when, ec_err *err);
-int pg_cert_each_revoked(store_backend *b, const char *issuer_serial, int (*fn)(void *ctx, const store_cert *c),
-                         void *ctx, ec_err *err);
-int pg_cert_count(store_backend *b, int64_t *count, ec_err *err);
-/* store_pg_requests.c */
-int pg_request_insert(store_backend *b, store_request *req, ec_err *err);
-int pg_request_find(store_backend *b, const char *txid, const char *signer_fp, store_request *out, ec_err *err);
-int pg_request_get(store_backend *b, int64_t id, store_request *out, ec_err *err);
-int pg_request_set_state(store_backend *b, int64_t id, int state, int fail_info, ec_err *err);
-int pg_request_each(store_backend *b, int state, int (*fn)(void *ctx, const store_request *r), void *ctx,
-                    ec_err *err);
-int pg_request_expire(store_backend *b, ec_time now, ec_err *err);
-int pg_request_next_expiry(store_backend *b, int state, ec_time *at, ec_err *err);
-int pg_request_count(store_backend *b, int state, int64_t *count, ec_err *err);
-int pg_request_count_from(store_backend *b, int state, const char *source, int64_t *count, ec_err *err);
-int pg_request_count_kept_from(store_backend *b, const char *source, int64_t *count, ec_err *err);
-int pg_purge(store_backend *b, ec_time now, ec_time keep_for, ec_err *err);
-int pg_refusal_record(store_backend *b, const store_refusal *r, ec_err *err);
-int pg_refusal_count(store_backend *b, int64_t *count, ec_err *err);
-/* store_pg_ca.c */
-int pg_ca_put(store_backend *b, const store_ca_cert *ca, ec_err *err);
-int pg_ca_set_role(store_backend *b, int generation, int role, ec_err *err);
-int pg_ca_set_link(store_backend *b, int generation, const uint8_t *der, size_t der_len, ec_err *err);
-int pg_ca_delete(store_backend *b, int generation, ec_err *err);
-int pg_ca_each(store_backend *b, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err);
-int pg_otp_add(store_backend *b, const char *password, ec_time expires, ec_err *err);
-int pg_otp_consume(store_backend *b, const char *password, ec_time now, ec_err *err);
-int pg_otp_check(store_backend *b, const char *password, ec_time now, ec_err *err);
-/* store_pg_cluster.c */
-int pg_ca_key_put(store_backend *b, int generation, const uint8_t *der, size_t len, ec_err *err);
-int pg_ca_key_get(store_backend *b, int generation, uint8_t **der, size_t *len, ec_err *err);
-int pg_ca_bootstrap_lock(store_backend *b, bool take, ec_err *err);
-int pg_lease_acquire(store_backend *b, const char *name, const char *holder, ec_time now, ec_time ttl,
-                     bool *held, ec_err *err);
-int pg_lease_release(store_backend *b, const char *name, const char *holder, ec_err *err);
-int pg_crl_put(store_backend *b, const store_crl *crl, ec_err *err);
-int pg_crl_get(store_backend *b, store_crl *out, ec_err *err);
-int pg_state_version(store_backend *b, int64_t *version, ec_err *err);
+/* The operations of store_pg_ops (contracts: the store.h calls of the same name), each
+ * pg_<operation>, defined in the backend's file for its subject. */
+#define PG_OP_DECLARE(op) STORE_OP_DECLARE(pg_##op, op)
+#define PG_OP_ENTRY(op) STORE_OP_ENTRY(pg_##op, op)
+STORE_OPERATIONS(PG_OP_DECLARE)
 
 /* Prefixed to a statement that changes CA generations or the CRL: bumps the state version in
  * the same statement, hence the same transaction, so that other nodes see the change. */

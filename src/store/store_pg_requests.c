@@ -12,60 +12,14 @@
 #define REQ_COLS "id, txid, state, msg_type, fail_info, renewal, subject, signer_fp, pubkey_fp, " \
 	"ca_serial, source, created, expires, cert_serial, csr, signer, cert, reason"
 
-/* Reads a row of REQ_COLS into out (zeroed first); on failure it holds nothing to free. */
-static int read_request(const PGresult *res, int row, void *out, ec_err *err)
-{
-	store_request *r = out;
-	memset(r, 0, sizeof(*r));
-	r->id = pg_col_int(res, row, 0);
-	pg_col_text(res, row, 1, r->txid, sizeof(r->txid));
-	r->state = (enum store_req_state)pg_col_int(res, row, 2);
-	r->msg_type = (int)pg_col_int(res, row, 3);
-	r->fail_info = (int)pg_col_int(res, row, 4);
-	r->renewal = pg_col_int(res, row, 5) != 0;
-	pg_col_text(res, row, 6, r->subject, sizeof(r->subject));
-	pg_col_text(res, row, 7, r->signer_fp, sizeof(r->signer_fp));
-	pg_col_text(res, row, 8, r->pubkey_fp, sizeof(r->pubkey_fp));
-	pg_col_text(res, row, 9, r->ca_serial, sizeof(r->ca_serial));
-	pg_col_text(res, row, 10, r->source, sizeof(r->source));
-	r->created = pg_col_int(res, row, 11);
-	r->expires = pg_col_int(res, row, 12);
-	pg_col_text(res, row, 13, r->cert_serial, sizeof(r->cert_serial));
-	pg_col_text(res, row, 17, r->reason, sizeof(r->reason));
-	if (pg_col_blob(res, row, 14, &r->csr_der, &r->csr_der_len) != 0 ||
-	    pg_col_blob(res, row, 15, &r->signer_der, &r->signer_der_len) != 0 ||
-	    pg_col_blob(res, row, 16, &r->cert_der, &r->cert_der_len) != 0) {
-		store_request_free(r);
-		return ec_err_set(err, "reading request %" PRId64 ": out of memory", r->id);
-	}
-	return 0;
-}
-
-static const pg_row_type request_rows = { STORE_ROW_REQUEST, sizeof(store_request), 0, read_request };
-
 /* Inserts the request and sets its id (inside the caller's lock). A live transaction with the
  * same transactionID and signer, recorded meanwhile by another node, makes this fail with
  * "already recorded (UNIQUE constraint requests_live_txid)". */
 int pg_request_row_insert(store_backend *b, store_request *req, ec_err *err)
 {
 	pg_params p = {0};
-	pg_param_text(&p, req->txid, sizeof(req->txid));
-	pg_param_int(&p, req->state);
-	pg_param_int(&p, req->msg_type);
-	pg_param_int(&p, req->fail_info);
-	pg_param_int(&p, req->renewal ? 1 : 0);
-	pg_param_text(&p, req->subject, sizeof(req->subject));
-	pg_param_text(&p, req->signer_fp, sizeof(req->signer_fp));
-	pg_param_text(&p, req->pubkey_fp, sizeof(req->pubkey_fp));
-	pg_param_text(&p, req->ca_serial, sizeof(req->ca_serial));
-	pg_param_text(&p, req->source, sizeof(req->source));
-	pg_param_int(&p, req->created);
-	pg_param_int(&p, req->expires);
-	pg_param_text(&p, req->cert_serial, sizeof(req->cert_serial));
-	pg_param_blob(&p, req->csr_der, req->csr_der_len);
-	pg_param_blob(&p, req->signer_der, req->signer_der_len);
-	pg_param_blob(&p, req->cert_der, req->cert_der_len);
-	pg_param_text(&p, req->reason, sizeof(req->reason));
+	store_params w = pg_writer(&p);
+	store_params_request(&w, req);
 	PGresult *r = pg_exec(b, "INSERT INTO requests (txid, state, msg_type, fail_info, renewal, subject,"
 	                      " signer_fp, pubkey_fp, ca_serial, source, created, expires, cert_serial, csr,"
 	                      " signer, cert, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
@@ -95,8 +49,9 @@ static int request_fetch(store_backend *b, const char *sql, const pg_params *p, 
 	pg_lock(b);
 	PGresult *r = pg_exec(b, sql, p, NULL, err, "reading the request");
 	int rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
+	store_cols c = pg_cols(r, 0);
 	if (rc == 0)
-		rc = read_request(r, 0, out, err);
+		rc = store_request_rows.read(&c, out, err);
 	pq.PQclear(r);
 	pg_unlock(b);
 	return rc;
@@ -157,7 +112,7 @@ int pg_request_each(store_backend *b, int state, int (*fn)(void *ctx, const stor
 	char what[64];
 	snprintf(what, sizeof(what), "listing requests in state %d", state);
 	pg_walk w = {"SELECT " REQ_COLS " FROM requests WHERE id > $1 AND state = $3 ORDER BY id LIMIT $2", 3,
-	             &request_rows, state, NULL, {.request = fn}, ctx, what};
+	             &store_request_rows, state, NULL, {.request = fn}, ctx, what};
 	return pg_each(b, &w, err);
 }
 

@@ -376,9 +376,8 @@ int sq_record_granted(store_backend *st, store_request *req, const store_cert *c
 	char hash[STORE_OTP_HASH_MAX];
 	int64_t num = 0;
 
-	if (store_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
-		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
-		                  (int)sizeof(cert->serial), cert->serial);
+	if (store_cert_serial(cert, serial, &num, err) != 0)
+		return -1;
 	if (otp != NULL && store_otp_hash(otp, hash, err) != 0)
 		return -1;
 	grant_job job = {.req = req, .otp_hash = otp != NULL ? hash : NULL, .cert = cert, .serial = serial,
@@ -461,44 +460,6 @@ int sq_meta_set(store_backend *st, const char *key, const char *value, ec_err *e
 const store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
-	.reserve_serial = sq_reserve_serial,
-	.last_serial = sq_last_serial,
-	.record_issued = sq_record_issued,
-	.record_granted = sq_record_granted,
-	.cert_get = sq_cert_get,
-	.cert_set_revoked = sq_cert_set_revoked,
-	.cert_each_revoked = sq_cert_each_revoked,
-	.cert_count = sq_cert_count,
-	.request_insert = sq_request_insert,
-	.request_find = sq_request_find,
-	.request_get = sq_request_get,
-	.request_set_state = sq_request_set_state,
-	.request_each = sq_request_each,
-	.request_expire = sq_request_expire,
-	.request_next_expiry = sq_request_next_expiry,
-	.request_count = sq_request_count,
-	.request_count_from = sq_request_count_from,
-	.request_count_kept_from = sq_request_count_kept_from,
-	.purge = sq_purge,
-	.refusal_record = sq_refusal_record,
-	.refusal_count = sq_refusal_count,
-	.ca_put = sq_ca_put,
-	.ca_set_role = sq_ca_set_role,
-	.ca_set_link = sq_ca_set_link,
-	.ca_delete = sq_ca_delete,
-	.ca_each = sq_ca_each,
-	.otp_add = sq_otp_add,
-	.otp_consume = sq_otp_consume,
-	.otp_check = sq_otp_check,
-	.meta_get = sq_meta_get,
-	.meta_set = sq_meta_set,
 	.shared = false,
-	.ca_key_put = sq_ca_key_put,
-	.ca_key_get = sq_ca_key_get,
-	.ca_bootstrap_lock = sq_ca_bootstrap_lock,
-	.lease_acquire = sq_lease_acquire,
-	.lease_release = sq_lease_release,
-	.crl_put = sq_crl_put,
-	.crl_get = sq_crl_get,
-	.state_version = sq_state_version,
+	STORE_OPERATIONS(SQ_OP_ENTRY)
 };

@@ -76,27 +76,8 @@ int sq_ca_delete(store_backend *st, int generation, ec_err *err)
 	return 0;
 }
 
-/* Reads a row of CA_COLS into ca (zeroed first); on failure ca holds nothing to free. */
-static int read_ca(sqlite3_stmt *s, void *row, ec_err *err)
-{
-	store_ca_cert *ca = row;
-	memset(ca, 0, sizeof(*ca));
-	ca->generation = sqlite3_column_int(s, 0);
-	ca->role = sqlite3_column_int(s, 1);
-	sq_col_text(s, 2, ca->serial, sizeof(ca->serial));
-	ca->not_before = sqlite3_column_int64(s, 3);
-	ca->not_after = sqlite3_column_int64(s, 4);
-	if (sq_col_blob(s, 5, &ca->der, &ca->der_len) != 0 || sq_col_blob(s, 6, &ca->link_der, &ca->link_der_len) != 0) {
-		store_ca_cert_free(ca);
-		return ec_err_set(err, "reading CA generation %d: out of memory", ca->generation);
-	}
-	return 0;
-}
-
-static const row_type ca_rows = { STORE_ROW_CA, sizeof(store_ca_cert), 0, read_ca };
-
 int sq_ca_each(store_backend *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
 {
-	paged_walk w = {ST_CA_EACH, &ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
+	paged_walk w = {ST_CA_EACH, &store_ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
 	return sq_each(st, &w, err);
 }

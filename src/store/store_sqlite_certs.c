@@ -77,38 +77,12 @@ int sq_last_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err
 
 /* ---- issued certificates ---- */
 
-/* Reads a row of CERT_COLS into c (zeroed first); on failure c holds nothing to free. */
-static int read_cert(sqlite3_stmt *s, void *row, ec_err *err)
-{
-	store_cert *c = row;
-	memset(c, 0, sizeof(*c));
-	sq_col_text(s, 0, c->serial, sizeof(c->serial));
-	sq_col_text(s, 1, c->issuer_serial, sizeof(c->issuer_serial));
-	sq_col_text(s, 2, c->subject, sizeof(c->subject));
-	c->not_before = sqlite3_column_int64(s, 3);
-	c->not_after = sqlite3_column_int64(s, 4);
-	c->status = sqlite3_column_int(s, 5);
-	c->revoked_at = sqlite3_column_int64(s, 6);
-	if (sq_col_blob(s, 7, &c->der, &c->der_len) != 0)
-		return ec_err_set(err, "reading certificate %s: out of memory", c->serial);
-	return 0;
-}
-
-static const row_type cert_rows = { STORE_ROW_CERT, sizeof(store_cert), CERT_NCOLS, read_cert };
-
 /* Inserts the certificate row (inside the caller's transaction). */
 int sq_cert_row_insert(store_backend *st, const store_cert *cert, const char *serial, int64_t num, ec_err *err)
 {
 	binder b = sq_bind(st, ST_CERT_INSERT);
-	sq_bind_text(&b, 1, serial, STORE_SERIAL_MAX);
-	sq_bind_int(&b, 2, num);
-	sq_bind_text(&b, 3, cert->issuer_serial, sizeof(cert->issuer_serial));
-	sq_bind_text(&b, 4, cert->subject, sizeof(cert->subject));
-	sq_bind_int(&b, 5, cert->not_before);
-	sq_bind_int(&b, 6, cert->not_after);
-	sq_bind_int(&b, 7, cert->status);
-	sq_bind_int(&b, 8, cert->revoked_at);
-	sq_bind_blob(&b, 9, cert->der, cert->der_len);
+	store_params p = sq_params(&b);
+	store_params_cert(&p, cert, serial, num);
 	return sq_exec(st, &b, NULL, err, "inserting the certificate row");
 }
 
@@ -134,9 +108,8 @@ int sq_record_issued(store_backend *st, const store_cert *cert, int64_t request_
 	int64_t num = 0;
 	int rc = -1;
 
-	if (store_serial_canon(cert->serial, sizeof(cert->serial), serial, &num) != 0)
-		return ec_err_set(err, "recording a certificate: bad serial '%.*s'",
-		                  (int)sizeof(cert->serial), cert->serial);
+	if (store_cert_serial(cert, serial, &num, err) != 0)
+		return -1;
 	sq_lock(st);
 	if (sq_tx(st, ST_BEGIN, err) != 0 || sq_cert_row_insert(st, cert, serial, num, err) != 0)
 		goto out;
@@ -156,19 +129,18 @@ out:
 int sq_cert_get(store_backend *st, const char *serial, store_cert *out, ec_err *err)
 {
 	char canon[STORE_SERIAL_MAX];
-	int64_t num;
 
 	memset(out, 0, sizeof(*out));
-	if (serial == NULL)
-		return ec_err_set(err, "looking up a certificate: no serial given");
-	if (store_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
-		return 1;
+	int rc = store_serial_arg(serial, canon, "looking up a certificate", err);
+	if (rc != 0)
+		return rc;
 	sq_lock(st);
 	binder b = sq_bind(st, ST_CERT_GET);
 	sq_bind_text(&b, 1, canon, sizeof(canon));
-	int rc = sq_query(st, &b, err, "reading the certificate");
+	rc = sq_query(st, &b, err, "reading the certificate");
+	store_cols c = sq_cols(b.s);
 	if (rc == 0)
-		rc = read_cert(b.s, out, err);
+		rc = store_cert_rows.read(&c, out, err);
 	sq_done(b.s);
 	sq_unlock(st);
 	if (rc < 0)
@@ -179,19 +151,17 @@ int sq_cert_get(store_backend *st, const char *serial, store_cert *out, ec_err *
 int sq_cert_set_revoked(store_backend *st, const char *serial, bool revoked, ec_time when, ec_err *err)
 {
 	char canon[STORE_SERIAL_MAX];
-	int64_t num, changed = 0;
-
-	if (serial == NULL)
-		return ec_err_set(err, "revoking a certificate: no serial given");
-	if (store_serial_canon(serial, SIZE_MAX, canon, &num) != 0)
-		return 1;
+	int64_t changed = 0;
+	int rc = store_serial_arg(serial, canon, "revoking a certificate", err);
+	if (rc != 0)
+		return rc;
 	sq_lock(st);
 	binder b = sq_bind(st, revoked ? ST_CERT_REVOKE : ST_CERT_UNREVOKE);
 	sq_bind_text(&b, 1, canon, sizeof(canon));
 	sq_bind_int(&b, 2, revoked ? STORE_CERT_REVOKED : STORE_CERT_VALID);
 	if (revoked)
 		sq_bind_int(&b, 3, when);
-	int rc = sq_exec(st, &b, &changed, err, "updating the certificate");
+	rc = sq_exec(st, &b, &changed, err, "updating the certificate");
 	sq_unlock(st);
 	if (rc < 0)
 		return ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
@@ -201,7 +171,7 @@ int sq_cert_set_revoked(store_backend *st, const char *serial, bool revoked, ec_
 int sq_cert_each_revoked(store_backend *st, const char *issuer_serial,
                             int (*fn)(void *ctx, const store_cert *c), void *ctx, ec_err *err)
 {
-	paged_walk w = {ST_CERT_REVOKED, &cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
+	paged_walk w = {ST_CERT_REVOKED, &store_cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
 	                "listing revoked certificates"};
 	return sq_each(st, &w, err);
 }

@@ -18,9 +18,9 @@
 #include <stdint.h>
 
 #include "store/store_backend.h"
+#include "store/store_rows.h"
 
 #define STORE_PAGE 64            /* rows per page of an iteration */
-#define CERT_NCOLS 8             /* the columns a certificate row is read from */
 
 enum stmt_id {
 	ST_BEGIN,
@@ -124,6 +124,9 @@ void sq_bind_blob(binder *b, int i, const uint8_t *p, size_t len);
  * and empty read as NULL/0; -1 when out of memory). */
 void sq_col_text(sqlite3_stmt *s, int i, char *dst, size_t size);
 int sq_col_blob(sqlite3_stmt *s, int i, uint8_t **out, size_t *len);
+/* The same as the shared row code sees them: the current row of s, and b's parameters from 1. */
+store_cols sq_cols(sqlite3_stmt *s);
+store_params sq_params(binder *b);
 
 /* Transactions: sq_tx runs ST_BEGIN, ST_COMMIT or ST_ROLLBACK; sq_tx_abort rolls back if a
  * transaction is still open (a failure may already have ended it). */
@@ -132,19 +135,11 @@ void sq_tx_abort(store_backend *st);
 
 /* ---- paged walks (the _each calls) ---- */
 
-/* How to read one kind of row; its kind says how to free it and hand it over. */
-typedef struct row_type {
-	enum store_row_kind kind;
-	size_t size;
-	int key_col;                 /* the integer column the walk is ordered by */
-	int (*read)(sqlite3_stmt *s, void *row, ec_err *err); /* on failure nothing to free */
-} row_type;
-
 /* One walk: the query takes ?1 the last key seen and ?2 the page size, then ?3 (integer) and
  * ?4 (text, NULL binds NULL) when it has them. */
 typedef struct paged_walk {
 	enum stmt_id id;
-	const row_type *type;
+	const store_row_type *type;
 	int64_t filter_int;
 	const char *filter_text;
 	store_row_fn fn;
@@ -166,55 +161,10 @@ int sq_request_row_grant(store_backend *st, int64_t id, const char *serial, cons
 /* Uses up a one-time password by its hash: 0 done, 1 no longer valid at now. */
 int sq_otp_use_in_tx(store_backend *st, const char *hash, ec_time now, ec_err *err);
 
-/* The operations of store_sqlite_ops, by file (contracts: the store.h calls of the same name). */
-/* store_sqlite.c */
-int sq_record_granted(store_backend *st, store_request *req, const store_cert *cert, const char *otp, ec_err *err);
-int sq_meta_get(store_backend *st, const char *key, char *value, size_t size, ec_err *err);
-int sq_meta_set(store_backend *st, const char *key, const char *value, ec_err *err);
-/* store_sqlite_certs.c */
-int sq_reserve_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err);
-int sq_last_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err);
-int sq_record_issued(store_backend *st, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,
-                     size_t cert_der_len, ec_err *err);
-int sq_cert_get(store_backend *st, const char *serial, store_cert *out, ec_err *err);
-int sq_cert_set_revoked(store_backend *st, const char *serial, bool revoked, ec_time when, ec_err *err);
-int sq_cert_each_revoked(store_backend *st, const char *issuer_serial, int (*fn)(void *ctx, const store_cert *c),
-                         void *ctx, ec_err *err);
-int sq_cert_count(store_backend *st, int64_t *count, ec_err *err);
-/* store_sqlite_requests.c */
-int sq_request_insert(store_backend *st, store_request *req, ec_err *err);
-int sq_request_find(store_backend *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err);
-int sq_request_get(store_backend *st, int64_t id, store_request *out, ec_err *err);
-int sq_request_set_state(store_backend *st, int64_t id, int state, int fail_info, ec_err *err);
-int sq_request_each(store_backend *st, int state, int (*fn)(void *ctx, const store_request *r), void *ctx,
-                    ec_err *err);
-int sq_request_expire(store_backend *st, ec_time now, ec_err *err);
-int sq_request_next_expiry(store_backend *st, int state, ec_time *at, ec_err *err);
-int sq_request_count(store_backend *st, int state, int64_t *count, ec_err *err);
-int sq_request_count_from(store_backend *st, int state, const char *source, int64_t *count, ec_err *err);
-int sq_request_count_kept_from(store_backend *st, const char *source, int64_t *count, ec_err *err);
-int sq_purge(store_backend *st, ec_time now, ec_time keep_for, ec_err *err);
-int sq_refusal_record(store_backend *st, const store_refusal *r, ec_err *err);
-int sq_refusal_count(store_backend *st, int64_t *count, ec_err *err);
-/* store_sqlite_ca.c */
-int sq_ca_put(store_backend *st, const store_ca_cert *ca, ec_err *err);
-int sq_ca_set_role(store_backend *st, int generation, int role, ec_err *err);
-int sq_ca_set_link(store_backend *st, int generation, const uint8_t *der, size_t der_len, ec_err *err);
-int sq_ca_delete(store_backend *st, int generation, ec_err *err);
-int sq_ca_each(store_backend *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err);
-/* store_sqlite_otp.c */
-int sq_otp_add(store_backend *st, const char *password, ec_time expires, ec_err *err);
-int sq_otp_consume(store_backend *st, const char *password, ec_time now, ec_err *err);
-int sq_otp_check(store_backend *st, const char *password, ec_time now, ec_err *err);
-/* store_sqlite_cluster.c */
-int sq_ca_key_put(store_backend *st, int generation, const uint8_t *der, size_t len, ec_err *err);
-int sq_ca_key_get(store_backend *st, int generation, uint8_t **der, size_t *len, ec_err *err);
-int sq_ca_bootstrap_lock(store_backend *st, bool take, ec_err *err);
-int sq_lease_acquire(store_backend *st, const char *name, const char *holder, ec_time now, ec_time ttl,
-                     bool *held, ec_err *err);
-int sq_lease_release(store_backend *st, const char *name, const char *holder, ec_err *err);
-int sq_crl_put(store_backend *st, const store_crl *crl, ec_err *err);
-int sq_crl_get(store_backend *st, store_crl *out, ec_err *err);
-int sq_state_version(store_backend *st, int64_t *version, ec_err *err);
+/* The operations of store_sqlite_ops (contracts: the store.h calls of the same name), each
+ * sq_<operation>, defined in the backend's file for its subject. */
+#define SQ_OP_DECLARE(op) STORE_OP_DECLARE(sq_##op, op)
+#define SQ_OP_ENTRY(op) STORE_OP_ENTRY(sq_##op, op)
+STORE_OPERATIONS(SQ_OP_DECLARE)
 
 #endif

@@ -11,63 +11,12 @@
 
 /* ---- enrollment transactions ---- */
 
-/* Reads a row of REQ_COLS into r (zeroed first); on failure r holds nothing to free. */
-static int read_request(sqlite3_stmt *s, void *row, ec_err *err)
-{
-	store_request *r = row;
-	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(s, 0);
-	sq_col_text(s, 1, r->txid, sizeof(r->txid));
-	r->state = sqlite3_column_int(s, 2);
-	r->msg_type = sqlite3_column_int(s, 3);
-	r->fail_info = sqlite3_column_int(s, 4);
-	r->renewal = sqlite3_column_int(s, 5) != 0;
-	sq_col_text(s, 6, r->subject, sizeof(r->subject));
-	sq_col_text(s, 7, r->signer_fp, sizeof(r->signer_fp));
-	sq_col_text(s, 8, r->pubkey_fp, sizeof(r->pubkey_fp));
-	sq_col_text(s, 9, r->ca_serial, sizeof(r->ca_serial));
-	sq_col_text(s, 10, r->source, sizeof(r->source));
-	r->created = sqlite3_column_int64(s, 11);
-	r->expires = sqlite3_column_int64(s, 12);
-	sq_col_text(s, 13, r->cert_serial, sizeof(r->cert_serial));
-	sq_col_text(s, 17, r->reason, sizeof(r->reason));
-	if (sq_col_blob(s, 14, &r->csr_der, &r->csr_der_len) != 0 ||
-	    sq_col_blob(s, 15, &r->signer_der, &r->signer_der_len) != 0 ||
-	    sq_col_blob(s, 16, &r->cert_der, &r->cert_der_len) != 0) {
-		store_request_free(r);
-		return ec_err_set(err, "reading request %" PRId64 ": out of memory", r->id);
-	}
-	return 0;
-}
-
-static const row_type request_rows = { STORE_ROW_REQUEST, sizeof(store_request), 0, read_request };
-
-static void bind_request(binder *b, const store_request *r)
-{
-	sq_bind_text(b, 1, r->txid, sizeof(r->txid));
-	sq_bind_int(b, 2, r->state);
-	sq_bind_int(b, 3, r->msg_type);
-	sq_bind_int(b, 4, r->fail_info);
-	sq_bind_int(b, 5, r->renewal ? 1 : 0);
-	sq_bind_text(b, 6, r->subject, sizeof(r->subject));
-	sq_bind_text(b, 7, r->signer_fp, sizeof(r->signer_fp));
-	sq_bind_text(b, 8, r->pubkey_fp, sizeof(r->pubkey_fp));
-	sq_bind_text(b, 9, r->ca_serial, sizeof(r->ca_serial));
-	sq_bind_text(b, 10, r->source, sizeof(r->source));
-	sq_bind_int(b, 11, r->created);
-	sq_bind_int(b, 12, r->expires);
-	sq_bind_text(b, 13, r->cert_serial, sizeof(r->cert_serial));
-	sq_bind_blob(b, 14, r->csr_der, r->csr_der_len);
-	sq_bind_blob(b, 15, r->signer_der, r->signer_der_len);
-	sq_bind_blob(b, 16, r->cert_der, r->cert_der_len);
-	sq_bind_text(b, 17, r->reason, sizeof(r->reason));
-}
-
 /* Inserts the request and sets its id (inside the caller's lock). */
 int sq_request_row_insert(store_backend *st, store_request *req, ec_err *err)
 {
 	binder b = sq_bind(st, ST_REQ_INSERT);
-	bind_request(&b, req);
+	store_params p = sq_params(&b);
+	store_params_request(&p, req);
 	if (sq_exec(st, &b, NULL, err, "inserting the request") != 0)
 		return -1;
 	req->id = sqlite3_last_insert_rowid(st->db);
@@ -89,8 +38,9 @@ int sq_request_insert(store_backend *st, store_request *req, ec_err *err)
 static int request_fetch(store_backend *st, binder *b, store_request *out, ec_err *err)
 {
 	int rc = sq_query(st, b, err, "reading the request");
+	store_cols c = sq_cols(b->s);
 	if (rc == 0)
-		rc = read_request(b->s, out, err);
+		rc = store_request_rows.read(&c, out, err);
 	sq_done(b->s);
 	return rc;
 }
@@ -141,7 +91,7 @@ int sq_request_each(store_backend *st, int state, int (*fn)(void *ctx, const sto
 {
 	char what[64];
 	snprintf(what, sizeof(what), "listing requests in state %d", state);
-	paged_walk w = {ST_REQ_EACH, &request_rows, state, NULL, {.request = fn}, ctx, what};
+	paged_walk w = {ST_REQ_EACH, &store_request_rows, state, NULL, {.request = fn}, ctx, what};
 	return sq_each(st, &w, err);
 }
 

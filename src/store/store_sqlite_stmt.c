@@ -152,6 +152,46 @@ void sq_col_text(sqlite3_stmt *s, int i, char *dst, size_t size)
 }
 
 /* A malloc'd copy of a blob column; NULL and empty read as NULL/0. -1 when out of memory. */
+static int64_t cols_int(const store_cols *c, int col)
+{
+	return sqlite3_column_int64((sqlite3_stmt *)c->res, col);
+}
+
+static void cols_text(const store_cols *c, int col, char *dst, size_t size)
+{
+	sq_col_text((sqlite3_stmt *)c->res, col, dst, size);
+}
+
+static int cols_blob(const store_cols *c, int col, uint8_t **out, size_t *len)
+{
+	return sq_col_blob((sqlite3_stmt *)c->res, col, out, len);
+}
+
+store_cols sq_cols(sqlite3_stmt *s)
+{
+	return (store_cols){cols_int, cols_text, cols_blob, s, 0};
+}
+
+static void params_int(store_params *p, int64_t v)
+{
+	sq_bind_int(p->dst, p->next++, v);
+}
+
+static void params_text(store_params *p, const char *text, size_t cap)
+{
+	sq_bind_text(p->dst, p->next++, text, cap);
+}
+
+static void params_blob(store_params *p, const uint8_t *data, size_t len)
+{
+	sq_bind_blob(p->dst, p->next++, data, len);
+}
+
+store_params sq_params(binder *b)
+{
+	return (store_params){params_int, params_text, params_blob, b, 1};
+}
+
 int sq_col_blob(sqlite3_stmt *s, int i, uint8_t **out, size_t *len)
 {
 	const void *p = sqlite3_column_blob(s, i);
@@ -273,8 +313,10 @@ int store_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX
 
 /* Reads the page after *after into rows and moves *after to its last row. *n is the number of
  * rows read, also on failure (they are to be freed). */
-static int page_read(store_backend *st, const paged_walk *w, int64_t *after, char *rows, size_t *n, ec_err *err)
+static int page_read(void *conn, const void *walk, int64_t *after, char *rows, size_t *n, ec_err *err)
 {
+	store_backend *st = conn;
+	const paged_walk *w = walk;
 	*n = 0;
 	sq_lock(st);
 	binder b = sq_bind(st, w->id);
@@ -287,7 +329,8 @@ static int page_read(store_backend *st, const paged_walk *w, int64_t *after, cha
 		sq_bind_text(&b, 4, w->filter_text, SIZE_MAX);
 	int rc = sq_query(st, &b, err, w->what);
 	while (rc == 0) {
-		if ((rc = w->type->read(b.s, rows + *n * w->type->size, err)) != 0)
+		store_cols c = sq_cols(b.s);
+		if ((rc = w->type->read(&c, rows + *n * w->type->size, err)) != 0)
 			break;
 		*after = sqlite3_column_int64(b.s, w->type->key_col);
 		if (++*n == STORE_PAGE)
@@ -302,21 +345,7 @@ static int page_read(store_backend *st, const paged_walk *w, int64_t *after, cha
 /* Walks the query page by page, calling w->fn for each row with the lock released. */
 int sq_each(store_backend *st, const paged_walk *w, ec_err *err)
 {
-	char *rows = calloc(STORE_PAGE, w->type->size);
-	int64_t after = INT64_MIN;
-	size_t n = 0;
-	int rc = 0;
-
-	if (rows == NULL)
-		return ec_err_set(err, "%s: out of memory", w->what);
-	do {
-		if (page_read(st, w, &after, rows, &n, err) != 0)
-			rc = ec_err_wrap(err, "%s", w->what);
-		for (size_t i = 0; i < n; i++)
-			rc = store_row_visit(w->type->kind, w->fn, w->ctx, rows + i * w->type->size, rc);
-	} while (rc == 0 && n == STORE_PAGE);
-	free(rows);
-	return rc;
+	return store_walk_pages(w->type, STORE_PAGE, page_read, st, w, w->fn, w->ctx, w->what, err);
 }
 
 /* Runs a count statement with an optional integer ?1 and an optional text ?2. */
