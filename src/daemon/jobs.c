@@ -1,7 +1,7 @@
 /*
- * The daemon's tasks (util/task.h): one per trustpoint with work due, one per operator connection
- * being served. The loop starts them, polls what they wait for and resumes them; a trustpoint is
- * worked on by one of them at a time.
+ * The daemon's tasks (util/task.h): one per certificate server or trustpoint with timers due, one
+ * per operator connection being served. The loop starts them, polls what they wait for and
+ * resumes them; a server or trustpoint is worked on by one of them at a time.
  */
 #include "daemon/daemon.h"
 
