@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "store/store_backend.h"
+#include "store/store_rows.h"
 
 struct ec_store {
 	const store_ops *ops;
@@ -119,12 +120,21 @@ int store_record_granted(ec_store *st, store_request *req, const store_cert *cer
 
 int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err)
 {
-	return st->ops->cert_get(st->be, serial, out, err);
+	char canon[STORE_SERIAL_MAX];
+	memset(out, 0, sizeof(*out));
+	int rc = store_serial_arg(serial, canon, "looking up a certificate", err);
+	if (rc == 0 && (rc = st->ops->cert_get(st->be, canon, out, err)) < 0)
+		ec_err_wrap(err, "looking up certificate %s", canon);
+	return rc;
 }
 
 int store_cert_set_revoked(ec_store *st, const char *serial, bool revoked, ec_time when, ec_err *err)
 {
-	return st->ops->cert_set_revoked(st->be, serial, revoked, when, err);
+	char canon[STORE_SERIAL_MAX];
+	int rc = store_serial_arg(serial, canon, "revoking a certificate", err);
+	if (rc == 0 && (rc = st->ops->cert_set_revoked(st->be, canon, revoked, when, err)) < 0)
+		ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
+	return rc;
 }
 
 int store_cert_each_revoked(ec_store *st, const char *issuer_serial,
@@ -140,7 +150,10 @@ int store_cert_count(ec_store *st, int64_t *count, ec_err *err)
 
 int store_request_insert(ec_store *st, store_request *req, ec_err *err)
 {
-	return st->ops->request_insert(st->be, req, err);
+	int rc = st->ops->request_insert(st->be, req, err);
+	if (rc != 0)
+		ec_err_wrap(err, "recording transaction %.64s", req->txid);
+	return rc;
 }
 
 int store_request_find(ec_store *st, const char *txid, const char *signer_fp, store_request *out, ec_err *err)
@@ -209,19 +222,34 @@ int store_ca_put(ec_store *st, const store_ca_cert *ca, ec_err *err)
 	return st->ops->ca_put(st->be, ca, err);
 }
 
+/* The outcome of an update of one CA generation (1: there is none) as store.h says it. */
+static int ca_updated(int rc, const char *doing, int generation, ec_err *err)
+{
+	if (rc < 0)
+		return ec_err_wrap(err, "%s CA generation %d", doing, generation);
+	if (rc > 0)
+		return ec_err_set(err, "%s CA generation %d: no such generation", doing, generation);
+	return 0;
+}
+
 int store_ca_set_role(ec_store *st, int generation, int role, ec_err *err)
 {
-	return st->ops->ca_set_role(st->be, generation, role, err);
+	if (role < 0)
+		return ec_err_set(err, "setting the role of CA generation %d: bad role %d", generation, role);
+	return ca_updated(st->ops->ca_set_role(st->be, generation, role, err), "setting the role of", generation, err);
 }
 
 int store_ca_set_link(ec_store *st, int generation, const uint8_t *der, size_t der_len, ec_err *err)
 {
-	return st->ops->ca_set_link(st->be, generation, der, der_len, err);
+	return ca_updated(st->ops->ca_set_link(st->be, generation, der, der_len, err),
+	                  "storing the link certificate of", generation, err);
 }
 
 int store_ca_delete(ec_store *st, int generation, ec_err *err)
 {
-	return st->ops->ca_delete(st->be, generation, err);
+	if (st->ops->ca_delete(st->be, generation, err) != 0)
+		return ec_err_wrap(err, "deleting CA generation %d", generation);
+	return 0;
 }
 
 int store_ca_each(ec_store *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
@@ -231,17 +259,17 @@ int store_ca_each(ec_store *st, int (*fn)(void *ctx, const store_ca_cert *ca), v
 
 int store_otp_add(ec_store *st, const char *password, ec_time expires, ec_err *err)
 {
-	return st->ops->otp_add(st->be, password, expires, err);
+	return store_otp_add_hash(password, st->ops->otp_add, st->be, expires, err);
 }
 
 int store_otp_consume(ec_store *st, const char *password, ec_time now, ec_err *err)
 {
-	return st->ops->otp_consume(st->be, password, now, err);
+	return store_otp_call(password, st->ops->otp_consume, st->be, now, err);
 }
 
 int store_otp_check(ec_store *st, const char *password, ec_time now, ec_err *err)
 {
-	return st->ops->otp_check(st->be, password, now, err);
+	return store_otp_call(password, st->ops->otp_check, st->be, now, err);
 }
 
 int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_err *err)

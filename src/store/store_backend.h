@@ -6,7 +6,13 @@
  * in store.c's list of backends, with nothing to change in the store's callers.
  *
  * Each operation has the contract of the store.h call of the same name (the _free functions
- * are not operations: rows are plain structures). Every operation is required.
+ * are not operations: rows are plain structures). Every operation is required. The otp_
+ * operations are handed the password's hash (store_otp_hash), never an empty password: store.c
+ * hashes it, so that what a password is and how it is kept is decided in one place. Likewise
+ * store.c checks the arguments and names the object in the errors of some: cert_get and
+ * cert_set_revoked are handed a canonical serial; ca_set_role (a role >= 0) and ca_set_link
+ * return 1 when there is no such generation; the errors of these, of ca_delete and of
+ * request_insert are only the backend's reason, wrapped by store.c.
  *
  * Purity and threads: as store.h.
  */
@@ -51,9 +57,9 @@ typedef struct store_ops {
 	int (*ca_set_link)(store_backend *b, int generation, const uint8_t *der, size_t der_len, ec_err *err);
 	int (*ca_delete)(store_backend *b, int generation, ec_err *err);
 	int (*ca_each)(store_backend *b, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err);
-	int (*otp_add)(store_backend *b, const char *password, ec_time expires, ec_err *err);
-	int (*otp_consume)(store_backend *b, const char *password, ec_time now, ec_err *err);
-	int (*otp_check)(store_backend *b, const char *password, ec_time now, ec_err *err);
+	int (*otp_add)(store_backend *b, const char *hash, ec_time expires, ec_err *err);
+	int (*otp_consume)(store_backend *b, const char *hash, ec_time now, ec_err *err);
+	int (*otp_check)(store_backend *b, const char *hash, ec_time now, ec_err *err);
 	int (*meta_get)(store_backend *b, const char *key, char *value, size_t size, ec_err *err);
 	int (*meta_set)(store_backend *b, const char *key, const char *value, ec_err *err);
 	bool shared;

@@ -33,60 +33,46 @@ int pg_ca_put(store_backend *b, const store_ca_cert *ca, ec_err *err)
 	return rc;
 }
 
-/* Runs a CA statement on generation $1 with p's further parameters under the lock. */
-static int ca_update(store_backend *b, const char *sql, pg_params *p, int64_t *changed, ec_err *err)
+/* Runs a CA statement on generation $1 with p's further parameters under the lock: 0, 1 when it
+ * changed no row, -1 on failure. */
+static int ca_update(store_backend *b, const char *sql, pg_params *p, ec_err *err)
 {
+	int64_t changed = 0;
 	pg_lock(b);
-	int rc = pg_run(b, sql, p, changed, err, "updating the row");
+	int rc = pg_run(b, sql, p, &changed, err, "updating the row");
 	pg_unlock(b);
-	return rc;
+	return rc != 0 ? -1 : changed == 0 ? 1 : 0;
 }
 
 int pg_ca_set_role(store_backend *b, int generation, int role, ec_err *err)
 {
 	pg_params p = {0};
-	int64_t changed = 0;
-	if (role < 0)
-		return ec_err_set(err, "setting the role of CA generation %d: bad role %d", generation, role);
 	pg_param_int(&p, generation);
 	pg_param_int(&p, role);
-	if (ca_update(b, PG_STATE_BUMP "UPDATE ca_certs SET role = $2 WHERE generation = $1", &p, &changed, err) != 0)
-		return ec_err_wrap(err, "setting the role of CA generation %d", generation);
-	if (changed == 0)
-		return ec_err_set(err, "setting the role of CA generation %d: no such generation", generation);
-	return 0;
+	return ca_update(b, PG_STATE_BUMP "UPDATE ca_certs SET role = $2 WHERE generation = $1", &p, err);
 }
 
 int pg_ca_set_link(store_backend *b, int generation, const uint8_t *der, size_t der_len, ec_err *err)
 {
 	pg_params p = {0};
-	int64_t changed = 0;
 	pg_param_int(&p, generation);
 	pg_param_blob(&p, der, der_len);
-	if (ca_update(b, PG_STATE_BUMP "UPDATE ca_certs SET link = $2 WHERE generation = $1", &p, &changed, err) != 0)
-		return ec_err_wrap(err, "storing the link certificate of CA generation %d", generation);
-	if (changed == 0)
-		return ec_err_set(err, "storing the link certificate of CA generation %d: no such generation",
-		                  generation);
-	return 0;
+	return ca_update(b, PG_STATE_BUMP "UPDATE ca_certs SET link = $2 WHERE generation = $1", &p, err);
 }
 
 /* Deleting a generation that is not there succeeds: the outcome is the same. */
 int pg_ca_delete(store_backend *b, int generation, ec_err *err)
 {
 	pg_params p = {0};
-	int64_t changed = 0;
 	pg_param_int(&p, generation);
-	if (ca_update(b, PG_STATE_BUMP "DELETE FROM ca_certs WHERE generation = $1", &p, &changed, err) != 0)
-		return ec_err_wrap(err, "deleting CA generation %d", generation);
-	return 0;
+	return ca_update(b, PG_STATE_BUMP "DELETE FROM ca_certs WHERE generation = $1", &p, err) < 0 ? -1 : 0;
 }
 
 int pg_ca_each(store_backend *b, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
 {
-	pg_walk w = {"SELECT " CA_COLS " FROM ca_certs WHERE generation > $1 ORDER BY generation LIMIT $2", 2,
-	             &store_ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
-	return pg_each(b, &w, err);
+	store_walk w = {&store_ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
+	return pg_each(b, "SELECT " CA_COLS " FROM ca_certs WHERE generation > $1 ORDER BY generation LIMIT $2", 2, &w,
+	               err);
 }
 
 /* ---- one-time passwords ---- */
@@ -109,33 +95,21 @@ int pg_otp_use(store_backend *b, const char *hash, ec_time now, ec_err *err)
 	return 1;
 }
 
-int pg_otp_check(store_backend *b, const char *password, ec_time now, ec_err *err)
+int pg_otp_check(store_backend *b, const char *hash, ec_time now, ec_err *err)
 {
-	char hash[STORE_OTP_HASH_MAX];
-	int64_t count = 0;
-	if (password == NULL || password[0] == '\0')
-		return 1;
-	if (store_otp_hash(password, hash, err) != 0)
-		return ec_err_wrap(err, "checking a one-time password");
 	pg_params p = {0};
+	int64_t count = 0;
 	pg_param_text(&p, hash, STORE_OTP_HASH_MAX);
 	pg_param_int(&p, now);
-	int rc = pg_count(b, "SELECT count(*) FROM otp WHERE hash = $1 AND used = 0 AND expires > $2", &p, &count,
-	                  err);
-	OPENSSL_cleanse(hash, sizeof(hash));
-	if (rc != 0)
-		return ec_err_wrap(err, "checking a one-time password");
+	if (pg_count(b, "SELECT count(*) FROM otp WHERE hash = $1 AND used = 0 AND expires > $2", &p, &count,
+	             err) != 0)
+		return -1;
 	return count == 1 ? 0 : 1;
 }
 
 /* Adding a password that is already known makes it usable again with the new expiry. */
-int pg_otp_add(store_backend *b, const char *password, ec_time expires, ec_err *err)
+int pg_otp_add(store_backend *b, const char *hash, ec_time expires, ec_err *err)
 {
-	char hash[STORE_OTP_HASH_MAX];
-	if (password == NULL || password[0] == '\0')
-		return ec_err_set(err, "adding a one-time password: the password is empty");
-	if (store_otp_hash(password, hash, err) != 0)
-		return ec_err_wrap(err, "adding a one-time password");
 	pg_params p = {0};
 	pg_param_text(&p, hash, STORE_OTP_HASH_MAX);
 	pg_param_int(&p, expires);
@@ -144,27 +118,17 @@ int pg_otp_add(store_backend *b, const char *password, ec_time expires, ec_err *
 	                " ON CONFLICT (hash) DO UPDATE SET expires = EXCLUDED.expires, used = 0", &p, NULL, err,
 	                "updating the password table");
 	pg_unlock(b);
-	OPENSSL_cleanse(hash, sizeof(hash));
-	if (rc != 0)
-		return ec_err_wrap(err, "adding a one-time password");
-	return 0;
+	return rc;
 }
 
-int pg_otp_consume(store_backend *b, const char *password, ec_time now, ec_err *err)
+/* Only a failure is reported: a password no longer valid is just 1. */
+int pg_otp_consume(store_backend *b, const char *hash, ec_time now, ec_err *err)
 {
-	char hash[STORE_OTP_HASH_MAX];
 	ec_err ignored;
-	if (password == NULL || password[0] == '\0')
-		return 1;
-	if (store_otp_hash(password, hash, err) != 0)
-		return ec_err_wrap(err, "checking a one-time password");
 	pg_lock(b);
 	int rc = pg_otp_use(b, hash, now, &ignored);
 	if (rc < 0)
 		*err = ignored;
 	pg_unlock(b);
-	OPENSSL_cleanse(hash, sizeof(hash));
-	if (rc < 0)
-		return ec_err_wrap(err, "checking a one-time password");
 	return rc;
 }

@@ -12,6 +12,26 @@
 
 /* ---- serials ---- */
 
+/* The lock and transaction steps of the shared serial and issuance code (store_rows.h). */
+static int request_row_grant(store_backend *b, int64_t id, const char *serial, const uint8_t *der, size_t len,
+                             ec_err *err);
+static const store_tx tx = {pg_lock, pg_unlock, pg_begin, pg_commit, pg_rollback, pg_cert_row_insert,
+                            request_row_grant};
+
+/* The counter's current value (inside the caller's lock). */
+static int serial_read(store_backend *b, int64_t *last, ec_err *err)
+{
+	PGresult *r = pg_exec(b, "SELECT last FROM serial_counter WHERE id = 1", NULL, NULL, err,
+	                      "reading the serial counter");
+	if (r == NULL)
+		return -1;
+	int rc = pq.PQntuples(r) == 1 ? 0 : ec_err_set(err, "the serial counter is missing");
+	if (rc == 0)
+		*last = pg_col_int(r, 0, 0);
+	pq.PQclear(r);
+	return rc;
+}
+
 /* Reserves the next block of serials (inside the caller's lock). One statement: the counter's
  * row lock orders reservations from every node, and RETURNING gives this one its block. */
 static int serial_block_reserve(store_backend *b, ec_err *err)
@@ -29,8 +49,8 @@ static int serial_block_reserve(store_backend *b, ec_err *err)
 		rc = ec_err_set(err, "the serial counter is missing or exhausted");
 	else {
 		int64_t last = pg_col_int(r, 0, 0);
-		b->block_next = last - STORE_SERIAL_BLOCK + 1;
-		b->block_end = last + 1;
+		b->block.next = last - STORE_SERIAL_BLOCK + 1;
+		b->block.end = last + 1;
 	}
 	pq.PQclear(r);
 	return rc;
@@ -38,37 +58,12 @@ static int serial_block_reserve(store_backend *b, ec_err *err)
 
 int pg_reserve_serial(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err)
 {
-	int rc = 0;
-	serial[0] = '\0';
-	pg_lock(b);
-	if (b->block_next >= b->block_end)
-		rc = serial_block_reserve(b, err);
-	if (rc == 0)
-		store_serial_format(b->block_next++, serial);
-	pg_unlock(b);
-	if (rc != 0)
-		ec_err_wrap(err, "reserving a serial");
-	return rc;
+	return store_serial_next(&tx, b, &b->block, serial_block_reserve, serial, err);
 }
 
 int pg_last_serial(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err)
 {
-	int64_t last = 0;
-	serial[0] = '\0';
-	pg_lock(b);
-	PGresult *r = pg_exec(b, "SELECT last FROM serial_counter WHERE id = 1", NULL, NULL, err,
-	                      "reading the serial counter");
-	int rc = r == NULL ? -1 : 0;
-	if (rc == 0 && pq.PQntuples(r) != 1)
-		rc = ec_err_set(err, "the serial counter is missing");
-	if (rc == 0)
-		last = b->block_end > 0 ? b->block_next - 1 : pg_col_int(r, 0, 0);
-	pq.PQclear(r);
-	pg_unlock(b);
-	if (rc != 0)
-		return ec_err_wrap(err, "reading the last serial");
-	store_serial_format(last, serial);
-	return 0;
+	return store_serial_last(&tx, b, &b->block, serial_read, serial, err);
 }
 
 /* ---- issued certificates ---- */
@@ -102,26 +97,7 @@ static int request_row_grant(store_backend *b, int64_t id, const char *serial, c
 int pg_record_issued(store_backend *b, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,
                      size_t cert_der_len, ec_err *err)
 {
-	char serial[STORE_SERIAL_MAX];
-	int64_t num = 0;
-	int rc = -1;
-
-	if (store_cert_serial(cert, serial, &num, err) != 0)
-		return -1;
-	pg_lock(b);
-	if (pg_begin(b, err) != 0 || pg_cert_row_insert(b, cert, serial, num, err) != 0)
-		goto out;
-	if (request_id > 0 && request_row_grant(b, request_id, serial, cert_der, cert_der_len, err) != 0)
-		goto out;
-	if (pg_commit(b, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	pg_rollback(b);
-	pg_unlock(b);
-	if (rc != 0)
-		ec_err_wrap(err, "recording certificate %s", serial);
-	return rc;
+	return store_record_issued_tx(&tx, b, cert, request_id, cert_der, cert_der_len, err);
 }
 
 /* The grant's statements inside one transaction (and the caller's lock): 1 when the password is
@@ -148,9 +124,7 @@ int pg_record_granted(store_backend *b, store_request *req, const store_cert *ce
 	char hash[STORE_OTP_HASH_MAX];
 	int64_t num = 0;
 
-	if (store_cert_serial(cert, serial, &num, err) != 0)
-		return -1;
-	if (otp != NULL && store_otp_hash(otp, hash, err) != 0)
+	if (store_grant_args(cert, otp, serial, &num, hash, err) != 0)
 		return -1;
 	pg_lock(b);
 	int rc = grant_in_tx(b, req, cert, serial, num, otp != NULL ? hash : NULL, err);
@@ -166,37 +140,17 @@ int pg_record_granted(store_backend *b, store_request *req, const store_cert *ce
 
 int pg_cert_get(store_backend *b, const char *serial, store_cert *out, ec_err *err)
 {
-	char canon[STORE_SERIAL_MAX];
-
-	memset(out, 0, sizeof(*out));
-	int rc = store_serial_arg(serial, canon, "looking up a certificate", err);
-	if (rc != 0)
-		return rc;
 	pg_params p = {0};
-	pg_param_text(&p, canon, sizeof(canon));
-	pg_lock(b);
-	PGresult *r = pg_exec(b, "SELECT " CERT_COLS " FROM certs WHERE serial = $1", &p, NULL, err,
-	                      "reading the certificate");
-	rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
-	store_cols c = pg_cols(r, 0);
-	if (rc == 0)
-		rc = store_cert_rows.read(&c, out, err);
-	pq.PQclear(r);
-	pg_unlock(b);
-	if (rc < 0)
-		ec_err_wrap(err, "looking up certificate %s", canon);
-	return rc;
+	pg_param_text(&p, serial, STORE_SERIAL_MAX);
+	return pg_fetch_row(b, "SELECT " CERT_COLS " FROM certs WHERE serial = $1", &p, &store_cert_rows, out, err,
+	                    "reading the certificate");
 }
 
 int pg_cert_set_revoked(store_backend *b, const char *serial, bool revoked, ec_time when, ec_err *err)
 {
-	char canon[STORE_SERIAL_MAX];
 	int64_t changed = 0;
-	int rc = store_serial_arg(serial, canon, "revoking a certificate", err);
-	if (rc != 0)
-		return rc;
 	pg_params p = {0};
-	pg_param_text(&p, canon, sizeof(canon));
+	pg_param_text(&p, serial, STORE_SERIAL_MAX);
 	pg_param_int(&p, revoked ? STORE_CERT_REVOKED : STORE_CERT_VALID);
 	if (revoked)
 		pg_param_int(&p, when);
@@ -205,21 +159,18 @@ int pg_cert_set_revoked(store_backend *b, const char *serial, bool revoked, ec_t
 	                            " ELSE $3 END, status = $2 WHERE serial = $1"
 	                          : "UPDATE certs SET status = $2, revoked_at = 0 WHERE serial = $1";
 	pg_lock(b);
-	rc = pg_run(b, sql, &p, &changed, err, "updating the certificate");
+	int rc = pg_run(b, sql, &p, &changed, err, "updating the certificate");
 	pg_unlock(b);
-	if (rc < 0)
-		return ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
-	return changed == 0 ? 1 : 0;
+	return rc < 0 ? -1 : changed == 0 ? 1 : 0;
 }
 
 int pg_cert_each_revoked(store_backend *b, const char *issuer_serial, int (*fn)(void *ctx, const store_cert *c),
                          void *ctx, ec_err *err)
 {
-	pg_walk w = {"SELECT " CERT_COLS ", serial_num FROM certs WHERE serial_num > $1 AND status = $3"
-	             " AND ($4::text IS NULL OR issuer_serial = $4) ORDER BY serial_num LIMIT $2",
-	             4, &store_cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
-	             "listing revoked certificates"};
-	return pg_each(b, &w, err);
+	store_walk w = {&store_cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
+	                "listing revoked certificates"};
+	return pg_each(b, "SELECT " CERT_COLS ", serial_num FROM certs WHERE serial_num > $1 AND status = $3"
+	               " AND ($4::text IS NULL OR issuer_serial = $4) ORDER BY serial_num LIMIT $2", 4, &w, err);
 }
 
 int pg_cert_count(store_backend *b, int64_t *count, ec_err *err)

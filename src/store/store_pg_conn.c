@@ -96,44 +96,37 @@ int pg_ready(store_backend *b, ec_err *err)
 
 /* ---- parameters ---- */
 
-/* The next parameter slot, or NULL past PG_PARAMS_MAX (then n counts on, and pg_exec refuses). */
-static int param_slot(pg_params *p)
+/* Fills the next parameter slot (binary format) and returns its index; past PG_PARAMS_MAX it
+ * fills nothing and returns -1 (n counts on, and pg_exec refuses). */
+static int param_put(pg_params *p, Oid type, const char *value, int length)
 {
-	return p->n++ < PG_PARAMS_MAX ? p->n - 1 : -1;
+	if (p->n++ >= PG_PARAMS_MAX)
+		return -1;
+	int i = p->n - 1;
+	p->types[i] = type;
+	p->values[i] = value;
+	p->lengths[i] = length;
+	p->formats[i] = 1;
+	return i;
 }
 
 void pg_param_int(pg_params *p, int64_t v)
 {
-	int i = param_slot(p);
+	int i = param_put(p, PG_OID_INT8, NULL, 8);
 	if (i < 0)
 		return;
 	p->ints[i] = htobe64((uint64_t)v);
-	p->types[i] = PG_OID_INT8;
 	p->values[i] = (const char *)&p->ints[i];
-	p->lengths[i] = 8;
-	p->formats[i] = 1;
 }
 
 void pg_param_text(pg_params *p, const char *text, size_t cap)
 {
-	int i = param_slot(p);
-	if (i < 0)
-		return;
-	p->types[i] = PG_OID_TEXT;
-	p->values[i] = text;
-	p->lengths[i] = text != NULL ? (int)strnlen(text, cap) : 0;
-	p->formats[i] = 1;
+	param_put(p, PG_OID_TEXT, text, text != NULL ? (int)strnlen(text, cap) : 0);
 }
 
 void pg_param_blob(pg_params *p, const uint8_t *data, size_t len)
 {
-	int i = param_slot(p);
-	if (i < 0)
-		return;
-	p->types[i] = PG_OID_BYTEA;
-	p->values[i] = data != NULL ? (const char *)data : NULL;
-	p->lengths[i] = (int)len;
-	p->formats[i] = 1;
+	param_put(p, PG_OID_BYTEA, data != NULL ? (const char *)data : NULL, (int)len);
 }
 
 /* ---- running statements ---- */
@@ -343,24 +336,45 @@ void pg_rollback(store_backend *b)
 	pq.PQclear(pq.PQexec(b->conn, "ROLLBACK"));
 }
 
+int pg_fetch_row(store_backend *b, const char *sql, const pg_params *p, const store_row_type *type, void *out,
+                 ec_err *err, const char *what)
+{
+	pg_lock(b);
+	PGresult *r = pg_exec(b, sql, p, NULL, err, what);
+	int rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
+	store_cols c = pg_cols(r, 0);
+	if (rc == 0)
+		rc = type->read(&c, out, err);
+	pq.PQclear(r);
+	pg_unlock(b);
+	return rc;
+}
+
 /* ---- paged walks ---- */
 
 /* Reads the page after *after into rows and moves *after to its last row. *n is the number of
  * rows read, also on failure (they are to be freed). */
-static int page_read(void *conn, const void *walk, int64_t *after, char *rows, size_t *n, ec_err *err)
+/* The query of a walk: its SQL and how many parameters it takes. */
+typedef struct pg_query {
+	const char *sql;
+	int nparams;
+} pg_query;
+
+static int page_read(void *conn, const void *query, const store_walk *w, int64_t *after, char *rows, size_t *n,
+                     ec_err *err)
 {
 	store_backend *b = conn;
-	const pg_walk *w = walk;
+	const pg_query *q = query;
 	pg_params p = {0};
 	*n = 0;
 	pg_param_int(&p, *after);
 	pg_param_int(&p, PG_PAGE);
-	if (w->nparams >= 3)
+	if (q->nparams >= 3)
 		pg_param_int(&p, w->filter_int);
-	if (w->nparams >= 4)
+	if (q->nparams >= 4)
 		pg_param_text(&p, w->filter_text, SIZE_MAX);
 	pg_lock(b);
-	PGresult *r = pg_exec(b, w->sql, &p, NULL, err, w->what);
+	PGresult *r = pg_exec(b, q->sql, &p, NULL, err, w->what);
 	int rc = r == NULL ? -1 : 0;
 	int count = r != NULL ? pq.PQntuples(r) : 0;
 	for (int i = 0; rc == 0 && i < count && *n < PG_PAGE; i++) {
@@ -375,7 +389,8 @@ static int page_read(void *conn, const void *walk, int64_t *after, char *rows, s
 	return rc;
 }
 
-int pg_each(store_backend *b, const pg_walk *w, ec_err *err)
+int pg_each(store_backend *b, const char *sql, int nparams, const store_walk *w, ec_err *err)
 {
-	return store_walk_pages(w->type, PG_PAGE, page_read, b, w, w->fn, w->ctx, w->what, err);
+	const pg_query q = {sql, nparams};
+	return store_walk_pages(w, PG_PAGE, page_read, b, &q, err);
 }

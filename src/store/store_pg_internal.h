@@ -57,9 +57,8 @@ struct store_backend {
 	PGconn *conn;
 	pthread_mutex_t lock;
 	bool lock_ready;
-	/* Serials reserved in a block and not handed out yet: [block_next, block_end). */
-	int64_t block_next;
-	int64_t block_end;
+	/* Serials reserved in a block and not handed out yet: [block.next, block.end). */
+	store_serials block;
 };
 
 void pg_lock(store_backend *b);
@@ -94,6 +93,10 @@ PGresult *pg_exec(store_backend *b, const char *sql, const pg_params *p, int64_t
 int pg_run(store_backend *b, const char *sql, const pg_params *p, int64_t *changes, ec_err *err, const char *what);
 /* Runs several statements without parameters (a migration), inside the caller's lock. */
 int pg_script(store_backend *b, const char *sql, ec_err *err, const char *what);
+/* Runs a query for at most one row of type under the lock: 0 with *out read, 1 when there is no
+ * row, -1 on failure ("<what>: <reason>"). */
+int pg_fetch_row(store_backend *b, const char *sql, const pg_params *p, const store_row_type *type, void *out,
+                 ec_err *err, const char *what);
 /* Runs a count (one row, one bigint column) under the lock. */
 int pg_count(store_backend *b, const char *sql, const pg_params *p, int64_t *count, ec_err *err);
 
@@ -115,22 +118,9 @@ void pg_rollback(store_backend *b);
 
 /* ---- paged walks (the _each calls) ---- */
 
-/* One walk: the query takes $1 the last key seen and $2 the page size, then $3 (integer) and $4
- * (text, NULL sends NULL) when nparams says so. */
-typedef struct pg_walk {
-	const char *sql;
-	int nparams;
-	const store_row_type *type;
-	int64_t filter_int;
-	const char *filter_text;
-	store_row_fn fn;
-	void *ctx;
-	const char *what;            /* "listing ..." for errors */
-} pg_walk;
-
-/* Walks w's query page by page, calling w->fn for each row with the lock released; returns
- * what a callback returned to stop the walk, or -1. */
-int pg_each(store_backend *b, const pg_walk *w, ec_err *err);
+/* Walks w by sql page by page (store_walk_pages): sql takes $1 the last key seen and $2 the page
+ * size, then $3 and $4 when nparams says so. */
+int pg_each(store_backend *b, const char *sql, int nparams, const store_walk *w, ec_err *err);
 
 /* Inside the open transaction (and the caller's lock): */
 int pg_cert_row_insert(store_backend *b, const store_cert *cert, const char *serial, int64_t num, ec_err *err);

@@ -38,23 +38,13 @@ int pg_request_insert(store_backend *b, store_request *req, ec_err *err)
 	pg_lock(b);
 	int rc = pg_request_row_insert(b, req, err);
 	pg_unlock(b);
-	if (rc != 0)
-		ec_err_wrap(err, "recording transaction %.64s", req->txid);
 	return rc;
 }
 
 /* Runs a single-request query under the lock: 0 with *out filled, 1 when no row, -1 on failure. */
 static int request_fetch(store_backend *b, const char *sql, const pg_params *p, store_request *out, ec_err *err)
 {
-	pg_lock(b);
-	PGresult *r = pg_exec(b, sql, p, NULL, err, "reading the request");
-	int rc = r == NULL ? -1 : pq.PQntuples(r) == 0 ? 1 : 0;
-	store_cols c = pg_cols(r, 0);
-	if (rc == 0)
-		rc = store_request_rows.read(&c, out, err);
-	pq.PQclear(r);
-	pg_unlock(b);
-	return rc;
+	return pg_fetch_row(b, sql, p, &store_request_rows, out, err, "reading the request");
 }
 
 int pg_request_find(store_backend *b, const char *txid, const char *signer_fp, store_request *out, ec_err *err)
@@ -111,9 +101,9 @@ int pg_request_each(store_backend *b, int state, int (*fn)(void *ctx, const stor
 {
 	char what[64];
 	snprintf(what, sizeof(what), "listing requests in state %d", state);
-	pg_walk w = {"SELECT " REQ_COLS " FROM requests WHERE id > $1 AND state = $3 ORDER BY id LIMIT $2", 3,
-	             &store_request_rows, state, NULL, {.request = fn}, ctx, what};
-	return pg_each(b, &w, err);
+	store_walk w = {&store_request_rows, state, NULL, {.request = fn}, ctx, what};
+	return pg_each(b, "SELECT " REQ_COLS " FROM requests WHERE id > $1 AND state = $3 ORDER BY id LIMIT $2", 3, &w,
+	               err);
 }
 
 int pg_request_expire(store_backend *b, ec_time now, ec_err *err)

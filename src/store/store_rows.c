@@ -113,21 +113,22 @@ void store_params_request(store_params *p, const store_request *r)
 
 /* ---- walks ---- */
 
-int store_walk_pages(const store_row_type *type, size_t page, store_page_read read, void *conn, const void *walk,
-                     store_row_fn fn, void *ctx, const char *what, ec_err *err)
+int store_walk_pages(const store_walk *w, size_t page, store_page_read read, void *conn, const void *query,
+                     ec_err *err)
 {
+	const store_row_type *type = w->type;
 	char *rows = calloc(page, type->size);
 	int64_t after = INT64_MIN;
 	size_t n = 0;
 	int rc = 0;
 
 	if (rows == NULL)
-		return ec_err_set(err, "%s: out of memory", what);
+		return ec_err_set(err, "%s: out of memory", w->what);
 	do {
-		if (read(conn, walk, &after, rows, &n, err) != 0)
-			rc = ec_err_wrap(err, "%s", what);
+		if (read(conn, query, w, &after, rows, &n, err) != 0)
+			rc = ec_err_wrap(err, "%s", w->what);
 		for (size_t i = 0; i < n; i++)
-			rc = store_row_visit(type->kind, fn, ctx, rows + i * type->size, rc);
+			rc = store_row_visit(type->kind, w->fn, w->ctx, rows + i * type->size, rc);
 	} while (rc == 0 && n == page);
 	free(rows);
 	return rc;
@@ -150,17 +151,101 @@ int store_serial_arg(const char *serial, char canon[STORE_SERIAL_MAX], const cha
 	return store_serial_canon(serial, SIZE_MAX, canon, &num) != 0 ? 1 : 0;
 }
 
-int store_otp_call(const char *password, int (*fn)(void *conn, const char *hash, int64_t arg, ec_err *err),
-                   void *conn, int64_t arg, ec_err *err)
+int store_grant_args(const store_cert *cert, const char *otp, char serial[STORE_SERIAL_MAX], int64_t *num,
+                     char hash[STORE_OTP_HASH_MAX], ec_err *err)
+{
+	if (store_cert_serial(cert, serial, num, err) != 0)
+		return -1;
+	if (otp != NULL && store_otp_hash(otp, hash, err) != 0)
+		return -1;
+	return 0;
+}
+
+/* ---- one-time passwords ---- */
+
+static int otp_run(const char *password, store_otp_fn fn, store_backend *b, ec_time when, const char *doing,
+                   ec_err *err)
 {
 	char hash[STORE_OTP_HASH_MAX];
-	if (password == NULL || password[0] == '\0')
-		return 1;
 	if (store_otp_hash(password, hash, err) != 0)
-		return ec_err_wrap(err, "checking a one-time password");
-	int rc = fn(conn, hash, arg, err);
+		return ec_err_wrap(err, "%s", doing);
+	int rc = fn(b, hash, when, err);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (rc < 0)
-		return ec_err_wrap(err, "checking a one-time password");
+		return ec_err_wrap(err, "%s", doing);
+	return rc;
+}
+
+int store_otp_call(const char *password, store_otp_fn fn, store_backend *b, ec_time when, ec_err *err)
+{
+	if (password == NULL || password[0] == '\0')
+		return 1;
+	return otp_run(password, fn, b, when, "checking a one-time password", err);
+}
+
+int store_otp_add_hash(const char *password, store_otp_fn fn, store_backend *b, ec_time expires, ec_err *err)
+{
+	if (password == NULL || password[0] == '\0')
+		return ec_err_set(err, "adding a one-time password: the password is empty");
+	return otp_run(password, fn, b, expires, "adding a one-time password", err) < 0 ? -1 : 0;
+}
+
+/* ---- serials and issuance ---- */
+
+int store_serial_next(const store_tx *tx, store_backend *b, store_serials *block,
+                      int (*reserve)(store_backend *b, ec_err *err), char serial[STORE_SERIAL_MAX], ec_err *err)
+{
+	int rc = 0;
+	serial[0] = '\0';
+	tx->lock(b);
+	if (block->next >= block->end)
+		rc = reserve(b, err);
+	if (rc == 0)
+		store_serial_format(block->next++, serial);
+	tx->unlock(b);
+	if (rc != 0)
+		ec_err_wrap(err, "reserving a serial");
+	return rc;
+}
+
+int store_serial_last(const store_tx *tx, store_backend *b, const store_serials *block,
+                      int (*read_counter)(store_backend *b, int64_t *last, ec_err *err), char serial[STORE_SERIAL_MAX],
+                      ec_err *err)
+{
+	int64_t last = 0;
+	serial[0] = '\0';
+	tx->lock(b);
+	int rc = read_counter(b, &last, err);
+	if (rc == 0 && block->end > 0)
+		last = block->next - 1; /* the last handed out, not the end of the reserved block */
+	tx->unlock(b);
+	if (rc != 0)
+		return ec_err_wrap(err, "reading the last serial");
+	store_serial_format(last, serial);
+	return 0;
+}
+
+int store_record_issued_tx(const store_tx *tx, store_backend *b, const store_cert *cert, int64_t request_id,
+                           const uint8_t *cert_der, size_t cert_der_len, ec_err *err)
+{
+	char serial[STORE_SERIAL_MAX];
+	int64_t num = 0;
+	int rc = -1;
+
+	if (store_cert_serial(cert, serial, &num, err) != 0)
+		return -1;
+	tx->lock(b);
+	if (tx->begin(b, err) != 0 || tx->cert_insert(b, cert, serial, num, err) != 0)
+		goto out;
+	if (request_id > 0 && tx->request_grant(b, request_id, serial, cert_der, cert_der_len, err) != 0)
+		goto out;
+	if (tx->commit(b, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	tx->rollback(b);
+	tx->unlock(b);
+	if (rc != 0)
+		ec_err_wrap(err, "recording certificate %s", serial);
 	return rc;
 }

@@ -376,9 +376,7 @@ int sq_record_granted(store_backend *st, store_request *req, const store_cert *c
 	char hash[STORE_OTP_HASH_MAX];
 	int64_t num = 0;
 
-	if (store_cert_serial(cert, serial, &num, err) != 0)
-		return -1;
-	if (otp != NULL && store_otp_hash(otp, hash, err) != 0)
+	if (store_grant_args(cert, otp, serial, &num, hash, err) != 0)
 		return -1;
 	grant_job job = {.req = req, .otp_hash = otp != NULL ? hash : NULL, .cert = cert, .serial = serial,
 	                 .num = num, .rc = -1};

@@ -26,11 +26,12 @@ int sq_ca_put(store_backend *st, const store_ca_cert *ca, ec_err *err)
 	return rc;
 }
 
-/* Runs a CA statement on one generation, ?2 the role or the link when given; *changed gets
- * the number of rows changed. */
+/* Runs a CA statement on one generation, ?2 the role or the link when given: 0, 1 when it
+ * changed no row, -1 on failure. */
 static int ca_update(store_backend *st, enum stmt_id id, int generation, const int *role, const store_ca_cert *link,
-                     int64_t *changed, ec_err *err)
+                     ec_err *err)
 {
+	int64_t changed = 0;
 	sq_lock(st);
 	binder b = sq_bind(st, id);
 	sq_bind_int(&b, 1, generation);
@@ -38,46 +39,30 @@ static int ca_update(store_backend *st, enum stmt_id id, int generation, const i
 		sq_bind_int(&b, 2, *role);
 	if (link != NULL)
 		sq_bind_blob(&b, 2, link->link_der, link->link_der_len);
-	int rc = sq_exec(st, &b, changed, err, "updating the row");
+	int rc = sq_exec(st, &b, &changed, err, "updating the row");
 	sq_unlock(st);
-	return rc;
+	return rc != 0 ? -1 : changed == 0 ? 1 : 0;
 }
 
 int sq_ca_set_role(store_backend *st, int generation, int role, ec_err *err)
 {
-	int64_t changed = 0;
-	if (role < 0)
-		return ec_err_set(err, "setting the role of CA generation %d: bad role %d", generation, role);
-	if (ca_update(st, ST_CA_ROLE, generation, &role, NULL, &changed, err) != 0)
-		return ec_err_wrap(err, "setting the role of CA generation %d", generation);
-	if (changed == 0)
-		return ec_err_set(err, "setting the role of CA generation %d: no such generation", generation);
-	return 0;
+	return ca_update(st, ST_CA_ROLE, generation, &role, NULL, err);
 }
 
 int sq_ca_set_link(store_backend *st, int generation, const uint8_t *der, size_t der_len, ec_err *err)
 {
 	const store_ca_cert link = {.link_der = (uint8_t *)der, .link_der_len = der_len};
-	int64_t changed = 0;
-	if (ca_update(st, ST_CA_LINK, generation, NULL, &link, &changed, err) != 0)
-		return ec_err_wrap(err, "storing the link certificate of CA generation %d", generation);
-	if (changed == 0)
-		return ec_err_set(err, "storing the link certificate of CA generation %d: no such generation",
-		                  generation);
-	return 0;
+	return ca_update(st, ST_CA_LINK, generation, NULL, &link, err);
 }
 
 /* Deleting a generation that is not there succeeds: the outcome is the same. */
 int sq_ca_delete(store_backend *st, int generation, ec_err *err)
 {
-	int64_t changed = 0;
-	if (ca_update(st, ST_CA_DELETE, generation, NULL, NULL, &changed, err) != 0)
-		return ec_err_wrap(err, "deleting CA generation %d", generation);
-	return 0;
+	return ca_update(st, ST_CA_DELETE, generation, NULL, NULL, err) < 0 ? -1 : 0;
 }
 
 int sq_ca_each(store_backend *st, int (*fn)(void *ctx, const store_ca_cert *ca), void *ctx, ec_err *err)
 {
-	paged_walk w = {ST_CA_EACH, &store_ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
-	return sq_each(st, &w, err);
+	store_walk w = {&store_ca_rows, 0, NULL, {.ca = fn}, ctx, "listing CA certificates"};
+	return sq_each(st, ST_CA_EACH, &w, err);
 }

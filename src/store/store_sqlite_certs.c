@@ -9,6 +9,20 @@
 
 /* ---- serials ---- */
 
+/* The lock and transaction steps of the shared serial and issuance code (store_rows.h). */
+static int tx_begin(store_backend *st, ec_err *err)
+{
+	return sq_tx(st, ST_BEGIN, err);
+}
+
+static int tx_commit(store_backend *st, ec_err *err)
+{
+	return sq_tx(st, ST_COMMIT, err);
+}
+
+static const store_tx tx = {sq_lock, sq_unlock, tx_begin, tx_commit, sq_tx_abort, sq_cert_row_insert,
+                            sq_request_row_grant};
+
 /* The counter's current value (inside the caller's lock). */
 static int serial_read(store_backend *st, int64_t *last, ec_err *err)
 {
@@ -38,41 +52,19 @@ static int serial_block_reserve(store_backend *st, ec_err *err)
 	sq_tx_abort(st);
 	if (rc != 0)
 		return -1;
-	st->block_next = last - STORE_SERIAL_BLOCK + 1;
-	st->block_end = last + 1;
+	st->block.next = last - STORE_SERIAL_BLOCK + 1;
+	st->block.end = last + 1;
 	return 0;
 }
 
 int sq_reserve_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err)
 {
-	int rc = 0;
-	serial[0] = '\0';
-	sq_lock(st);
-	if (st->block_next >= st->block_end)
-		rc = serial_block_reserve(st, err);
-	if (rc == 0)
-		store_serial_format(st->block_next++, serial);
-	sq_unlock(st);
-	if (rc != 0)
-		ec_err_wrap(err, "reserving a serial");
-	return rc;
+	return store_serial_next(&tx, st, &st->block, serial_block_reserve, serial, err);
 }
 
 int sq_last_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err)
 {
-	int64_t last = 0;
-	int rc;
-
-	serial[0] = '\0';
-	sq_lock(st);
-	rc = serial_read(st, &last, err);
-	if (rc == 0 && st->block_end > 0)
-		last = st->block_next - 1; /* the last handed out, not the end of the reserved block */
-	sq_unlock(st);
-	if (rc != 0)
-		return ec_err_wrap(err, "reading the last serial");
-	store_serial_format(last, serial);
-	return 0;
+	return store_serial_last(&tx, st, &st->block, serial_read, serial, err);
 }
 
 /* ---- issued certificates ---- */
@@ -101,79 +93,46 @@ int sq_request_row_grant(store_backend *st, int64_t id, const char *serial, cons
 	return changed == 1 ? 0 : ec_err_set(err, "request %" PRId64 " does not exist", id);
 }
 
-int sq_record_issued(store_backend *st, const store_cert *cert, int64_t request_id,
-                        const uint8_t *cert_der, size_t cert_der_len, ec_err *err)
+int sq_record_issued(store_backend *st, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,
+                     size_t cert_der_len, ec_err *err)
 {
-	char serial[STORE_SERIAL_MAX];
-	int64_t num = 0;
-	int rc = -1;
-
-	if (store_cert_serial(cert, serial, &num, err) != 0)
-		return -1;
-	sq_lock(st);
-	if (sq_tx(st, ST_BEGIN, err) != 0 || sq_cert_row_insert(st, cert, serial, num, err) != 0)
-		goto out;
-	if (request_id > 0 && sq_request_row_grant(st, request_id, serial, cert_der, cert_der_len, err) != 0)
-		goto out;
-	if (sq_tx(st, ST_COMMIT, err) != 0)
-		goto out;
-	rc = 0;
-out:
-	sq_tx_abort(st);
-	sq_unlock(st);
-	if (rc != 0)
-		ec_err_wrap(err, "recording certificate %s", serial);
-	return rc;
+	return store_record_issued_tx(&tx, st, cert, request_id, cert_der, cert_der_len, err);
 }
 
 int sq_cert_get(store_backend *st, const char *serial, store_cert *out, ec_err *err)
 {
-	char canon[STORE_SERIAL_MAX];
-
-	memset(out, 0, sizeof(*out));
-	int rc = store_serial_arg(serial, canon, "looking up a certificate", err);
-	if (rc != 0)
-		return rc;
 	sq_lock(st);
 	binder b = sq_bind(st, ST_CERT_GET);
-	sq_bind_text(&b, 1, canon, sizeof(canon));
-	rc = sq_query(st, &b, err, "reading the certificate");
+	sq_bind_text(&b, 1, serial, STORE_SERIAL_MAX);
+	int rc = sq_query(st, &b, err, "reading the certificate");
 	store_cols c = sq_cols(b.s);
 	if (rc == 0)
 		rc = store_cert_rows.read(&c, out, err);
 	sq_done(b.s);
 	sq_unlock(st);
-	if (rc < 0)
-		ec_err_wrap(err, "looking up certificate %s", canon);
 	return rc;
 }
 
 int sq_cert_set_revoked(store_backend *st, const char *serial, bool revoked, ec_time when, ec_err *err)
 {
-	char canon[STORE_SERIAL_MAX];
 	int64_t changed = 0;
-	int rc = store_serial_arg(serial, canon, "revoking a certificate", err);
-	if (rc != 0)
-		return rc;
 	sq_lock(st);
 	binder b = sq_bind(st, revoked ? ST_CERT_REVOKE : ST_CERT_UNREVOKE);
-	sq_bind_text(&b, 1, canon, sizeof(canon));
+	sq_bind_text(&b, 1, serial, STORE_SERIAL_MAX);
 	sq_bind_int(&b, 2, revoked ? STORE_CERT_REVOKED : STORE_CERT_VALID);
 	if (revoked)
 		sq_bind_int(&b, 3, when);
-	rc = sq_exec(st, &b, &changed, err, "updating the certificate");
+	int rc = sq_exec(st, &b, &changed, err, "updating the certificate");
 	sq_unlock(st);
-	if (rc < 0)
-		return ec_err_wrap(err, "%s certificate %s", revoked ? "revoking" : "unrevoking", canon);
-	return changed == 0 ? 1 : 0;
+	return rc < 0 ? -1 : changed == 0 ? 1 : 0;
 }
 
 int sq_cert_each_revoked(store_backend *st, const char *issuer_serial,
                             int (*fn)(void *ctx, const store_cert *c), void *ctx, ec_err *err)
 {
-	paged_walk w = {ST_CERT_REVOKED, &store_cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
+	store_walk w = {&store_cert_rows, STORE_CERT_REVOKED, issuer_serial, {.cert = fn}, ctx,
 	                "listing revoked certificates"};
-	return sq_each(st, &w, err);
+	return sq_each(st, ST_CERT_REVOKED, &w, err);
 }
 
 int sq_cert_count(store_backend *st, int64_t *count, ec_err *err)

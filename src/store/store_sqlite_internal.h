@@ -79,10 +79,9 @@ struct store_backend {
 	struct grant_job *group_head;
 	struct grant_job **group_tail;
 	bool group_busy;
-	/* Serials reserved durably in a block and not handed out yet: [block_next, block_end). A
+	/* Serials reserved durably in a block and not handed out yet: [block.next, block.end). A
 	 * crash skips what is left of the block; nothing is ever handed out twice. */
-	int64_t block_next;
-	int64_t block_end;
+	store_serials block;
 };
 
 void sq_lock(store_backend *st);
@@ -135,21 +134,9 @@ void sq_tx_abort(store_backend *st);
 
 /* ---- paged walks (the _each calls) ---- */
 
-/* One walk: the query takes ?1 the last key seen and ?2 the page size, then ?3 (integer) and
- * ?4 (text, NULL binds NULL) when it has them. */
-typedef struct paged_walk {
-	enum stmt_id id;
-	const store_row_type *type;
-	int64_t filter_int;
-	const char *filter_text;
-	store_row_fn fn;
-	void *ctx;
-	const char *what;            /* "listing ..." for errors */
-} paged_walk;
-
-/* Walks w's query page by page, calling w->fn for each row with the lock released; returns
- * what a callback returned to stop the walk, or -1. */
-int sq_each(store_backend *st, const paged_walk *w, ec_err *err);
+/* Walks w by statement id page by page (store_walk_pages): the statement takes ?1 the last key
+ * seen and ?2 the page size, then ?3 and ?4 when it has them. */
+int sq_each(store_backend *st, enum stmt_id id, const store_walk *w, ec_err *err);
 
 /* Inside the open transaction (and the caller's lock): */
 /* Inserts a certificate row under its canonical serial and number. */

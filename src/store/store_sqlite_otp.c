@@ -42,53 +42,35 @@ int store_otp_hash(const char *password, char hex[STORE_OTP_HASH_MAX], ec_err *e
 	return 0;
 }
 
-/* Runs an OTP statement: ?1 the hash, ?2 a time; *changed gets the number of rows changed. */
-static int otp_run(store_backend *st, enum stmt_id id, const char *hash, ec_time t, int64_t *changed, ec_err *err)
+/* Runs an OTP statement under the lock: ?1 the hash, ?2 a time; 0 when it changed one row, 1 when
+ * none, -1 on failure. */
+static int otp_run(store_backend *st, enum stmt_id id, const char *hash, ec_time t, ec_err *err)
 {
+	int64_t changed = 0;
 	sq_lock(st);
 	binder b = sq_bind(st, id);
 	sq_bind_text(&b, 1, hash, STORE_OTP_HASH_MAX);
 	sq_bind_int(&b, 2, t);
-	int rc = sq_exec(st, &b, changed, err, "updating the password table");
+	int rc = sq_exec(st, &b, &changed, err, "updating the password table");
 	sq_unlock(st);
-	return rc;
+	return rc != 0 ? -1 : changed == 1 ? 0 : 1;
 }
 
-int sq_otp_check(store_backend *st, const char *password, ec_time now, ec_err *err)
+int sq_otp_check(store_backend *st, const char *hash, ec_time now, ec_err *err)
 {
-	char hash[STORE_OTP_HASH_MAX];
 	int64_t count = 0;
-	if (password == NULL || password[0] == '\0')
-		return 1;
-	if (store_otp_hash(password, hash, err) != 0)
-		return ec_err_wrap(err, "checking a one-time password");
-	int64_t t = now;
-	int rc = sq_count(st, ST_OTP_VALID, &t, hash, &count, err);
-	OPENSSL_cleanse(hash, sizeof(hash));
-	if (rc != 0)
-		return ec_err_wrap(err, "checking a one-time password");
+	if (sq_count(st, ST_OTP_VALID, &now, hash, &count, err) != 0)
+		return -1;
 	return count == 1 ? 0 : 1;
 }
 
 /* Adding a password that is already known makes it usable again with the new expiry. */
-int sq_otp_add(store_backend *st, const char *password, ec_time expires, ec_err *err)
+int sq_otp_add(store_backend *st, const char *hash, ec_time expires, ec_err *err)
 {
-	char hash[STORE_OTP_HASH_MAX];
-	int64_t changed = 0;
-	if (password == NULL || password[0] == '\0')
-		return ec_err_set(err, "adding a one-time password: the password is empty");
-	if (store_otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_ADD, hash, expires, &changed, err) != 0)
-		return ec_err_wrap(err, "adding a one-time password");
-	return 0;
+	return otp_run(st, ST_OTP_ADD, hash, expires, err) < 0 ? -1 : 0;
 }
 
-int sq_otp_consume(store_backend *st, const char *password, ec_time now, ec_err *err)
+int sq_otp_consume(store_backend *st, const char *hash, ec_time now, ec_err *err)
 {
-	char hash[STORE_OTP_HASH_MAX];
-	int64_t changed = 0;
-	if (password == NULL || password[0] == '\0')
-		return 1;
-	if (store_otp_hash(password, hash, err) != 0 || otp_run(st, ST_OTP_CONSUME, hash, now, &changed, err) != 0)
-		return ec_err_wrap(err, "checking a one-time password");
-	return changed == 1 ? 0 : 1;
+	return otp_run(st, ST_OTP_CONSUME, hash, now, err);
 }

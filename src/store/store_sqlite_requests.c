@@ -28,8 +28,6 @@ int sq_request_insert(store_backend *st, store_request *req, ec_err *err)
 	sq_lock(st);
 	int rc = sq_request_row_insert(st, req, err);
 	sq_unlock(st);
-	if (rc != 0)
-		ec_err_wrap(err, "recording transaction %.64s", req->txid);
 	return rc;
 }
 
@@ -91,8 +89,8 @@ int sq_request_each(store_backend *st, int state, int (*fn)(void *ctx, const sto
 {
 	char what[64];
 	snprintf(what, sizeof(what), "listing requests in state %d", state);
-	paged_walk w = {ST_REQ_EACH, &store_request_rows, state, NULL, {.request = fn}, ctx, what};
-	return sq_each(st, &w, err);
+	store_walk w = {&store_request_rows, state, NULL, {.request = fn}, ctx, what};
+	return sq_each(st, ST_REQ_EACH, &w, err);
 }
 
 int sq_request_expire(store_backend *st, ec_time now, ec_err *err)

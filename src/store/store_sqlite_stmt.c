@@ -313,13 +313,13 @@ int store_serial_canon(const char *text, size_t cap, char canon[STORE_SERIAL_MAX
 
 /* Reads the page after *after into rows and moves *after to its last row. *n is the number of
  * rows read, also on failure (they are to be freed). */
-static int page_read(void *conn, const void *walk, int64_t *after, char *rows, size_t *n, ec_err *err)
+static int page_read(void *conn, const void *query, const store_walk *w, int64_t *after, char *rows, size_t *n,
+                     ec_err *err)
 {
 	store_backend *st = conn;
-	const paged_walk *w = walk;
 	*n = 0;
 	sq_lock(st);
-	binder b = sq_bind(st, w->id);
+	binder b = sq_bind(st, *(const enum stmt_id *)query);
 	int params = sqlite3_bind_parameter_count(b.s);
 	sq_bind_int(&b, 1, *after);
 	sq_bind_int(&b, 2, STORE_PAGE);
@@ -343,9 +343,9 @@ static int page_read(void *conn, const void *walk, int64_t *after, char *rows, s
 }
 
 /* Walks the query page by page, calling w->fn for each row with the lock released. */
-int sq_each(store_backend *st, const paged_walk *w, ec_err *err)
+int sq_each(store_backend *st, enum stmt_id id, const store_walk *w, ec_err *err)
 {
-	return store_walk_pages(w->type, STORE_PAGE, page_read, st, w, w->fn, w->ctx, w->what, err);
+	return store_walk_pages(w, STORE_PAGE, page_read, st, &id, err);
 }
 
 /* Runs a count statement with an optional integer ?1 and an optional text ?2. */
