@@ -11,7 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export EVERCERTD="$root/$build/evercertd" EVERCERT="$root/$build/evercert"
 work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-demo.XXXXXX")
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 start=2015-10-09T13:14:16Z
 
