@@ -467,9 +467,14 @@ static bool ensure_authenticated(tp_runtime *tp, ec_time now)
 	}
 	ec_err err;
 	int64_t retry_after = -1;
+	ec_time renew_before = tp->rec.m.renew_at;
 	int rc = authenticate(tp, true, now, NULL, &retry_after, &err);
-	if (rc == 0)
+	if (rc == 0) {
+		/* The authenticated machine asks for an enrollment now: the one under way is it. */
+		if (renew_before == TP_NEVER && tp->rec.m.renew_at == now)
+			tp->rec.m.renew_at = TP_NEVER;
 		return true;
+	}
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "%s", err.msg);
 	client_log(tp, "authentication failed: %s", err.msg);
 	if (rc == -2)
