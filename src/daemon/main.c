@@ -389,7 +389,9 @@ static bool config_has_secret(const cfg_config *cfg)
 
 int main(int argc, char **argv)
 {
-	daemon_ctx d = {.control_fd = -1, .lock_fd = -1, .log_fd = -1, .state.fd = -1};
+	/* Static: a signal may arrive while exit() runs the handlers of the libraries, after main's
+	 * frame is gone, and on_signal writes into it. */
+	static daemon_ctx d = {.control_fd = -1, .lock_fd = -1, .log_fd = -1, .state.fd = -1};
 	bool check_only = false;
 	ec_err err;
 	ec_err_clear(&err);
