@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+static void err_vset(ec_err *err, const char *fmt, va_list ap) EC_PRINTF(2, 0);
 static void err_vset(ec_err *err, const char *fmt, va_list ap)
 {
 	if (err != NULL)

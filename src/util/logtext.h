@@ -18,6 +18,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "util/err.h" /* EC_PRINTF */
+
 /* The longest line ec_log_vline hands on (longer ones are cut). */
 #define EC_LOG_LINE_MAX 1024
 
@@ -30,6 +32,7 @@ size_t ec_log_escape(const char *text, size_t len, char *out, size_t outsz);
 
 /* Formats "WHAT NAME: <fmt...>" (a CA's or a trustpoint's line: "CA ROOTCA: ...") as one line and
  * hands it to sink. The text is used as given: escape what came from outside before. */
-void ec_log_vline(ec_log_sink sink, void *ctx, const char *what, const char *name, const char *fmt, va_list ap);
+void ec_log_vline(ec_log_sink sink, void *ctx, const char *what, const char *name, const char *fmt, va_list ap)
+	EC_PRINTF(5, 0);
 
 #endif
