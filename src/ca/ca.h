@@ -107,8 +107,9 @@ void ca_reply_free(ca_reply *r);
 int ca_get_ca_cert(ca_engine *ca, ca_reply *out, ec_err *err) EC_MUST_USE;
 /* GetCACaps: the capability list of SPEC §3. */
 int ca_get_ca_caps(ca_engine *ca, ca_reply *out, ec_err *err) EC_MUST_USE;
-/* GetNextCACert: the rollover CA certificate in signedData, or CA_REPLY_NOT_YET with when to retry. */
-int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_reply *out, ec_err *err) EC_MUST_USE;
+/* GetNextCACert: the rollover CA certificate in signedData, or CA_REPLY_NOT_YET with when to retry
+ * (spread after the shadow generation by the source address and now, retry_spread.h). */
+int ca_get_next_ca_cert(ca_engine *ca, ec_time now, const char *source, ca_reply *out, ec_err *err) EC_MUST_USE;
 /* GetCARolloverChain (also `/NAME-custody.pem`): the chain of custody in PEM, oldest first:
  * CA certificate, then for each later generation its link certificate (signed by the previous
  * generation's key) and its CA certificate, up to the active one and the rollover one if any. It

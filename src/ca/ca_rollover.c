@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ca/retry_spread.h"
 #include "util/fsutil.h"
 #include "util/task.h"
 
@@ -155,13 +156,15 @@ out:
 	return rc;
 }
 
-/* No rollover CA certificate yet: when the shadow generation is due, or a default. */
-static int reply_not_yet(ca_engine *ca, ec_time now, ca_reply *out, ec_err *err)
+/* No rollover CA certificate yet: a moment within the window after the shadow generation, or a
+ * default. The moment is the request's own (retry_spread.h): a fleet told the same instant would
+ * come back within one second. */
+static int reply_not_yet(ca_engine *ca, ec_time now, const char *source, ca_reply *out, ec_err *err)
 {
 	ec_time at = ca_shadow_generation_time(ca);
-	int64_t secs = at == INT64_MAX ? CA_NEXTCA_DEFAULT_RETRY_SECONDS : (at - now + 999) / 1000;
-	if (secs < 1)
-		secs = 1;
+	int64_t secs = at == INT64_MAX ? CA_NEXTCA_DEFAULT_RETRY_SECONDS
+	                               : retry_spread_seconds(now, at, retry_spread_window(ca->cfg.auto_rollover_period),
+	                                                      retry_spread_key(source, now));
 	char text[160];
 	int n = snprintf(text, sizeof(text), "no rollover CA certificate yet; retry in %lld seconds\n", (long long)secs);
 	if (ca_reply_copy(out, CA_REPLY_NOT_YET, text, (size_t)n, err) != 0)
@@ -170,7 +173,7 @@ static int reply_not_yet(ca_engine *ca, ec_time now, ca_reply *out, ec_err *err)
 	return 0;
 }
 
-int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_reply *out, ec_err *err)
+int ca_get_next_ca_cert(ca_engine *ca, ec_time now, const char *source, ca_reply *out, ec_err *err)
 {
 	int rc = -1;
 	STACK_OF(X509) *certs = NULL;
@@ -178,7 +181,7 @@ int ca_get_next_ca_cert(ca_engine *ca, ec_time now, ca_reply *out, ec_err *err)
 	size_t len = 0;
 	pthread_rwlock_rdlock(&ca->lock);
 	if (ca->rollover < 0) {
-		rc = reply_not_yet(ca, now, out, err);
+		rc = reply_not_yet(ca, now, source, out, err);
 		goto out;
 	}
 	ca_gen *a = &ca->gens[ca->active];

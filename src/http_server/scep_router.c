@@ -147,7 +147,8 @@ static void ca_pem(ca_engine *ca, bool rollover, http_response *resp)
 }
 
 /* The operations that read what the CA holds (all but PKIOperation), answered from ca. */
-static void ca_query(const scep_router *r, ca_engine *ca, const char *op, http_response *resp)
+static void ca_query(const scep_router *r, ca_engine *ca, const http_request *req, const char *op,
+                     http_response *resp)
 {
 	ca_reply rep;
 	ec_err err;
@@ -157,7 +158,7 @@ static void ca_query(const scep_router *r, ca_engine *ca, const char *op, http_r
 	else if (strcasecmp(op, "GetCACaps") == 0)
 		rc = ca_get_ca_caps(ca, &rep, &err);
 	else if (strcasecmp(op, "GetNextCACert") == 0)
-		rc = ca_get_next_ca_cert(ca, ec_clock_now(r->clock), &rep, &err);
+		rc = ca_get_next_ca_cert(ca, ec_clock_now(r->clock), req->peer, &rep, &err);
 	else if (strcasecmp(op, "GetCRL") == 0)
 		rc = ca_get_crl_der(ca, &rep, &err);
 	else if (strcasecmp(op, "GetCARolloverChain") == 0)
@@ -232,7 +233,7 @@ static void route(const scep_router *r, const http_request *req, http_response *
 		pki_operation(r, ca, req, resp);
 		return;
 	}
-	ca_query(r, ca, op, resp);
+	ca_query(r, ca, req, op, resp);
 }
 
 void scep_router_handle(void *ctx, const http_request *req, http_response *resp)

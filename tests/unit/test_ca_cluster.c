@@ -270,7 +270,7 @@ static void shadow_served_by_all(void **state)
 	ca_reply_free(&ra);
 	ca_reply_free(&rb);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(ca_get_next_ca_cert(c.n[i].ca, SHADOW_AT + CA_CHECK_INTERVAL, &ra, &err), 0);
+		assert_int_equal(ca_get_next_ca_cert(c.n[i].ca, SHADOW_AT + CA_CHECK_INTERVAL, "10.0.0.1", &ra, &err), 0);
 		assert_int_equal(ra.kind, CA_REPLY_NEXT_CA);
 		ca_reply_free(&ra);
 	}
