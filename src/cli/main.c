@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/check.h"
+#include "cli/forecast.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
 #include "util/opproto.h"
@@ -56,6 +57,9 @@ static void usage(FILE *f)
 	        "  check --config FILE [--client-policy PERCENT]\n"
 	        "                                    offline: is every client's SHADOW after its CA's\n"
 	        "                                    rollover? (timeline; exit 1 when unsafe)\n"
+	        "  forecast --config FILE --clients N [--spread DURATION] [--html FILE]\n"
+	        "                                    offline: the CA's requests per hour from N\n"
+	        "                                    clients across two rollovers, and the peak\n"
 	        "The router's long forms `crypto pki server NAME ...`, `crypto pki authenticate TP`\n"
 	        "and `crypto pki enroll TP` are accepted too.\n"
 	        "\n"
@@ -219,6 +223,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "check") == 0)
 		return cli_check(argc - optind, argv + optind);
+	if (strcmp(argv[optind], "forecast") == 0)
+		return cli_forecast(argc - optind, argv + optind);
 	if (req.state_dir == NULL) {
 		fprintf(stderr, "evercert: give the daemon's state directory with --state-dir DIR or EVERCERT_STATE_DIR\n");
 		return 2;

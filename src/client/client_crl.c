@@ -37,7 +37,13 @@
 
 static bool checking(const tp_runtime *tp)
 {
-	return tp->cfg.revocation_check == CFG_REVOCATION_CRL;
+	return tp->cfg.revocation_check == CFG_REVOCATION_CRL || tp->cfg.revocation_check == CFG_REVOCATION_CRL_NONE;
+}
+
+/* `revocation-check crl none`: a CRL that cannot be had is no reason to refuse. */
+static bool crl_optional(const tp_runtime *tp)
+{
+	return tp->cfg.revocation_check == CFG_REVOCATION_CRL_NONE;
 }
 
 /* The CA certificates the CRL may be signed by (borrowed; free the stack only). */
@@ -59,8 +65,9 @@ void client_publish_trust(tp_runtime *tp)
 	pki_trust *t = NULL;
 	STACK_OF(X509) *cas = ca_certs(tp);
 	if (sk_X509_num(cas) > 0) {
-		t = pki_trust_new(tp->cfg.name, cas, checking(tp) ? tp->crl : NULL,
-		                  checking(tp) ? PKI_REVOCATION_CRL : PKI_REVOCATION_NONE, tp->crl_problem);
+		int mode = !checking(tp) ? PKI_REVOCATION_NONE
+		           : crl_optional(tp) ? PKI_REVOCATION_CRL_NONE : PKI_REVOCATION_CRL;
+		t = pki_trust_new(tp->cfg.name, cas, checking(tp) ? tp->crl : NULL, mode, tp->crl_problem);
 		if (t == NULL)
 			client_log(tp, "out of memory: the trust snapshot is not updated");
 	}
@@ -416,6 +423,11 @@ int client_crl_check(tp_runtime *tp, X509 *cert, ec_time now, char *why, size_t 
 	}
 	if (status == PKI_CRL_GOOD)
 		return 0;
+	if (status == PKI_CRL_UNKNOWN && crl_optional(tp)) {
+		client_log(tp, "no current CRL (%s): accepted, as `revocation-check crl none` asks",
+		           tp->crl_problem[0] ? tp->crl_problem : detail);
+		return 0;
+	}
 	if (status == PKI_CRL_REVOKED)
 		snprintf(why, whysz, "%s", detail);
 	else
@@ -451,6 +463,9 @@ int client_crl_show(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 	}
 	if (!checking(tp))
 		snprintf(state, sizeof(state), "none");
+	else if (!current && crl_optional(tp))
+		snprintf(state, sizeof(state), "crl none: no current CRL%s%s; certificates accepted unchecked",
+		         tp->crl_problem[0] ? ": " : "", tp->crl_problem);
 	else if (current)
 		snprintf(state, sizeof(state), "crl: current CRL until %s", next);
 	else if (tp->crl != NULL)
@@ -465,7 +480,8 @@ int client_crl_show(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 		char iso[EC_TIME_TEXT_MAX] = "";
 		if (next[0])
 			ec_time_format_iso(next_update, iso);
-		return ec_json_kv_str(out, false, "revocation_check", checking(tp) ? "crl" : "none") ||
+		return ec_json_kv_str(out, false, "revocation_check",
+		                      !checking(tp) ? "none" : crl_optional(tp) ? "crl none" : "crl") ||
 		       ec_json_kv_bool(out, false, "crl_current", current) ||
 		       ec_json_kv_str(out, false, "crl_next_update", iso) ||
 		       ec_json_kv_str(out, false, "crl_status", state) ? -1 : 0;

@@ -64,8 +64,14 @@ int ec_clock_set(ec_clock *clk, ec_time t, ec_err *err) EC_MUST_USE;
  * ("5:54:17.977", "639d23:54:17.977", "7:49.003", "0.500"). Negative values print as 0.000. */
 void ec_time_format_countdown(ec_time ms, char out[EC_TIME_TEXT_MAX]);
 
-/* A date in the router's form, in UTC: "13:14:16 UTC Oct 9 2015". */
+/* A date in the router's form, in the display zone: "13:14:16 UTC Oct 9 2015",
+ * "14:14:16 CET Oct 9 2015". */
 void ec_time_format_router(ec_time t, char out[EC_TIME_TEXT_MAX]);
+
+/* The display zone of ec_time_format_router (`clock timezone NAME HOURS [MINUTES]`): its name
+ * (NULL or "": UTC, offset ignored) and its offset in minutes east of UTC. Process-wide, as the
+ * router's is; any thread may call it and the formatter at any time. */
+void ec_time_set_display_zone(const char *name, int offset_minutes);
 
 /* ISO 8601 in UTC with milliseconds: "2015-10-09T13:14:16.000Z". */
 void ec_time_format_iso(ec_time t, char out[EC_TIME_TEXT_MAX]);

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,14 +41,34 @@ static void to_tm(ec_time t, struct tm *tm)
 	gmtime_r(&secs, tm);
 }
 
+/* The display zone: set at start and at reload, read by every show and log line. */
+static pthread_mutex_t zone_lock = PTHREAD_MUTEX_INITIALIZER;
+static char zone_name[8] = "UTC";
+static int zone_offset_minutes;
+
+void ec_time_set_display_zone(const char *name, int offset_minutes)
+{
+	pthread_mutex_lock(&zone_lock);
+	bool utc = name == NULL || name[0] == '\0';
+	snprintf(zone_name, sizeof(zone_name), "%s", utc ? "UTC" : name);
+	zone_offset_minutes = utc ? 0 : offset_minutes;
+	pthread_mutex_unlock(&zone_lock);
+}
+
 void ec_time_format_router(ec_time t, char out[EC_TIME_TEXT_MAX])
 {
 	static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	char name[sizeof(zone_name)];
+	pthread_mutex_lock(&zone_lock);
+	memcpy(name, zone_name, sizeof(name));
+	ec_time offset = (ec_time)zone_offset_minutes * EC_MS_PER_MINUTE;
+	pthread_mutex_unlock(&zone_lock);
 	struct tm tm;
-	to_tm(t, &tm);
-	snprintf(out, EC_TIME_TEXT_MAX, "%02d:%02d:%02d UTC %s %d %d", tm.tm_hour, tm.tm_min,
-	         tm.tm_sec, months[tm.tm_mon], tm.tm_mday, tm.tm_year + 1900);
+	bool fits = offset >= 0 ? t <= INT64_MAX - offset : t >= INT64_MIN - offset;
+	to_tm(fits ? t + offset : t, &tm);
+	snprintf(out, EC_TIME_TEXT_MAX, "%02d:%02d:%02d %s %s %d %d", tm.tm_hour, tm.tm_min, tm.tm_sec, name,
+	         months[tm.tm_mon], tm.tm_mday, tm.tm_year + 1900);
 }
 
 void ec_time_format_iso(ec_time t, char out[EC_TIME_TEXT_MAX])

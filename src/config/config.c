@@ -26,9 +26,18 @@ static int read_line(cfg_parser *p, const uint8_t *text, size_t len, size_t *pos
 		if ((start[i] < 0x20 && start[i] != '\t') || start[i] == 0x7f)
 			return cfg_fail(p, ln, "control character 0x%02x in the configuration", start[i]);
 	}
-	while (n > 0 && (start[n - 1] == ' ' || start[n - 1] == '\t'))
-		n--;
 	memcpy(ln->raw, start, n);
+	ln->raw[n] = '\0';
+	/* A no-break space (U+00A0), as text copied from a web page may have, is a space. */
+	bool nbsp = false;
+	for (char *c = ln->raw; (c = strstr(c, "\xc2\xa0")) != NULL; c += 2) {
+		c[0] = c[1] = ' ';
+		nbsp = true;
+	}
+	if (nbsp)
+		cfg_notice(p, ln, "no-break spaces (U+00A0) read as spaces");
+	while (n > 0 && (ln->raw[n - 1] == ' ' || ln->raw[n - 1] == '\t'))
+		n--;
 	ln->raw[n] = '\0';
 	ln->indented = n > 0 && (ln->raw[0] == ' ' || ln->raw[0] == '\t');
 	return 0;
@@ -57,8 +66,28 @@ static int split_words(cfg_parser *p, cfg_line *ln)
 	}
 }
 
+/* Whether an unindented line stays in the open block: as a router in configuration mode does,
+ * a line valid in the block belongs to it (text pasted from a web page loses its indentation),
+ * and the first line that is not, closes it. A notice names the first such line of each block. */
+static bool stays_in_block(cfg_parser *p, const cfg_line *ln)
+{
+	const char *word = cfg_is(ln, 0, "no") && ln->n > 1 ? ln->w[1] : ln->w[0];
+	bool server = p->block == CFG_BLOCK_SERVER;
+	if (cfg_global_keyword(ln->w[0]) || !(server ? cfg_server_keyword(word) : cfg_trustpoint_keyword(word)))
+		return false;
+	if (p->noted_block != p->block || p->noted_index != p->index) {
+		p->noted_block = p->block;
+		p->noted_index = p->index;
+		cfg_notice(p, ln, "'%.60s' at column 0 taken as a line of crypto pki %s %s, as a router does "
+		           "(indent the lines of a block to make it plain)", cfg_rest(ln, 0), server ? "server" : "trustpoint",
+		           server ? p->cfg->servers[p->index].name : p->cfg->trustpoints[p->index].name);
+	}
+	return true;
+}
+
 /* One line: a comment or blank line, a line of the open block, or a global line. `!` at column 0,
- * `exit` and any unindented line close the open block; an indented `!` is a comment inside it. */
+ * `exit` and any unindented line that is not the block's close the open block; an indented `!` is a
+ * comment inside it. */
 static int handle_line(cfg_parser *p, const cfg_line *ln)
 {
 	if (ln->n == 0)
@@ -71,7 +100,8 @@ static int handle_line(cfg_parser *p, const cfg_line *ln)
 	if (p->end_line != 0)
 		return cfg_fail(p, ln, "text after 'end' (line %d)", p->end_line);
 	p->was_open = p->block != CFG_BLOCK_NONE;
-	if (p->block != CFG_BLOCK_NONE && ln->indented) {
+	p->block_was = p->block;
+	if (p->block != CFG_BLOCK_NONE && (ln->indented || stays_in_block(p, ln))) {
 		if (cfg_is(ln, 0, "exit")) {
 			p->block = CFG_BLOCK_NONE;
 			return cfg_want(p, ln, 1, 1, "exit");

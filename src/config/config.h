@@ -46,6 +46,9 @@
 /* A configuration file larger than this is refused. */
 #define CFG_FILE_MAX (1024 * 1024)
 #define CFG_HTTP_MAX_CONNECTIONS 1024          /* default of `ip http max-connections` */
+#define CFG_TIMEZONE_NAME_MAX 8                /* a router's zone name: at most 7 characters */
+#define CFG_NOTICES_MAX 16
+#define CFG_NOTICE_MAX 240
 
 enum cfg_grant {
 	CFG_GRANT_MANUAL = 0,       /* no grant line */
@@ -58,7 +61,8 @@ enum cfg_db_level { CFG_DB_MINIMUM = 0, CFG_DB_NAMES = 1, CFG_DB_COMPLETE = 2 };
 enum cfg_archive { CFG_ARCHIVE_PKCS12 = 0, CFG_ARCHIVE_PEM = 1 };
 enum cfg_hash { CFG_HASH_SHA256 = 0, CFG_HASH_SHA384, CFG_HASH_SHA512, CFG_HASH_SHA1 };
 enum cfg_server_mode { CFG_MODE_ROOT = 0, CFG_MODE_SUB_CS = 1, CFG_MODE_RA = 2 };
-enum cfg_revocation { CFG_REVOCATION_NONE = 0, CFG_REVOCATION_CRL = 1 };
+/* crl_none: `revocation-check crl none`, the CRL when one can be had, otherwise accept. */
+enum cfg_revocation { CFG_REVOCATION_NONE = 0, CFG_REVOCATION_CRL = 1, CFG_REVOCATION_CRL_NONE = 2 };
 /* The kind of a requested subjectAltName (`subject-alt-name [dns|ip|email] VALUE...`). */
 enum cfg_alt_type { CFG_ALT_DNS = 0, CFG_ALT_IP = 1, CFG_ALT_EMAIL = 2 };
 
@@ -166,6 +170,12 @@ typedef struct cfg_config {
 	size_t n_servers;
 	cfg_trustpoint trustpoints[CFG_MAX_TRUSTPOINTS];
 	size_t n_trustpoints;
+	char timezone_name[CFG_TIMEZONE_NAME_MAX]; /* `clock timezone NAME HOURS [MINUTES]`; "" = UTC */
+	int timezone_offset_minutes;           /* east of UTC */
+	/* Lines accepted as a router takes them though written unusually (a block's line at column
+	 * 0, a no-break space): "line N: ...", for the daemon to log. */
+	char notices[CFG_NOTICES_MAX][CFG_NOTICE_MAX];
+	size_t n_notices;
 } cfg_config;
 
 /* Parses a whole configuration. On error *out is NULL and err says "line N: ...". */

@@ -84,10 +84,83 @@ const void *cfg_command_find(const void *table, size_t n, size_t size, const cha
 	return NULL;
 }
 
-int cfg_block_unknown(const cfg_parser *p, const cfg_line *ln, const char *block)
+/* Edit distance between a and b ignoring case, with a swap of two neighbours as one edit
+ * ("isuer" and "issuer": 1; "isseur" and "issuer": 1); stops counting at CAP. */
+#define DISTANCE_CAP 9
+static size_t distance(const char *a, const char *b)
 {
-	return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki %s block%s", ln->w[0], block,
-	                cfg_global_keyword(ln->w[0]) ? " (global commands start at column 0)" : "");
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 40 || lb > 40)
+		return DISTANCE_CAP;
+	size_t d[41][41];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			size_t best = d[i - 1][j - 1] + cost;
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb] < DISTANCE_CAP ? d[la][lb] : DISTANCE_CAP;
+}
+
+const char *cfg_command_nearest(const void *table, size_t n, size_t size, const char *word)
+{
+	const char *entry = table, *prefix_of = NULL, *nearest = NULL;
+	size_t prefixes = 0, best = DISTANCE_CAP, len = strlen(word);
+	/* A third of the word's letters may be wrong, at least one and at most three. */
+	size_t allowed = len / 3 < 1 ? 1 : len / 3 > 3 ? 3 : len / 3;
+	for (size_t i = 0; i < n; i++, entry += size) {
+		const char *keyword = *(const char *const *)(const void *)entry;
+		if (len > 0 && strncasecmp(word, keyword, len) == 0) {
+			prefixes++;
+			prefix_of = keyword;
+		}
+		size_t d = distance(word, keyword);
+		if (d < best) {
+			best = d;
+			nearest = keyword;
+		}
+	}
+	if (prefixes == 1)
+		return prefix_of;
+	return best <= allowed ? nearest : NULL;
+}
+
+int cfg_block_unknown(const cfg_parser *p, const cfg_line *ln, const char *block, const char *nearest)
+{
+	if (cfg_global_keyword(ln->w[0]))
+		return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki %s block (global commands start at "
+		                "column 0)", ln->w[0], block);
+	if (nearest != NULL)
+		return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki %s block (did you mean '%s'?)",
+		                ln->w[0], block, nearest);
+	return cfg_fail(p, ln, "unknown command '%.60s' in crypto pki %s block", ln->w[0], block);
+}
+
+void cfg_notice(const cfg_parser *p, const cfg_line *ln, const char *fmt, ...)
+{
+	cfg_config *cfg = p->cfg;
+	if (cfg->n_notices == CFG_NOTICES_MAX) {
+		snprintf(cfg->notices[CFG_NOTICES_MAX - 1], CFG_NOTICE_MAX, "and more lines like those above");
+		return;
+	}
+	char what[CFG_NOTICE_MAX - 16]; /* room for "line N: " */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(cfg->notices[cfg->n_notices++], CFG_NOTICE_MAX, "line %d: %s", ln->no, what);
 }
 
 const char *cfg_rest(const cfg_line *ln, size_t i)

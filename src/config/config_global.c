@@ -85,6 +85,38 @@ static int parse_rate(cfg_parser *p, const cfg_line *ln, size_t i, double *out)
 	return 0;
 }
 
+#define TIMEZONE_SYNTAX "clock timezone NAME HOURS [MINUTES]"
+
+/* `clock timezone CET 1`, `clock timezone IST 5 30`, `clock timezone NST -3 30`: the zone the
+ * show commands print times in, as the router does; the clock itself stays UTC. */
+static int clock_timezone(cfg_parser *p, const cfg_line *ln)
+{
+	long hours = 0, minutes = 0;
+	if (cfg_want(p, ln, 4, 5, TIMEZONE_SYNTAX) != 0)
+		return -1;
+	const char *name = ln->w[2];
+	size_t len = strlen(name);
+	bool letters = len > 0;
+	for (size_t i = 0; i < len; i++)
+		letters = letters && isalpha((unsigned char)name[i]);
+	if (!letters || len >= CFG_TIMEZONE_NAME_MAX)
+		return cfg_fail(p, ln, "time zone name '%.60s' must be 1 to %d letters (e.g. CET)", name,
+		                CFG_TIMEZONE_NAME_MAX - 1);
+	const char *h = ln->w[3];
+	bool west = h[0] == '-';
+	char *end = NULL;
+	errno = 0;
+	hours = strtol(west ? h + 1 : h, &end, 10);
+	if (!isdigit((unsigned char)(west ? h[1] : h[0])) || *end != '\0' || errno != 0 || hours > 23)
+		return cfg_fail(p, ln, "hours offset '%.60s' is not a number from -23 to 23", h);
+	if (ln->n == 5 && cfg_int(p, ln, 4, 0, 59, "minutes offset", &minutes) != 0)
+		return -1;
+	memcpy(p->cfg->timezone_name, name, len + 1);
+	/* The minutes go the way of the hours: `-3 30` is three and a half hours west. */
+	p->cfg->timezone_offset_minutes = (int)((hours * 60 + minutes) * (west ? -1 : 1));
+	return 0;
+}
+
 static int cmd_clock(cfg_parser *p, const cfg_line *ln)
 {
 	if (cfg_is(ln, 1, "calendar-valid")) {
@@ -93,9 +125,11 @@ static int cmd_clock(cfg_parser *p, const cfg_line *ln)
 		p->cfg->calendar_valid = true;
 		return 0;
 	}
+	if (cfg_is(ln, 1, "timezone"))
+		return clock_timezone(p, ln);
 	if (!cfg_is(ln, 1, "simulate"))
-		return cfg_fail(p, ln, "unknown command '%.60s' (syntax: clock calendar-valid | %s)", cfg_rest(ln, 0),
-		                SIMULATE_SYNTAX);
+		return cfg_fail(p, ln, "unknown command '%.60s' (syntax: clock calendar-valid | %s | %s)",
+		                cfg_rest(ln, 0), TIMEZONE_SYNTAX, SIMULATE_SYNTAX);
 	if (cfg_want(p, ln, 4, 6, SIMULATE_SYNTAX) != 0)
 		return -1;
 	if (!cfg_is(ln, 2, "start") || ln->n == 5 || (ln->n == 6 && !cfg_is(ln, 4, "rate")))
@@ -158,6 +192,17 @@ static int key_generate(cfg_parser *p, const cfg_line *ln)
 	return 0;
 }
 
+/* Whether word is what `crypto pki server NAME WORD ...` takes at the router's exec prompt. */
+static bool operator_word(const char *word)
+{
+	static const char *const words[] = {"rollover", "grant", "reject", "revoke", "unrevoke",
+	                                    "info", "password", "remove"};
+	for (size_t i = 0; i < CFG_COUNT(words); i++)
+		if (strcasecmp(word, words[i]) == 0)
+			return true;
+	return false;
+}
+
 /* `crypto pki server NAME`, `crypto pki trustpoint NAME`: a new block of that kind, with its
  * defaults, filled by the indented lines that follow. Names are unique within a kind. */
 static int open_block(cfg_parser *p, const cfg_line *ln, enum cfg_block kind)
@@ -168,6 +213,10 @@ static int open_block(cfg_parser *p, const cfg_line *ln, enum cfg_block kind)
 	size_t n = server ? cfg->n_servers : cfg->n_trustpoints;
 	size_t max = server ? CFG_MAX_SERVERS : CFG_MAX_TRUSTPOINTS;
 	char name[CFG_NAME_MAX], syntax[40], what[40];
+	/* The router's exec commands share the words of the block that opens a server. */
+	if (server && ln->n > 4 && operator_word(ln->w[4]))
+		return cfg_fail(p, ln, "'%.60s' is an operator command, not configuration: run `evercert server %.60s "
+		                "%.60s` against the running daemon", cfg_rest(ln, 0), ln->w[3], cfg_rest(ln, 4));
 	snprintf(syntax, sizeof(syntax), "crypto pki %s NAME", word);
 	snprintf(what, sizeof(what), "%s name", word);
 	if (cfg_want(p, ln, 4, 4, syntax) != 0 || cfg_name(p, ln, 3, false, name, what) != 0)
@@ -255,16 +304,32 @@ static int not_global(cfg_parser *p, const cfg_line *ln)
 	bool no_alone = strcasecmp(word, "no") == 0;
 	bool server = !no_alone && cfg_server_keyword(word);
 	bool trustpoint = !no_alone && cfg_trustpoint_keyword(word);
-	const char *hint = p->was_open && !ln->indented ? "lines of a block must be indented" : "no block is open here";
+	const char *hint = !p->was_open ? "no block is open here"
+	                   : p->block_was == CFG_BLOCK_SERVER ? "not a line of the crypto pki server block open here"
+	                                                      : "not a line of the crypto pki trustpoint block open here";
 	if (server && trustpoint)
 		return cfg_fail(p, ln, "'%.60s' is only valid inside a crypto pki server or trustpoint block (%s)",
 		                cfg_rest(ln, 0), hint);
 	if (server || trustpoint)
 		return cfg_fail(p, ln, "'%.60s' is only valid inside a crypto pki %s block (%s)", cfg_rest(ln, 0),
 		                server ? "server" : "trustpoint", hint);
+	/* A mistyped word: the closest of the commands valid here (the open block's first). */
+	const char *nearest = NULL;
+	if (p->was_open)
+		nearest = p->block_was == CFG_BLOCK_SERVER ? cfg_server_nearest(word) : cfg_trustpoint_nearest(word);
+	if (nearest == NULL)
+		nearest = cfg_global_nearest(word);
+	char guess[96] = "";
+	if (nearest != NULL)
+		snprintf(guess, sizeof(guess), " (did you mean '%s'?)", nearest);
 	if (word != ln->w[0])
-		return cfg_fail(p, ln, "unknown command 'no %.60s'", word);
-	return cfg_fail(p, ln, "unknown command '%.60s'", ln->w[0]);
+		return cfg_fail(p, ln, "unknown command 'no %.60s'%s", word, guess);
+	return cfg_fail(p, ln, "unknown command '%.60s'%s", ln->w[0], guess);
+}
+
+const char *cfg_global_nearest(const char *word)
+{
+	return CFG_COMMAND_NEAREST(global_cmds, word);
 }
 
 int cfg_global_line(cfg_parser *p, const cfg_line *ln)

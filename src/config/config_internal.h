@@ -36,8 +36,11 @@ typedef struct cfg_parser {
 	enum cfg_block block;           /* the open block, if any */
 	size_t index;                   /* which server or trustpoint the open block fills */
 	bool was_open;                  /* a block was open when the current line came */
+	enum cfg_block block_was;       /* ... of this kind */
 	int grant_line[CFG_MAX_SERVERS]; /* where each server's last grant line was, for validation */
 	int end_line;                   /* the `end` line, 0 before it */
+	enum cfg_block noted_block;     /* the block whose unindented lines a notice already named */
+	size_t noted_index;
 } cfg_parser;
 
 #define CFG_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -61,6 +64,10 @@ typedef struct cfg_choices {
 /* Writes "line N: <fmt...>" into p->err; returns -1. */
 int cfg_fail(const cfg_parser *p, const cfg_line *ln, const char *fmt, ...) EC_PRINTF(3, 4);
 
+/* Adds "line N: <fmt...>" to the configuration's notices (beyond CFG_NOTICES_MAX, the last one
+ * says that more followed). */
+void cfg_notice(const cfg_parser *p, const cfg_line *ln, const char *fmt, ...) EC_PRINTF(3, 4);
+
 /* True when word i exists and equals kw, ignoring case. */
 bool cfg_is(const cfg_line *ln, size_t i, const char *kw);
 
@@ -76,9 +83,20 @@ int cfg_choice(const cfg_parser *p, const cfg_line *ln, const cfg_choices *c) EC
 const void *cfg_command_find(const void *table, size_t n, size_t size, const char *word);
 #define CFG_COMMAND_FIND(table, word) cfg_command_find((table), CFG_COUNT(table), sizeof((table)[0]), (word))
 
+/* The keyword of a command table closest to a mistyped word (an abbreviation of exactly one
+ * keyword, or within a small edit distance), for "did you mean ...?"; NULL when none is close. */
+const char *cfg_command_nearest(const void *table, size_t n, size_t size, const char *word);
+#define CFG_COMMAND_NEAREST(table, word) \
+	cfg_command_nearest((table), CFG_COUNT(table), sizeof((table)[0]), (word))
+
 /* The error for a first word that is not a command of a `crypto pki server|trustpoint` block
  * (block names which), with a hint when it is a global command written indented. */
-int cfg_block_unknown(const cfg_parser *p, const cfg_line *ln, const char *block);
+int cfg_block_unknown(const cfg_parser *p, const cfg_line *ln, const char *block, const char *nearest);
+
+/* The keyword of the server, trustpoint or global commands closest to word (NULL: none). */
+const char *cfg_server_nearest(const char *word);
+const char *cfg_trustpoint_nearest(const char *word);
+const char *cfg_global_nearest(const char *word);
 
 /* The rest of the line from word i on, as written (inner spaces kept). */
 const char *cfg_rest(const cfg_line *ln, size_t i);

@@ -343,8 +343,13 @@ bool cfg_server_keyword(const char *word)
 	return CFG_COMMAND_FIND(server_cmds, word) != NULL;
 }
 
+const char *cfg_server_nearest(const char *word)
+{
+	return CFG_COMMAND_NEAREST(server_cmds, word);
+}
+
 int cfg_server_line(cfg_parser *p, const cfg_line *ln, cfg_server *s)
 {
 	const server_cmd *cmd = ln->n > 0 ? CFG_COMMAND_FIND(server_cmds, ln->w[0]) : NULL;
-	return cmd != NULL ? cmd->fn(p, ln, s) : cfg_block_unknown(p, ln, "server");
+	return cmd != NULL ? cmd->fn(p, ln, s) : cfg_block_unknown(p, ln, "server", CFG_COMMAND_NEAREST(server_cmds, ln->w[0]));
 }

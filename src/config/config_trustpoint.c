@@ -275,13 +275,18 @@ static int cmd_auto_enroll(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp
 }
 
 static const cfg_choices REVOCATION_CHECKS = {
-	"revocation-check crl|none", 1, "revocation check", "expected crl or none", 2,
+	"revocation-check crl [none] | none", 1, "revocation check", "expected crl, crl none or none", 2,
 	{{"crl", CFG_REVOCATION_CRL}, {"none", CFG_REVOCATION_NONE}},
 };
 
+/* `crl none` is the router's list of methods tried in order: the CRL, and when none can be had,
+ * no check. */
 static int cmd_revocation_check(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
-	int check = cfg_choice(p, ln, &REVOCATION_CHECKS);
+	bool crl_none = ln->n >= 3 && cfg_is(ln, 1, "crl") && cfg_is(ln, 2, "none");
+	if (crl_none && cfg_want(p, ln, 3, 3, REVOCATION_CHECKS.syntax) != 0)
+		return -1;
+	int check = crl_none ? CFG_REVOCATION_CRL_NONE : cfg_choice(p, ln, &REVOCATION_CHECKS);
 	if (check < 0)
 		return -1;
 	tp->revocation_check = check;
@@ -458,8 +463,13 @@ bool cfg_trustpoint_keyword(const char *word)
 	return CFG_COMMAND_FIND(trustpoint_cmds, word) != NULL;
 }
 
+const char *cfg_trustpoint_nearest(const char *word)
+{
+	return CFG_COMMAND_NEAREST(trustpoint_cmds, word);
+}
+
 int cfg_trustpoint_line(cfg_parser *p, const cfg_line *ln, cfg_trustpoint *tp)
 {
 	const trustpoint_cmd *cmd = ln->n > 0 ? CFG_COMMAND_FIND(trustpoint_cmds, ln->w[0]) : NULL;
-	return cmd != NULL ? cmd->fn(p, ln, tp) : cfg_block_unknown(p, ln, "trustpoint");
+	return cmd != NULL ? cmd->fn(p, ln, tp) : cfg_block_unknown(p, ln, "trustpoint", CFG_COMMAND_NEAREST(trustpoint_cmds, ln->w[0]));
 }

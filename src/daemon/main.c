@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ca/timeline.h"
 #include "scep_client/scep_client.h"
 #include "pki/pki.h"
 #include "scep/scep.h"
@@ -387,6 +388,29 @@ static bool config_has_secret(const cfg_config *cfg)
 	return false;
 }
 
+/* --check also applies `evercert check`'s rule: a client whose SHADOW renewal would come before
+ * its CA makes the rollover certificate is warned of, not refused (the file is valid). */
+static void warn_unsafe_timers(const cfg_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_servers; i++) {
+		const cfg_server *s = &cfg->servers[i];
+		for (size_t j = 0; j < cfg->n_trustpoints; j++) {
+			const cfg_trustpoint *t = &cfg->trustpoints[j];
+			if (!t->auto_enroll)
+				continue;
+			timeline_input in = {s->lifetime_ca_certificate, s->lifetime_certificate, s->auto_rollover,
+			                     s->auto_rollover_period, t->auto_enroll_percent, s->name, t->name};
+			ec_buf out;
+			ec_buf_init(&out, 1 << 16);
+			if (!timeline_check(&in, &out).safe)
+				fprintf(stderr, "evercertd: warning: trustpoint %s would ask for its SHADOW certificate before "
+				        "server %s makes the rollover CA certificate (run `evercert check --config FILE` for "
+				        "the timeline)\n", t->name, s->name);
+			ec_buf_free(&out);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	/* Static: a signal may arrive while exit() runs the handlers of the libraries, after main's
@@ -401,7 +425,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "evercertd: %s\n", err.msg);
 		return 1;
 	}
+	for (size_t i = 0; i < d.cfg->n_notices; i++)
+		fprintf(stderr, "evercertd: notice: %s: %s\n", d.config_path, d.cfg->notices[i]);
+	ec_time_set_display_zone(d.cfg->timezone_name, d.cfg->timezone_offset_minutes);
 	if (check_only) {
+		warn_unsafe_timers(d.cfg);
 		printf("%s: configuration OK (%zu certificate server(s), %zu trustpoint(s))\n", d.config_path,
 		       d.cfg->n_servers, d.cfg->n_trustpoints);
 		cfg_config_free(d.cfg);

@@ -107,6 +107,12 @@ int pki_trust_check(const pki_trust *t, X509 *cert, ec_time now, char *why, size
 			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), "; last fetch: %s",
 			         t->crl_problem);
 	}
+	if (status == PKI_CRL_UNKNOWN && t->mode == PKI_REVOCATION_CRL_NONE) {
+		if (why != NULL)
+			snprintf(why, whysz, "verifies against trustpoint %s; no current CRL (%s), accepted as "
+			         "`revocation-check crl none` asks", t->name, detail);
+		return PKI_TRUST_GOOD;
+	}
 	if (why != NULL) {
 		if (status == PKI_CRL_UNKNOWN)
 			snprintf(why, whysz, "no current CRL for trustpoint %s: %s", t->name, detail);

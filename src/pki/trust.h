@@ -67,7 +67,9 @@ int pki_cert_crl_url(X509 *cert, char *out, size_t outsz);
 
 /* ---- trust snapshots ---- */
 
-enum pki_revocation_mode { PKI_REVOCATION_NONE = 0, PKI_REVOCATION_CRL = 1 };
+/* CRL_NONE: the CRL when a current one is held; without one, certificates that verify are
+ * good (`revocation-check crl none`). */
+enum pki_revocation_mode { PKI_REVOCATION_NONE = 0, PKI_REVOCATION_CRL = 1, PKI_REVOCATION_CRL_NONE = 2 };
 
 enum pki_trust_verdict {
 	PKI_TRUST_NOT_CHAINED = 0,   /* does not verify against the CA certificates at that time */

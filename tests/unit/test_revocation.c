@@ -252,6 +252,18 @@ static void test_trust_check(void **state)
 	assert_string_equal(why, "no current CRL for trustpoint OTHER: GetCRL: Connection refused");
 	pki_trust_release(t);
 
+	/* revocation-check crl none: a current CRL still refuses what it lists; without one, the
+	 * chain alone grants, and the reason says so. */
+	t = pki_trust_new("OTHER", cas, f->crl, PKI_REVOCATION_CRL_NONE, NULL);
+	assert_int_equal(pki_trust_check(t, f->revoked, during, why, sizeof(why)), PKI_TRUST_REVOKED);
+	assert_int_equal(pki_trust_check(t, f->good, at(T0) + 8 * EC_MS_PER_HOUR, why, sizeof(why)), PKI_TRUST_GOOD);
+	assert_non_null(strstr(why, "accepted as `revocation-check crl none` asks"));
+	pki_trust_release(t);
+	t = pki_trust_new("OTHER", cas, NULL, PKI_REVOCATION_CRL_NONE, "GetCRL: Connection refused");
+	assert_int_equal(pki_trust_check(t, f->good, during, why, sizeof(why)), PKI_TRUST_GOOD);
+	assert_non_null(strstr(why, "no current CRL (GetCRL: Connection refused)"));
+	pki_trust_release(t);
+
 	/* revocation-check none: granted on the chain alone, even a revoked certificate. */
 	t = pki_trust_new("OTHER", cas, NULL, PKI_REVOCATION_NONE, NULL);
 	assert_int_equal(pki_trust_check(t, f->good, during, why, sizeof(why)), PKI_TRUST_GOOD);
