@@ -169,4 +169,15 @@ int ca_show_mypubkey(ca_engine *ca, unsigned flags, ec_buf *out, ec_err *err) EC
 X509 *ca_active_cert(ca_engine *ca);
 int ca_fingerprint(ca_engine *ca, char *out, size_t outsz) EC_MUST_USE;
 
+/* ---- backup (ca_backup.c) ---- */
+/* Copies what the server keeps into dst/NAME (created): every file of its CA directory (keys,
+ * key password, archives, certificates, CRL) and its database through store_backup, recording
+ * each file in m as prefix/NAME/... and the header line "ca NAME sqlite|external HIGHEST-SERIAL
+ * prefix/NAME" ("ca-directory NAME PATH" too for a `database url` directory). A database that is
+ * no file (PostgreSQL) is left to its own tools, which out says. Main thread, while none of the
+ * server's timers runs (a new generation's key and row then come together). */
+struct ec_manifest;
+int ca_backup(ca_engine *ca, const ec_dir *dst, const char *prefix, struct ec_manifest *m, ec_buf *out,
+              ec_err *err) EC_MUST_USE;
+
 #endif

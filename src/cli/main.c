@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/check.h"
+#include "cli/restore.h"
 #include "cli/forecast.h"
 #include "util/buf.h"
 #include "util/fsutil.h"
@@ -54,6 +55,12 @@ static void usage(FILE *f)
 	        "                                    639d23:54:18), firing due timers in order\n"
 	        "  clock advance-to TIME             the same, to an ISO 8601 time (2017-07-10T13:14:16Z)\n"
 	        "  ping                              check that the daemon answers\n"
+	        "  backup DIR                        a consistent copy of the running daemon's state\n"
+	        "                                    (databases, keys, archives, trustpoints) into a new\n"
+	        "                                    directory, with a MANIFEST of checksums\n"
+	        "  restore BACKUP --state-dir NEW [--check]\n"
+	        "                                    offline: verify a backup and restore it into a new\n"
+	        "                                    state directory, serials moved past any issued since\n"
 	        "  check --config FILE [--client-policy PERCENT]\n"
 	        "                                    offline: is every client's SHADOW after its CA's\n"
 	        "                                    rollover? (timeline; exit 1 when unsafe)\n"
@@ -223,6 +230,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "check") == 0)
 		return cli_check(argc - optind, argv + optind);
+	if (strcmp(argv[optind], "restore") == 0)
+		return cli_restore(argc - optind, argv + optind, req.state_dir);
 	if (strcmp(argv[optind], "forecast") == 0)
 		return cli_forecast(argc - optind, argv + optind);
 	if (req.state_dir == NULL) {
@@ -231,5 +240,13 @@ int main(int argc, char **argv)
 	}
 	if (add_command_words(argc, argv, &req) != 0)
 		return 2;
+	char backup_dir[4096];
+	if (req.n == 2 && strcmp(req.words[0], "backup") == 0) {
+		if (cli_absolute_path(req.words[1], backup_dir, sizeof(backup_dir)) != 0) {
+			fprintf(stderr, "evercert: backup directory path too long\n");
+			return 2;
+		}
+		req.words[1] = backup_dir;
+	}
 	return run_command(&req);
 }

@@ -11,6 +11,7 @@
  *   crypto pki crl request TP
  *   show crypto pki trustpoints [status]
  *   clock advance DURATION | advance-to TIME    ping
+ *   backup DIR                            (backup.c)
  */
 #include "daemon/daemon.h"
 
@@ -398,6 +399,22 @@ static int clock_cmd(cmd *c)
 	return 0;
 }
 
+/* backup DIR: the CLI sends DIR as an absolute path (the daemon's working directory is not the
+ * operator's). */
+static int backup_cmd(cmd *c)
+{
+	if (c->n != 2)
+		return fail(c, "usage: backup DIRECTORY");
+	ec_err err = {""};
+	dlog(c->d, "operator: backup %s", c->w[1]);
+	if (daemon_backup(c->d, c->w[1], c->out, &err) != 0) {
+		dlog(c->d, "%s", err.msg);
+		return fail_err(c, &err);
+	}
+	dlog(c->d, "backup written to %s", c->w[1]);
+	return 0;
+}
+
 int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 {
 	cmd c = {.d = d, .out = out, .now = ec_clock_now(d->clock)};
@@ -419,6 +436,8 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 		return show(&c);
 	if (kw(c.w[0], "clock", 2))
 		return clock_cmd(&c);
+	if (kw(c.w[0], "backup", 6))
+		return backup_cmd(&c);
 	/* The router's long form of the trustpoint commands: crypto pki authenticate|enroll TP. */
 	if (c.n >= 3 && kw(c.w[0], "crypto", 2) && at(&c, 1, "pki", 3) &&
 	    (at(&c, 2, "authenticate", 4) || at(&c, 2, "enroll", 3))) {

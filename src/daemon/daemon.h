@@ -140,6 +140,11 @@ void daemon_jobs_stop(daemon_ctx *d);
  * Returns 0 on success, -1 when the command failed (out then holds the reason). */
 int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out) EC_MUST_USE;
 
+/* backup.c: `backup DIR` (an absolute path, new or empty): copies the state, each CA with its
+ * database, and the configuration into DIR, MANIFEST last (util/manifest.h). In a command's
+ * task; waits until no server or trustpoint task runs, then copies without giving up its turn. */
+int daemon_backup(daemon_ctx *d, const char *path, ec_buf *out, ec_err *err) EC_MUST_USE;
+
 /* loop.c */
 /* Starts the tasks of the servers and trustpoints whose timers are due at now. */
 void daemon_start_due_timers(daemon_ctx *d, ec_time now);

@@ -333,6 +333,18 @@ int store_state_version(ec_store *st, int64_t *version, ec_err *err)
 	return st->ops->state_version(st->be, version, err);
 }
 
+/* Only SQLite keeps the database in a file of ours; another backend's has its own tools. */
+int store_backup(ec_store *st, const char *path, char last_serial[STORE_SERIAL_MAX], ec_err *err)
+{
+	last_serial[0] = '\0';
+	if (st->ops != &store_sqlite_ops) {
+		ec_err_set(err, "the database is in %s, not in a file: back it up with %s", st->ops->name,
+		           st->ops == &store_pg_ops ? "pg_dump" : "that database's own tools");
+		return 1;
+	}
+	return store_sqlite_backup(st->be, path, last_serial, err);
+}
+
 bool store_err_unavailable(const ec_err *err)
 {
 	return err != NULL && strstr(err->msg, STORE_UNAVAILABLE) != NULL;

@@ -272,6 +272,20 @@ int store_state_version(ec_store *st, int64_t *version, ec_err *err) EC_MUST_USE
 #define STORE_UNAVAILABLE "database unavailable"
 bool store_err_unavailable(const ec_err *err);
 
+/* ---- backup and restore (SQLite: store_sqlite_backup.c) ---- */
+/* Writes a consistent copy of the database to path (a new file, mode 0600; one that exists is
+ * refused) while the store goes on serving: SQLite's online backup from a read snapshot of its
+ * own, so no call waits for it. *last_serial gets the serial counter as copied (the highest
+ * serial reserved). Returns 1, with the reason in err, when the database is no file of ours to
+ * copy (PostgreSQL: pg_dump backs it up). */
+int store_backup(ec_store *st, const char *path, char last_serial[STORE_SERIAL_MAX], ec_err *err) EC_MUST_USE;
+/* On a database file restored from a backup, not open elsewhere: moves the serial counter
+ * forward by serial_skip and the CRL number by crl_skip, in one transaction, so that nothing
+ * issued after the backup (and lost with the original) is numbered again. next_serial gets the
+ * next serial the CA will issue. */
+int store_restore_counters(const char *path, int64_t serial_skip, int64_t crl_skip,
+                           char next_serial[STORE_SERIAL_MAX], ec_err *err) EC_MUST_USE;
+
 /* ---- metadata (CRL number, CRL times, ...) ---- */
 /* 0 found, 1 not found. */
 int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_err *err) EC_MUST_USE;

@@ -115,6 +115,8 @@ int store_row_visit(enum store_row_kind kind, store_row_fn fn, void *ctx, void *
 #define STORE_SQLITE_MEMORY ":memory:"
 int store_sqlite_open(const char *target, store_backend **out, ec_err *err) EC_MUST_USE;
 extern const store_ops store_sqlite_ops;
+/* The SQLite backend's store_backup (store_sqlite_backup.c). */
+int store_sqlite_backup(store_backend *b, const char *path, char last_serial[STORE_SERIAL_MAX], ec_err *err);
 
 /* ---- the PostgreSQL backend (store_pg*.c) ---- */
 /* Its target: the whole libpq connection URI ("postgresql://..." or "postgres://..."), given to
