@@ -44,14 +44,28 @@ static bool skip_state(void *ctx, const char *rel, bool is_dir)
 	return false;
 }
 
-/* DIR itself: created 0700 if missing, refused when it holds anything. */
-static int open_target(const char *path, ec_dir *dst, ec_err *err)
+static bool inside(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/* DIR itself: created 0700 if missing, refused when it holds anything or lies in the state. */
+static int open_target(const char *path, const ec_dir *state, ec_dir *dst, ec_err *err)
 {
 	bool others_enter = false;
 	if (path[0] != '/')
 		return ec_err_set(err, "backup: give the directory as an absolute path, not '%s'", path);
-	if (ec_dir_open(dst, path, 0700, &others_enter, err) != 0)
-		return ec_err_wrap(err, "backup");
+	/* Checked before the directory is made (as given) and after (resolved). */
+	const char *where = path;
+	if (!inside(path, state->path)) {
+		if (ec_dir_open(dst, path, 0700, &others_enter, err) != 0)
+			return ec_err_wrap(err, "backup");
+		where = dst->path;
+	}
+	if (inside(where, state->path))
+		return ec_err_set(err, "backup: %s is inside the state directory %s, which the next backup would copy "
+		                  "again: choose a directory outside it", where, state->path);
 	int empty = ec_dir_is_empty(dst);
 	if (empty != 1)
 		return ec_err_set(err, "backup: %s %s; give a new or empty directory", dst->path,
@@ -114,7 +128,7 @@ static int copy_all(daemon_ctx *d, const ec_dir *dst, ec_manifest *m, ec_buf *ou
 int daemon_backup(daemon_ctx *d, const char *path, ec_buf *out, ec_err *err)
 {
 	ec_dir dst = {.fd = -1};
-	if (open_target(path, &dst, err) != 0) {
+	if (open_target(path, &d->state, &dst, err) != 0) {
 		ec_dir_close(&dst);
 		return -1;
 	}

@@ -50,6 +50,9 @@ assert_contains "$timers_before" "CS SHADOW CERT GENERATION" "timers before the 
 mkdir "$WORK/busy" && touch "$WORK/busy/x"
 out=$(cli ca backup "$WORK/busy" 2>&1) && fail "a backup into a non-empty directory was accepted"
 assert_contains "$out" "is not empty" "backup into a non-empty directory"
+out=$(cli ca backup "$WORK/ca/inner" 2>&1) && fail "a backup inside the state directory was accepted"
+assert_contains "$out" "is inside the state directory" "backup inside the state directory"
+[ ! -e "$WORK/ca/inner" ] || fail "a refused backup left a directory in the state"
 out=$(cd "$WORK" && cli ca backup bk) || fail "backup: $out"
 assert_contains "$out" "backup written to $WORK/bk" "backup"
 assert_contains "$out" "ROOTCA: database copied" "backup"
@@ -79,7 +82,7 @@ assert not missing, missing
 EOF
 out=$("$EVERCERT" restore --check "$B") || fail "restore --check: $out"
 assert_contains "$out" "files match the MANIFEST" "restore --check"
-pass "backup of a running CA: MANIFEST with checksums, private modes, non-empty directory refused"
+pass "backup of a running CA: MANIFEST with checksums, private modes; a non-empty directory or one in the state refused"
 
 # --- more certificates after the backup, then the state is lost
 after=()
