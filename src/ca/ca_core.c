@@ -64,7 +64,7 @@ const char *ca_name(const ca_engine *ca)
 	return ca->cfg.name;
 }
 
-static const EVP_MD *digest_for(int hash)
+const EVP_MD *ca_digest_for(int hash)
 {
 	switch (hash) {
 	case CFG_HASH_SHA1: return EVP_sha1();
@@ -366,7 +366,7 @@ int ca_open(const cfg_server *cfg, const ca_env *env, ec_time now, ca_engine **o
 	ca->cfg = *cfg;
 	ca->env = *env;
 	ca->store = env->store;
-	ca->digest = digest_for(cfg->hash);
+	ca->digest = ca_digest_for(cfg->hash);
 	ca->rules = (pki_issuance_rules){cfg->issuance_rsa_min_bits, cfg->issuance_rsa_max_bits,
 	                                 cfg->issuance_allow_uri};
 	ca->shutdown = cfg->shutdown;

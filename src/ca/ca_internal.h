@@ -111,6 +111,8 @@ ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial);
 /* ca_cluster.c: one CA on several nodes sharing the store (main thread) */
 /* After the store is open: notes whether it is shared and names this node; a shared store
  * without an archive password is refused. */
+/* The digest of certificates and CRLs for a `hash` line (enum cfg_hash). */
+const EVP_MD *ca_digest_for(int hash);
 int ca_cluster_init(ca_engine *ca, ec_err *err);
 /* The key of a generation in the store, PKCS#8 encrypted under the key password; get returns 1
  * when the store has none. */

@@ -153,6 +153,24 @@ typedef struct cfg_key {
 	int bits;
 } cfg_key;
 
+/* `logging console|file|syslog [LEVEL]`: the levels are syslog(3)'s priorities, so that a line
+ * reaches syslog with its own. A destination logs the lines at its level and more severe. */
+enum cfg_log_level {
+	CFG_LOG_OFF = 0, CFG_LOG_ERROR = 3, CFG_LOG_WARNING = 4, CFG_LOG_NOTICE = 5, CFG_LOG_INFO = 6,
+	CFG_LOG_DEBUG = 7,
+};
+
+/* Where the daemon's log goes. Without a `logging` line: standard error under --foreground,
+ * otherwise evercertd.log in the state directory, at info. With one or more: those only. */
+typedef struct cfg_logging {
+	bool set;                              /* at least one `logging` line */
+	int line;                              /* the first of them */
+	int console;                           /* enum cfg_log_level; CFG_LOG_OFF: not at all */
+	int file;
+	char file_path[CFG_TEXT_MAX];          /* absolute, or a name in the state directory */
+	int syslog;
+} cfg_logging;
+
 typedef struct cfg_config {
 	char hostname[CFG_NAME_MAX];           /* "" = the system's */
 	bool http_server;                      /* `ip http server` present */
@@ -174,6 +192,7 @@ typedef struct cfg_config {
 	int timezone_offset_minutes;           /* east of UTC */
 	/* Lines accepted as a router takes them though written unusually (a block's line at column
 	 * 0, a no-break space): "line N: ...", for the daemon to log. */
+	cfg_logging logging;                   /* `logging ...` lines */
 	char notices[CFG_NOTICES_MAX][CFG_NOTICE_MAX];
 	size_t n_notices;
 } cfg_config;
@@ -202,5 +221,8 @@ int cfg_trustpoint_revocation(const cfg_config *cfg, const cfg_trustpoint *tp);
 /* Lookups by name (case-sensitive); NULL when absent. */
 const cfg_server *cfg_find_server(const cfg_config *cfg, const char *name);
 const cfg_trustpoint *cfg_find_trustpoint(const cfg_config *cfg, const char *name);
+
+/* "error", "warning", "notice", "info" or "debug" ("off" for CFG_LOG_OFF). */
+const char *cfg_log_level_name(int level);
 
 #endif

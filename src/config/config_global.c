@@ -298,6 +298,7 @@ bool cfg_global_keyword(const char *word)
 }
 
 /* The error for a line that is not a global command: a block command out of its block, or unknown. */
+	{"logging", cfg_cmd_logging},
 static int not_global(cfg_parser *p, const cfg_line *ln)
 {
 	const char *word = cfg_is(ln, 0, "no") && ln->n > 1 ? ln->w[1] : ln->w[0];

@@ -158,5 +158,7 @@ void cfg_trustpoint_defaults(cfg_trustpoint *tp);
 
 /* One global line (outside any block); may open a block. */
 int cfg_global_line(cfg_parser *p, const cfg_line *ln) EC_MUST_USE;
+/* config_logging.c: a `logging ...` line. */
+int cfg_cmd_logging(cfg_parser *p, const cfg_line *ln) EC_MUST_USE;
 
 #endif

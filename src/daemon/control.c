@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,13 +73,43 @@ static void answer(int fd, opproto_status status, const ec_buf *text)
 		(void)!ec_write_all_within(fd, text->data ? (char *)text->data : "", text->len, CONTROL_READ_TIMEOUT_MS);
 }
 
-static int peer_is_us(int fd)
+/* The connecting process's user, as the kernel vouches for it; -1 when it cannot be had. */
+static long peer_uid(int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-		return 0;
-	return cred.uid == geteuid();
+		return -1;
+	return (long)cred.uid;
+}
+
+/* The command as one line, for the log (dlog escapes it). */
+static void command_text(int argc, char **argv, char *out, size_t outsz)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (int i = 0; i < argc && used < outsz; i++)
+		used += (size_t)snprintf(out + used, outsz - used, "%s%s", i ? " " : "", argv[i]);
+}
+
+/* One audit line per operator action, with the operator's uid and the outcome (the first line of
+ * the answer when it failed); a command that only reads is logged at debug, out of the trail. */
+static void record(daemon_ctx *d, long uid, int argc, char **argv, int rc, const ec_buf *out)
+{
+	char text[512];
+	command_text(argc, argv, text, sizeof(text));
+	if (command_read_only(argc, argv)) {
+		dlog_at(d, EC_LOG_DEBUG, "operator uid %ld: %s", uid, text);
+		return;
+	}
+	if (rc == 0) {
+		daudit(d, "operator uid %ld: %s: done", uid, text);
+		return;
+	}
+	const char *why = out->data ? (const char *)out->data : "";
+	const char *eol = memchr(why, '\n', out->len);
+	size_t n = eol != NULL ? (size_t)(eol - why) : out->len;
+	daudit(d, "operator uid %ld: %s: failed: %.*s", uid, text, (int)(n < 300 ? n : 300), why);
 }
 
 /* Reads the request: lines up to an empty line, within a size and time bound. */
@@ -110,18 +141,21 @@ void control_serve(daemon_ctx *d, int fd)
 	ec_buf_init(&out, CONTROL_REPLY_MAX);
 	char *argv[OPPROTO_ARGS_MAX];
 	int argc;
-	if (!peer_is_us(fd)) {
+	long uid = peer_uid(fd);
+	if (uid < 0 || (uid_t)uid != geteuid()) {
 		/* The request is read (bounded) before the refusal: closing on unread data would reset
 		 * the connection and the caller would never see why. */
 		(void)read_request(fd, &in);
 		(void)!ec_buf_printf(&out, "permission denied: the operator socket serves the daemon's user only\n");
 		answer(fd, OPPROTO_ERROR, &out);
-		dlog(d, "operator connection from another user refused");
+		daudit(d, "operator connection from another user refused (uid %ld): the socket serves the daemon's "
+		       "user only", uid);
 	} else if (read_request(fd, &in) != 0 || (argc = opproto_split_request(&in, argv, OPPROTO_ARGS_MAX)) < 0) {
 		(void)!ec_buf_printf(&out, "malformed or incomplete operator request\n");
 		answer(fd, OPPROTO_ERROR, &out);
 	} else {
 		int rc = command_run(d, argc, argv, &out);
+		record(d, uid, argc, argv, rc, &out);
 		answer(fd, rc == 0 ? OPPROTO_OK : OPPROTO_ERROR, &out);
 	}
 	ec_buf_free(&in);

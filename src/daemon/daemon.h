@@ -16,7 +16,9 @@
 #ifndef EVERCERT_DAEMON_DAEMON_H
 #define EVERCERT_DAEMON_DAEMON_H
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -61,11 +63,18 @@ typedef struct daemon_ctx {
 	size_t n_cas;
 	tp_runtime *tps[CFG_MAX_TRUSTPOINTS];
 	size_t n_tps;
+	pthread_mutex_t tps_lock;       /* held to change tps (reload) and to read it off the main thread */
 	scep_router router;
 	http_server *http;
 	int control_fd;
 	int lock_fd;
-	int log_fd;                   /* the log file (O_APPEND), or -1: standard error */
+	/* The log (log.c): the file (O_APPEND, -1: none yet) and each destination's level
+	 * (enum cfg_log_level, 0: off; all 0 before the configuration is applied: standard error).
+	 * Atomic: a reload changes them while other threads log. */
+	atomic_int log_fd;
+	atomic_int log_console, log_file, log_syslog;
+	char log_path[CFG_TEXT_MAX];  /* the file, as configured ("" none), reopened on SIGHUP */
+	bool syslog_open;
 	bool clock_warned;            /* "clock not authoritative" was logged */
 	daemon_job ca_jobs[CFG_MAX_SERVERS];
 	int64_t ca_retry_at[CFG_MAX_SERVERS]; /* ec_elapsed_ms() before which a failed timer waits */
@@ -77,17 +86,26 @@ typedef struct daemon_ctx {
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t hangup; /* SIGHUP received, not yet acted on */
 } daemon_ctx;
+	bool reloading;               /* a reload works on the trustpoints: none is started or claimed */
 
 /* log.c: one line, prefixed with the daemon clock's time; the whole line is escaped
- * (util/logtext.h), so no caller can end it early or start another. Any thread. */
+ * (util/logtext.h), so no caller can end it early or start another. Any thread.
+ * dlog logs at info, dlog_at at a level (enum ec_log_level), daudit a decision, at notice, in the
+ * audit trail ("audit: "). Errors and warnings are marked "error: ", "warning: ". */
 void dlog(daemon_ctx *d, const char *fmt, ...) EC_PRINTF(2, 3);
-/* Adapter for the modules' audit/log callbacks (ctx is the daemon_ctx). */
+void dlog_at(daemon_ctx *d, int level, const char *fmt, ...) EC_PRINTF(3, 4);
+void daudit(daemon_ctx *d, const char *fmt, ...) EC_PRINTF(2, 3);
+/* Adapter for the modules' audit/log callbacks (ctx is the daemon_ctx): level and audit from
+ * the line's wording (ec_log_classify). */
 void dlog_line(void *ctx, const char *line);
-/* Opens DIR/evercertd.log (a symbolic link there is refused), or reopens it in place under the
- * same descriptor: after logrotate moved it, the next lines go to a new file. */
-int dlog_open(daemon_ctx *d, ec_err *err) EC_MUST_USE;
-/* What SIGHUP does, on the main thread: reopens the log file, if any, and says so. */
-void dlog_hangup(daemon_ctx *d);
+/* Applies `logging` lines (main thread): opens the file (a name in the state directory through
+ * it, a symbolic link refused; an absolute path without following a final link), under the same
+ * descriptor as the previous file if any, and sets the levels. On failure nothing changed. */
+int dlog_configure(daemon_ctx *d, const cfg_logging *l, ec_err *err) EC_MUST_USE;
+/* Reopens the log file in place: after logrotate moved it, the next lines go to a new file. */
+void dlog_reopen(daemon_ctx *d);
+/* Where the log goes, for messages: the file's path, "syslog" or "standard error". */
+void dlog_describe(const daemon_ctx *d, char *out, size_t outsz);
 
 /* control.c: the operator socket. control_accept takes one connection (-1: none waiting);
  * control_serve reads its request, runs it and answers (in the connection's task). */
@@ -119,6 +137,9 @@ void daemon_start_trustpoint(daemon_ctx *d, size_t i, ec_time now);
 bool daemon_can_serve_operator(const daemon_ctx *d);
 void daemon_start_operator(daemon_ctx *d, int fd);
 /* In a command's task: waits until nothing else works on the trustpoint, then claims it, so
+/* A reload on SIGHUP, in a task of the operator slots (a free slot, or at once on the loop's own
+ * thread when none is free). */
+void daemon_start_reload(daemon_ctx *d);
  * that its timers wait for the command. -1 when the daemon is stopping, or when it is busy and
  * the caller is not a task (it could not wait without stopping the loop). */
 int daemon_claim_trustpoint(daemon_ctx *d, const tp_runtime *tp) EC_MUST_USE;
@@ -140,6 +161,9 @@ void daemon_jobs_stop(daemon_ctx *d);
  * Returns 0 on success, -1 when the command failed (out then holds the reason). */
 int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out) EC_MUST_USE;
 
+/* Whether a command only reads (show ..., ping, server NAME info ...): those are logged at debug
+ * and stay out of the audit trail. Pure. */
+bool command_read_only(int argc, char **argv);
 /* backup.c: `backup DIR` (an absolute path, new or empty): copies the state, each CA with its
  * database, and the configuration into DIR, MANIFEST last (util/manifest.h). In a command's
  * task; waits until no server or trustpoint task runs, then copies without giving up its turn. */
@@ -156,3 +180,20 @@ void daemon_loop(daemon_ctx *d);
 void daemon_clock_save(daemon_ctx *d);
 
 #endif
+/* main.c: opens trustpoint i of cfg as the daemon runs it (at start, and on a reload). */
+int daemon_open_trustpoint(daemon_ctx *d, const cfg_config *cfg, size_t i, tp_runtime **out,
+                           ec_err *err) EC_MUST_USE;
+
+/* main.c: the listener's connection limits from next's `ip http max-connections`, while it runs;
+ * _check says beforehand whether they can apply (not above what the listener started with). */
+int daemon_http_limits_check(const daemon_ctx *d, const cfg_config *next, ec_err *err) EC_MUST_USE;
+int daemon_http_limits(daemon_ctx *d, const cfg_config *next, ec_err *err) EC_MUST_USE;
+
+/* reload.c: SIGHUP and `evercert reload`. Reopens the log file, reads the configuration file
+ * again and applies what config/config_diff.h says may change live, or nothing at all: a file
+ * that does not parse, or a change that cannot apply while running, leaves the daemon on its
+ * running configuration, and the log says why (the line number, each refused change). The
+ * trustpoints removed or replaced are closed once no task or command works on them. In a task
+ * (it waits for them); what changed, or why nothing did, is appended to out and logged.
+ * 0 when the configuration read is in force, -1 otherwise. */
+int daemon_reload(daemon_ctx *d, const char *why, ec_buf *out) EC_MUST_USE;

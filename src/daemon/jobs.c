@@ -26,10 +26,11 @@ bool daemon_server_busy(const daemon_ctx *d, size_t i)
 }
 
 /* While a server's timers run (a successor made beside the loop), the trustpoints wait: what
- * the server does at an instant is in place before its clients ask. */
+ * the server does at an instant is in place before its clients ask. While a reload replaces
+ * trustpoints, every trustpoint waits. */
 bool daemon_trustpoint_busy(const daemon_ctx *d, size_t i)
 {
-	return d->tp_jobs[i].task != NULL || d->tp_claimed[i] || server_task_runs(d);
+	return d->tp_jobs[i].task != NULL || d->tp_claimed[i] || server_task_runs(d) || d->reloading;
 }
 
 static void run_server(void *arg)
@@ -38,7 +39,7 @@ static void run_server(void *arg)
 	ca_engine *ca = job->d->cas[job->index];
 	ec_err err;
 	if (ca_run_timers(ca, job->now, &err) != 0) {
-		dlog(job->d, "certificate server %s: timer failed: %s", ca_name(ca), err.msg);
+		dlog_at(job->d, EC_LOG_ERROR, "certificate server %s: timer failed: %s", ca_name(ca), err.msg);
 		job->d->ca_retry_at[job->index] = ec_elapsed_ms() + DAEMON_RETRY_MS;
 	}
 }
@@ -65,7 +66,7 @@ static void start(daemon_ctx *d, daemon_job *job, ec_task_fn fn)
 	ec_err err;
 	job->d = d;
 	if (ec_task_start(fn, job, &job->task, &err) != 0) {
-		dlog(d, "%s; the work runs without letting the loop go on meanwhile", err.msg);
+		dlog_at(d, EC_LOG_WARNING, "%s; the work runs without letting the loop go on meanwhile", err.msg);
 		job->task = NULL;
 		fn(job);
 		return;
@@ -120,6 +121,27 @@ void daemon_start_operator(daemon_ctx *d, int fd)
 	start(d, job, serve_operator);
 }
 
+static void run_reload(void *arg)
+{
+	daemon_job *job = arg;
+	ec_buf out;
+	ec_buf_init(&out, 64 * 1024);
+	(void)!daemon_reload(job->d, "SIGHUP", &out);
+	ec_buf_free(&out);
+}
+
+void daemon_start_reload(daemon_ctx *d)
+{
+	daemon_job *job = free_operator_job(d);
+	if (job == NULL) {
+		daemon_job now = {.d = d, .fd = -1};
+		run_reload(&now);
+		return;
+	}
+	job->fd = -1;
+	start(d, job, run_reload);
+}
+
 static int index_of(const daemon_ctx *d, const tp_runtime *tp)
 {
 	for (size_t i = 0; i < d->n_tps; i++)
@@ -130,16 +152,20 @@ static int index_of(const daemon_ctx *d, const tp_runtime *tp)
 
 int daemon_claim_trustpoint(daemon_ctx *d, const tp_runtime *tp)
 {
-	int i = index_of(d, tp);
-	if (i < 0)
-		return -1;
-	/* Outside a task (a command run when no thread could be had for it) nothing would end the
-	 * work it waits for: the loop is the waiter. */
-	while (daemon_trustpoint_busy(d, (size_t)i))
+	/* Looked up again after each wait: a reload meanwhile may have closed the trustpoint, or
+	 * moved it in the list. Outside a task (a command run when no thread could be had for it)
+	 * nothing would end the work it waits for: the loop is the waiter. */
+	for (;;) {
+		int i = index_of(d, tp);
+		if (i < 0)
+			return -1;
+		if (!daemon_trustpoint_busy(d, (size_t)i)) {
+			d->tp_claimed[i] = true;
+			return 0;
+		}
 		if (!ec_task_running_here() || ec_wait_ms(CLAIM_RECHECK_MS) != 0)
 			return -1;
-	d->tp_claimed[i] = true;
-	return 0;
+	}
 }
 
 void daemon_release_trustpoint(daemon_ctx *d, const tp_runtime *tp)

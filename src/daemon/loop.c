@@ -50,7 +50,7 @@ static int run_server_timers(daemon_ctx *d, ec_time now)
 			continue;
 		ec_err err;
 		if (ca_run_timers(d->cas[i], now, &err) != 0) {
-			dlog(d, "certificate server %s: timer failed: %s", ca_name(d->cas[i]), err.msg);
+			dlog_at(d, EC_LOG_ERROR, "certificate server %s: timer failed: %s", ca_name(d->cas[i]), err.msg);
 			failures++;
 		}
 	}
@@ -175,7 +175,7 @@ static void wait_and_dispatch(daemon_ctx *d, int timeout)
 	}
 	int rc = poll(p, n, timeout);
 	if (rc < 0 && errno != EINTR)
-		dlog(d, "poll: %s", strerror(errno));
+		dlog_at(d, EC_LOG_ERROR, "poll: %s", strerror(errno));
 	if (rc < 0)
 		for (size_t i = 0; i < n; i++)
 			p[i].revents = 0;
@@ -192,8 +192,8 @@ static void start_due_work(daemon_ctx *d, ec_time now)
 {
 	if (!ec_clock_is_authoritative(d->clock)) {
 		if (!d->clock_warned)
-			dlog(d, "clock not authoritative: PKI timers are not started "
-			     "(synchronise the clock or configure `clock calendar-valid`)");
+			dlog_at(d, EC_LOG_WARNING, "clock not authoritative: PKI timers are not started "
+			        "(synchronise the clock or configure `clock calendar-valid`)");
 		d->clock_warned = true;
 		return;
 	}
@@ -212,7 +212,7 @@ void daemon_loop(daemon_ctx *d)
 	while (!d->stop) {
 		if (d->hangup) {
 			d->hangup = 0;
-			dlog_hangup(d);
+			daemon_start_reload(d);
 		}
 		ec_time now = ec_clock_now(d->clock);
 		d->turn_start = ec_elapsed_ms();

@@ -117,7 +117,7 @@ void daemon_clock_save(daemon_ctx *d)
 	size_t n = strlen(iso);
 	iso[n] = '\n';
 	if (ec_write_atomic_at(&d->state, EVERCERTD_CLOCK_NAME, iso, n + 1, 0600, &err) != 0)
-		dlog(d, "cannot save the simulated clock: %s", err.msg);
+		dlog_at(d, EC_LOG_WARNING, "cannot save the simulated clock: %s", err.msg);
 }
 
 static int make_clock(daemon_ctx *d, ec_err *err)

@@ -478,3 +478,12 @@ void guard_get_stats(conn_guard *g, conn_guard_stats *out)
 	out->heaviest = h ? h->count : 0;
 	pthread_mutex_unlock(&g->lock);
 }
+
+void guard_set_limits(conn_guard *g, unsigned capacity, unsigned per_source, unsigned busy)
+{
+	pthread_mutex_lock(&g->lock);
+	g->lim.capacity = capacity;
+	g->lim.per_source = per_source;
+	g->lim.busy = busy;
+	pthread_mutex_unlock(&g->lock);
+}

@@ -98,5 +98,8 @@ unsigned guard_expire(conn_guard *g, int64_t now_ms);
 size_t guard_take_log(conn_guard *g, char (*lines)[GUARD_LOG_LINE_MAX], size_t max);
 
 void guard_get_stats(conn_guard *g, conn_guard_stats *out);
+/* New capacity, per_source and busy marks (the deadlines stay), from the next admission on;
+ * connections already open beyond them are left to end (none is closed for it). */
+void guard_set_limits(conn_guard *g, unsigned capacity, unsigned per_source, unsigned busy);
 
 #endif

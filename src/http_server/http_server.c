@@ -83,6 +83,7 @@ struct http_server {
 	size_t max_body;
 	int port;
 	http_server_opts opts;         /* as applied (capacity lowered to fit the file limit) */
+	unsigned capacity_max;         /* the capacity at start: what libmicrohttpd's limit was sized for */
 	conn_guard *guard;
 	pthread_t watchdog;
 	bool watchdog_running;
@@ -506,6 +507,7 @@ int http_server_start(const http_server_opts *o, http_handler handler, void *ctx
 		srv->opts.busy_mark = o->capacity;
 	if (fit_file_limit(&srv->opts, err) != 0)
 		goto fail;
+	srv->capacity_max = srv->opts.capacity;
 	lim = (conn_guard_limits){
 		.capacity = srv->opts.capacity,
 		.per_source = srv->opts.per_source_limit,
@@ -559,4 +561,22 @@ void http_server_stop(http_server *srv)
 	pthread_cond_destroy(&srv->wd_cond);
 	pthread_mutex_destroy(&srv->wd_lock);
 	free(srv);
+}
+
+unsigned http_server_capacity_max(const http_server *srv)
+{
+	return srv->capacity_max;
+}
+
+int http_server_set_limits(http_server *srv, unsigned capacity, unsigned per_source_limit, unsigned busy_mark,
+                           ec_err *err)
+{
+	if (capacity == 0 || capacity > srv->capacity_max)
+		return ec_err_set(err, "%u connections: the listener started with room for %u, at most that many "
+		                  "until it starts again", capacity, srv->capacity_max);
+	srv->opts.capacity = capacity;
+	srv->opts.per_source_limit = per_source_limit ? per_source_limit : capacity;
+	srv->opts.busy_mark = busy_mark ? busy_mark : capacity;
+	guard_set_limits(srv->guard, capacity, srv->opts.per_source_limit, srv->opts.busy_mark);
+	return 0;
 }

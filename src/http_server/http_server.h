@@ -84,6 +84,13 @@ int http_server_start(const http_server_opts *opts, http_handler handler, void *
 int http_server_port(const http_server *srv);
 void http_server_stop(http_server *srv);
 void http_server_get_status(http_server *srv, http_server_status *out);
+/* Changes the connection limits of a running listener (the daemon's reload): capacity (0: none),
+ * per_source_limit and busy_mark (0: capacity), applied from the next connection on. libmicrohttpd's
+ * own limit and the file limit were sized at start, so the capacity can go up to what the listener
+ * started with (http_server_capacity_max), not above. Main thread, like start and stop. */
+int http_server_set_limits(http_server *srv, unsigned capacity, unsigned per_source_limit, unsigned busy_mark,
+                           ec_err *err) EC_MUST_USE;
+unsigned http_server_capacity_max(const http_server *srv);
 
 /* A plain-text response (status and message); message is copied. */
 void http_response_text(http_response *resp, int status, const char *message);

@@ -16,6 +16,7 @@
 #define EVERCERT_UTIL_LOGTEXT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/err.h" /* EC_PRINTF */
@@ -34,5 +35,21 @@ size_t ec_log_escape(const char *text, size_t len, char *out, size_t outsz);
  * hands it to sink. The text is used as given: escape what came from outside before. */
 void ec_log_vline(ec_log_sink sink, void *ctx, const char *what, const char *name, const char *fmt, va_list ap)
 	EC_PRINTF(5, 0);
+
+/* Levels of a line, as syslog(3)'s priorities (the configuration's `logging` levels). */
+enum ec_log_level { EC_LOG_ERROR = 3, EC_LOG_WARNING = 4, EC_LOG_NOTICE = 5, EC_LOG_INFO = 6, EC_LOG_DEBUG = 7 };
+
+/* What a module's line is: its level, and whether it records a decision (a certificate issued,
+ * a request refused, granted or rejected, a certificate revoked, a CA rolled over or switched,
+ * an operator's action), which the daemon writes to the audit trail. The modules hand over
+ * plain lines (ec_log_sink); their wording says which is which: a CA's line naming such a
+ * decision is audit at notice, a line telling of a failure ("cannot", "could not", "failed")
+ * a warning, a line of each HTTP request info, every other line info. Names a client chose
+ * are part of some lines, so only the daemon's own phrases are looked for, whole. */
+typedef struct ec_log_class {
+	int level;
+	bool audit;
+} ec_log_class;
+ec_log_class ec_log_classify(const char *line);
 
 #endif
