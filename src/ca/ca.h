@@ -148,6 +148,10 @@ int ca_cmd_rollover(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err) EC_MUS
 /* confirmed false: only reports what a cancel would remove. */
 int ca_cmd_rollover_cancel(ca_engine *ca, bool confirmed, ec_time now, ec_buf *out, ec_err *err) EC_MUST_USE;
 int ca_cmd_shutdown(ca_engine *ca, bool shutdown, ec_buf *out, ec_err *err) EC_MUST_USE;
+/* The daemon's reload: takes cfg's settings that apply live (config/config_diff.h says which:
+ * grant, lifetimes, hash, cdp-url, DES, issuance bounds, shutdown), the others being left as
+ * opened; a new CRL lifetime issues the CRL again now. Main thread, or a task holding the turn. */
+int ca_reconfigure(ca_engine *ca, const cfg_server *cfg, ec_time now, ec_err *err) EC_MUST_USE;
 
 /* show crypto pki server / certificates / mypubkey, text or JSON (flags: CA_SHOW_*). */
 #define CA_SHOW_JSON 1u

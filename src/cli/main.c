@@ -55,6 +55,8 @@ static void usage(FILE *f)
 	        "                                    639d23:54:18), firing due timers in order\n"
 	        "  clock advance-to TIME             the same, to an ISO 8601 time (2017-07-10T13:14:16Z)\n"
 	        "  ping                              check that the daemon answers\n"
+	        "  reload                            read the configuration file again and apply it\n"
+	        "                                    (as SIGHUP does); says what changed, or why not\n"
 	        "  backup DIR                        a consistent copy of the running daemon's state\n"
 	        "                                    (databases, keys, archives, trustpoints) into a new\n"
 	        "                                    directory, with a MANIFEST of checksums\n"

@@ -12,6 +12,7 @@
  *   show crypto pki trustpoints [status]
  *   clock advance DURATION | advance-to TIME    ping
  *   backup DIR                            (backup.c)
+ *   reload                                (reload.c)
  */
 #include "daemon/daemon.h"
 
@@ -415,6 +416,21 @@ static int backup_cmd(cmd *c)
 	return 0;
 }
 
+bool command_read_only(int argc, char **argv)
+{
+	cmd c = {.n = 0};
+	for (int i = 0; i < argc && c.n < CMD_WORDS_MAX; i++)
+		if (argv[i][0] != '-')
+			c.w[c.n++] = argv[i];
+	if (c.n == 0)
+		return false;
+	if (kw(c.w[0], "show", 2) || kw(c.w[0], "ping", 4))
+		return true;
+	/* [crypto pki] server NAME info requests */
+	int i = kw(c.w[0], "crypto", 2) && at(&c, 1, "pki", 3) ? 2 : 0;
+	return at(&c, i, "server", 2) && at(&c, i + 2, "info", 2);
+}
+
 int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 {
 	cmd c = {.d = d, .out = out, .now = ec_clock_now(d->clock)};
@@ -436,6 +452,8 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 		return show(&c);
 	if (kw(c.w[0], "clock", 2))
 		return clock_cmd(&c);
+	if (kw(c.w[0], "reload", 6) && c.n == 1)
+		return daemon_reload(d, "evercert reload", out) == 0 ? 0 : -1;
 	if (kw(c.w[0], "backup", 6))
 		return backup_cmd(&c);
 	/* The router's long form of the trustpoint commands: crypto pki authenticate|enroll TP. */

@@ -129,8 +129,9 @@ static int make_clock(daemon_ctx *d, ec_err *err)
 	return d->clock ? 0 : ec_err_set(err, "out of memory");
 }
 
-/* For `grant auto trustpoint TP`, on HTTP threads: the trustpoints are all opened before the
- * listener starts and never change after, so d->tps is read without a lock. */
+/* For `grant auto trustpoint TP`, on HTTP threads: a reload adds and removes trustpoints (under
+ * tps_lock, reload.c), so d->tps is read under it, and what is taken from a trustpoint (a new
+ * reference to its trust snapshot) outlives its removal. Call with tps_lock held. */
 static tp_runtime *trustpoint_named(daemon_ctx *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_tps; i++)
@@ -141,15 +142,22 @@ static tp_runtime *trustpoint_named(daemon_ctx *d, const char *name)
 
 static pki_trust *trustpoint_trust(void *ctx, const char *name)
 {
-	tp_runtime *tp = trustpoint_named(ctx, name);
-	return tp != NULL ? client_trust(tp) : NULL;
+	daemon_ctx *d = ctx;
+	pthread_mutex_lock(&d->tps_lock);
+	tp_runtime *tp = trustpoint_named(d, name);
+	pki_trust *trust = tp != NULL ? client_trust(tp) : NULL;
+	pthread_mutex_unlock(&d->tps_lock);
+	return trust;
 }
 
 static void trustpoint_crl_wanted(void *ctx, const char *name)
 {
-	tp_runtime *tp = trustpoint_named(ctx, name);
+	daemon_ctx *d = ctx;
+	pthread_mutex_lock(&d->tps_lock);
+	tp_runtime *tp = trustpoint_named(d, name);
 	if (tp != NULL)
 		client_crl_wanted(tp);
+	pthread_mutex_unlock(&d->tps_lock);
 }
 
 static int open_servers(daemon_ctx *d, ec_err *err)
@@ -177,24 +185,58 @@ static int open_servers(daemon_ctx *d, ec_err *err)
 	return 0;
 }
 
-static int open_trustpoints(daemon_ctx *d, ec_err *err)
+int daemon_open_trustpoint(daemon_ctx *d, const cfg_config *cfg, size_t i, tp_runtime **out, ec_err *err)
 {
 	char host[256] = "";
-	if (d->cfg->hostname[0])
-		snprintf(host, sizeof(host), "%s", d->cfg->hostname);
+	if (cfg->hostname[0])
+		snprintf(host, sizeof(host), "%s", cfg->hostname);
 	else if (gethostname(host, sizeof(host) - 1) != 0)
 		snprintf(host, sizeof(host), "evercert");
+	client_env env = {.state_dir = d->state.path, .state = &d->state, .hostname = host, .log = dlog_line,
+	                  .log_ctx = d};
+	/* The check in force, the default depending on the servers' grant lines. */
+	cfg_trustpoint tp = cfg->trustpoints[i];
+	tp.revocation_check = cfg_trustpoint_revocation(cfg, &tp);
+	return client_open(&tp, &env, ec_clock_now(d->clock), out, err);
+}
+
+static int open_trustpoints(daemon_ctx *d, ec_err *err)
+{
 	for (size_t i = 0; i < d->cfg->n_trustpoints; i++) {
-		client_env env = {.state_dir = d->state.path, .state = &d->state, .hostname = host, .log = dlog_line,
-		                  .log_ctx = d};
-		/* The check in force, the default depending on the servers' grant lines. */
-		cfg_trustpoint tp = d->cfg->trustpoints[i];
-		tp.revocation_check = cfg_trustpoint_revocation(d->cfg, &tp);
-		if (client_open(&tp, &env, ec_clock_now(d->clock), &d->tps[d->n_tps], err) != 0)
+		if (daemon_open_trustpoint(d, d->cfg, i, &d->tps[d->n_tps], err) != 0)
 			return -1;
 		d->n_tps++;
 	}
 	return 0;
+}
+
+/* One address holds at most a quarter of the connections (and HTTP_PER_SOURCE_MAX); from three
+ * quarters on, the addresses holding more than their share get no more connections and their
+ * PKIOperations (each costs private-key operations) get 503. */
+static unsigned http_per_source(unsigned capacity)
+{
+	return capacity / 4 < HTTP_PER_SOURCE_MAX ? capacity / 4 : HTTP_PER_SOURCE_MAX;
+}
+
+static unsigned http_busy_mark(unsigned capacity)
+{
+	return capacity / 4 * 3;
+}
+
+int daemon_http_limits_check(const daemon_ctx *d, const cfg_config *next, ec_err *err)
+{
+	if (d->http == NULL || (unsigned)next->http_max_connections <= http_server_capacity_max(d->http))
+		return 0;
+	return ec_err_set(err, "ip http max-connections %d: the listener started with room for %u connections; "
+	                  "more need a restart", next->http_max_connections, http_server_capacity_max(d->http));
+}
+
+int daemon_http_limits(daemon_ctx *d, const cfg_config *next, ec_err *err)
+{
+	unsigned capacity = (unsigned)next->http_max_connections;
+	if (d->http == NULL)
+		return 0;
+	return http_server_set_limits(d->http, capacity, http_per_source(capacity), http_busy_mark(capacity), err);
 }
 
 static int start_http(daemon_ctx *d, ec_err *err)
@@ -202,7 +244,8 @@ static int start_http(daemon_ctx *d, ec_err *err)
 	if (d->n_cas == 0)
 		return 0;
 	if (!d->cfg->http_server) {
-		dlog(d, "no `ip http server` line: the certificate servers are not reachable over HTTP");
+		dlog_at(d, EC_LOG_WARNING, "no `ip http server` line: the certificate servers are not reachable over "
+		        "HTTP");
 		return 0;
 	}
 	d->router = (scep_router){d->cas, d->n_cas, d->clock, dlog_line, d};
@@ -252,8 +295,8 @@ static void announce(daemon_ctx *d)
 		X509 *ca = ca_active_cert(d->cas[i]);
 		if (ca_fingerprint(d->cas[i], fp, sizeof(fp)) != 0 || pki_cert_fingerprint_hex(ca, hex) != 0)
 			continue;
-		dlog(d, "certificate server %s ready at http://%s:%d/cgi-bin/pkiclient.exe", ca_name(d->cas[i]),
-		     host, http_server_port(d->http));
+		dlog_at(d, EC_LOG_NOTICE, "certificate server %s ready at http://%s:%d/cgi-bin/pkiclient.exe",
+		        ca_name(d->cas[i]), host, http_server_port(d->http));
 		dlog(d, "CA certificate fingerprint (SHA-256): %s", fp);
 		dlog(d, "enroll a client, e.g.: scepclient -server-url http://%s:%d/cgi-bin/pkiclient.exe "
 		     "-ca-fingerprint %s -private-key client.key -certificate client.pem -cn myhost",
@@ -269,14 +312,14 @@ static int setup(daemon_ctx *d, ec_err *err)
 		ec_err_wrap(err, "state directory %s", d->state_dir);
 		return -1;
 	}
-	if (take_lock(d, err) != 0 || (!d->foreground && dlog_open(d, err) != 0))
+	if (take_lock(d, err) != 0 || dlog_configure(d, &d->cfg->logging, err) != 0)
 		return -1;
 	/* The clock first: every line of the log, this warning included, carries the time. */
 	if (make_clock(d, err) != 0)
 		return -1;
 	if (others_enter)
-		dlog(d, "warning: other users can enter the state directory %s; run chmod 700 on it (the keys "
-		     "and state in it are private files all the same)", d->state.path);
+		dlog_at(d, EC_LOG_WARNING, "other users can enter the state directory %s; run chmod 700 on it "
+		        "(the keys and state in it are private files all the same)", d->state.path);
 	/* The listener after every server and trustpoint: its threads may call into any of them
 	 * from the first request on. The operator socket after it: a daemon that answers is
 	 * reachable over HTTP. */
@@ -415,7 +458,8 @@ int main(int argc, char **argv)
 {
 	/* Static: a signal may arrive while exit() runs the handlers of the libraries, after main's
 	 * frame is gone, and on_signal writes into it. */
-	static daemon_ctx d = {.control_fd = -1, .lock_fd = -1, .log_fd = -1, .state.fd = -1};
+	static daemon_ctx d = {.control_fd = -1, .lock_fd = -1, .log_fd = -1, .state.fd = -1,
+	                      .tps_lock = PTHREAD_MUTEX_INITIALIZER};
 	bool check_only = false;
 	ec_err err;
 	ec_err_clear(&err);
@@ -460,16 +504,16 @@ int main(int argc, char **argv)
 		if (d.foreground)
 			fprintf(stderr, "evercertd: %s\n", err.msg);
 		else
-			dlog(&d, "start failed: %s", err.msg);
+			dlog_at(&d, EC_LOG_ERROR, "start failed: %s", err.msg);
 		report(report_fd, err.msg);
 		teardown(&d);
 		return 1;
 	}
 	announce(&d);
-	dlog(&d, "started (state directory %s)", d.state.path);
+	dlog_at(&d, EC_LOG_NOTICE, "started (state directory %s)", d.state.path);
 	report(report_fd, "ok");
 	daemon_loop(&d);
-	dlog(&d, "stopping");
+	dlog_at(&d, EC_LOG_NOTICE, "stopping");
 	daemon_clock_save(&d);
 	teardown(&d);
 	return 0;
