@@ -66,7 +66,8 @@ static int renumber(const ec_manifest *m, const ec_dir *target, ec_err *err)
 {
 	char line[2048], name[256], kind[32], serial[STORE_SERIAL_MAX + 8], db[EC_PATH_MAX], next[STORE_SERIAL_MAX];
 	for (size_t i = 0; ec_manifest_get(m, "ca", i, line, sizeof(line)) == 0; i++) {
-		if (sscanf(line, "%255s %31s %51s", name, kind, serial) != 3 || strchr(name, '/') != NULL)
+		if (sscanf(line, "%255s %31s %51s", name, kind, serial) != 3 || strchr(name, '/') != NULL ||
+		    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 			return ec_err_set(err, "MANIFEST: bad line 'ca %s'", line);
 		if (strcmp(kind, "sqlite") != 0) {
 			printf("%s: its database was not in the backup (PostgreSQL): restore it with pg_restore, then move\n"

@@ -53,7 +53,11 @@ assert_contains "$out" "is not empty" "backup into a non-empty directory"
 out=$(cli ca backup "$WORK/ca/inner" 2>&1) && fail "a backup inside the state directory was accepted"
 assert_contains "$out" "is inside the state directory" "backup inside the state directory"
 [ ! -e "$WORK/ca/inner" ] || fail "a refused backup left a directory in the state"
+# An enrollment under way while the copy is made: in the backup or not, never half.
+enroll during >"$WORK/during.serial" &
+during_pid=$!
 out=$(cd "$WORK" && cli ca backup bk) || fail "backup: $out"
+wait "$during_pid" || fail "enrollment during the backup"
 assert_contains "$out" "backup written to $WORK/bk" "backup"
 assert_contains "$out" "ROOTCA: database copied" "backup"
 B="$WORK/bk"
@@ -85,7 +89,7 @@ assert_contains "$out" "files match the MANIFEST" "restore --check"
 pass "backup of a running CA: MANIFEST with checksums, private modes; a non-empty directory or one in the state refused"
 
 # --- more certificates after the backup, then the state is lost
-after=()
+after=("$(cat "$WORK/during.serial")")
 for c in d e; do after+=("$(enroll "$c")"); done
 stop_daemon ca
 rm -rf "$WORK/ca"
