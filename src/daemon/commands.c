@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "daemon/cmd_grammar.h"
 #include "util/json.h"
 #include "util/opproto.h"
 
@@ -446,6 +447,10 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 	}
 	if (c.n == 0)
 		return fail(&c, "empty command");
+	/* The keywords put in the words' place are static text, only ever read. */
+	ec_err err;
+	if (cmd_expand((const char **)c.w, (size_t)c.n, &err) != 0)
+		return fail(&c, "%s", err.msg);
 	if (kw(c.w[0], "ping", 4))
 		return ec_buf_printf(out, "evercertd %s running\n", EVERCERT_VERSION) == 0 ? 0 : -1;
 	if (kw(c.w[0], "show", 2))

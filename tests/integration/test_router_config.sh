@@ -58,3 +58,10 @@ case "$out" in *" UTC "*) printf '%s\n' "$out" >&2; fail "a UTC time in the show
 json=$(cli ca show crypto pki server --json)
 case "$json" in *"Z\""*) ;; *) printf '%s\n' "$json" >&2; fail "--json times are not ISO 8601 UTC";; esac
 pass "clock timezone CET 1: show commands print CET times; --json stays UTC"
+
+# Abbreviations as on the router: unique prefixes at every place, an ambiguous one refused.
+assert_contains "$(cli ca sh cr pk ser)" "Certificate Server ROOTCA:"
+assert_contains "$(cli ca show crypto k my rsa)" "ROOTCA"
+if out=$(cli ca show crypto pki t 2>&1); then fail "an ambiguous abbreviation was run: $out"; fi
+assert_contains "$out" '% Ambiguous command: "show crypto pki t"'
+pass "every word may be abbreviated where unique; an ambiguous one gets the router's message"
