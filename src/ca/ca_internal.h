@@ -100,6 +100,8 @@ int ca_publish_active(ca_engine *ca, ec_err *err);
 int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_before, ec_time now,
                          const ca_gen *endorser, EVP_PKEY *key, ec_err *err);
 void ca_audit(ca_engine *ca, const char *fmt, ...) EC_PRINTF(2, 3);
+/* The digest of certificates and CRLs for a `hash` line (enum cfg_hash). */
+const EVP_MD *ca_digest_for(int hash);
 /* The transaction lock of a transactionID. */
 pthread_mutex_t *ca_tx_lock(ca_engine *ca, const char *txid);
 /* Fills *out with kind and body, which it takes (freed by the reply); body NULL is out of memory. */
@@ -111,8 +113,6 @@ ca_gen *ca_gen_by_serial(ca_engine *ca, const char *serial);
 /* ca_cluster.c: one CA on several nodes sharing the store (main thread) */
 /* After the store is open: notes whether it is shared and names this node; a shared store
  * without an archive password is refused. */
-/* The digest of certificates and CRLs for a `hash` line (enum cfg_hash). */
-const EVP_MD *ca_digest_for(int hash);
 int ca_cluster_init(ca_engine *ca, ec_err *err);
 /* The key of a generation in the store, PKCS#8 encrypted under the key password; get returns 1
  * when the store has none. */

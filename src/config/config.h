@@ -188,11 +188,11 @@ typedef struct cfg_config {
 	size_t n_servers;
 	cfg_trustpoint trustpoints[CFG_MAX_TRUSTPOINTS];
 	size_t n_trustpoints;
+	cfg_logging logging;                   /* `logging ...` lines */
 	char timezone_name[CFG_TIMEZONE_NAME_MAX]; /* `clock timezone NAME HOURS [MINUTES]`; "" = UTC */
 	int timezone_offset_minutes;           /* east of UTC */
 	/* Lines accepted as a router takes them though written unusually (a block's line at column
 	 * 0, a no-break space): "line N: ...", for the daemon to log. */
-	cfg_logging logging;                   /* `logging ...` lines */
 	char notices[CFG_NOTICES_MAX][CFG_NOTICE_MAX];
 	size_t n_notices;
 } cfg_config;
@@ -218,11 +218,11 @@ int cfg_key_bits(const cfg_config *cfg, const char *label, int def);
  * certificates then grant certificates here), none for the others. */
 int cfg_trustpoint_revocation(const cfg_config *cfg, const cfg_trustpoint *tp);
 
+/* "error", "warning", "notice", "info" or "debug" ("off" for CFG_LOG_OFF). */
+const char *cfg_log_level_name(int level);
+
 /* Lookups by name (case-sensitive); NULL when absent. */
 const cfg_server *cfg_find_server(const cfg_config *cfg, const char *name);
 const cfg_trustpoint *cfg_find_trustpoint(const cfg_config *cfg, const char *name);
-
-/* "error", "warning", "notice", "info" or "debug" ("off" for CFG_LOG_OFF). */
-const char *cfg_log_level_name(int level);
 
 #endif

@@ -289,6 +289,7 @@ typedef struct global_cmd {
 static const global_cmd global_cmds[] = {
 	{"hostname", cmd_hostname}, {"ip", cmd_ip},   {"clock", cmd_clock}, {"crypto", cmd_crypto},
 	{"no", cmd_no},             {"end", cmd_end}, {"exit", cmd_exit},
+	{"logging", cfg_cmd_logging},
 };
 
 /* `no` alone is not a global command: most `no` lines belong to a block. */
@@ -298,7 +299,6 @@ bool cfg_global_keyword(const char *word)
 }
 
 /* The error for a line that is not a global command: a block command out of its block, or unknown. */
-	{"logging", cfg_cmd_logging},
 static int not_global(cfg_parser *p, const cfg_line *ln)
 {
 	const char *word = cfg_is(ln, 0, "no") && ln->n > 1 ? ln->w[1] : ln->w[0];

@@ -85,8 +85,8 @@ typedef struct daemon_ctx {
 	int64_t turn_start;           /* ec_elapsed_ms() when the loop's current turn began */
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t hangup; /* SIGHUP received, not yet acted on */
-} daemon_ctx;
 	bool reloading;               /* a reload works on the trustpoints: none is started or claimed */
+} daemon_ctx;
 
 /* log.c: one line, prefixed with the daemon clock's time; the whole line is escaped
  * (util/logtext.h), so no caller can end it early or start another. Any thread.
@@ -136,10 +136,10 @@ void daemon_start_trustpoint(daemon_ctx *d, size_t i, ec_time now);
  * (then the loop stops accepting until one is free). */
 bool daemon_can_serve_operator(const daemon_ctx *d);
 void daemon_start_operator(daemon_ctx *d, int fd);
-/* In a command's task: waits until nothing else works on the trustpoint, then claims it, so
 /* A reload on SIGHUP, in a task of the operator slots (a free slot, or at once on the loop's own
  * thread when none is free). */
 void daemon_start_reload(daemon_ctx *d);
+/* In a command's task: waits until nothing else works on the trustpoint, then claims it, so
  * that its timers wait for the command. -1 when the daemon is stopping, or when it is busy and
  * the caller is not a task (it could not wait without stopping the loop). */
 int daemon_claim_trustpoint(daemon_ctx *d, const tp_runtime *tp) EC_MUST_USE;
@@ -160,10 +160,10 @@ void daemon_jobs_stop(daemon_ctx *d);
 /* commands.c: runs one operator command (argv from the CLI); output and errors go to out.
  * Returns 0 on success, -1 when the command failed (out then holds the reason). */
 int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out) EC_MUST_USE;
-
 /* Whether a command only reads (show ..., ping, server NAME info ...): those are logged at debug
  * and stay out of the audit trail. Pure. */
 bool command_read_only(int argc, char **argv);
+
 /* backup.c: `backup DIR` (an absolute path, new or empty): copies the state, each CA with its
  * database, and the configuration into DIR, MANIFEST last (util/manifest.h). In a command's
  * task; waits until no server or trustpoint task runs, then copies without giving up its turn. */
@@ -178,8 +178,6 @@ int daemon_clock_advance(daemon_ctx *d, ec_time target, ec_buf *out, ec_err *err
 void daemon_loop(daemon_ctx *d);
 /* main.c: keeps the time a simulated clock reached, for the next start. */
 void daemon_clock_save(daemon_ctx *d);
-
-#endif
 /* main.c: opens trustpoint i of cfg as the daemon runs it (at start, and on a reload). */
 int daemon_open_trustpoint(daemon_ctx *d, const cfg_config *cfg, size_t i, tp_runtime **out,
                            ec_err *err) EC_MUST_USE;
@@ -197,3 +195,5 @@ int daemon_http_limits(daemon_ctx *d, const cfg_config *next, ec_err *err) EC_MU
  * (it waits for them); what changed, or why nothing did, is appended to out and logged.
  * 0 when the configuration read is in force, -1 otherwise. */
 int daemon_reload(daemon_ctx *d, const char *why, ec_buf *out) EC_MUST_USE;
+
+#endif
