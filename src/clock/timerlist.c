@@ -1,6 +1,7 @@
 #include "clock/timerlist.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/json.h"
 
@@ -26,12 +27,20 @@ int ec_timers_format(ec_buf *out, const char *title, ec_timer_entry *t, size_t n
 		return -1;
 	if (n == 0)
 		return ec_buf_printf(out, "|  (none)\n");
+	/* The router's column holds "729d23:54:17.971" after one space; a countdown of 1 000 days or
+	 * more widens the column for every line, so that the names stay aligned and apart. */
+	int width = 17;
+	for (size_t i = 0; i < n; i++) {
+		ec_time_format_countdown(t[i].fire_at - now, cd);
+		if ((int)strlen(cd) + 1 > width)
+			width = (int)strlen(cd) + 1;
+	}
 	ec_time_format_countdown(t[0].fire_at - now, cd);
-	if (ec_buf_printf(out, "|%17s\n", cd) != 0)
+	if (ec_buf_printf(out, "|%*s\n", width, cd) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		ec_time_format_countdown(t[i].fire_at - now, cd);
-		if (ec_buf_printf(out, "|%17s  %s\n", cd, t[i].name) != 0)
+		if (ec_buf_printf(out, "|%*s  %s\n", width, cd, t[i].name) != 0)
 			return -1;
 	}
 	return 0;

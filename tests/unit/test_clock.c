@@ -103,6 +103,14 @@ static void timer_list_format(void **state)
 	assert_non_null(strstr(text, "CS Timers\n|            1.000\n"));
 	assert_true(strstr(text, "1.000  CS CRL UPDATE") < strstr(text, "33:20.000  CS SHADOW CERT GENERATION"));
 	assert_non_null(strstr(text, "50:00.000  CS CERT EXPIRE"));
+	/* 1 000 days and more: the column widens for every line, one space after the bar. */
+	ec_buf_reset(&b);
+	ec_timer_entry far[2] = {{"CS CRL UPDATE", 1000}, {"CS CERT EXPIRE", 1004 * EC_MS_PER_DAY + 86378136}};
+	assert_int_equal(ec_timers_format(&b, "CS Timers", far, 2, 0), 0);
+	assert_string_equal((const char *)b.data, "CS Timers\n"
+	                                          "|             1.000\n"
+	                                          "|             1.000  CS CRL UPDATE\n"
+	                                          "| 1004d23:59:38.136  CS CERT EXPIRE\n");
 	ec_buf_reset(&b);
 	assert_int_equal(ec_timers_format_json(&b, t, 3, 0), 0);
 	assert_non_null(strstr((const char *)b.data, "\"name\":\"CS CRL UPDATE\""));
