@@ -390,6 +390,21 @@ fail:
 	return -1;
 }
 
+/* What the store made the disk do since start, once at the end: the grouping of its commits. */
+static void log_store_stats(ca_engine *ca)
+{
+	store_stats s;
+	if (ca->store == NULL)
+		return;
+	store_get_stats(ca->store, &s);
+	if (s.counted && s.grants > 0)
+		ca_audit(ca, "store: %llu certificates recorded in %llu group commits; %llu commits, %llu fdatasyncs, "
+		         "%llu WAL pages (%llu bytes) since start", (unsigned long long)s.grants,
+		         (unsigned long long)s.grant_groups, (unsigned long long)s.commits,
+		         (unsigned long long)s.fdatasyncs, (unsigned long long)s.wal_frames,
+		         (unsigned long long)s.wal_bytes);
+}
+
 void ca_close(ca_engine *ca)
 {
 	if (ca == NULL)
@@ -401,6 +416,7 @@ void ca_close(ca_engine *ca)
 		EVP_PKEY_free(ca->gens[i].key);
 	}
 	free(ca->crl_der);
+	log_store_stats(ca);
 	store_close(ca->store);
 	ec_dir_close(&ca->dir);
 	OPENSSL_cleanse(ca->key_password, sizeof(ca->key_password));

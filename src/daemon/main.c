@@ -18,7 +18,9 @@
 #include "util/encoding.h"
 #include "util/fsutil.h"
 
-#define HTTP_THREADS 4
+/* Requests served at once: beyond the cores, so that a certificate's commit waits for the others'
+ * (one group commit, one sync) while the cores go on with their RSA. */
+#define HTTP_THREADS 8
 /* What one connection may use for its request line and headers: a PKIOperation by GET with a
  * 4096-bit key (about 6 KB of base64) fits. It is also what an idle kept-alive connection costs
  * (libmicrohttpd clears the whole of it between requests), so `ip http max-connections` of them

@@ -345,6 +345,15 @@ int store_backup(ec_store *st, const char *path, char last_serial[STORE_SERIAL_M
 	return store_sqlite_backup(st->be, path, last_serial, err);
 }
 
+/* Only SQLite's files are ours to count; PostgreSQL syncs on its own server. */
+void store_get_stats(ec_store *st, store_stats *out)
+{
+	if (st->ops == &store_sqlite_ops)
+		store_sqlite_stats(st->be, out);
+	else
+		*out = (store_stats){.counted = false};
+}
+
 bool store_err_unavailable(const ec_err *err)
 {
 	return err != NULL && strstr(err->msg, STORE_UNAVAILABLE) != NULL;

@@ -286,6 +286,19 @@ int store_backup(ec_store *st, const char *path, char last_serial[STORE_SERIAL_M
 int store_restore_counters(const char *path, int64_t serial_skip, int64_t crl_skip,
                            char next_serial[STORE_SERIAL_MAX], ec_err *err) EC_MUST_USE;
 
+/* ---- what the store made the disk do ---- */
+/* Counters since store_open, for the metrics and the benchmark; any thread, at any time. */
+typedef struct store_stats {
+	bool counted;            /* false: the backend counts nothing here (PostgreSQL syncs on its server) */
+	uint64_t commits;        /* transactions committed */
+	uint64_t fdatasyncs;     /* syncs of the database's files (fdatasync or fsync), whoever asked */
+	uint64_t wal_frames;     /* pages written to the write-ahead log */
+	uint64_t wal_bytes;      /* bytes written to it, frame headers included */
+	uint64_t grants;         /* certificates recorded by store_record_granted */
+	uint64_t grant_groups;   /* the group commits that recorded them */
+} store_stats;
+void store_get_stats(ec_store *st, store_stats *out);
+
 /* ---- metadata (CRL number, CRL times, ...) ---- */
 /* 0 found, 1 not found. */
 int store_meta_get(ec_store *st, const char *key, char *value, size_t size, ec_err *err) EC_MUST_USE;

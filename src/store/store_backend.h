@@ -118,6 +118,9 @@ extern const store_ops store_sqlite_ops;
 /* The SQLite backend's store_backup (store_sqlite_backup.c). */
 int store_sqlite_backup(store_backend *b, const char *path, char last_serial[STORE_SERIAL_MAX], ec_err *err);
 
+/* The SQLite backend's store_get_stats. */
+void store_sqlite_stats(store_backend *b, store_stats *out);
+
 /* ---- the PostgreSQL backend (store_pg*.c) ---- */
 /* Its target: the whole libpq connection URI ("postgresql://..." or "postgres://..."), given to
  * PQconnectdb as it is (password by PGPASSFILE or passfile=, TLS by sslmode=...). */

@@ -18,8 +18,8 @@
  *
  * No clock is read here: every time comes from the caller.
  *
- * The backend in files: this one opens the database (schema, migrations), commits grants in
- * groups and keeps the metadata; store_sqlite_certs.c serials and issued certificates,
+ * The backend in files: this one opens the database (schema, migrations) and keeps the metadata
+ * and the counters; store_sqlite_group.c commits grants in groups; store_sqlite_certs.c serials and issued certificates,
  * store_sqlite_requests.c enrollment transactions, refusals and their purge, store_sqlite_ca.c
  * CA generations and links, store_sqlite_otp.c one-time passwords, store_sqlite_stmt.c the
  * statements and the shell they run in (store_sqlite_internal.h).
@@ -39,7 +39,7 @@
 
 #include "util/fsutil.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_STR_(x) #x
 #define STORE_STR(x) STORE_STR_(x)
 
@@ -54,7 +54,9 @@ static const char schema_sql[] =
 	" issuer_serial TEXT NOT NULL, subject TEXT NOT NULL,"
 	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
 	" status INTEGER NOT NULL, revoked_at INTEGER NOT NULL DEFAULT 0, der BLOB);"
-	"CREATE INDEX IF NOT EXISTS certs_status ON certs (status, serial_num);"
+	/* Only the revoked ones are looked up by status (the CRL): the index holds them alone, so
+	 * an issuance writes nothing to it. */
+	"CREATE INDEX IF NOT EXISTS certs_revoked ON certs (serial_num) WHERE status = 1;"
 	"CREATE TABLE IF NOT EXISTS requests ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, txid TEXT NOT NULL, state INTEGER NOT NULL,"
 	" msg_type INTEGER NOT NULL, fail_info INTEGER NOT NULL, renewal INTEGER NOT NULL,"
@@ -63,9 +65,11 @@ static const char schema_sql[] =
 	" expires INTEGER NOT NULL, cert_serial TEXT NOT NULL DEFAULT '',"
 	" csr BLOB, signer BLOB, cert BLOB, reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX IF NOT EXISTS requests_txid ON requests (txid, signer_fp);"
-	/* By state and expiry: the next expiry is read from the index alone. */
-	"CREATE INDEX IF NOT EXISTS requests_state_expires ON requests (state, expires);"
-	"CREATE INDEX IF NOT EXISTS requests_source ON requests (source, state);"
+	/* By state and expiry: the next expiry is read from the index alone. Both indexes leave out
+	 * the granted requests (state 1), nearly all of them: what is looked up by state or source
+	 * is what waits or was refused, and a grant then writes to neither. */
+	"CREATE INDEX IF NOT EXISTS requests_state_expires ON requests (state, expires) WHERE state <> 1;"
+	"CREATE INDEX IF NOT EXISTS requests_source ON requests (source, state) WHERE state <> 1;"
 	"CREATE TABLE IF NOT EXISTS ca_certs ("
 	" generation INTEGER PRIMARY KEY, role INTEGER NOT NULL, serial TEXT NOT NULL,"
 	" not_before INTEGER NOT NULL, not_after INTEGER NOT NULL, der BLOB, link BLOB);"
@@ -86,19 +90,10 @@ static const char migrate_v2_sql[] = "ALTER TABLE ca_certs ADD COLUMN link BLOB;
 /* From schema version 3: the index by state alone, covered by the one by state and expiry that
  * the schema creates. */
 static const char migrate_v3_sql[] = "DROP INDEX IF EXISTS requests_state;";
-
-/* One certificate and its request waiting to be committed with others (group commit). */
-typedef struct grant_job {
-	store_request *req;
-	const char *otp_hash;           /* a one-time password to use up with the grant, or NULL */
-	const store_cert *cert;
-	const char *serial;
-	int64_t num;
-	int rc;
-	ec_err err;
-	bool done;
-	struct grant_job *next;
-} grant_job;
+/* From schema version 4: the indexes over every certificate and request, made again as above
+ * (only revoked certificates, only requests not granted). */
+static const char migrate_v4_sql[] = "DROP INDEX IF EXISTS certs_status; DROP INDEX IF EXISTS requests_state_expires;"
+                                     " DROP INDEX IF EXISTS requests_source;";
 
 /* ---- opening ---- */
 
@@ -226,6 +221,7 @@ static int setup_db(store_backend *st, bool memory, ec_err *err)
 	    (version >= 1 && migrate_v1(st, err) != 0) ||
 	    (version >= 1 && migrate_v2(st, err) != 0) ||
 	    (version >= 1 && exec_sql(st, migrate_v3_sql, err, "upgrading the schema from version 3") != 0) ||
+	    (version >= 1 && version < 5 && exec_sql(st, migrate_v4_sql, err, "upgrading the schema from version 4") != 0) ||
 	    exec_sql(st, schema_sql, err, "creating the tables") != 0 ||
 	    exec_sql(st, "COMMIT", err, "committing the schema") != 0)
 		goto out;
@@ -247,6 +243,24 @@ static int prepare_all(store_backend *st, ec_err *err)
 
 static void sq_close(store_backend *st);
 
+/* SQLite's commit hook: counts every transaction that commits (0 lets it commit). */
+static int count_commit(void *counters)
+{
+	atomic_fetch_add(&((sq_counters *)counters)->commits, 1);
+	return 0;
+}
+
+/* Opens the WAL that SQLite keeps beside the database while it is open, for the group commit's
+ * own sync (store_sqlite_group.c). Without it, grants sync at their commit like the rest. */
+static int open_wal(store_backend *st, const char *path, ec_err *err)
+{
+	int n = snprintf(st->wal_path, sizeof(st->wal_path), "%s-wal", path);
+	if (n < 0 || (size_t)n >= sizeof(st->wal_path))
+		return ec_err_set(err, "database path too long: %s", path);
+	st->wal_fd = open(st->wal_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return 0;
+}
+
 /* A connection state with its locks, no database yet; NULL when out of memory. */
 static store_backend *backend_new(void)
 {
@@ -257,12 +271,18 @@ static store_backend *backend_new(void)
 		free(st);
 		return NULL;
 	}
-	if (pthread_mutex_init(&st->group_lock, NULL) != 0 || pthread_cond_init(&st->group_done, NULL) != 0) {
+	pthread_condattr_t mono;
+	bool ok = pthread_condattr_init(&mono) == 0;
+	ok = ok && pthread_condattr_setclock(&mono, CLOCK_MONOTONIC) == 0;   /* the leader's timed wait */
+	if (!ok || pthread_mutex_init(&st->group_lock, NULL) != 0 || pthread_cond_init(&st->group_done, NULL) != 0 ||
+	    pthread_cond_init(&st->group_arrival, &mono) != 0) {
 		pthread_mutex_destroy(&st->lock);
 		free(st);
 		return NULL;
 	}
+	pthread_condattr_destroy(&mono);
 	st->group_tail = &st->group_head;
+	st->wal_fd = -1;
 	st->lock_ready = true;
 	return st;
 }
@@ -296,21 +316,25 @@ int store_sqlite_open(const char *path, store_backend **out, ec_err *err)
 		ec_err_set(err, "opening database %s: out of memory", path);
 		goto out;
 	}
-	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+	sq_vfs_attribute(&st->counters);   /* the files opened now count into this store */
+	int opened = sqlite3_open_v2(path, &st->db, flags, sq_vfs_name());
+	if (opened != SQLITE_OK) {
 		sq_fail(st, err, "cannot open database %s", path);
 		goto out;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_commit_hook(st->db, count_commit, &st->counters);
 	if (setup_db(st, memory, err) != 0 || prepare_all(st, err) != 0) {
 		ec_err_wrap(err, "database %s", path);
 		goto out;
 	}
-	if (!memory && make_all_private(path, err) != 0)
+	if (!memory && (make_all_private(path, err) != 0 || open_wal(st, path, err) != 0))
 		goto out;
 	*out = st;
 	st = NULL;
 	rc = 0;
 out:
+	sq_vfs_attribute(NULL);
 	sq_close(st);
 	return rc;
 }
@@ -322,100 +346,32 @@ static void sq_close(store_backend *st)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	sqlite3_close(st->db);
+	if (st->wal_fd >= 0)
+		close(st->wal_fd);
 	if (st->lock_ready) {
 		pthread_mutex_destroy(&st->lock);
 		pthread_mutex_destroy(&st->group_lock);
 		pthread_cond_destroy(&st->group_done);
+		pthread_cond_destroy(&st->group_arrival);
 	}
 	free(st);
 }
 
-/* Inserts one job's certificate and request inside the open transaction, under a savepoint so
- * that a failing job leaves the others of its group intact. A one-time password the job names
- * is used up in the same savepoint: it is spent if and only if the certificate is recorded. */
-static int grant_job_apply(store_backend *st, grant_job *j)
+/* ---- counters ---- */
+
+void store_sqlite_stats(store_backend *st, store_stats *out)
 {
-	if (sqlite3_exec(st->db, "SAVEPOINT grant_job", NULL, NULL, NULL) != SQLITE_OK)
-		return sq_fail(st, &j->err, "opening a savepoint");
-	int rc = j->otp_hash != NULL ? sq_otp_use_in_tx(st, j->otp_hash, j->req->created, &j->err) : 0;
-	if (rc == 0 && (sq_cert_row_insert(st, j->cert, j->serial, j->num, &j->err) != 0 ||
-	                sq_request_row_insert(st, j->req, &j->err) != 0))
-		rc = -1;
-	if (rc != 0)
-		(void)sqlite3_exec(st->db, "ROLLBACK TO grant_job", NULL, NULL, NULL);
-	(void)sqlite3_exec(st->db, "RELEASE grant_job", NULL, NULL, NULL);
-	return rc;
+	*out = (store_stats){
+		.counted = true,
+		.commits = atomic_load(&st->counters.commits),
+		.fdatasyncs = atomic_load(&st->counters.fdatasyncs),
+		.wal_frames = atomic_load(&st->counters.wal_frames),
+		.wal_bytes = atomic_load(&st->counters.wal_bytes),
+		.grants = atomic_load(&st->counters.grants),
+		.grant_groups = atomic_load(&st->counters.grant_groups),
+	};
 }
 
-/* Commits a group of jobs in one transaction; each job's rc says whether it is durable. */
-static void grant_group_commit(store_backend *st, grant_job *jobs)
-{
-	ec_err err;
-	sq_lock(st);
-	int rc = sq_tx(st, ST_BEGIN, &err);
-	for (grant_job *j = jobs; rc == 0 && j != NULL; j = j->next)
-		j->rc = grant_job_apply(st, j);
-	if (rc == 0)
-		rc = sq_tx(st, ST_COMMIT, &err);
-	sq_tx_abort(st);
-	sq_unlock(st);
-	if (rc == 0)
-		return;
-	for (grant_job *j = jobs; j != NULL; j = j->next) {
-		if (j->rc == 0 || j->err.msg[0] == '\0')
-			j->err = err;
-		j->rc = -1;
-		j->req->id = 0;
-	}
-}
-
-int sq_record_granted(store_backend *st, store_request *req, const store_cert *cert, const char *otp,
-                         ec_err *err)
-{
-	char serial[STORE_SERIAL_MAX];
-	char hash[STORE_OTP_HASH_MAX];
-	int64_t num = 0;
-
-	if (store_grant_args(cert, otp, serial, &num, hash, err) != 0)
-		return -1;
-	grant_job job = {.req = req, .otp_hash = otp != NULL ? hash : NULL, .cert = cert, .serial = serial,
-	                 .num = num, .rc = -1};
-	ec_err_clear(&job.err);
-	pthread_mutex_lock(&st->group_lock);
-	*st->group_tail = &job;
-	st->group_tail = &job.next;
-	while (!job.done) {
-		if (st->group_busy) {
-			pthread_cond_wait(&st->group_done, &st->group_lock);
-			continue;
-		}
-		/* Lead: commit everything queued so far, this job included. */
-		grant_job *group = st->group_head;
-		st->group_head = NULL;
-		st->group_tail = &st->group_head;
-		st->group_busy = true;
-		pthread_mutex_unlock(&st->group_lock);
-		grant_group_commit(st, group);
-		pthread_mutex_lock(&st->group_lock);
-		for (grant_job *j = group, *next; j != NULL; j = next) {
-			next = j->next; /* j may be gone as soon as done is seen */
-			j->done = true;
-		}
-		st->group_busy = false;
-		pthread_cond_broadcast(&st->group_done);
-	}
-	pthread_mutex_unlock(&st->group_lock);
-	OPENSSL_cleanse(hash, sizeof(hash));
-	if (job.rc == 1) {
-		*err = job.err;
-		return 1;
-	}
-	if (job.rc != 0) {
-		*err = job.err;
-		return ec_err_wrap(err, "recording certificate %s", serial);
-	}
-	return 0;
-}
 /* ---- metadata ---- */
 
 /* A value that does not fit in size is an error, not a truncated value. */

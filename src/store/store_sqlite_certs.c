@@ -57,9 +57,13 @@ static int serial_block_reserve(store_backend *st, ec_err *err)
 	return 0;
 }
 
+/* A serial handed out is a certificate about to be signed: the group commit waits for it. */
 int sq_reserve_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err)
 {
-	return store_serial_next(&tx, st, &st->block, serial_block_reserve, serial, err);
+	int rc = store_serial_next(&tx, st, &st->block, serial_block_reserve, serial, err);
+	if (rc == 0)
+		sq_signing_add(st, serial);
+	return rc;
 }
 
 int sq_last_serial(store_backend *st, char serial[STORE_SERIAL_MAX], ec_err *err)
@@ -96,6 +100,10 @@ int sq_request_row_grant(store_backend *st, int64_t id, const char *serial, cons
 int sq_record_issued(store_backend *st, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,
                      size_t cert_der_len, ec_err *err)
 {
+	char canon[STORE_SERIAL_MAX];
+	int64_t num = 0;
+	if (store_serial_canon(cert->serial, sizeof(cert->serial), canon, &num) == 0)
+		sq_signing_done(st, num);
 	return store_record_issued_tx(&tx, st, cert, request_id, cert_der, cert_der_len, err);
 }
 

@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,10 +41,14 @@ enum stmt_id {
 	ST_REQ_GET,
 	ST_REQ_SET_STATE,
 	ST_REQ_EACH,
+	ST_REQ_EACH_GRANTED,
 	ST_REQ_EXPIRE,
 	ST_REQ_NEXT_EXPIRY,
+	ST_REQ_NEXT_EXPIRY_GRANTED,
 	ST_REQ_COUNT,
+	ST_REQ_COUNT_GRANTED,
 	ST_REQ_COUNT_FROM,
+	ST_REQ_COUNT_FROM_GRANTED,
 	ST_REQ_COUNT_KEPT_FROM,
 	ST_REQ_PURGE,
 	ST_REFUSAL_INSERT,
@@ -67,6 +72,24 @@ extern const char *const sq_stmt_sql[ST_COUNT];
 
 struct grant_job;
 
+/* What the connection made the kernel do (store_stats); read by any thread while counted. */
+typedef struct sq_counters {
+	_Atomic uint64_t commits;
+	_Atomic uint64_t fdatasyncs;
+	_Atomic uint64_t wal_frames;
+	_Atomic uint64_t wal_bytes;
+	_Atomic uint64_t grants;
+	_Atomic uint64_t grant_groups;
+} sq_counters;
+
+/* Serials handed out and not yet recorded: their certificates are being signed, and a group
+ * commit about to start waits a moment for them (store_sqlite.c). */
+#define SQ_SIGNING_MAX 64
+typedef struct sq_signing {
+	int64_t num;
+	int64_t since_ms;   /* ec_elapsed_ms: the machine's monotonic clock */
+} sq_signing;
+
 struct store_backend {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
@@ -79,6 +102,13 @@ struct store_backend {
 	struct grant_job *group_head;
 	struct grant_job **group_tail;
 	bool group_busy;
+	pthread_cond_t group_arrival;   /* a job queued: the leader may stop waiting */
+	sq_signing signing[SQ_SIGNING_MAX];
+	int n_signing;
+	/* The WAL, opened by us to sync a group's commit outside the lock (-1: none, in memory). */
+	int wal_fd;
+	char wal_path[4096];
+	sq_counters counters;
 	/* Serials reserved durably in a block and not handed out yet: [block.next, block.end). A
 	 * crash skips what is left of the block; nothing is ever handed out twice. */
 	store_serials block;
@@ -86,6 +116,14 @@ struct store_backend {
 
 void sq_lock(store_backend *st);
 void sq_unlock(store_backend *st);
+
+/* The counting VFS (store_sqlite_vfs.c): its name for sqlite3_open_v2, NULL when it could not
+ * be registered; files opened by this thread from now on count into c (NULL: nowhere). */
+const char *sq_vfs_name(void);
+void sq_vfs_attribute(sq_counters *c);
+/* A serial handed out by reserve_serial is being signed / has been recorded (group commit). */
+void sq_signing_add(store_backend *st, const char *serial);
+void sq_signing_done(store_backend *st, int64_t num);
 /* Writes "<what>: <SQLite's reason>" and returns -1. Call before the statement is reset. */
 int sq_fail(store_backend *st, ec_err *err, const char *fmt, ...) EC_PRINTF(3, 4);
 

@@ -90,7 +90,7 @@ int sq_request_each(store_backend *st, int state, int (*fn)(void *ctx, const sto
 	char what[64];
 	snprintf(what, sizeof(what), "listing requests in state %d", state);
 	store_walk w = {&store_request_rows, state, NULL, {.request = fn}, ctx, what};
-	return sq_each(st, ST_REQ_EACH, &w, err);
+	return sq_each(st, state == STORE_REQ_GRANTED ? ST_REQ_EACH_GRANTED : ST_REQ_EACH, &w, err);
 }
 
 int sq_request_expire(store_backend *st, ec_time now, ec_err *err)
@@ -109,7 +109,7 @@ int sq_request_next_expiry(store_backend *st, int state, ec_time *at, ec_err *er
 {
 	*at = 0;
 	sq_lock(st);
-	binder b = sq_bind(st, ST_REQ_NEXT_EXPIRY);
+	binder b = sq_bind(st, state == STORE_REQ_GRANTED ? ST_REQ_NEXT_EXPIRY_GRANTED : ST_REQ_NEXT_EXPIRY);
 	sq_bind_int(&b, 1, state);
 	int rc = sq_query(st, &b, err, "reading the next expiry");
 	if (rc == 0 && sqlite3_column_type(b.s, 0) == SQLITE_NULL)
@@ -126,7 +126,7 @@ int sq_request_next_expiry(store_backend *st, int state, ec_time *at, ec_err *er
 int sq_request_count(store_backend *st, int state, int64_t *count, ec_err *err)
 {
 	int64_t param = state;
-	if (sq_count(st, ST_REQ_COUNT, &param, NULL, count, err) != 0)
+	if (sq_count(st, state == STORE_REQ_GRANTED ? ST_REQ_COUNT_GRANTED : ST_REQ_COUNT, &param, NULL, count, err) != 0)
 		return ec_err_wrap(err, "counting requests in state %d", state);
 	return 0;
 }
@@ -134,7 +134,8 @@ int sq_request_count(store_backend *st, int state, int64_t *count, ec_err *err)
 int sq_request_count_from(store_backend *st, int state, const char *source, int64_t *count, ec_err *err)
 {
 	int64_t param = state;
-	if (sq_count(st, ST_REQ_COUNT_FROM, &param, source, count, err) != 0)
+	enum stmt_id id = state == STORE_REQ_GRANTED ? ST_REQ_COUNT_FROM_GRANTED : ST_REQ_COUNT_FROM;
+	if (sq_count(st, id, &param, source, count, err) != 0)
 		return ec_err_wrap(err, "counting requests from %s", source);
 	return 0;
 }

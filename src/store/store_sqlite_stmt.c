@@ -13,6 +13,9 @@
 
 #include "util/encoding.h"
 
+/* The statements write these states out (see the partial indexes of store_sqlite.c). */
+_Static_assert(STORE_REQ_GRANTED == 1 && STORE_CERT_REVOKED == 1, "states written out in the SQL below");
+
 #define CERT_COLS "serial, issuer_serial, subject, not_before, not_after, status, revoked_at, der"
 #define REQ_COLS "id, txid, state, msg_type, fail_info, renewal, subject, signer_fp, pubkey_fp, " \
 	"ca_serial, source, created, expires, cert_serial, csr, signer, cert, reason"
@@ -34,8 +37,10 @@ const char *const sq_stmt_sql[ST_COUNT] = {
 	                   " ELSE ?3 END, status = ?2 WHERE serial = ?1",
 	[ST_CERT_UNREVOKE] = "UPDATE certs SET status = ?2, revoked_at = 0 WHERE serial = ?1",
 	/* Pages (see sq_each): ?1 the last key seen, ?2 the page size, then the filters. */
+	/* status = 1 (STORE_CERT_REVOKED) written out: the index of revoked certificates is used only
+	 * by a query that names its condition (?3, the status asked for, is always that one). */
 	[ST_CERT_REVOKED] = "SELECT " CERT_COLS ", serial_num FROM certs WHERE serial_num > ?1"
-	                    " AND status = ?3 AND (?4 IS NULL OR issuer_serial = ?4)"
+	                    " AND status = 1 AND ?3 = 1 AND (?4 IS NULL OR issuer_serial = ?4)"
 	                    " ORDER BY serial_num LIMIT ?2",
 	[ST_CERT_COUNT] = "SELECT count(*) FROM certs",
 	[ST_REQ_INSERT] = "INSERT INTO requests (txid, state, msg_type, fail_info, renewal, subject,"
@@ -49,19 +54,27 @@ const char *const sq_stmt_sql[ST_COUNT] = {
 	                " AND (?2 IS NULL OR signer_fp = ?2) ORDER BY id DESC LIMIT 1",
 	[ST_REQ_GET] = "SELECT " REQ_COLS " FROM requests WHERE id = ?1",
 	[ST_REQ_SET_STATE] = "UPDATE requests SET state = ?2, fail_info = ?3 WHERE id = ?1",
-	[ST_REQ_EACH] = "SELECT " REQ_COLS " FROM requests WHERE id > ?1 AND state = ?3"
+	/* state <> 1 (STORE_REQ_GRANTED) written out in the queries of the requests not granted:
+	 * it lets them use the indexes that leave the granted out (the _GRANTED ones read the table). */
+	[ST_REQ_EACH] = "SELECT " REQ_COLS " FROM requests WHERE id > ?1 AND state = ?3 AND state <> 1"
 	                " ORDER BY id LIMIT ?2",
+	[ST_REQ_EACH_GRANTED] = "SELECT " REQ_COLS " FROM requests WHERE id > ?1 AND state = ?3"
+	                        " ORDER BY id LIMIT ?2",
 	/* An expired request will never be issued: its request and signer are dropped with it. */
 	[ST_REQ_EXPIRE] = "UPDATE requests SET state = ?1, csr = NULL, signer = NULL"
-	                  " WHERE state IN (?2, ?3) AND expires <= ?4",
+	                  " WHERE state IN (?2, ?3) AND state <> 1 AND expires <= ?4",
 	/* min() of the first column of an index: one index lookup, no request read. */
-	[ST_REQ_NEXT_EXPIRY] = "SELECT min(expires) FROM requests WHERE state = ?1",
-	[ST_REQ_COUNT] = "SELECT count(*) FROM requests WHERE state = ?1",
-	[ST_REQ_COUNT_FROM] = "SELECT count(*) FROM requests WHERE source = ?2 AND state = ?1",
-	[ST_REQ_COUNT_KEPT_FROM] = "SELECT (SELECT count(*) FROM requests WHERE source = ?2 AND state <> ?1)"
+	[ST_REQ_NEXT_EXPIRY] = "SELECT min(expires) FROM requests WHERE state = ?1 AND state <> 1",
+	[ST_REQ_NEXT_EXPIRY_GRANTED] = "SELECT min(expires) FROM requests WHERE state = ?1",
+	[ST_REQ_COUNT] = "SELECT count(*) FROM requests WHERE state = ?1 AND state <> 1",
+	[ST_REQ_COUNT_GRANTED] = "SELECT count(*) FROM requests WHERE state = ?1",
+	[ST_REQ_COUNT_FROM] = "SELECT count(*) FROM requests WHERE source = ?2 AND state = ?1 AND state <> 1",
+	[ST_REQ_COUNT_FROM_GRANTED] = "SELECT count(*) FROM requests WHERE source = ?2 AND state = ?1",
+	/* ?1 is STORE_REQ_GRANTED, the state written out. */
+	[ST_REQ_COUNT_KEPT_FROM] = "SELECT (SELECT count(*) FROM requests WHERE source = ?2 AND state <> 1 AND ?1 = 1)"
 	                           " + (SELECT count(*) FROM refusals WHERE source = ?2)",
-	[ST_REQ_PURGE] = "DELETE FROM requests WHERE (state = ?1 AND expires <= ?3)"
-	                 " OR (state = ?2 AND expires <= ?4)",
+	[ST_REQ_PURGE] = "DELETE FROM requests WHERE state <> 1 AND ((state = ?1 AND expires <= ?3)"
+	                 " OR (state = ?2 AND expires <= ?4))",
 	[ST_REFUSAL_INSERT] = "INSERT INTO refusals (created, source, txid, subject, pubkey_fp, fail_info,"
 	                      " reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_REFUSAL_PURGE] = "DELETE FROM refusals WHERE created <= ?1",
@@ -81,13 +94,16 @@ const char *const sq_stmt_sql[ST_COUNT] = {
 
 /* ---- small helpers ---- */
 
+/* The lock also tells the counting VFS whose files SQLite opens meanwhile. */
 void sq_lock(store_backend *st)
 {
 	pthread_mutex_lock(&st->lock);
+	sq_vfs_attribute(&st->counters);
 }
 
 void sq_unlock(store_backend *st)
 {
+	sq_vfs_attribute(NULL);
 	pthread_mutex_unlock(&st->lock);
 }
 

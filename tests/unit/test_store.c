@@ -1119,6 +1119,17 @@ static void test_group_commit(void **state)
 	assert_int_equal(count, expected + 1);
 	assert_int_equal(store_request_count(f->st, STORE_REQ_GRANTED, &count, &err), 0);
 	assert_int_equal(count, expected);
+	/* SQLite counts what reached its files: each group made durable by a sync of its own. */
+	store_stats stats;
+	store_get_stats(f->st, &stats);
+	assert_int_equal(stats.counted, !f->pg);
+	if (stats.counted) {
+		assert_int_equal(stats.grants, (uint64_t)expected);
+		assert_true(stats.grant_groups >= 1 && stats.grant_groups <= (uint64_t)(GRANTERS * GRANTS_PER_THREAD));
+		assert_true(stats.fdatasyncs >= stats.grant_groups);
+		assert_true(stats.commits >= stats.grant_groups);
+		assert_true(stats.wal_frames > 0 && stats.wal_bytes > stats.wal_frames * 512);
+	}
 	/* Each request is found again under its transaction, with the id it was given. */
 	for (int t = 0; t < GRANTERS; t++)
 		for (int i = 0; i < GRANTS_PER_THREAD; i += 37) {
@@ -1189,28 +1200,50 @@ static void test_next_expiry(void **state)
 		                               " name = 'requests_state_expires'"), 1);
 }
 
-/* A version 3 database (requests indexed by state alone) opens as version 4, the index by state
- * and expiry in place of the old one, its requests kept. */
-static void test_schema_v3_upgrade(void **state)
+/* A pending request expiring at 4000 in a database made older by sql (ending with its
+ * user_version), reopened: it opens as the current version, the request found by its expiry. */
+static void reopen_older(fixture *f, const char *sql)
 {
-	fixture *f = *state;
 	ec_err err = {""};
 	ec_time at = 0;
 	store_request r = make_request("tx-old", "fp", 100, 4000);
-
 	insert_request(f->st, &r);
 	store_close(f->st);
 	f->st = NULL;
-	tu_sql(f->path, "DROP INDEX requests_state_expires; CREATE INDEX requests_state ON requests (state);"
-	       " PRAGMA user_version = 3");
+	tu_sql(f->path, sql);
 	reopen(f);
-	assert_int_equal(tu_sql_number(f->path, "PRAGMA user_version"), 4);
+	assert_int_equal(tu_sql_number(f->path, "PRAGMA user_version"), 5);
+	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_PENDING, &at, &err), 0);
+	assert_int_equal(at, 4000);
+}
+
+/* A version 3 database (requests indexed by state alone): the index by state and expiry in place
+ * of the old one. */
+static void test_schema_v3_upgrade(void **state)
+{
+	fixture *f = *state;
+	reopen_older(f, "DROP INDEX requests_state_expires; CREATE INDEX requests_state ON requests (state);"
+	             " PRAGMA user_version = 3");
 	assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
 	                               " name = 'requests_state'"), 0);
 	assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
 	                               " name = 'requests_state_expires'"), 1);
-	assert_int_equal(store_request_next_expiry(f->st, STORE_REQ_PENDING, &at, &err), 0);
-	assert_int_equal(at, 4000);
+}
+
+/* A version 4 database (its indexes over every certificate and request): the indexes made again
+ * without the granted requests and with the revoked certificates alone. */
+static void test_schema_v4_upgrade(void **state)
+{
+	fixture *f = *state;
+	reopen_older(f, "DROP INDEX certs_revoked; CREATE INDEX certs_status ON certs (status, serial_num);"
+	             " DROP INDEX requests_state_expires; CREATE INDEX requests_state_expires ON requests (state, expires);"
+	             " DROP INDEX requests_source; CREATE INDEX requests_source ON requests (source, state);"
+	             " PRAGMA user_version = 4");
+	assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+	                               " name = 'certs_status'"), 0);
+	assert_int_equal(tu_sql_number(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND"
+	                               " name IN ('certs_revoked', 'requests_state_expires', 'requests_source')"
+	                               " AND sql LIKE '% WHERE %'"), 3);
 }
 
 /* ---- opening by URL ---- */
@@ -1316,6 +1349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_robust_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_v4_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_v3_upgrade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_url_forms, setup, teardown),
 	};
