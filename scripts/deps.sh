@@ -11,6 +11,7 @@ packages=(
   certmonger dbus
   libpq-dev postgresql haproxy
 )
+  prometheus
 
 missing=()
 for p in "${packages[@]}"; do

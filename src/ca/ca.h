@@ -153,7 +153,9 @@ int ca_cmd_shutdown(ca_engine *ca, bool shutdown, ec_buf *out, ec_err *err) EC_M
  * opened; a new CRL lifetime issues the CRL again now. Main thread, or a task holding the turn. */
 int ca_reconfigure(ca_engine *ca, const cfg_server *cfg, ec_time now, ec_err *err) EC_MUST_USE;
 
-/* show crypto pki server / certificates / mypubkey, text or JSON (flags: CA_SHOW_*). */
+/* show crypto pki server / certificates / mypubkey, text or JSON (flags: CA_SHOW_*). The JSON
+ * forms are parts of the daemon's one document (docs/JSON.md), without a line end: the server's
+ * object, the certificates as items of an array (comma-separated), the keys likewise. */
 #define CA_SHOW_JSON 1u
 #define CA_SHOW_MD5 2u
 int ca_show_server(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
@@ -167,6 +169,45 @@ int ca_show_certificates_held(ca_engine *ca, ec_time now, unsigned flags, ca_cer
 /* Whether cert is one of the server's CA certificates (active, rollover or retired). */
 bool ca_holds_cert(ca_engine *ca, X509 *cert);
 int ca_show_mypubkey(ca_engine *ca, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
+
+/* `info requests --json`: appends {"server":NAME,"requests":[...]} (docs/JSON.md), no newline. */
+int ca_cmd_info_requests_json(ca_engine *ca, ec_buf *out, ec_err *err) EC_MUST_USE;
+
+/* ---- metrics (any thread: the metrics listener reads them) ---- */
+
+/* What PKIOperation answered to enrollment messages (PKCSReq, RenewalReq, CertPoll), counted since
+ * the engine opened: SUCCESS, PENDING, FAILURE, or "try again later" while the store is away. */
+enum ca_outcome {
+	CA_OUTCOME_SUCCESS = 0,
+	CA_OUTCOME_PENDING,
+	CA_OUTCOME_FAILURE,
+	CA_OUTCOME_UNAVAILABLE,
+	CA_OUTCOME_COUNT
+};
+const char *ca_outcome_name(int outcome);
+
+#define CA_METRICS_GENS 64
+typedef struct ca_metrics_gen {
+	int generation;
+	const char *role;               /* "active", "rollover", "retired" (static) */
+	char serial_hex[48];
+	ec_time not_before, not_after;
+} ca_metrics_gen;
+
+typedef struct ca_metrics {
+	bool enabled;                   /* not `shutdown` */
+	bool rollover;                  /* a rollover CA certificate exists */
+	ec_time crl_next_update;
+	ec_time shadow_generation;      /* INT64_MAX when none is scheduled */
+	ec_time cert_expire;            /* the active CA certificate's end */
+	int64_t pending;                /* requests waiting for the operator */
+	uint64_t enrollments[CA_OUTCOME_COUNT];
+	size_t n_gens;
+	ca_metrics_gen gens[CA_METRICS_GENS];
+} ca_metrics;
+
+/* Fills *out under the engine's lock (pending: one query of the store). */
+int ca_metrics_read(ca_engine *ca, ca_metrics *out, ec_err *err) EC_MUST_USE;
 
 /* The active CA certificate (borrowed; valid until the next rollover switch) and its SHA-256
  * fingerprint in display form. */

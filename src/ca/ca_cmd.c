@@ -58,6 +58,35 @@ int ca_cmd_info_requests(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err)
 	return 0;
 }
 
+static int json_one(void *ctx, const store_request *r)
+{
+	listing *l = ctx;
+	char created[EC_TIME_TEXT_MAX], expires[EC_TIME_TEXT_MAX];
+	ec_time_format_iso(r->created, created);
+	ec_time_format_iso(r->expires, expires);
+	return (l->n++ > 0 && ec_buf_printf(l->out, ",")) || ec_buf_printf(l->out, "{") ||
+	       ec_json_kv_int(l->out, true, "id", r->id) || ec_json_kv_str(l->out, false, "state", state_name(r->state)) ||
+	       ec_json_kv_str(l->out, false, "type", r->renewal ? "renewal" : "initial") ||
+	       ec_json_kv_str(l->out, false, "subject", r->subject) ||
+	       ec_json_kv_str(l->out, false, "key_fingerprint_sha256", r->pubkey_fp) ||
+	       ec_json_kv_str(l->out, false, "transaction_id", r->txid) ||
+	       ec_json_kv_str(l->out, false, "source", r->source) || ec_json_kv_str(l->out, false, "reason", r->reason) ||
+	       ec_json_kv_str(l->out, false, "created", created) || ec_json_kv_str(l->out, false, "expires", expires) ||
+	       ec_buf_printf(l->out, "}")
+	           ? -1 : 0;
+}
+
+int ca_cmd_info_requests_json(ca_engine *ca, ec_buf *out, ec_err *err)
+{
+	listing l = {out, 0};
+	if (ec_buf_printf(out, "{") || ec_json_kv_str(out, true, "server", ca->cfg.name) ||
+	    ec_buf_printf(out, ",\"requests\":["))
+		return out_of_space(err);
+	if (store_request_each(ca->store, STORE_REQ_PENDING, json_one, &l, err) != 0)
+		return -1;
+	return ec_buf_printf(out, "]}") ? out_of_space(err) : 0;
+}
+
 /* The ids of the requests a grant or reject acts on, collected as an array of int64_t in a
  * buffer; an array this large cannot be allocated anyway. */
 #define ID_LIST_MAX ((size_t)1 << 30)

@@ -66,6 +66,10 @@ static int certrep(op *o, int status, int fail_info, const uint8_t *payload, siz
 	};
 	if (scep_build_certrep(&p, &der, &len, err) != 0)
 		return -1;
+	if (o->msg->type == SCEP_MSG_PKCSREQ || o->msg->type == SCEP_MSG_RENEWALREQ || o->msg->type == SCEP_MSG_CERTPOLL)
+		atomic_fetch_add(&o->ca->outcomes[status == SCEP_STATUS_SUCCESS ? CA_OUTCOME_SUCCESS
+		                                  : status == SCEP_STATUS_PENDING ? CA_OUTCOME_PENDING
+		                                  : CA_OUTCOME_FAILURE], 1);
 	return ca_reply_take(out, CA_REPLY_PKI_MESSAGE, der, len, err);
 }
 
@@ -643,6 +647,7 @@ static int store_unavailable_reply(ca_engine *ca, ca_reply *out, ec_err *err)
 {
 	char text[EC_ERR_MSG_MAX + 64];
 	ca_audit(ca, "request answered 'try again later': %s", err->msg);
+	atomic_fetch_add(&ca->outcomes[CA_OUTCOME_UNAVAILABLE], 1);
 	int n = snprintf(text, sizeof(text), "the CA's database is unavailable; retry in %d seconds\n",
 	                 CA_UNAVAILABLE_RETRY_SECONDS);
 	ca_reply_free(out);

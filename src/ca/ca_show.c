@@ -101,27 +101,33 @@ static int show_server_text(ca_engine *ca, ec_time now, unsigned flags, ec_buf *
 	return 0;
 }
 
-/* A generation's JSON object, left open for more fields. */
-static int json_gen_open(ec_buf *out, const char *key, ca_gen *g, bool first)
+/* A generation's JSON fields, after the object's opening brace. */
+static int json_gen_fields(ec_buf *out, ca_gen *g)
 {
-	char fp[160], nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
-	if (fp_text(g->cert, EVP_sha256(), fp, sizeof(fp)) != 0)
+	char fp[65], nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
+	if (pki_cert_fingerprint_hex(g->cert, fp) != 0)
 		return -1;
 	ec_time_format_iso(g->not_before, nb);
 	ec_time_format_iso(g->not_after, na);
-	return (!first && ec_buf_printf(out, ",")) || ec_json_string(out, key) || ec_buf_printf(out, ":{") ||
-	       ec_json_kv_str(out, true, "serial", g->serial) || ec_json_kv_str(out, false, "fingerprint_sha256", fp) ||
-	       ec_json_kv_str(out, false, "not_before", nb) || ec_json_kv_str(out, false, "not_after", na) ||
-	       ec_json_kv_int(out, false, "generation", g->generation)
+	return ec_json_kv_int(out, true, "generation", g->generation) ||
+	       ec_json_kv_str(out, false, "role", ca_role_name(g->role)) ||
+	       ec_json_kv_str(out, false, "serial_hex", g->serial) || ec_json_kv_str(out, false, "fingerprint_sha256", fp) ||
+	       ec_json_kv_str(out, false, "not_before", nb) || ec_json_kv_str(out, false, "not_after", na)
 	           ? -1 : 0;
 }
 
-static int json_gen(ec_buf *out, const char *key, ca_gen *g, bool first)
+static int json_gen(ec_buf *out, const char *key, ca_gen *g)
 {
-	return json_gen_open(out, key, g, first) || ec_buf_printf(out, "}") ? -1 : 0;
+	return ec_buf_printf(out, ",") || ec_json_string(out, key) || ec_buf_printf(out, ":{") ||
+	       json_gen_fields(out, g) || ec_buf_printf(out, "}") ? -1 : 0;
 }
 
-static int show_server_json(ca_engine *ca, ec_time now, ec_buf *out)
+static const char *level_name(int level)
+{
+	return level == CFG_DB_COMPLETE ? "complete" : level == CFG_DB_NAMES ? "names" : "minimum";
+}
+
+static int show_server_json(ca_engine *ca, ec_buf *out)
 {
 	char grant[512], last[STORE_SERIAL_MAX], crl[EC_TIME_TEXT_MAX];
 	ec_err err;
@@ -132,24 +138,22 @@ static int show_server_json(ca_engine *ca, ec_time now, ec_buf *out)
 	    ec_json_kv_bool(out, false, "enabled", !ca->shutdown) ||
 	    ec_json_kv_str(out, false, "issuer_name", ca->cfg.issuer_name) ||
 	    ec_json_kv_str(out, false, "granting_mode", grant_text(&ca->cfg, grant, sizeof(grant))) ||
-	    ec_json_kv_str(out, false, "last_serial", last) || ec_json_kv_str(out, false, "crl_next_update", crl) ||
+	    ec_json_kv_str(out, false, "last_serial_hex", last) || ec_json_kv_str(out, false, "crl_next_update", crl) ||
 	    ec_json_kv_str(out, false, "storage_dir", ca->dir.path) ||
-	    ec_json_kv_int(out, false, "database_level", ca->cfg.database_level) ||
-	    json_gen(out, "active", &ca->gens[ca->active], false) ||
-	    (ca->rollover >= 0 && json_gen(out, "rollover", &ca->gens[ca->rollover], false)) ||
+	    ec_json_kv_str(out, false, "database_level", level_name(ca->cfg.database_level)) ||
+	    json_gen(out, "active", &ca->gens[ca->active]) ||
+	    (ca->rollover >= 0 ? json_gen(out, "rollover", &ca->gens[ca->rollover]) : ec_buf_printf(out, ",\"rollover\":null")) ||
 	    ec_json_kv_bool(out, false, "auto_rollover", ca->cfg.auto_rollover) ||
 	    ec_json_kv_int(out, false, "auto_rollover_period_ms", ca->cfg.auto_rollover_period) ||
-	    ec_json_kv_int(out, false, "renewal_grace_ms", ca->cfg.renewal_grace) ||
-	    ec_buf_printf(out, "}\n"))
+	    ec_json_kv_int(out, false, "renewal_grace_ms", ca->cfg.renewal_grace) || ec_buf_printf(out, "}"))
 		return -1;
-	(void)now;
 	return 0;
 }
 
 int ca_show_server(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err)
 {
 	pthread_rwlock_rdlock(&ca->lock);
-	int rc = (flags & CA_SHOW_JSON) ? show_server_json(ca, now, out) : show_server_text(ca, now, flags, out);
+	int rc = (flags & CA_SHOW_JSON) ? show_server_json(ca, out) : show_server_text(ca, now, flags, out);
 	pthread_rwlock_unlock(&ca->lock);
 	return rc == 0 ? 0 : ec_err_set(err, "cannot render the server status");
 }
@@ -177,6 +181,11 @@ static int name_lines(ec_buf *out, X509_NAME *name)
 	return 0;
 }
 
+static const char *gen_status(const ca_gen *g, ec_time now)
+{
+	return now < g->not_before ? "Available (not yet valid)" : now > g->not_after ? "Expired" : "Available";
+}
+
 static int cert_text(ca_engine *ca, ca_gen *g, ec_time now, ca_cert_holders_fn holders, void *ctx, ec_buf *out)
 {
 	char nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
@@ -184,8 +193,7 @@ static int cert_text(ca_engine *ca, ca_gen *g, ec_time now, ca_cert_holders_fn h
 	ec_time_format_router(g->not_after, na);
 	const char *title = g->role == STORE_CA_ROLLOVER ? "CA Certificate (Rollover)"
 	                    : g->role == STORE_CA_RETIRED ? "CA Certificate (Retired)" : "CA Certificate";
-	const char *status = now < g->not_before ? "Available (not yet valid)"
-	                     : now > g->not_after ? "Expired" : "Available";
+	const char *status = gen_status(g, now);
 	/* Whole octets, as the router prints serials in certificate listings ("01", "03"). */
 	const char *pad = strlen(g->serial) % 2 ? "0" : "";
 	if (ec_buf_printf(out, "%s\n  Status: %s\n  Certificate Serial Number (hex): %s%s\n"
@@ -197,6 +205,25 @@ static int cert_text(ca_engine *ca, ca_gen *g, ec_time now, ca_cert_holders_fn h
 	    (holders != NULL && holders(ctx, g->cert, false, out)) || ec_buf_printf(out, "\n\n"))
 		return -1;
 	return 0;
+}
+
+static int cert_json(ca_engine *ca, ca_gen *g, ec_time now, bool first, ca_cert_holders_fn holders, void *ctx,
+                     ec_buf *out)
+{
+	char subject[1024], issuer[1024];
+	if (pki_name_format(X509_get_subject_name(g->cert), subject, sizeof(subject)) != 0 ||
+	    pki_name_format(X509_get_issuer_name(g->cert), issuer, sizeof(issuer)) != 0)
+		return -1;
+	const char *status = gen_status(g, now);
+	return (!first && ec_buf_printf(out, ",")) || ec_buf_printf(out, "{") ||
+	       ec_json_kv_str(out, true, "type", "ca_certificate") || ec_json_kv_str(out, false, "server", ca->cfg.name) ||
+	       ec_json_kv_bool(out, false, "rollover", g->role == STORE_CA_ROLLOVER) ||
+	       ec_json_kv_str(out, false, "status", status) || ec_buf_printf(out, ",") || json_gen_fields(out, g) ||
+	       ec_json_kv_str(out, false, "issuer", issuer) || ec_json_kv_str(out, false, "subject", subject) ||
+	       ec_buf_printf(out, ",\"subject_alt_names\":[],\"associated_trustpoints\":[") ||
+	       ec_json_string(out, ca->cfg.name) || (holders != NULL && holders(ctx, g->cert, true, out)) ||
+	       ec_buf_printf(out, "]}")
+	           ? -1 : 0;
 }
 
 int ca_show_certificates(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err)
@@ -220,20 +247,9 @@ int ca_show_certificates_held(ca_engine *ca, ec_time now, unsigned flags, ca_cer
 	int rc = 0;
 	pthread_rwlock_rdlock(&ca->lock);
 	if (flags & CA_SHOW_JSON) {
-		rc = ec_buf_printf(out, "{");
-		bool first = true;
-		for (size_t i = ca->n_gens; i-- > 0 && rc == 0;) {
-			ca_gen *g = &ca->gens[i];
-			const char *role = g->role == STORE_CA_ROLLOVER ? "rollover"
-			                   : g->role == STORE_CA_RETIRED ? "retired" : "active";
-			char key[64];
-			snprintf(key, sizeof(key), "%s-%d", role, g->generation);
-			rc = json_gen_open(out, key, g, first) || ec_buf_printf(out, ",\"associated_trustpoints\":[") ||
-			     ec_json_string(out, ca->cfg.name) || (holders != NULL && holders(ctx, g->cert, true, out)) ||
-			     ec_buf_printf(out, "]}");
-			first = false;
-		}
-		rc = rc || ec_buf_printf(out, "}\n");
+		/* Items of the daemon's "certificates" array, newest first, comma-separated. */
+		for (size_t i = ca->n_gens; i-- > 0 && rc == 0;)
+			rc = cert_json(ca, &ca->gens[i], now, i + 1 == ca->n_gens, holders, ctx, out);
 	} else {
 		/* Newest first, as the router lists the rollover certificate above the active one. */
 		for (size_t i = ca->n_gens; i-- > 0 && rc == 0;)
@@ -266,16 +282,41 @@ static int key_text(ca_engine *ca, ca_gen *g, ec_buf *out)
 	return rc;
 }
 
+static int key_json(ca_engine *ca, ca_gen *g, bool first, ec_buf *out)
+{
+	unsigned char *spki = NULL;
+	int n = i2d_PUBKEY(g->key, &spki);
+	if (n <= 0)
+		return -1;
+	char *hex = malloc(2 * (size_t)n + 1), key_name[CFG_NAME_MAX + 2];
+	snprintf(key_name, sizeof(key_name), "%s%s", ca->cfg.name, g->role == STORE_CA_ROLLOVER ? "#" : "");
+	int rc = hex == NULL ? -1 : 0;
+	if (rc == 0)
+		ec_hex_encode(spki, (size_t)n, hex);
+	rc = rc || (!first && ec_buf_printf(out, ",")) || ec_buf_printf(out, "{") ||
+	     ec_json_kv_str(out, true, "server", ca->cfg.name) || ec_json_kv_str(out, false, "key_name", key_name) ||
+	     ec_json_kv_int(out, false, "generation", g->generation) ||
+	     ec_json_kv_str(out, false, "role", ca_role_name(g->role)) ||
+	     ec_json_kv_str(out, false, "key_type", EVP_PKEY_get_base_id(g->key) == EVP_PKEY_RSA ? "rsa" : "ec") ||
+	     ec_json_kv_int(out, false, "bits", EVP_PKEY_get_bits(g->key)) ||
+	     ec_json_kv_str(out, false, "public_key_der_hex", hex) || ec_buf_printf(out, "}");
+	free(hex);
+	OPENSSL_free(spki);
+	return rc ? -1 : 0;
+}
+
 int ca_show_mypubkey(ca_engine *ca, unsigned flags, ec_buf *out, ec_err *err)
 {
 	int rc = 0;
+	bool first = true;
 	pthread_rwlock_rdlock(&ca->lock);
 	for (size_t i = 0; i < ca->n_gens && rc == 0; i++) {
 		ca_gen *g = &ca->gens[i];
-		if (g->key != NULL && g->role != STORE_CA_RETIRED)
-			rc = key_text(ca, g, out);
+		if (g->key == NULL || g->role == STORE_CA_RETIRED)
+			continue;
+		rc = (flags & CA_SHOW_JSON) ? key_json(ca, g, first, out) : key_text(ca, g, out);
+		first = false;
 	}
 	pthread_rwlock_unlock(&ca->lock);
-	(void)flags;
 	return rc == 0 ? 0 : ec_err_set(err, "cannot render the keys");
 }

@@ -73,7 +73,8 @@ static void usage(FILE *f)
 	        "and `crypto pki enroll TP` are accepted too.\n"
 	        "\n"
 	        "  -s, --state-dir DIR   the daemon's state directory\n"
-	        "      --json            machine-readable output for show commands\n"
+	        "      --json            one JSON document (show, info requests, check, ping;\n"
+	        "                        docs/JSON.md)\n"
 	        "      --md5             also show MD5 fingerprints\n"
 	        "  -y, --yes             do not ask for confirmation\n"
 	        "  -h, --help, -V, --version\n");
@@ -154,6 +155,15 @@ typedef struct {
 static int parse_options(int argc, char **argv, cli_request *req)
 {
 	static const struct option opts[] = {
+/* Whether --json came before COMMAND (for the commands the CLI runs itself). */
+static bool asks_json(const cli_request *req)
+{
+	for (int i = 0; i < req->n; i++)
+		if (strcmp(req->words[i], "--json") == 0)
+			return true;
+	return false;
+}
+
 		{"state-dir", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
 		{"md5", no_argument, NULL, 'm'},             {"yes", no_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
@@ -231,7 +241,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[optind], "check") == 0)
-		return cli_check(argc - optind, argv + optind);
+		return cli_check(argc - optind, argv + optind, asks_json(&req));
 	if (strcmp(argv[optind], "restore") == 0)
 		return cli_restore(argc - optind, argv + optind, req.state_dir);
 	if (strcmp(argv[optind], "forecast") == 0)

@@ -88,7 +88,21 @@ int client_show_all_certificates(tp_runtime *const *tps, size_t n_tps, ec_time n
                                  client_cert_filter elsewhere, void *ctx, ec_buf *out) EC_MUST_USE;
 /* Whether cert is the trustpoint's CA certificate or rollover CA certificate. */
 bool client_holds_ca_cert(const tp_runtime *tp, X509 *cert);
+/* JSON: one object of the daemon's "trustpoints" array, without a line end (docs/JSON.md). */
 int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
+
+/* What the metrics report of a trustpoint; read by the daemon's loop, which publishes it. Times
+ * are TP_NEVER (INT64_MAX) when there is none. */
+typedef struct client_metrics {
+	bool authenticated, enrolled;
+	ec_time cert_not_after;           /* the active identity certificate's end */
+	ec_time renewal_at;               /* the armed RENEW or SHADOW (or first ENROLL) */
+	const char *renewal_kind;         /* "RENEW", "SHADOW", "ENROLL" (static) */
+	bool rollover_ready;              /* a SHADOW certificate waits for the switch */
+	int failures_in_row;              /* exchanges failed since the last success (since start) */
+	ec_time last_success;             /* the last certificate installed; at start, its notBefore */
+} client_metrics;
+void client_metrics_read(const tp_runtime *tp, client_metrics *out);
 
 /* ---- revocation (revocation-check crl) ---- */
 

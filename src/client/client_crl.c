@@ -483,7 +483,8 @@ int client_crl_show(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 		return ec_json_kv_str(out, false, "revocation_check",
 		                      !checking(tp) ? "none" : crl_optional(tp) ? "crl none" : "crl") ||
 		       ec_json_kv_bool(out, false, "crl_current", current) ||
-		       ec_json_kv_str(out, false, "crl_next_update", iso) ||
+		       (iso[0] ? ec_json_kv_str(out, false, "crl_next_update", iso)
+		               : ec_buf_printf(out, ",\"crl_next_update\":null")) ||
 		       ec_json_kv_str(out, false, "crl_status", state) ? -1 : 0;
 	}
 	return ec_buf_printf(out, "  Revocation check ........... %s\n", state);

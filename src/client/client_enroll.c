@@ -272,6 +272,7 @@ void client_fail_exchange(tp_runtime *tp, ec_time now, const char *fmt, ...)
 	vsnprintf(tp->rec.last_result, sizeof(tp->rec.last_result), fmt, ap);
 	va_end(ap);
 	client_log(tp, "%s; installed certificates unchanged", tp->rec.last_result);
+	client_note_failure(tp);
 	tp_on_failure(&tp->rec.m, &tp->policy, now);
 }
 
@@ -303,6 +304,7 @@ static void install(tp_runtime *tp, X509 *cert, const exchange *x, ec_time now)
 	tp->rec.txid[0] = '\0';
 	tp->rec.request_key_shadow = 0;
 	tp_on_installed(&tp->rec.m, &tp->policy, pki_cert_not_after(cert), pki_cert_not_after(tp->ca), now);
+	client_note_success(tp, now);
 	if (client_caps(tp).get_next_ca_cert)
 		tp_arm_ca_shadow(&tp->rec.m, &tp->policy, pki_cert_not_before(tp->ca), pki_cert_not_after(tp->ca), now);
 	char serial[PKI_SERIAL_MAX] = "?", until[EC_TIME_TEXT_MAX], next[EC_TIME_TEXT_MAX] = "never";
@@ -393,6 +395,7 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 	ec_err err;
 	if (r->outcome == SCEP_CLIENT_UNREACHABLE || r->outcome == SCEP_CLIENT_UNAVAILABLE) {
 		snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "CA not reachable: %s", r->reason);
+		client_note_failure(tp);
 		tp_on_unreachable(&tp->rec.m, &tp->policy, x->action, client_retry_after(r, now), now);
 		client_log(tp, "%s; CONNECT RETRY in %lld s", tp->rec.last_result,
 		           (long long)((tp->rec.m.retry_at - now) / 1000));
@@ -425,6 +428,7 @@ static void on_reply(tp_runtime *tp, const scep_client_reply *r, const exchange 
 		         scep_fail_name(m->fail_info));
 		client_log(tp, "%s; run `enroll %s` to try again", tp->rec.last_result, tp->cfg.name);
 		tp->rec.txid[0] = '\0'; /* answered: the next attempt is a new transaction */
+		client_note_failure(tp);
 		tp_on_rejected(&tp->rec.m);
 	}
 	scep_msg_free(m);
@@ -477,6 +481,7 @@ static bool ensure_authenticated(tp_runtime *tp, ec_time now)
 	}
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "%s", err.msg);
 	client_log(tp, "authentication failed: %s", err.msg);
+	client_note_failure(tp);
 	if (rc == -2)
 		tp_on_unreachable(&tp->rec.m, &tp->policy, TP_ACT_ENROLL, retry_after >= 0 ? retry_after * 1000 : -1, now);
 	else

@@ -50,10 +50,19 @@ struct tp_runtime {
 	atomic_bool crl_wanted;           /* a request found no current CRL (any thread sets it) */
 	ec_time crl_wake_ms;              /* ec_elapsed_ms() of the last fetch a request asked for */
 
+	/* For the metrics: exchanges failed in a row and when a certificate was last installed
+	 * (in memory: counted from the daemon's start). */
+	int failures_in_row;
+	ec_time last_success;             /* 0: none since the start */
+
 	/* The post-install command (client_post_install.c). */
 	post_install_slot post_install;
 	pid_t post_install_pid;           /* the running one's; 0 when none */
 };
+
+/* client_show.c: the metrics' account of outcomes (client_metrics). */
+void client_note_success(tp_runtime *tp, ec_time now);
+void client_note_failure(tp_runtime *tp);
 
 /* client_core.c */
 /* The CA's Retry-After in ms from now (either form), or -1 when it sent none. */

@@ -35,6 +35,7 @@ static void reauth_needed(tp_runtime *tp, const char *fmt, ...)
 static void unreachable(tp_runtime *tp, const scep_client_reply *r, const char *what, ec_time now)
 {
 	snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "CA not reachable (%s): %s", what, r->reason);
+	client_note_failure(tp);
 	tp_on_unreachable(&tp->rec.m, &tp->policy, TP_ACT_ENROLL, client_retry_after(r, now), now);
 	client_log(tp, "%s; CONNECT RETRY in %lld s", tp->rec.last_result,
 	           (long long)((tp->rec.m.retry_at - now) / 1000));

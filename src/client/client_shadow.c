@@ -38,6 +38,9 @@ int client_fetch_rollover_ca(tp_runtime *tp, ec_time now)
 			snprintf(tp->rec.last_result, sizeof(tp->rec.last_result), "no rollover CA certificate yet (%s)",
 			         r.outcome == SCEP_CLIENT_UNAVAILABLE ? "the CA answered 503" : r.reason);
 			ec_time retry_after = client_retry_after(&r, now);
+			/* A 503 with Retry-After is the CA's "not yet": no failure. */
+			if (r.outcome == SCEP_CLIENT_UNREACHABLE)
+				client_note_failure(tp);
 			tp_on_unreachable(&tp->rec.m, &tp->policy, TP_ACT_ENROLL, retry_after, now);
 			char when[EC_TIME_TEXT_MAX];
 			ec_time_format_router(tp->rec.m.retry_at, when);
@@ -94,6 +97,7 @@ void client_stash_rollover(tp_runtime *tp, X509 *cert, bool shadow_key, ec_time 
 	/* The active certificates end together (that is why this is a SHADOW): switch then. */
 	ec_time at = pki_cert_not_after(tp->cert);
 	tp_on_rollover_ready(&tp->rec.m, at);
+	client_note_success(tp, now);
 	char serial[PKI_SERIAL_MAX] = "?", when[EC_TIME_TEXT_MAX];
 	if (pki_cert_serial_hex(cert, serial) != 0)
 		snprintf(serial, sizeof(serial), "?");

@@ -178,6 +178,10 @@ typedef struct cfg_config {
 	int http_port_line;                    /* the line that set the port, or declared the server */
 	char http_bind[64];                    /* "" = all addresses */
 	int http_max_connections;              /* `ip http max-connections`; default 1024 */
+	/* `ip http metrics ADDRESS PORT`: the Prometheus listener, apart from the SCEP port. */
+	bool metrics;
+	char metrics_bind[64];
+	int metrics_port;
 	bool calendar_valid;                   /* `clock calendar-valid` */
 	bool clock_simulated;                  /* `clock simulate start ISO [rate F]` */
 	ec_time clock_simulate_start;

@@ -237,6 +237,8 @@ static void global_diff(cfg_diff *d, const cfg_config *a, const cfg_config *b)
 {
 	if (a->http_server != b->http_server || a->http_port != b->http_port || strcmp(a->http_bind, b->http_bind) != 0)
 		add(d, true, "ip http server/port/bind: the listener's address cannot change while the daemon runs");
+	if (a->metrics != b->metrics || a->metrics_port != b->metrics_port || strcmp(a->metrics_bind, b->metrics_bind) != 0)
+		add(d, true, "ip http metrics: the metrics listener's address cannot change while the daemon runs");
 	if (a->http_max_connections != b->http_max_connections) {
 		add(d, false, "ip http max-connections: %d -> %d", a->http_max_connections, b->http_max_connections);
 		d->http_limits_changed = true;

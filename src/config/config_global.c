@@ -23,7 +23,7 @@ static int cmd_hostname(cfg_parser *p, const cfg_line *ln)
 static int cmd_ip(cfg_parser *p, const cfg_line *ln)
 {
 	static const char syntax[] = "ip http server [PORT] | ip http port PORT | ip http bind ADDRESS | "
-	                             "ip http max-connections N";
+	                             "ip http max-connections N | ip http metrics ADDRESS PORT";
 	long port = 0;
 	if (!cfg_is(ln, 1, "http") || ln->n < 3)
 		return cfg_fail(p, ln, "unknown command '%.60s' (syntax: %s)", cfg_rest(ln, 0), syntax);
@@ -51,6 +51,15 @@ static int cmd_ip(cfg_parser *p, const cfg_line *ln)
 		    cfg_int(p, ln, 3, 16, 65536, "connections", &n) != 0)
 			return -1;
 		p->cfg->http_max_connections = (int)n;
+		return 0;
+	}
+	if (cfg_is(ln, 2, "metrics")) {
+		if (cfg_want(p, ln, 5, 5, "ip http metrics ADDRESS PORT") != 0 ||
+		    cfg_address(p, ln, 3, p->cfg->metrics_bind, sizeof(p->cfg->metrics_bind), "address") != 0 ||
+		    cfg_int(p, ln, 4, 1, 65535, "port", &port) != 0)
+			return -1;
+		p->cfg->metrics = true;
+		p->cfg->metrics_port = (int)port;
 		return 0;
 	}
 	if (cfg_is(ln, 2, "bind"))

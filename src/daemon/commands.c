@@ -106,7 +106,9 @@ static int show_timers(cmd *c)
 	for (size_t i = 0; i < d->n_tps && n_pki < 256; i++)
 		n_pki += client_timers(d->tps[i], pki + n_pki, 256 - n_pki);
 	if (c->show_flags & CA_SHOW_JSON) {
-		if (ec_buf_printf(c->out, "{\"authoritative\":%s,\"pki_timers\":",
+		char iso[EC_TIME_TEXT_MAX];
+		ec_time_format_iso(c->now, iso);
+		if (ec_buf_printf(c->out, "{\"now\":\"%s\",\"authoritative\":%s,\"pki_timers\":", iso,
 		                  ec_clock_is_authoritative(d->clock) ? "true" : "false") != 0 ||
 		    ec_timers_format_json(c->out, pki, n_pki, c->now) != 0 ||
 		    ec_buf_printf(c->out, ",\"cs_timers\":") != 0 ||
@@ -129,12 +131,22 @@ static int show_timers(cmd *c)
 
 static int show_trustpoints(cmd *c)
 {
-	if (c->d->n_tps == 0)
+/* JSON: the end of a document {"KEY":[items]}. */
+static int json_items_end(cmd *c)
+{
+	return ec_buf_printf(c->out, "]}\n");
+}
+
+	bool json = c->show_flags & CA_SHOW_JSON;
+	if (json && ec_buf_printf(c->out, "{\"trustpoints\":[") != 0)
+		return -1;
+	if (!json && c->d->n_tps == 0)
 		return ec_buf_printf(c->out, "%% No trustpoint is configured.\n");
 	for (size_t i = 0; i < c->d->n_tps; i++)
-		if (client_show_status(c->d->tps[i], c->now, c->show_flags & CA_SHOW_JSON, c->out) != 0)
+		if ((json && i > 0 && ec_buf_printf(c->out, ",") != 0) ||
+		    client_show_status(c->d->tps[i], c->now, json, c->out) != 0)
 			return -1;
-	return 0;
+	return json ? json_items_end(c) : 0;
 }
 
 /* A CA certificate of one of the daemon's servers: the server's listing shows it. */
@@ -164,17 +176,23 @@ static int trustpoints_holding(void *ctx, X509 *cert, bool json, ec_buf *out)
 static int show_certificates(cmd *c)
 {
 	ec_err err = {""};
-	int rc = 0;
+	bool json = c->show_flags & CA_SHOW_JSON;
+	/* One document: {"certificates":[...]}, the trustpoints' items first, then each server's. */
+	if (json && ec_buf_printf(c->out, "{\"certificates\":[") != 0)
+		return -1;
+	size_t start = c->out->len;
 	/* Each CA certificate once: a server's own under the server, with the trustpoints that
 	 * hold it too. */
-	rc = client_show_all_certificates(c->d->tps, c->d->n_tps, c->now, c->show_flags & CA_SHOW_JSON,
-	                                  listed_by_server, c->d, c->out);
+	int rc = client_show_all_certificates(c->d->tps, c->d->n_tps, c->now, json, listed_by_server, c->d, c->out);
 	for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
-		if (ca_show_certificates_held(c->d->cas[i], c->now, c->show_flags, trustpoints_holding, c->d, c->out,
+		if ((json && c->out->len > start && ec_buf_printf(c->out, ",") != 0) ||
+		    ca_show_certificates_held(c->d->cas[i], c->now, c->show_flags, trustpoints_holding, c->d, c->out,
 		                              &err) != 0)
 			return fail_err(c, &err);
 	if (rc == 0 && c->d->n_cas == 0 && c->d->n_tps == 0)
 		rc = ec_buf_printf(c->out, "%% No certificates.\n");
+	if (rc == 0 && json)
+		return json_items_end(c);
 	return rc;
 }
 
@@ -225,26 +243,59 @@ static int show_http(cmd *c)
 	                     (unsigned long long)g->expired_idle, (unsigned long long)g->shed_requests);
 }
 
-static int show(cmd *c)
+static int show_clock_json(cmd *c, const char *iso)
+{
+	ec_time next = daemon_next_timer(c->d);
+	char next_iso[EC_TIME_TEXT_MAX] = "";
+	if (next != INT64_MAX)
+		ec_time_format_iso(next, next_iso);
+	return ec_buf_printf(c->out, "{\"now\":\"%s\",\"now_ms\":%lld,\"simulated\":%s,\"authoritative\":%s,"
+	                     "\"next_timer\":%s%s%s,\"next_timer_ms\":%lld}\n", iso, (long long)c->now,
+	                     ec_clock_is_simulated(c->d->clock) ? "true" : "false",
+	                     ec_clock_is_authoritative(c->d->clock) ? "true" : "false", next_iso[0] ? "\"" : "",
+	                     next_iso[0] ? next_iso : "null", next_iso[0] ? "\"" : "",
+	                     (long long)(next == INT64_MAX ? -1 : next));
+}
+
+static int ca_show_server_at(cmd *c, ca_engine *ca, ec_err *err)
+{
+	return ca_show_server(ca, c->now, c->show_flags, c->out, err);
+}
+
+static int ca_show_mypubkey_at(cmd *c, ca_engine *ca, ec_err *err)
+{
+	return ca_show_mypubkey(ca, c->show_flags, c->out, err);
+}
+
+/* A show of each certificate server; JSON: one document {"KEY":[...]} of their items. */
+static int show_each_server(cmd *c, const char *key, int (*each)(cmd *c, ca_engine *ca, ec_err *err))
 {
 	ec_err err = {""};
-	int rc = 0;
+	bool json = c->show_flags & CA_SHOW_JSON;
+	if (json && ec_buf_printf(c->out, "{\"%s\":[", key) != 0)
+		return -1;
+	size_t start = c->out->len;
+	for (size_t i = 0; i < c->d->n_cas; i++) {
+		if (json && c->out->len > start && ec_buf_printf(c->out, ",") != 0)
+			return -1;
+		if (each(c, c->d->cas[i], &err) != 0)
+			return fail_err(c, &err);
+	}
+	return json ? json_items_end(c) : 0;
+}
+
+static int show(cmd *c)
+{
 	if (at(c, 1, "clock", 2)) {
 		char iso[EC_TIME_TEXT_MAX];
 		ec_time_format_iso(c->now, iso);
 		if (c->show_flags & CA_SHOW_JSON)
-			return ec_buf_printf(c->out, "{\"now\":\"%s\",\"now_ms\":%lld,\"simulated\":%s,\"authoritative\":%s,"
-			                     "\"next_timer_ms\":%lld}\n", iso, (long long)c->now,
-			                     ec_clock_is_simulated(c->d->clock) ? "true" : "false",
-			                     ec_clock_is_authoritative(c->d->clock) ? "true" : "false",
-			                     (long long)(daemon_next_timer(c->d) == INT64_MAX ? -1 : daemon_next_timer(c->d)));
+			return show_clock_json(c, iso);
 		return ec_buf_printf(c->out, "%s (%s, %s)\n", iso, ec_clock_is_simulated(c->d->clock) ? "simulated" : "system",
 		                     ec_clock_is_authoritative(c->d->clock) ? "authoritative" : "not authoritative");
 	}
 	if (at(c, 1, "crypto", 2) && at(c, 2, "key", 2) && at(c, 3, "mypubkey", 2)) {
-		for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
-			rc = ca_show_mypubkey(c->d->cas[i], c->show_flags, c->out, &err);
-		return rc == 0 ? 0 : fail_err(c, &err);
+		return show_each_server(c, "keys", ca_show_mypubkey_at);
 	}
 	if (at(c, 1, "ip", 2) && at(c, 2, "http", 2) && at(c, 3, "server", 2) && (c->n == 4 || at(c, 4, "status", 2)))
 		return show_http(c);
@@ -258,11 +309,9 @@ static int show(cmd *c)
 		return show_certificates(c);
 	if (!at(c, 3, "server", 2))
 		return fail(c, "unknown show command; try: show crypto pki server|certificates|timers|trustpoints");
-	if (c->d->n_cas == 0)
+	if (c->d->n_cas == 0 && !(c->show_flags & CA_SHOW_JSON))
 		return ec_buf_printf(c->out, "%% No certificate server is configured.\n");
-	for (size_t i = 0; i < c->d->n_cas && rc == 0; i++)
-		rc = ca_show_server(c->d->cas[i], c->now, c->show_flags, c->out, &err);
-	return rc == 0 ? 0 : fail_err(c, &err);
+	return show_each_server(c, "servers", ca_show_server_at);
 }
 
 static int server_password(cmd *c, ca_engine *ca, int i, ec_err *err)
@@ -285,7 +334,9 @@ static int server_verb(cmd *c, ca_engine *ca, int i)
 	int64_t id;
 	int rc;
 	const char *arg = i + 1 < c->n ? c->w[i + 1] : NULL;
-	if (at(c, i, "info", 2) && at(c, i + 1, "requests", 3))
+	if (at(c, i, "info", 2) && at(c, i + 1, "requests", 3) && (c->show_flags & CA_SHOW_JSON))
+		rc = ca_cmd_info_requests_json(ca, c->out, &err) || ec_buf_printf(c->out, "\n");
+	else if (at(c, i, "info", 2) && at(c, i + 1, "requests", 3))
 		rc = ca_cmd_info_requests(ca, c->now, c->out, &err);
 	else if ((at(c, i, "grant", 2) || at(c, i, "reject", 3)) && arg != NULL) {
 		if (parse_id(arg, &id) != 0)
@@ -456,6 +507,8 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 	if (kw(c.w[0], "show", 2))
 		return show(&c);
 	if (kw(c.w[0], "clock", 2))
+	if (kw(c.w[0], "ping", 4) && (c.show_flags & CA_SHOW_JSON))
+		return ec_buf_printf(out, "{\"running\":true,\"version\":\"%s\"}\n", EVERCERT_VERSION) == 0 ? 0 : -1;
 		return clock_cmd(&c);
 	if (kw(c.w[0], "reload", 6) && c.n == 1)
 		return daemon_reload(d, "evercert reload", out) == 0 ? 0 : -1;

@@ -66,6 +66,7 @@ typedef struct daemon_ctx {
 	pthread_mutex_t tps_lock;       /* held to change tps (reload) and to read it off the main thread */
 	scep_router router;
 	http_server *http;
+	struct daemon_metrics *metrics; /* metrics.h */
 	int control_fd;
 	int lock_fd;
 	/* The log (log.c): the file (O_APPEND, -1: none yet) and each destination's level
@@ -176,6 +177,9 @@ ec_time daemon_next_timer(daemon_ctx *d);
 /* Moves a simulated clock to target, firing every due timer at its own instant, in order. */
 int daemon_clock_advance(daemon_ctx *d, ec_time target, ec_buf *out, ec_err *err) EC_MUST_USE;
 void daemon_loop(daemon_ctx *d);
+/* main.c: starts an HTTP listener whose threads leave the daemon's signals to the main thread. */
+int daemon_http_start(const http_server_opts *opts, http_handler handler, void *ctx, http_server **out,
+                      ec_err *err) EC_MUST_USE;
 /* main.c: keeps the time a simulated clock reached, for the next start. */
 void daemon_clock_save(daemon_ctx *d);
 /* main.c: opens trustpoint i of cfg as the daemon runs it (at start, and on a reload). */

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "daemon/metrics.h"
+
 /* The longest the loop sleeps, so that a clock that becomes authoritative, or a simulated
  * clock running fast, is noticed promptly. */
 #define LOOP_MAX_SLEEP_MS 1000
@@ -219,6 +221,7 @@ void daemon_loop(daemon_ctx *d)
 		start_due_work(d, now);
 		for (size_t i = 0; i < d->n_tps; i++)
 			client_post_install_service(d->tps[i]);
+		daemon_metrics_publish(d);
 		int timeout = sleep_ms(d, now, daemon_next_timer(d));
 		timeout = post_install_sleep_ms(d, timeout);
 		wait_and_dispatch(d, timeout);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ca/timeline.h"
+#include "daemon/metrics.h"
 #include "scep_client/scep_client.h"
 #include "pki/pki.h"
 #include "scep/scep.h"
@@ -272,18 +273,24 @@ static int start_http(daemon_ctx *d, ec_err *err)
 	/* The listener's threads inherit a mask that blocks the signals the daemon handles: the
 	 * handler then runs on the main thread only, the one that reads what it sets. */
 	sigset_t handled, saved;
+	/* Timed for the metrics' latency histogram, then the SCEP router. */
+	if (daemon_http_start(&o, daemon_metrics_scep_handle, d, &d->http, err) == 0)
+		return 0;
+	/* Name the line to change: a port in use is the usual reason. */
+	return ec_err_wrap(err, "%s line %d: `ip http server %d`", d->config_path, d->cfg->http_port_line,
+	                   d->cfg->http_port);
+}
+
+int daemon_http_start(const http_server_opts *opts, http_handler handler, void *ctx, http_server **out, ec_err *err)
+{
 	sigemptyset(&handled);
 	sigaddset(&handled, SIGINT);
 	sigaddset(&handled, SIGTERM);
 	sigaddset(&handled, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &handled, &saved);
-	int rc = http_server_start(&o, scep_router_handle, &d->router, &d->http, err);
+	int rc = http_server_start(opts, handler, ctx, out, err);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	if (rc == 0)
-		return 0;
-	/* Name the line to change: a port in use is the usual reason. */
-	return ec_err_wrap(err, "%s line %d: `ip http server %d`", d->config_path, d->cfg->http_port_line,
-	                   d->cfg->http_port);
+	return rc;
 }
 
 /* What an operator needs to point a client at this CA. */
@@ -326,7 +333,8 @@ static int setup(daemon_ctx *d, ec_err *err)
 	 * from the first request on. The operator socket after it: a daemon that answers is
 	 * reachable over HTTP. */
 	if (scep_init(err) != 0 || open_servers(d, err) != 0 ||
-	    open_trustpoints(d, err) != 0 || start_http(d, err) != 0 || control_open(d, err) != 0)
+	    open_trustpoints(d, err) != 0 || daemon_metrics_open(d, err) != 0 || start_http(d, err) != 0 ||
+	    control_open(d, err) != 0)
 		return -1;
 	return 0;
 }
@@ -337,6 +345,7 @@ static void teardown(daemon_ctx *d)
 	control_close(d);
 	for (size_t i = 0; i < d->n_tps; i++)
 		client_close(d->tps[i]);
+	daemon_metrics_close(d);
 	for (size_t i = 0; i < d->n_cas; i++)
 		ca_close(d->cas[i]);
 	cfg_config_free(d->cfg);

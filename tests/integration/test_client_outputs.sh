@@ -68,9 +68,9 @@ assert_eq "$(grep -c '^CA Certificate$' <<<"$show")" 1 "CA certificates listed b
 assert_contains "$show" "Associated Trustpoints: ROOTCA LOCAL"
 cli ca show crypto pki certificates --json | python3 -c '
 import json, sys
-docs = [json.loads(l) for l in sys.stdin if l.strip()]
-assert docs[0] == {"certificates": []}, docs[0]
-assert [v["associated_trustpoints"] for v in docs[1].values()] == [["ROOTCA", "LOCAL"]], docs[1]
+certs = json.load(sys.stdin)["certificates"]
+assert [c["associated_trustpoints"] for c in certs] == [["ROOTCA", "LOCAL"]], certs
+assert certs[0]["type"] == "ca_certificate" and certs[0]["server"] == "ROOTCA", certs
 ' || fail "show crypto pki certificates --json on the CA's daemon"
 pass "a CA certificate held by the server and a trustpoint of the same daemon is listed once, for both"
 
@@ -167,8 +167,8 @@ import json, re, sys
 certs = json.loads(sys.argv[1])["certificates"]
 iso = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 for c in certs:
-    for k in ("type", "status", "serial", "issuer", "subject", "not_before", "not_after", "rollover",
-              "associated_trustpoints", "subject_alt_names"):
+    for k in ("type", "status", "serial_hex", "fingerprint_sha256", "issuer", "subject", "not_before",
+              "not_after", "rollover", "associated_trustpoints", "subject_alt_names"):
         assert k in c, (k, c)
     assert iso.match(c["not_before"]) and iso.match(c["not_after"]), c
 roll_ca = [c for c in certs if c["type"] == "ca_certificate" and c["rollover"]]

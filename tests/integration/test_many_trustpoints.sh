@@ -45,7 +45,8 @@ start_ca pki "$ca_lines
 wait_for_text "$WORK/pki.log" "CA ROLLCA: shadow CA successfully created" 60
 # ROOTCA's first CRL update is due a minute after its creation: known now, for the probe may only
 # answer later.
-iso=$(cli pki --json show crypto pki server | grep '"name":"ROOTCA"' | grep -o '"crl_next_update":"[^"]*"' | cut -d'"' -f4)
+iso=$(cli pki --json show crypto pki server |
+  python3 -c 'import json,sys; print([s for s in json.load(sys.stdin)["servers"] if s["name"] == "ROOTCA"][0]["crl_next_update"])')
 first_crl=$(date -d "$iso" +%s%3N)
 
 python3 "$SRC/tests/lib/tarpit.py" "$WORK/tarpit.port" &

@@ -2,7 +2,8 @@
 # Reload (SIGHUP and `evercert reload`): a trustpoint added enrolls and one removed stops; a new
 # grant mode and CRL lifetime apply at once; a change of the CA's key size is refused, logged,
 # and the running configuration kept; a file that does not parse changes nothing; the log file
-# of a `logging file` line is reopened after logrotate moved it, and its level holds.
+# of a `logging file` line is reopened after logrotate moved it, and its level holds; the HTTP
+# connection limit is lowered live, and refused above what the listener started with.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
@@ -95,3 +96,16 @@ wait_for_text "$notice" "reload: certificate server ROOTCA: grant: none -> auto"
 grep -q "grant: none -> auto" "$notice.1" && fail "a line after SIGHUP went to the moved file"
 assert_contains "$(cli ca show crypto pki server)" "Granting mode is: auto"
 pass "SIGHUP reopens the moved log file; the lines after it go to the new one"
+
+# ---- HTTP limits: lowered live; above what the listener started with, refused
+printf '%s\nip http max-connections 512\n%s\n  lifetime crl 1\n' "$head" "$ca_server" >"$WORK/ca.conf"
+out=$(cli ca reload) || fail "reload of ip http max-connections 512 refused: $out"
+assert_contains "$out" "ip http max-connections: 1024 -> 512"
+assert_contains "$(cli ca show ip http server status)" "Maximum number of concurrent server connections allowed: 512"
+assert_contains "$(cli ca show ip http server status)" "Maximum connections from one address: 64"
+curl -sf -o /dev/null "http://127.0.0.1:$port/cgi-bin/pkiclient.exe?operation=GetCACaps" || fail "listener after reload"
+printf '%s\nip http max-connections 2048\n%s\n  lifetime crl 1\n' "$head" "$ca_server" >"$WORK/ca.conf"
+cli ca reload >"$WORK/out/above" 2>&1 && fail "max-connections above the start's accepted"
+assert_contains "$(cat "$WORK/out/above")" "the listener started with room for 1024 connections"
+assert_contains "$(cli ca show ip http server status)" "Maximum number of concurrent server connections allowed: 512"
+pass "ip http max-connections lowered to 512 live; 2048 (above the start's 1024) refused, 512 kept"

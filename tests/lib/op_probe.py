@@ -82,14 +82,12 @@ def timers_of(text):
 
 
 def servers_of(text):
-    """One JSON object a line, one line per certificate server."""
+    """One JSON document: {"servers": [...]}, one object per certificate server."""
     out = {}
-    for line in text.splitlines():
-        if line.strip():
-            s = json.loads(line)
-            out[s["name"]] = {"crl_next_update": iso_ms(s["crl_next_update"]),
-                              "active_serial": s["active"]["serial"],
-                              "active_not_after": iso_ms(s["active"]["not_after"])}
+    for s in json.loads(text)["servers"]:
+        out[s["name"]] = {"crl_next_update": iso_ms(s["crl_next_update"]),
+                          "active_serial": s["active"]["serial_hex"],
+                          "active_not_after": iso_ms(s["active"]["not_after"])}
     return out
 
 
