@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdatomic.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -55,6 +56,8 @@ typedef struct ca_gen {
 	ec_time not_after;
 } ca_gen;
 
+#define CA_EARLY_RING 1024
+
 struct ca_engine {
 	cfg_server cfg;
 	ca_env env;
@@ -72,6 +75,11 @@ struct ca_engine {
 	int rollover;                   /* index into gens, or -1 */
 	bool shutdown;
 	ec_time next_purge;             /* main thread only; 0: at the first timer run */
+
+	/* The early GetNextCACert requests (answered 503), for `show timeline`: when each of the last
+	 * CA_EARLY_RING arrived. HTTP threads add under the read lock, so without a lock of their own. */
+	_Atomic ec_time early_at[CA_EARLY_RING];
+	atomic_uint_fast64_t early_n;
 
 	uint8_t *crl_der;
 	size_t crl_len;

@@ -165,6 +165,8 @@ static int reply_not_yet(ca_engine *ca, ec_time now, const char *source, ca_repl
 	int64_t secs = at == INT64_MAX ? CA_NEXTCA_DEFAULT_RETRY_SECONDS
 	                               : retry_spread_seconds(now, at, retry_spread_window(ca->cfg.auto_rollover_period),
 	                                                      retry_spread_key(source, now));
+	uint_fast64_t slot = atomic_fetch_add(&ca->early_n, 1) % CA_EARLY_RING;
+	atomic_store(&ca->early_at[slot], now);
 	char text[160];
 	int n = snprintf(text, sizeof(text), "no rollover CA certificate yet; retry in %lld seconds\n", (long long)secs);
 	if (ca_reply_copy(out, CA_REPLY_NOT_YET, text, (size_t)n, err) != 0)

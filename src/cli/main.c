@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/check.h"
+#include "cli/show_timeline.h"
 #include "cli/restore.h"
 #include "cli/forecast.h"
 #include "util/buf.h"
@@ -47,6 +48,8 @@ static void usage(FILE *f)
 	        "  server NAME shutdown | no shutdown\n"
 	        "                                    refuse / accept enrollment requests\n"
 	        "  show crypto pki trustpoints       each trustpoint's state and armed renewal\n"
+	        "  show timeline [--html FILE]       CA generations and certificates as lanes on one\n"
+	        "                                    time axis (FILE: a self-contained HTML page)\n"
 	        "  authenticate TP                   fetch and show the CA certificate; install it\n"
 	        "                                    once confirmed (or when `fingerprint` matches)\n"
 	        "  enroll TP                         enroll now, or renew at once (asks first)\n"
@@ -230,6 +233,19 @@ static int run_command(cli_request *req)
 	return status;
 }
 
+/* `show timeline --html FILE`: the page goes to FILE. */
+static int run_to_file(cli_request *req, const char *file)
+{
+	ec_buf reply;
+	ec_buf_init(&reply, CLI_REPLY_MAX);
+	size_t text = 0;
+	int status = call(req->state_dir, req->n, req->words, &reply) < 0 ? 1
+	             : opproto_reply_status(&reply, &text) == OPPROTO_OK ? cli_timeline_save(&reply, text, file)
+	                                                                 : print_reply(&reply);
+	ec_buf_free(&reply);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	cli_request req = {.state_dir = getenv("EVERCERT_STATE_DIR")};
@@ -252,6 +268,12 @@ int main(int argc, char **argv)
 	}
 	if (add_command_words(argc, argv, &req) != 0)
 		return 2;
+	const char *html = NULL;
+	char width[16];
+	if (cli_timeline_words(req.words, &req.n, CLI_ARGS_MAX + 3, &html, width, sizeof(width)) != 0)
+		return 2;
+	if (html != NULL)
+		return run_to_file(&req, html);
 	char backup_dir[4096];
 	if (req.n == 2 && strcmp(req.words[0], "backup") == 0) {
 		if (cli_absolute_path(req.words[1], backup_dir, sizeof(backup_dir)) != 0) {

@@ -4,6 +4,7 @@
  *   show crypto pki server|certificates|timers [--json] [--md5]
  *   show ip http server [status] [--json]
  *   show crypto key mypubkey rsa          show clock
+ *   show timeline [html] [width N] [colour] [from TIME] [to TIME]
  *   [crypto pki] server NAME info requests | grant all|ID | reject all|ID | revoke SERIAL |
  *       unrevoke SERIAL | password generate [MINUTES] | rollover [cancel [--yes]] |
  *       shutdown | no shutdown
@@ -25,6 +26,7 @@
 #include <strings.h>
 
 #include "daemon/cmd_grammar.h"
+#include "daemon/timeline_cmd.h"
 #include "util/json.h"
 #include "util/opproto.h"
 
@@ -299,6 +301,8 @@ static int show(cmd *c)
 	}
 	if (at(c, 1, "ip", 2) && at(c, 2, "http", 2) && at(c, 3, "server", 2) && (c->n == 4 || at(c, 4, "status", 2)))
 		return show_http(c);
+	if (at(c, 1, "timeline", 2))
+		return timeline_command(c->d, c->now, c->w + 2, c->n - 2, c->out);
 	if (!at(c, 1, "crypto", 2) || !at(c, 2, "pki", 3))
 		return fail(c, "unknown show command; try: show crypto pki server|certificates|timers");
 	if (at(c, 3, "timers", 2))
