@@ -8,8 +8,10 @@ CONFIG     ?= etc/evercert.conf
 STATE_DIR  ?= var
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 30
+PREFIX     ?= /usr/local
+DEB_BUILD  ?= build-deb
 
-.PHONY: all deps build run run-cluster demo test test-unit test-asan test-tsan lint fuzz bench bench-growth soak clean
+.PHONY: all deps build programs install deb run run-cluster demo test test-unit test-asan test-tsan lint fuzz bench bench-growth soak clean
 
 all: build
 
@@ -22,8 +24,22 @@ $(BUILD)/Makefile: CMakeLists.txt
 build: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The three programs (and the manual pages when scdoc is there), without the tests.
+programs: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS) --target install-parts
+
+# Installs under PREFIX, staged under DESTDIR when given (dist/CMakeLists.txt lists what).
+install: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target install-parts
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# The Debian package, built from a copy of the tree in DEB_BUILD, where the .deb lands.
+deb: deps
+	bash scripts/build-deb.sh $(DEB_BUILD)
+
 # The main job: a CA named ROOTCA on the shipped configuration, listening on 127.0.0.1:8080.
-run: build
+run: programs
 	./$(BUILD)/evercertd --config $(CONFIG) --state-dir $(STATE_DIR) --foreground
 
 # The cluster of docs/CLUSTER.md on loopback: PostgreSQL, two nodes of ROOTCA, HAProxy on :8080.

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang
+  debhelper dpkg-dev fakeroot lintian scdoc bash-completion systemd libsystemd0
   libssl-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev
   openssl curl sqlite3 util-linux iproute2 python3 scep stress-ng
   strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins

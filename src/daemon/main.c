@@ -13,6 +13,7 @@
 
 #include "ca/timeline.h"
 #include "daemon/metrics.h"
+#include "daemon/notify.h"
 #include "scep_client/scep_client.h"
 #include "pki/pki.h"
 #include "scep/scep.h"
@@ -72,7 +73,8 @@ static void usage(FILE *f)
 	        "  -V, --version         print the version\n"
 	        "\n"
 	        "Trustpoints make each HTTP exchange with their CA through the evercert-http\n"
-	        "program, looked for beside evercertd (or named by EVERCERT_HTTP_HELPER).\n"
+	        "program, looked for beside evercertd, then in " EVERCERT_HELPER_RELDIR "\n"
+	        "relative to it (or named by EVERCERT_HTTP_HELPER).\n"
 	        "\n"
 	        "Operate the running daemon with `evercert --state-dir DIR <command>`.\n");
 }
@@ -357,7 +359,9 @@ static void teardown(daemon_ctx *d)
 	ec_dir_close(&d->state);
 }
 
-/* Detaches; the parent exits once the child reports that it started (or why it did not). */
+/* Detaches; the parent exits once the child reports that it started ("ok LOGFILE") or why it did
+ * not. What the parent prints is flushed before _exit: when standard output is a pipe or a file
+ * (a script, an init system) it is fully buffered, and _exit would drop it. */
 static int detach(int *report_fd)
 {
 	int p[2];
@@ -373,8 +377,9 @@ static int detach(int *report_fd)
 		if (n <= 0)
 			_exit(1);
 		buf[n] = '\0';
-		if (strcmp(buf, "ok") == 0) {
-			printf("evercertd started (pid %ld)\n", (long)pid);
+		if (strncmp(buf, "ok ", 3) == 0) {
+			printf("evercertd: started in the background (pid %ld), logging to %s\n", (long)pid, buf + 3);
+			fflush(stdout);
 			_exit(0);
 		}
 		fprintf(stderr, "evercertd: %s\n", buf);
@@ -400,6 +405,26 @@ static void report(int fd, const char *text)
 	ssize_t ignored = write(fd, text, strlen(text));
 	(void)ignored;
 	close(fd);
+}
+
+static void notify(daemon_ctx *d, const char *state)
+{
+	char why[EC_ERR_MSG_MAX];
+	if (daemon_notify(state, why, sizeof(why)) != 0)
+		dlog_at(d, EC_LOG_WARNING, "%s", why);
+}
+
+/* The servers are open and the listener accepts: the parent of a detached daemon, or the
+ * service manager, may say so. */
+static void started(daemon_ctx *d, int report_fd)
+{
+	char text[EC_PATH_MAX + 64];
+	memcpy(text, "ok ", 3);
+	dlog_describe(d, text + 3, sizeof(text) - 3);
+	report(report_fd, text);
+	snprintf(text, sizeof(text), "READY=1\nSTATUS=%zu certificate server(s), %zu trustpoint(s)", d->n_cas,
+	         d->n_tps);
+	notify(d, text);
 }
 
 static int parse_args(daemon_ctx *d, int argc, char **argv, bool *check_only)
@@ -522,9 +547,10 @@ int main(int argc, char **argv)
 	}
 	announce(&d);
 	dlog_at(&d, EC_LOG_NOTICE, "started (state directory %s)", d.state.path);
-	report(report_fd, "ok");
+	started(&d, report_fd);
 	daemon_loop(&d);
 	dlog_at(&d, EC_LOG_NOTICE, "stopping");
+	notify(&d, "STOPPING=1");
 	daemon_clock_save(&d);
 	teardown(&d);
 	return 0;

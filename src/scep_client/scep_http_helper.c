@@ -39,29 +39,43 @@
 #define BASE_TIMEOUT_MS 10000
 #define RESULT_MAX (SCEP_CLIENT_REPLY_MAX + 4096)
 
-/* $EVERCERT_HTTP_HELPER, else evercert-http beside the running executable. */
+/* evercert-http beside the running executable (the build tree), else in EVERCERT_HELPER_RELDIR
+ * relative to it (an installed tree: sbin/ and libexec/evercert/ under one prefix; relative, so
+ * that a tree unpacked elsewhere, as by dpkg-deb -x, runs its own). */
+static int helper_near_self(char *out, size_t sz, ec_err *err)
+{
+	char self[EC_PATH_MAX], installed[EC_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return ec_err_set(err, "cannot find the running program (/proc/self/exe): %s", strerror(errno));
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash == NULL)
+		return ec_err_set(err, "cannot find the running program's directory");
+	*slash = '\0';
+	if (ec_path_join(out, sz, self, HELPER_NAME) != 0 ||
+	    ec_path_join(installed, sizeof(installed), self, EVERCERT_HELPER_RELDIR "/" HELPER_NAME) != 0)
+		return ec_err_set(err, "the path of %s is too long", HELPER_NAME);
+	if (access(out, X_OK) != 0 && access(installed, X_OK) == 0 &&
+	    (size_t)snprintf(out, sz, "%s", installed) >= sz)
+		return ec_err_set(err, "the path of %s is too long", HELPER_NAME);
+	return 0;
+}
+
+/* $EVERCERT_HTTP_HELPER, else the program near the running executable. */
 static int helper_path(char *out, size_t sz, ec_err *err)
 {
 	const char *env = getenv("EVERCERT_HTTP_HELPER");
 	if (env != NULL && env[0] != '\0') {
 		if ((size_t)snprintf(out, sz, "%s", env) >= sz)
 			return ec_err_set(err, "EVERCERT_HTTP_HELPER is too long");
-	} else {
-		char self[EC_PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n <= 0)
-			return ec_err_set(err, "cannot find the running program (/proc/self/exe): %s", strerror(errno));
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash == NULL)
-			return ec_err_set(err, "cannot find the running program's directory");
-		*slash = '\0';
-		if (ec_path_join(out, sz, self, HELPER_NAME) != 0)
-			return ec_err_set(err, "the path of %s is too long", HELPER_NAME);
+	} else if (helper_near_self(out, sz, err) != 0) {
+		return -1;
 	}
 	if (access(out, X_OK) != 0)
-		return ec_err_set(err, "cannot run the HTTP client program %s: %s (it is built beside evercertd; "
-		                  "EVERCERT_HTTP_HELPER names another)", out, strerror(errno));
+		return ec_err_set(err, "cannot run the HTTP client program %s: %s (it is built beside evercertd and "
+		                  "installed in %s relative to it; EVERCERT_HTTP_HELPER names another)", out,
+		                  strerror(errno), EVERCERT_HELPER_RELDIR);
 	return 0;
 }
 
