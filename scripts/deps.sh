@@ -11,8 +11,8 @@ packages=(
   strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins
   certmonger dbus
   libpq-dev postgresql haproxy
-)
   prometheus
+)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -17,7 +17,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdatomic.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -93,6 +92,9 @@ struct ca_engine {
 	bool lead;                      /* held the lease at the last check */
 	ec_time next_check;             /* next lease renewal and refresh */
 	int64_t state_version;          /* of the store, when the generations were last read */
+
+	/* Enrollment answers by outcome (ca_metrics_read), counted on the HTTP threads. */
+	atomic_uint_fast64_t outcomes[CA_OUTCOME_COUNT];
 };
 
 /* ca_core.c */
@@ -100,9 +102,6 @@ struct ca_engine {
  * when shared. 0, -1 (unreadable certificate) or -2 (a key that does not load). */
 int ca_gen_load(ca_engine *ca, const store_ca_cert *row, ca_gen *g, ec_err *err);
 /* The name of a file in the CA directory (relative to ca->dir). */
-
-	/* Enrollment answers by outcome (ca_metrics_read), counted on the HTTP threads. */
-	atomic_uint_fast64_t outcomes[CA_OUTCOME_COUNT];
 int ca_file(const ca_engine *ca, char *out, size_t outsz, const char *fmt, ...) EC_PRINTF(4, 5);
 int ca_gen_files(const ca_engine *ca, int generation, char *key_name, char *cert_name, size_t sz);
 int ca_publish_active(ca_engine *ca, ec_err *err);
@@ -176,7 +175,7 @@ int ca_rollover_create(ca_engine *ca, ec_time now, EVP_PKEY *key, ec_err *err);
  * the holder records it). */
 int ca_rollover_switch(ca_engine *ca, ec_time now, bool record, ec_err *err);
 ec_time ca_shadow_generation_time(const ca_engine *ca);             /* INT64_MAX when none */
-
-#endif
 /* ca_metrics.c: "active", "rollover" or "retired", as show and the metrics name them. */
 const char *ca_role_name(enum store_ca_role role);
+
+#endif

@@ -155,10 +155,6 @@ typedef struct {
 	bool yes;
 } cli_request;
 
-/* Reads the options before COMMAND; -1 to go on, otherwise the exit status (help, version, misuse). */
-static int parse_options(int argc, char **argv, cli_request *req)
-{
-	static const struct option opts[] = {
 /* Whether --json came before COMMAND (for the commands the CLI runs itself). */
 static bool asks_json(const cli_request *req)
 {
@@ -168,6 +164,10 @@ static bool asks_json(const cli_request *req)
 	return false;
 }
 
+/* Reads the options before COMMAND; -1 to go on, otherwise the exit status (help, version, misuse). */
+static int parse_options(int argc, char **argv, cli_request *req)
+{
+	static const struct option opts[] = {
 		{"state-dir", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
 		{"md5", no_argument, NULL, 'm'},             {"yes", no_argument, NULL, 'y'},
 		{"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},

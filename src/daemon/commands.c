@@ -131,14 +131,14 @@ static int show_timers(cmd *c)
 	return 0;
 }
 
-static int show_trustpoints(cmd *c)
-{
 /* JSON: the end of a document {"KEY":[items]}. */
 static int json_items_end(cmd *c)
 {
 	return ec_buf_printf(c->out, "]}\n");
 }
 
+static int show_trustpoints(cmd *c)
+{
 	bool json = c->show_flags & CA_SHOW_JSON;
 	if (json && ec_buf_printf(c->out, "{\"trustpoints\":[") != 0)
 		return -1;
@@ -191,10 +191,10 @@ static int show_certificates(cmd *c)
 		    ca_show_certificates_held(c->d->cas[i], c->now, c->show_flags, trustpoints_holding, c->d, c->out,
 		                              &err) != 0)
 			return fail_err(c, &err);
-	if (rc == 0 && c->d->n_cas == 0 && c->d->n_tps == 0)
-		rc = ec_buf_printf(c->out, "%% No certificates.\n");
 	if (rc == 0 && json)
 		return json_items_end(c);
+	if (rc == 0 && c->d->n_cas == 0 && c->d->n_tps == 0)
+		rc = ec_buf_printf(c->out, "%% No certificates.\n");
 	return rc;
 }
 
@@ -506,13 +506,13 @@ int command_run(daemon_ctx *d, int argc, char **argv, ec_buf *out)
 	ec_err err;
 	if (cmd_expand((const char **)c.w, (size_t)c.n, &err) != 0)
 		return fail(&c, "%s", err.msg);
+	if (kw(c.w[0], "ping", 4) && (c.show_flags & CA_SHOW_JSON))
+		return ec_buf_printf(out, "{\"running\":true,\"version\":\"%s\"}\n", EVERCERT_VERSION) == 0 ? 0 : -1;
 	if (kw(c.w[0], "ping", 4))
 		return ec_buf_printf(out, "evercertd %s running\n", EVERCERT_VERSION) == 0 ? 0 : -1;
 	if (kw(c.w[0], "show", 2))
 		return show(&c);
 	if (kw(c.w[0], "clock", 2))
-	if (kw(c.w[0], "ping", 4) && (c.show_flags & CA_SHOW_JSON))
-		return ec_buf_printf(out, "{\"running\":true,\"version\":\"%s\"}\n", EVERCERT_VERSION) == 0 ? 0 : -1;
 		return clock_cmd(&c);
 	if (kw(c.w[0], "reload", 6) && c.n == 1)
 		return daemon_reload(d, "evercert reload", out) == 0 ? 0 : -1;

@@ -272,9 +272,6 @@ static int start_http(daemon_ctx *d, ec_err *err)
 		.log = dlog_line,
 		.log_ctx = d,
 	};
-	/* The listener's threads inherit a mask that blocks the signals the daemon handles: the
-	 * handler then runs on the main thread only, the one that reads what it sets. */
-	sigset_t handled, saved;
 	/* Timed for the metrics' latency histogram, then the SCEP router. */
 	if (daemon_http_start(&o, daemon_metrics_scep_handle, d, &d->http, err) == 0)
 		return 0;
@@ -285,6 +282,9 @@ static int start_http(daemon_ctx *d, ec_err *err)
 
 int daemon_http_start(const http_server_opts *opts, http_handler handler, void *ctx, http_server **out, ec_err *err)
 {
+	/* The listener's threads inherit a mask that blocks the signals the daemon handles: the
+	 * handler then runs on the main thread only, the one that reads what it sets. */
+	sigset_t handled, saved;
 	sigemptyset(&handled);
 	sigaddset(&handled, SIGINT);
 	sigaddset(&handled, SIGTERM);
@@ -344,10 +344,10 @@ static int setup(daemon_ctx *d, ec_err *err)
 static void teardown(daemon_ctx *d)
 {
 	http_server_stop(d->http);
+	daemon_metrics_close(d);
 	control_close(d);
 	for (size_t i = 0; i < d->n_tps; i++)
 		client_close(d->tps[i]);
-	daemon_metrics_close(d);
 	for (size_t i = 0; i < d->n_cas; i++)
 		ca_close(d->cas[i]);
 	cfg_config_free(d->cfg);
