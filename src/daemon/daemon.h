@@ -157,6 +157,9 @@ size_t daemon_jobs_poll_set(daemon_ctx *d, struct pollfd *p, daemon_job **owners
 void daemon_jobs_resume(daemon_ctx *d, const struct pollfd *p, daemon_job **owners, size_t from, size_t n);
 /* At stop: every job is told to wind up at once (its waits return cancelled) and freed. */
 void daemon_jobs_stop(daemon_ctx *d);
+/* A trustpoint that a reload closes: the exchange its task waits on is cancelled, as at stop (the
+ * trustpoint's state stays as the last step left it), and the task freed once it has wound up. */
+void daemon_cancel_trustpoint(daemon_ctx *d, size_t i);
 
 /* commands.c: runs one operator command (argv from the CLI); output and errors go to out.
  * Returns 0 on success, -1 when the command failed (out then holds the reason). */

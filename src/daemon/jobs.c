@@ -286,6 +286,15 @@ void daemon_jobs_resume(daemon_ctx *d, const struct pollfd *p, daemon_job **owne
 	}
 }
 
+void daemon_cancel_trustpoint(daemon_ctx *d, size_t i)
+{
+	daemon_job *job = &d->tp_jobs[i];
+	if (job->task == NULL)
+		return;
+	ec_task_cancel(job->task);
+	free_if_finished(job);
+}
+
 static void cancel_job(daemon_ctx *d, daemon_job *job, void *ctx)
 {
 	(void)d;

@@ -37,11 +37,15 @@ static bool any_claimed(const daemon_ctx *d)
 }
 
 /* Waits until no task works on a server or trustpoint and no command holds a trustpoint; from
- * then on none starts until d->reloading is cleared. -1 when the daemon stops, or outside a task
- * when something is busy (there is no waiting there without stopping the loop). */
-static int quiesce(daemon_ctx *d)
+ * then on none starts until d->reloading is cleared. The exchanges of the trustpoints about to be
+ * closed are cancelled rather than waited for (a CA that does not answer would hold the reload
+ * for the exchange's whole time-out); the others end their work. -1 when the daemon stops, or
+ * outside a task when something is busy (there is no waiting there without stopping the loop). */
+static int quiesce(daemon_ctx *d, const cfg_diff *diff)
 {
 	d->reloading = true;
+	for (size_t k = 0; k < diff->n_tp_removed; k++)
+		daemon_cancel_trustpoint(d, diff->tp_removed[k]);
 	for (;;) {
 		if (daemon_wait_trustpoints_idle(d) != 0)
 			return -1;
@@ -159,7 +163,7 @@ int daemon_reload(daemon_ctx *d, const char *why, ec_buf *out)
 		say(d, out, EC_LOG_WARNING, text);
 		goto out;
 	}
-	if (quiesce(d) != 0) {
+	if (quiesce(d, diff) != 0) {
 		say(d, out, EC_LOG_ERROR, "the daemon is stopping or busy: nothing applied");
 		goto out;
 	}

@@ -188,7 +188,8 @@ static int exchange_io(helper_io *io, long timeout_ms, ec_err *err)
 		/* In a task (the daemon), the loop runs other work until the program has answered. */
 		int revents = ec_wait_fd(io->fd, (short)(POLLIN | (io->writing ? POLLOUT : 0)), left);
 		if (revents < 0 && errno == ECANCELED)
-			return ec_err_set(err, "the exchange was abandoned: the daemon is stopping");
+			return ec_err_set(err, "the exchange was abandoned: the daemon is stopping, or a reload closed "
+			                  "the trustpoint");
 		if (revents < 0)
 			return ec_err_set(err, "poll: %s", strerror(errno));
 		if (revents == 0)

@@ -42,6 +42,33 @@ case "$status" in *"Trustpoint A:"*) fail "A still runs after its removal";; esa
 cli cl enroll A --yes 2>/dev/null && fail "a command still reaches the removed trustpoint A"
 pass "evercert reload: trustpoint B added and enrolled, A removed and gone"
 
+# ---- a trustpoint removed while its exchange waits on a CA that never answers: the exchange is
+# cancelled (not waited for to its 20 s time-out), the trustpoint closed, the daemon answers
+hang=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c); open(sys.argv[2], "a").write("accepted\n")
+' "$hang" "$WORK/hang.accepted" &
+PIDS+=($!)
+wait_for 10 python3 -c "import socket; socket.create_connection(('127.0.0.1', $hang)).close()"
+rm -f "$WORK/hang.accepted"
+printf 'hostname reload-client\nclock calendar-valid\n%s\n%s\n' "$(tp B)" \
+  "$(tp D | sed "s|http://127.0.0.1:$port|http://127.0.0.1:$hang|")" >"$WORK/cl.conf"
+cli cl reload >/dev/null || fail "reload adding D"
+wait_for 30 test -s "$WORK/hang.accepted"
+printf 'hostname reload-client\nclock calendar-valid\n%s\n' "$(tp B)" >"$WORK/cl.conf"
+t0=$(date +%s)
+out=$(cli cl reload) || fail "reload removing D during its exchange: $out"
+[ $(($(date +%s) - t0)) -lt 10 ] || fail "the reload waited for D's exchange to time out"
+assert_contains "$out" "trustpoint D removed"
+case "$(cli cl show crypto pki trustpoints)" in *"Trustpoint D:"*) fail "D still runs";; esac
+cli cl ping >/dev/null || fail "the client stopped answering"
+pass "a trustpoint removed during an exchange with a silent CA: cancelled at once, closed, the daemon answers"
+
 # ---- grant mode and CRL lifetime, by SIGHUP
 crl_in() { # seconds from the daemon's now to ROOTCA's CRL nextUpdate
   cli ca show crypto pki server --json | python3 -c '
