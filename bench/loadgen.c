@@ -7,11 +7,17 @@
  * reply is read: pkiStatus, and for SUCCESS the certificate's serial, to count duplicates.
  *
  *   loadgen --url URL --connections N --requests M [--keys K] [--pid CA_PID] [--label NAME]
+ *   loadgen --url URL --connections N --replay DIR [--content-type TYPE] [--pid CA_PID] [--label NAME]
+ *
+ * --replay sends, once each, the PKIOperation messages recorded from a real client (files DIR/NAME.der,
+ * as bench/shapes.sh records them), POSTed with that client's Content-Type; their keys stay with
+ * the client, so a SUCCESS reply is counted, not opened (no duplicate check).
  *
  * Prints one line of JSON (and a human summary on stderr): enrollments/s counting SUCCESS only,
  * p50/p95/p99 latency in ms, errors by kind, duplicate serials, and with --pid the CA process's
  * CPU seconds during the run and its peak RSS.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +44,8 @@ typedef struct job {
 } job;
 
 static const char *g_url;
+static const char *g_content_type = "Content-Type: application/x-pki-message";
+static bool g_replay;
 static job *g_jobs;
 static int g_n;
 static atomic_int g_next;
@@ -60,7 +68,7 @@ static void *worker(void *arg)
 	CURL *c = curl_easy_init();
 	char url[1024];
 	snprintf(url, sizeof(url), "%s?operation=PKIOperation", g_url);
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-pki-message");
+	struct curl_slist *h = curl_slist_append(NULL, g_content_type);
 	for (;;) {
 		int i = atomic_fetch_add(&g_next, 1);
 		if (i >= g_n)
@@ -145,6 +153,45 @@ static uint8_t *csr_der(EVP_PKEY *k, int i, size_t *len)
 	return der;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The recorded messages of DIR (*.der, in name order) as jobs; their number, -1 on failure. */
+static int load_replay(const char *dir)
+{
+	DIR *d = opendir(dir);
+	char *names[100000];
+	int n = 0;
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL && n < 100000;) {
+		size_t len = strlen(e->d_name);
+		if (len > 4 && strcmp(e->d_name + len - 4, ".der") == 0)
+			names[n++] = strdup(e->d_name);
+	}
+	if (d == NULL || n == 0)
+		return -1;
+	closedir(d);
+	qsort(names, (size_t)n, sizeof(*names), cmp_name);
+	g_jobs = calloc((size_t)n, sizeof(*g_jobs));
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "rb");
+		ec_buf b;
+		ec_buf_init(&b, 1 << 20);
+		char chunk[4096];
+		for (size_t got; f != NULL && (got = fread(chunk, 1, sizeof(chunk), f)) > 0;)
+			if (ec_buf_append(&b, chunk, got) != 0)
+				break;
+		if (f != NULL)
+			fclose(f);
+		g_jobs[i].msg = (uint8_t *)ec_buf_take(&b, &g_jobs[i].msg_len);
+		free(names[i]);
+	}
+	return n;
+}
+
 static void cpu_of(int pid, double *cpu_s, long *hwm_kb)
 {
 	char path[64], buf[4096];
@@ -199,6 +246,16 @@ int main(int argc, char **argv)
 	int nkeys = (int)strtol(arg(argc, argv, "--keys", "16"), NULL, 10);
 	int pid = (int)strtol(arg(argc, argv, "--pid", "0"), NULL, 10);
 	const char *label = arg(argc, argv, "--label", "ca");
+	const char *replay = arg(argc, argv, "--replay", NULL);
+	static char content_type[256];
+	snprintf(content_type, sizeof(content_type), "Content-Type: %s",
+	         arg(argc, argv, "--content-type", "application/x-pki-message"));
+	g_content_type = content_type;
+	g_replay = replay != NULL;
+	if (replay != NULL && (g_n = load_replay(replay)) < 1) {
+		fprintf(stderr, "loadgen: no recorded messages (NAME.der) in %s\n", replay);
+		return 1;
+	}
 	if (g_url == NULL || conns < 1 || g_n < 1 || nkeys < 1 || scep_init(&err) != 0) {
 		fprintf(stderr, "usage: loadgen --url URL --connections N --requests M [--keys K] [--pid PID] [--label NAME]\n");
 		return 2;
@@ -210,14 +267,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Everything the client computes, before the clock starts. */
-	EVP_PKEY **keys = calloc((size_t)nkeys, sizeof(*keys));
-	X509 **signers = calloc((size_t)nkeys, sizeof(*signers));
-	g_jobs = calloc((size_t)g_n, sizeof(*g_jobs));
+	if (g_replay)
+		nkeys = 0;
+	EVP_PKEY **keys = calloc((size_t)nkeys + 1, sizeof(*keys));
+	X509 **signers = calloc((size_t)nkeys + 1, sizeof(*signers));
+	if (!g_replay)
+		g_jobs = calloc((size_t)g_n, sizeof(*g_jobs));
 	for (int k = 0; k < nkeys; k++) {
 		keys[k] = EVP_RSA_gen(2048);
 		signers[k] = self_signed(keys[k]);
 	}
-	for (int i = 0; i < g_n; i++) {
+	for (int i = 0; !g_replay && i < g_n; i++) {
 		size_t len = 0;
 		uint8_t *csr = csr_der(keys[i % nkeys], i, &len), nonce[SCEP_NONCE_LEN];
 		char txid[64];
@@ -246,7 +306,7 @@ int main(int argc, char **argv)
 	cpu_of(pid, &cpu1, &hwm);
 
 	/* Afterwards: what each reply says, and whether any serial came twice. */
-	int ok = 0, pending = 0, failure = 0, http_err = 0, bad = 0, dups = 0;
+	int nserial = 0, ok = 0, pending = 0, failure = 0, http_err = 0, bad = 0, dups = 0;
 	double *lat = calloc((size_t)g_n, sizeof(*lat));
 	char **serials = calloc((size_t)g_n, sizeof(*serials));
 	for (int i = 0; i < g_n; i++) {
@@ -262,7 +322,9 @@ int main(int argc, char **argv)
 			scep_msg_free(m);
 			continue;
 		}
-		if (m->status == SCEP_STATUS_SUCCESS) {
+		if (m->status == SCEP_STATUS_SUCCESS && g_replay) {
+			ok++;
+		} else if (m->status == SCEP_STATUS_SUCCESS) {
 			uint8_t *p7 = NULL;
 			size_t p7len = 0;
 			STACK_OF(X509) *certs = NULL;
@@ -270,7 +332,8 @@ int main(int argc, char **argv)
 			if (scep_msg_decrypt(m, signers[j->key], keys[j->key], &p7, &p7len, NULL, &err) == 0 &&
 			    scep_degenerate_parse(p7, p7len, &certs, NULL, &err) == 0 && sk_X509_num(certs) > 0 &&
 			    pki_cert_serial_hex(sk_X509_value(certs, 0), hex) == 0) {
-				serials[ok++] = strdup(hex);
+				serials[nserial++] = strdup(hex);
+				ok++;
 			} else {
 				bad++;
 			}
@@ -283,8 +346,8 @@ int main(int argc, char **argv)
 		}
 		scep_msg_free(m);
 	}
-	qsort(serials, (size_t)ok, sizeof(*serials), cmp_str);
-	for (int i = 1; i < ok; i++)
+	qsort(serials, (size_t)nserial, sizeof(*serials), cmp_str);
+	for (int i = 1; i < nserial; i++)
 		if (strcmp(serials[i], serials[i - 1]) == 0)
 			dups++;
 	qsort(lat, (size_t)g_n, sizeof(*lat), cmp_double);

@@ -7,6 +7,7 @@
 # Runs in a private network namespace: the peer binds every interface.
 # bench/cluster.sh then runs the same load on PostgreSQL (one node, three behind HAProxy);
 # BENCH_PG=0 leaves it out.
+# bench/shapes.sh then replays requests recorded from scepclient (BENCH_SHAPES=0 leaves it out).
 # BENCH_GROWTH=1 adds bench/growth.sh: throughput against 10^5 and 10^6 stored certificates and
 # the cost of reissuing a CRL of 10^4 and 10^5 entries.
 set -euo pipefail
@@ -43,6 +44,19 @@ for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$p1/?operation
 ours=$("$loadgen" --url "http://127.0.0.1:$p1/cgi-bin/pkiclient.exe" --connections "$conns" --requests "$requests" \
        --pid "$ca_pid" --label evercert)
 echo "   $ours"
+# The store's counters, logged when the CA stops: syncs and WAL writes per enrollment.
+kill -TERM "$ca_pid"
+wait "$ca_pid" 2>/dev/null || true
+python3 - "$(grep -o 'store: .*' "$work/ca.log" | tail -1)" "$ours" <<'PY'
+import json, re, sys
+m = re.search(r"(\d+) certificates recorded in (\d+) group commits; (\d+) commits, (\d+) fdatasyncs, "
+              r"(\d+) WAL pages \((\d+) bytes\)", sys.argv[1])
+n = json.loads(sys.argv[2])["success"] or 1
+if m:
+    g, groups, commits, syncs, pages, wbytes = map(int, m.groups())
+    print("   store: %.2f fdatasync, %.1f WAL pages (%.0f bytes) per enrollment; %.1f certificates per group commit"
+          % (syncs / n, pages / n, wbytes / n, g / max(groups, 1)))
+PY
 
 echo "== scepserver (the scep package): same load"
 p2=$(port)
@@ -75,6 +89,12 @@ PY
 # The same load on PostgreSQL, one node and three behind HAProxy, beside the SQLite figures.
 if [ "${BENCH_PG:-1}" = 1 ]; then
   bash "$root/bench/cluster.sh" "$build" "$ours"
+fi
+
+# Requests shaped like a real client's (scepclient's, recorded), beside loadgen's, with RSA-2048
+# and RSA-4096 CA keys and against scepserver; BENCH_SHAPES=0 leaves it out.
+if [ "${BENCH_SHAPES:-1}" = 1 ]; then
+  bash "$root/bench/shapes.sh" "$build"
 fi
 
 # Already inside the private network namespace: client_rss.sh runs in it as it is.

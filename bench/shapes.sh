@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# make bench, part 2: enrollment load with requests shaped exactly like a real client's, beside the
+# load generator's own. The real client is the scep package's scepclient (micromdm): it is run
+# BENCH_SHAPE_REQUESTS times through tests/lib/tamper_proxy.py in record mode against a CA, and
+# its PKIOperation messages (whatever envelope, digest, signer certificate and attributes it
+# chooses) are kept. Each measured run starts from a copy of that CA's state as it was before the
+# recording (same CA key, no certificate issued), so every recorded message is a new enrollment;
+# loadgen --replay POSTs them once each over BENCH_CONNECTIONS kept-alive connections with
+# scepclient's Content-Type. Rows: loadgen's shape and scepclient's shape against evercertd with
+# an RSA-2048 CA key, the same two with an RSA-4096 CA key, and scepclient's shape against the
+# scep package's server (scepserver), recorded the same way against it.
+#
+# Each row: enrollments/s, p50/p99 ms, the CA's CPU per enrollment (/proc/PID/stat), the RSA
+# share (the CA's three private operations per enrollment, timed by `openssl speed` on one core in
+# the same run, over that CPU), fdatasync and WAL bytes per enrollment (the store's own counters,
+# logged by evercertd when it stops). BENCH_RUNS (default 1) repeats each measured row.
+set -euo pipefail
+build=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/bench/lib.sh"
+bench_private_network "$0" "$@"
+conns=${BENCH_CONNECTIONS:-8}
+count=${BENCH_SHAPE_REQUESTS:-200}
+runs=${BENCH_RUNS:-1}
+loadgen="$root/$build/bench/loadgen"
+evercertd="$root/$build/evercertd"
+work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-shapes.XXXXXX")
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+# sign_ms BITS: one RSA private operation of that size on one core, in ms.
+sign_ms() {
+  openssl speed -seconds 3 "rsa$1" 2>/dev/null | awk -v b="$1" '$1 == "rsa" && $2 == b {print 1000 / $6}'
+}
+
+wait_http() { # wait_http URL PID
+  for _ in $(seq 1 300); do
+    curl -sf -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || { echo "the server exited at start" >&2; return 1; }
+    sleep 0.05
+  done
+  echo "no answer from $1" >&2
+  return 1
+}
+
+# ca_state DIR BITS: a CA's state with a key of BITS, created by one start and stop of evercertd.
+ca_state() {
+  local dir=$1 bits=$2 p
+  p=$(port)
+  mkdir -p "$dir/state"
+  chmod 700 "$dir/state"
+  cat >"$dir/ca.conf" <<CONF
+ip http server $p
+ip http bind 127.0.0.1
+clock calendar-valid
+crypto key generate rsa general-keys label ROOTCA modulus $bits
+crypto pki server ROOTCA
+  grant auto
+CONF
+  start_evercertd "$dir" "$dir/state"
+  stop "$started"
+}
+
+# start_evercertd DIR STATE: evercertd on DIR/ca.conf; sets started (its pid) and base (its URL
+# without the path).
+start_evercertd() {
+  local p
+  p=$(awk '/^ip http server/ {print $4}' "$1/ca.conf")
+  "$evercertd" --config "$1/ca.conf" --state-dir "$2" --foreground >"$2.log" 2>&1 &
+  started=$!
+  pids+=("$started")
+  base="http://127.0.0.1:$p"
+  wait_http "$base/cgi-bin/pkiclient.exe?operation=GetCACaps" "$started"
+}
+
+stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }
+
+# record BASE PATH OUT: scepclient enrolls BENCH_SHAPE_REQUESTS times (a fresh key each) at
+# BASE/PATH through the recording proxy; its PKIOperation messages land in OUT/NNNNN.der.
+record() {
+  local upstream=$1 path=$2 out=$3 p proxy
+  mkdir -p "$out"
+  p=$(port)
+  echo record >"$out/mode"
+  python3 "$root/tests/lib/tamper_proxy.py" "$p" "$upstream" "$out/mode" &
+  proxy=$!
+  pids+=("$proxy")
+  wait_http "http://127.0.0.1:$p$path?operation=GetCACaps" "$proxy"
+  seq 1 "$count" | xargs -P 2 -I{} sh -c 'd=$1/c{}; mkdir -p "$d"; scepclient -server-url "$2" \
+    -private-key "$d/key.pem" -certificate "$d/cert.pem" -cn "shape-{}" >"$d/log" 2>&1 || true' \
+    _ "$out" "http://127.0.0.1:$p$path"
+  stop "$proxy"
+  for f in "$out"/mode.*.der; do
+    mv "$f" "$out/$(printf '%05d' "$(basename "$f" .der | cut -d. -f2)").der"
+  done
+  rm -rf "$out"/c*
+  echo "   recorded $(ls "$out" | grep -c '\.der$') scepclient requests"
+}
+
+# measure LABEL DIR PRISTINE [loadgen args...]: one run against a copy of PRISTINE; prints JSON
+# with the store's counters added.
+measure() {
+  local label=$1 dir=$2 pristine=$3 line out
+  shift 3
+  rm -rf "$dir/run"
+  cp -a "$pristine" "$dir/run"
+  start_evercertd "$dir" "$dir/run"
+  out=$("$loadgen" --url "$base/cgi-bin/pkiclient.exe" --connections "$conns" --pid "$started" --label "$label" "$@" 2>/dev/null)
+  stop "$started"
+  line=$(grep -o 'store: .*' "$dir/run.log" | tail -1)
+  python3 - "$out" "$line" <<'PY'
+import json, re, sys
+r = json.loads(sys.argv[1])
+m = re.search(r"(\d+) certificates recorded in (\d+) group commits; (\d+) commits, (\d+) fdatasyncs, "
+              r"(\d+) WAL pages \((\d+) bytes\)", sys.argv[2] or "")
+if m:
+    g, groups, commits, syncs, pages, wbytes = map(int, m.groups())
+    r.update(grants=g, groups=groups, fdatasyncs=syncs, wal_pages=pages, wal_bytes=wbytes)
+print(json.dumps(r))
+PY
+}
+
+echo "== RSA private operations on one core (openssl speed, this run)"
+ms2048=$(sign_ms 2048)
+ms4096=$(sign_ms 4096)
+echo "   rsa2048 $ms2048 ms, rsa4096 $ms4096 ms"
+
+results=()
+for bits in 2048 4096; do
+  echo "== evercertd, RSA-$bits CA key: recording scepclient's requests"
+  d="$work/ca$bits"
+  mkdir -p "$d"
+  ca_state "$d" "$bits"
+  cp -a "$d/state" "$d/pristine"
+  start_evercertd "$d" "$d/state"
+  record "$base" /cgi-bin/pkiclient.exe "$d/scepclient"
+  stop "$started"
+  for r in $(seq 1 "$runs"); do
+    results+=("$(measure "loadgen rsa$bits" "$d" "$d/pristine" --requests "$(ls "$d/scepclient" | grep -c '\.der$')")")
+    results+=("$(measure "scepclient rsa$bits" "$d" "$d/pristine" --replay "$d/scepclient" \
+                 --content-type application/octet-stream)")
+  done
+done
+
+echo "== scepserver (the scep package), RSA-2048: scepclient's requests recorded against it"
+d="$work/peer"
+mkdir -p "$d"
+(cd "$d" && scepserver ca -init -depot depot -keySize 2048 >/dev/null 2>&1)
+p=$(port)
+scepserver -depot "$d/depot" -port "$p" >"$d/peer.log" 2>&1 &
+peer=$!
+pids+=("$peer")
+wait_http "http://127.0.0.1:$p/scep?operation=GetCACaps" "$peer"
+# scepserver keeps its depot in files: the recording's certificates are removed before the runs.
+cp -a "$d/depot" "$d/depot.pristine"
+record "http://127.0.0.1:$p" /scep "$d/scepclient"
+stop "$peer"
+for r in $(seq 1 "$runs"); do
+  rm -rf "$d/depot"
+  cp -a "$d/depot.pristine" "$d/depot"
+  scepserver -depot "$d/depot" -port "$p" >"$d/peer.log" 2>&1 &
+  peer=$!
+  pids+=("$peer")
+  wait_http "http://127.0.0.1:$p/scep?operation=GetCACaps" "$peer"
+  results+=("$("$loadgen" --url "http://127.0.0.1:$p/scep" --connections "$conns" --pid "$peer" \
+               --label "scepserver, scepclient" --replay "$d/scepclient" \
+               --content-type application/octet-stream 2>/dev/null)")
+  stop "$peer"
+done
+
+python3 - "$ms2048" "$ms4096" "${results[@]}" <<'PY'
+import json, sys
+ms = {"2048": float(sys.argv[1]), "4096": float(sys.argv[2])}
+rows = [json.loads(a) for a in sys.argv[3:]]
+print("   %-24s %8s %7s %7s %9s %6s %9s %9s" % ("shape", "enroll/s", "p50 ms", "p99 ms", "CPU ms/e",
+                                            "RSA %", "fsync/e", "WAL B/e"))
+for r in rows:
+    n = r["success"] or 1
+    cpu = r["ca_cpu_s"] * 1000 / n
+    bits = "4096" if "4096" in r["label"] else "2048"
+    rsa = 100 * 3 * ms[bits] / cpu if cpu > 0 and "scepserver" not in r["label"] else float("nan")
+    fs = r["fdatasyncs"] / n if "fdatasyncs" in r else float("nan")
+    wb = r["wal_bytes"] / n if "wal_bytes" in r else float("nan")
+    print("   %-24s %8.1f %7.1f %7.1f %9.2f %6.0f %9.2f %9.0f" % (r["label"], r["enroll_per_s"], r["p50_ms"],
+          r["p99_ms"], cpu, rsa, fs, wb))
+    if r["success"] != r["requests"]:
+        print("   ^ %d of %d enrolled (pending %d, failure %d, HTTP errors %d, bad replies %d)" % (
+              r["success"], r["requests"], r["pending"], r["failure"], r["http_errors"], r["bad_replies"]))
+ours = [r for r in rows if r["label"] == "scepclient rsa2048"]
+peer = [r for r in rows if r["label"].startswith("scepserver")]
+if ours and peer and peer[-1]["enroll_per_s"]:
+    print("   evercert / scepserver, scepclient's requests = %.2f" % (ours[-1]["enroll_per_s"] / peer[-1]["enroll_per_s"]))
+PY
