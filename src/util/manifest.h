@@ -29,7 +29,9 @@
 
 #define EC_MANIFEST_NAME "MANIFEST"
 #define EC_MANIFEST_FORMAT "evercert-backup 1"
-#define EC_MANIFEST_MAX (64 * 1024 * 1024)
+/* About 100 bytes a file: room for two million, a CA at `database level complete` keeping a
+ * <serial>.cer for each of a million certificates among them. */
+#define EC_MANIFEST_MAX (256 * 1024 * 1024)
 
 typedef struct ec_manifest_file {
 	char *path;
