@@ -79,7 +79,7 @@ static void apply_trustpoints(daemon_ctx *d, const cfg_config *next, const cfg_d
 		tp_runtime *tp = NULL;
 		ec_err err;
 		if (daemon_open_trustpoint(d, next, diff->tp_added[k], &tp, &err) != 0) {
-			char text[EC_ERR_MSG_MAX + 96];
+			char text[EC_ERR_MSG_MAX + CFG_NAME_MAX + 128];
 			snprintf(text, sizeof(text), "trustpoint %s cannot be opened: %s; it does not run until the "
 			         "next reload or start", t->name, err.msg);
 			say(d, out, EC_LOG_ERROR, text);
