@@ -46,8 +46,10 @@ run: programs
 run-cluster: build
 	bash scripts/run-cluster.sh $(BUILD)
 
-demo: build
-	bash scripts/demo.sh $(BUILD)
+# The build's output goes to a log, shown only when the build fails: the demo's own lines come first.
+demo: deps $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS) >$(BUILD)/demo-build.log 2>&1 || { cat $(BUILD)/demo-build.log; exit 1; }
+	@bash scripts/demo.sh $(BUILD)
 
 # Enrollment throughput of evercertd beside the scep package's server, and the RSA bound.
 bench: build

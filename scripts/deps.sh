@@ -11,6 +11,7 @@ packages=(
   strongswan-pki libstrongswan-extra-plugins libstrongswan-standard-plugins
   certmonger dbus
   libpq-dev postgresql haproxy
+  chromium python3-pil
   prometheus
 )
 

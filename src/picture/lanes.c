@@ -118,7 +118,7 @@ static int add_generations(lanes_timeline *t, lanes_generation *gens, size_t n)
 }
 
 /* A holder's certificates in the order issued: the first an enrollment, one issued before its
- * start a shadow certificate (ready, then switched to), any other a renewal. */
+ * start a shadow certificate (held from then, switched to at its start), any other a renewal. */
 static int add_certs(lanes_timeline *t, lanes_cert *certs, size_t n)
 {
 	qsort(certs, n, sizeof(*certs), cmp_cert);
@@ -127,7 +127,9 @@ static int add_certs(lanes_timeline *t, lanes_cert *certs, size_t n)
 		lanes_lane *l = lane_of(t, c->holder, false);
 		bool first = i == 0 || strcmp(certs[i - 1].holder, c->holder) != 0;
 		bool shadow = c->issued >= 0 && c->issued < c->not_before;
-		int rc = add_span(l, shadow ? LANES_SPAN_CERT_SHADOW : LANES_SPAN_CERT, c->not_before, c->not_after, c->serial);
+		int rc = add_span(l, LANES_SPAN_CERT, c->not_before, c->not_after, c->serial);
+		if (rc == 0 && shadow)
+			rc = add_span(l, LANES_SPAN_CERT_SHADOW, c->issued, c->not_before, c->serial);
 		if (rc == 0 && shadow)
 			rc = add_mark(l, LANES_MARK_SHADOW_READY, c->issued) == 0 ? add_mark(l, LANES_MARK_SWITCH, c->not_before) : -1;
 		else if (rc == 0)

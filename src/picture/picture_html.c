@@ -11,7 +11,7 @@ static const char STYLE[] =
 	"table{border-collapse:collapse;margin-top:1em}td,th{padding:2px 8px;text-align:right;"
 	"border-bottom:1px solid #eee}th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}"
 	".legend span{display:inline-block;margin-right:1.2em}.sw{display:inline-block;width:12px;"
-	"height:12px;margin-right:4px;vertical-align:middle}p.note{color:#555}";
+	"height:12px;margin-right:4px;vertical-align:middle}p.note{color:#555}pre{white-space:pre-wrap}";
 
 int picture_html_escape(ec_buf *out, const char *text)
 {

@@ -19,7 +19,7 @@ static const char *const SPAN_ANSI[] = {"\033[34m", "\033[35m", "\033[32m", "\03
 static const char *const SPAN_COLOUR[] = {PICTURE_COLOUR_CA, PICTURE_COLOUR_SHADOW, PICTURE_COLOUR_CERT,
                                           PICTURE_COLOUR_SHADOW};
 static const char *const SPAN_NAME[] = {"CA certificate", "rollover CA, before its start", "certificate",
-                                        "shadow certificate"};
+                                        "shadow certificate, before its start"};
 
 static const char *mark_colour(enum lanes_mark_kind k)
 {

@@ -1,4 +1,5 @@
 /* manifest.c - a backup's files, copied and hashed by directory descriptor; its MANIFEST. */
+#define _GNU_SOURCE /* syncfs */
 #include "util/manifest.h"
 
 #include <dirent.h>
@@ -114,6 +115,14 @@ static int open_regular(int dfd, const char *name, const char *what, ec_err *err
 	return fd;
 }
 
+/* Files are copied without a sync each (a million certificate files would take a million
+ * syncs): one syncfs of the file system that holds them all, before the MANIFEST that vouches
+ * for them is written. */
+static int sync_all(const ec_dir *d, ec_err *err)
+{
+	return syncfs(d->fd) == 0 ? 0 : ec_err_set(err, "cannot sync %s: %s", d->path, strerror(errno));
+}
+
 static int copy_file(ec_manifest *m, int sdir, int ddir, const char *name, const char *rec, ec_err *err)
 {
 	int in = open_regular(sdir, name, rec, err);
@@ -128,7 +137,7 @@ static int copy_file(ec_manifest *m, int sdir, int ddir, const char *name, const
 	uint64_t size = 0;
 	char sha[65];
 	int rc = pump(in, out, &size, sha, rec, err);
-	if (rc == 0 && (fchmod(out, 0600) != 0 || fsync(out) != 0))
+	if (rc == 0 && fchmod(out, 0600) != 0)
 		rc = ec_err_set(err, "cannot write %s: %s", rec, strerror(errno));
 	close(in);
 	if (close(out) != 0 && rc == 0)
@@ -176,8 +185,6 @@ static int copy_entry(tree_copy *t, int sdir, int ddir, const char *rel, const c
 	int d = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	int rc = s < 0 || d < 0 ? ec_err_set(t->err, "cannot open directory %s: %s", sub, strerror(errno))
 	                        : copy_dir(t, s, d, sub, depth + 1);
-	if (rc == 0 && fsync(d) != 0)
-		rc = ec_err_set(t->err, "cannot sync directory %s: %s", rec, strerror(errno));
 	if (s >= 0)
 		close(s);
 	if (d >= 0)
@@ -210,7 +217,7 @@ int ec_manifest_copy_tree(ec_manifest *m, const ec_dir *src, const ec_dir *dst, 
 	tree_copy t = {m, skip, ctx, prefix != NULL ? prefix : "", err};
 	if (copy_dir(&t, src->fd, dst->fd, "", 0) != 0)
 		return -1;
-	return fsync(dst->fd) == 0 ? 0 : ec_err_set(err, "cannot sync %s: %s", dst->path, strerror(errno));
+	return sync_all(dst, err);
 }
 
 int ec_manifest_add(ec_manifest *m, const ec_dir *d, const char *name, const char *rel, ec_err *err)
@@ -220,8 +227,8 @@ int ec_manifest_add(ec_manifest *m, const ec_dir *d, const char *name, const cha
 		return -1;
 	uint64_t size = 0;
 	char sha[65];
-	int rc = fchmod(fd, 0600) != 0 || fsync(fd) != 0
-	             ? ec_err_set(err, "cannot sync %s: %s", rel, strerror(errno))
+	int rc = fchmod(fd, 0600) != 0
+	             ? ec_err_set(err, "cannot set the mode of %s: %s", rel, strerror(errno))
 	             : pump(fd, -1, &size, sha, rel, err);
 	close(fd);
 	return rc == 0 ? add_record(m, rel, size, sha, err) : -1;
@@ -239,7 +246,7 @@ int ec_manifest_write(const ec_manifest *m, const ec_dir *d, ec_err *err)
 	if (rc != 0)
 		rc = ec_err_set(err, "the manifest is too large");
 	else
-		rc = ec_write_atomic_at(d, EC_MANIFEST_NAME, text.data, text.len, 0600, err);
+		rc = sync_all(d, err) != 0 ? -1 : ec_write_atomic_at(d, EC_MANIFEST_NAME, text.data, text.len, 0600, err);
 	ec_buf_free(&text);
 	return rc;
 }

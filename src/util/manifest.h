@@ -55,12 +55,13 @@ int ec_manifest_header(ec_manifest *m, const char *fmt, ...) EC_PRINTF(2, 3) EC_
 typedef bool (*ec_manifest_skip_fn)(void *ctx, const char *rel, bool is_dir);
 
 /* Copies every regular file and directory under src into dst (which must not hold them yet),
- * recording each file as prefix/rel when m is not NULL. skip may be NULL. */
+ * recording each file as prefix/rel when m is not NULL. skip may be NULL. Ends with a syncfs of
+ * dst's file system: one sync for all the files, not one each. */
 int ec_manifest_copy_tree(ec_manifest *m, const ec_dir *src, const ec_dir *dst, const char *prefix,
                           ec_manifest_skip_fn skip, void *ctx, ec_err *err) EC_MUST_USE;
 
 /* Records a file already in place (name in d, e.g. a database copied by its own means) as rel:
- * sets its mode to 0600, fsyncs it and hashes it. */
+ * sets its mode to 0600 and hashes it (ec_manifest_write syncs every file before it writes). */
 int ec_manifest_add(ec_manifest *m, const ec_dir *d, const char *name, const char *rel, ec_err *err) EC_MUST_USE;
 
 /* Writes MANIFEST into d, atomically: the last step of a backup. */

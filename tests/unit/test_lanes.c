@@ -59,6 +59,7 @@ static void lanes_and_marks(void **state)
 	assert_int_equal(marks(g1, LANES_MARK_SWITCH), 1);
 	assert_int_equal(g1->n_spans, 2); /* rollover CA before its start, then active */
 	assert_int_equal(marks(g0, LANES_MARK_503), 1); /* the generation active at the time */
+	assert_int_equal(v->n_spans, 4); /* three certificates, and the shadow one held before its start */
 	assert_int_equal(marks(v, LANES_MARK_ENROLL), 1);
 	assert_int_equal(marks(v, LANES_MARK_RENEW), 1);
 	assert_int_equal(marks(v, LANES_MARK_SHADOW_READY), 1);
