@@ -66,8 +66,8 @@ static void usage(FILE *f)
 	        "                        it and every directory and link above it must belong to\n"
 	        "                        root or to this user and be closed to writes by others\n"
 	        "  -f, --foreground      stay in the foreground and log to standard error\n"
-	        "                        (otherwise detach and log to DIR/evercertd.log, reopened\n"
-	        "                        on SIGHUP)\n"
+	        "                        (otherwise detach and log to DIR/evercertd.log); `logging`\n"
+	        "                        lines in FILE choose other destinations and levels\n"
 	        "      --check           parse the configuration, report errors and exit\n"
 	        "  -h, --help            this help\n"
 	        "  -V, --version         print the version\n"
@@ -75,6 +75,9 @@ static void usage(FILE *f)
 	        "Trustpoints make each HTTP exchange with their CA through the evercert-http\n"
 	        "program, looked for beside evercertd, then in " EVERCERT_HELPER_RELDIR "\n"
 	        "relative to it (or named by EVERCERT_HTTP_HELPER).\n"
+	        "\n"
+	        "SIGHUP (or `evercert reload`) reopens the log file and reads FILE again: what can\n"
+	        "change while running applies, or nothing does and the log says why.\n"
 	        "\n"
 	        "Operate the running daemon with `evercert --state-dir DIR <command>`.\n");
 }
