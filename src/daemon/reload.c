@@ -43,7 +43,6 @@ static bool any_claimed(const daemon_ctx *d)
  * outside a task when something is busy (there is no waiting there without stopping the loop). */
 static int quiesce(daemon_ctx *d, const cfg_diff *diff)
 {
-	d->reloading = true;
 	for (size_t k = 0; k < diff->n_tp_removed; k++)
 		daemon_cancel_trustpoint(d, diff->tp_removed[k]);
 	for (;;) {
@@ -54,6 +53,20 @@ static int quiesce(daemon_ctx *d, const cfg_diff *diff)
 		if (!ec_task_running_here() || ec_wait_ms(RELOAD_RECHECK_MS) != 0)
 			return -1;
 	}
+}
+
+/* One reload at a time (SIGHUP and `evercert reload` may cross): a second one waits, and then
+ * compares the file with what the first left in force, not with what the first was replacing.
+ * Sets d->reloading, which daemon_reload clears at its end. */
+static int one_at_a_time(daemon_ctx *d, ec_buf *out)
+{
+	while (d->reloading)
+		if (!ec_task_running_here() || ec_wait_ms(RELOAD_RECHECK_MS) != 0) {
+			say(d, out, EC_LOG_ERROR, "another reload is under way: nothing applied; try again");
+			return -1;
+		}
+	d->reloading = true;
+	return 0;
 }
 
 /* Takes trustpoint i out of the list (under tps_lock, which HTTP threads take to read it) and
@@ -138,6 +151,8 @@ int daemon_reload(daemon_ctx *d, const char *why, ec_buf *out)
 	cfg_diff *diff = NULL;
 	ec_err err;
 	int rc = -1;
+	if (one_at_a_time(d, out) != 0)
+		return -1;
 	/* The reopening first: every line of this reload goes to the new file. */
 	dlog_reopen(d);
 	dlog_at(d, EC_LOG_NOTICE, "reload (%s): reading %s", why, d->config_path);
