@@ -9,9 +9,9 @@
  *   config/evercert.conf  the configuration the daemon runs
  * The operator socket, the lock and the log are not state and are not copied.
  *
- * Consistency: the command waits until no server's or trustpoint's timers run, then copies in
- * one go without giving the loop a turn, so no key, generation or trustpoint record changes
- * under it. Requests keep arriving on the HTTP threads meanwhile; each database is copied as of
+ * Consistency: the command waits until no server's or trustpoint's timers run and no other
+ * command works on a trustpoint, then copies in one go without giving the loop a turn, so no
+ * key, generation or trustpoint record changes under it. Requests keep arriving on the HTTP threads meanwhile; each database is copied as of
  * one instant by the store, and a certificate file written after that instant may be in the
  * copy without its row, never the reverse of a row without its key.
  */
@@ -24,8 +24,10 @@
 #include <sys/stat.h>
 
 #include "util/manifest.h"
+#include "util/task.h"
 
 #define BACKUP_CONFIG_MAX (4 * 1024 * 1024)
+#define BACKUP_RECHECK_MS 50
 
 /* What the state copy leaves out: the daemon's own runtime files, an atomic write under way,
  * and the CA directories, which ca_backup copies with their databases. */
@@ -125,6 +127,24 @@ static int copy_all(daemon_ctx *d, const ec_dir *dst, ec_manifest *m, ec_buf *ou
 	return rc;
 }
 
+/* Until no server's or trustpoint's timers run and no other operator command works on a
+ * trustpoint (an enrollment between its new key and its record), re-checked after each wait:
+ * what runs when this returns is this command alone, as it never gives up its turn. */
+static int wait_quiet(daemon_ctx *d)
+{
+	for (;;) {
+		if (daemon_wait_trustpoints_idle(d) != 0)
+			return -1;
+		bool claimed = false;
+		for (size_t i = 0; i < d->n_tps; i++)
+			claimed = claimed || d->tp_claimed[i];
+		if (!claimed)
+			return 0;
+		if (ec_wait_ms(BACKUP_RECHECK_MS) != 0)
+			return -1;
+	}
+}
+
 int daemon_backup(daemon_ctx *d, const char *path, ec_buf *out, ec_err *err)
 {
 	ec_dir dst = {.fd = -1};
@@ -132,7 +152,7 @@ int daemon_backup(daemon_ctx *d, const char *path, ec_buf *out, ec_err *err)
 		ec_dir_close(&dst);
 		return -1;
 	}
-	if (daemon_wait_trustpoints_idle(d) != 0) {
+	if (wait_quiet(d) != 0) {
 		ec_dir_close(&dst);
 		return ec_err_set(err, "backup: the daemon is stopping");
 	}
