@@ -34,7 +34,7 @@ pass "DESTDIR install: programs, man pages, unit, sysusers, configuration, compl
 # The unit as installed, its ExecStart pointed at the staged program (verify runs it through
 # access(2)) and its Documentation= pages found in the staged tree.
 unit=$root$prefix/lib/systemd/system/evercertd.service
-for line in Type=notify User=evercert StateDirectory=evercert StateDirectoryMode=0700 \
+for line in Type=notify User=evercert StateDirectory=evercert StateDirectoryMode=0700 LogsDirectory=evercert \
   'ExecReload=/bin/kill -HUP $MAINPID' NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes \
   ProtectHome=yes SystemCallFilter=@system-service \
   "ExecStart=$prefix/sbin/evercertd --config $etc/evercert/evercert.conf --state-dir /var/lib/evercert --foreground"; do
@@ -49,17 +49,25 @@ pass "evercertd.service: Type=notify, evercert user, state directory 0700, harde
 enroll_from_installed "$root$prefix/sbin"
 pass "the installed evercertd runs a CA, and a trustpoint enrolls through the installed evercert-http"
 
-# Every command of the operator protocol (src/daemon/commands.c) and of the CLI alone.
+# Every form of the operator's grammar (src/daemon/cmd_grammar.c) has its line in evercert --help
+# (its keywords in order, placeholders and alternatives between them), and so has each command
+# the CLI runs alone.
 help=$("$root$prefix/sbin/evercert" --help)
-for command in "show crypto pki server" "show crypto pki certificates" "show crypto pki timers" \
-  "show crypto pki trustpoints [status]" "show crypto key mypubkey rsa" "show clock" \
-  "show ip http server status" "server NAME info requests" "server NAME grant all|ID" \
-  "server NAME reject all|ID" "server NAME revoke SERIAL" "server NAME unrevoke SERIAL" \
-  "server NAME password generate [MINUTES]" "server NAME rollover" "server NAME rollover cancel" \
-  "server NAME shutdown | no shutdown" "authenticate TP" "enroll TP" "crypto pki crl request TP" \
-  "clock advance DURATION" "clock advance-to TIME" "ping" "check --config FILE" "forecast --config FILE"; do
-  assert_contains "$help" "$command" "evercert --help"
-done
+missing=$(python3 - "$SRC/src/daemon/cmd_grammar.c" "$help" <<'PY'
+import re, sys
+source, help_text = open(sys.argv[1]).read(), sys.argv[2]
+table = source[source.index("FORMS[]"):]
+table = table[:table.index("};")]
+forms = re.findall(r'"([^"]+)"', table) + ["check --config", "forecast --config", "restore BACKUP"]
+for form in forms:
+    words = [w for w in form.split() if w != "SERVER" and not w.isupper()]
+    between = r"[ \t\[\]|A-Z.]*(?:\n +)?"
+    if not re.search(between.join(re.escape(w) for w in words), help_text):
+        print(form)
+PY
+)
+[ -z "$missing" ] || { printf '%s\n' "$help"; fail "evercert --help lacks: $missing"; }
+assert_contains "$help" "show crypto pki trustpoints [status]" "evercert --help"
 help=$("$root$prefix/sbin/evercertd" --help)
 for option in --config --state-dir --foreground --check --help --version; do
   assert_contains "$help" "$option" "evercertd --help"
@@ -94,6 +102,8 @@ assert_eq "$(complete_words evercert --state-dir /var/lib/evercert --json authen
 assert_eq "$(complete_words evercert show crypto pki '')" "certificates server timers trustpoints " \
   "completion of show crypto pki"
 assert_eq "$(complete_words evercert server ROOTCA gr)" "grant " "completion of server NAME gr"
+assert_eq "$(complete_words evercert show '')" "clock crypto ip timeline " "completion of show"
+assert_contains "$(complete_words evercert '')" "reload " "completion of the first word"
 unset EVERCERT_CONFIG
 pass "bash completion: command words, and the servers and trustpoints of the configuration"
 
