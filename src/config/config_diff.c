@@ -243,9 +243,11 @@ static void global_diff(cfg_diff *d, const cfg_config *a, const cfg_config *b)
 		add(d, false, "ip http max-connections: %d -> %d", a->http_max_connections, b->http_max_connections);
 		d->http_limits_changed = true;
 	}
+	/* The display zone is read wherever a time is shown: it is set once, at start. */
 	if (a->calendar_valid != b->calendar_valid || a->clock_simulated != b->clock_simulated ||
-	    a->clock_simulate_start != b->clock_simulate_start || a->clock_simulate_rate != b->clock_simulate_rate)
-		add(d, true, "clock: the daemon's clock cannot change while it runs");
+	    a->clock_simulate_start != b->clock_simulate_start || a->clock_simulate_rate != b->clock_simulate_rate ||
+	    strcmp(a->timezone_name, b->timezone_name) != 0 || a->timezone_offset_minutes != b->timezone_offset_minutes)
+		add(d, true, "clock: the daemon's clock and time zone cannot change while it runs");
 	if (strcmp(a->hostname, b->hostname) != 0)
 		add(d, true, "hostname cannot change while the daemon runs (the trustpoints' names derive from it)");
 }

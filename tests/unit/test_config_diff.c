@@ -99,13 +99,15 @@ static void key_size_issuer_and_database_are_refused(void **state)
 	free(d);
 }
 
-static void servers_added_or_removed_and_listener_are_refused(void **state)
+static void servers_added_or_removed_listener_and_clock_are_refused(void **state)
 {
 	cfg_diff *d = new_diff();
-	diff_of("hostname ca\nip http server 8081\ncrypto pki server SUB\n  issuer-name CN=Sub\n"
+	diff_of("hostname ca\nip http server 8081\nclock timezone CET 1\n"
+	        "crypto pki server SUB\n  issuer-name CN=Sub\n"
 	        "crypto pki trustpoint A\n  enrollment url http://127.0.0.1:8080\n"
 	        "crypto pki trustpoint B\n  enrollment url http://127.0.0.1:8080\n", d);
-	assert_int_equal(d->n_refused, 3);
+	assert_int_equal(d->n_refused, 4);
+	assert_true(has_change(d, true, "clock: the daemon's clock and time zone"));
 	assert_true(has_change(d, true, "certificate server ROOTCA removed"));
 	assert_true(has_change(d, true, "certificate server SUB added"));
 	assert_true(has_change(d, true, "listener's address"));
@@ -198,7 +200,7 @@ int main(void)
 		cmocka_unit_test(same_configuration),
 		cmocka_unit_test(grant_and_crl_lifetime_apply_live),
 		cmocka_unit_test(key_size_issuer_and_database_are_refused),
-		cmocka_unit_test(servers_added_or_removed_and_listener_are_refused),
+		cmocka_unit_test(servers_added_or_removed_listener_and_clock_are_refused),
 		cmocka_unit_test(trustpoints_added_removed_changed),
 		cmocka_unit_test(grant_trustpoint_changes_revocation_in_force),
 		cmocka_unit_test(logging_and_http_limits_apply_live),
