@@ -202,6 +202,10 @@ typedef struct ca_metrics {
 	ec_time cert_expire;            /* the active CA certificate's end */
 	int64_t pending;                /* requests waiting for the operator */
 	uint64_t enrollments[CA_OUTCOME_COUNT];
+	/* What the store made the disk do since it opened (store_get_stats); not counted on a
+	 * store whose server syncs (PostgreSQL). */
+	bool store_counted;
+	uint64_t store_commits, store_fdatasyncs, store_wal_bytes;
 	size_t n_gens;
 	ca_metrics_gen gens[CA_METRICS_GENS];
 } ca_metrics;

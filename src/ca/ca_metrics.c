@@ -41,6 +41,12 @@ int ca_metrics_read(ca_engine *ca, ca_metrics *out, ec_err *err)
 		m->not_after = g->not_after;
 	}
 	pthread_rwlock_unlock(&ca->lock);
+	store_stats st;
+	store_get_stats(ca->store, &st);
+	out->store_counted = st.counted;
+	out->store_commits = st.commits;
+	out->store_fdatasyncs = st.fdatasyncs;
+	out->store_wal_bytes = st.wal_bytes;
 	/* Outside the lock: a slow shared store never holds up the engine's writers. */
 	return store_request_count(ca->store, STORE_REQ_PENDING, &out->pending, err);
 }

@@ -214,6 +214,28 @@ static int ca_enrollments(ec_buf *out, const ca_view *v, size_t n)
 	return rc;
 }
 
+/* The store's work on the disk, where the backend counts it (SQLite). */
+static int ca_store(ec_buf *out, const ca_view *v, size_t n)
+{
+	static const struct { const char *name, *help; } f[] = {
+		{"evercert_store_commits_total", "Transactions the server's store committed since the start."},
+		{"evercert_store_fdatasyncs_total", "Syncs of the store's files to the disk (fdatasync or fsync) since "
+		 "the start; fewer than commits when group commit gathers concurrent issuances."},
+		{"evercert_store_wal_bytes_total", "Bytes the store wrote to its write-ahead log since the start."},
+	};
+	int rc = 0;
+	for (size_t k = 0; k < sizeof(f) / sizeof(f[0]) && rc == 0; k++) {
+		rc = family(out, f[k].name, "counter", f[k].help);
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			const char *labels[] = {"server", v[i].name, NULL};
+			const uint64_t values[] = {v[i].m.store_commits, v[i].m.store_fdatasyncs, v[i].m.store_wal_bytes};
+			if (v[i].m.store_counted)
+				rc = sample_int(out, f[k].name, labels, (long long)values[k]);
+		}
+	}
+	return rc;
+}
+
 static int histogram(ec_buf *out, daemon_metrics *m)
 {
 	static const char name[] = "evercert_scep_request_duration_seconds";
@@ -326,7 +348,8 @@ static int render(daemon_metrics *m, ec_buf *out)
 	ec_time now = m->now;
 	pthread_mutex_unlock(&m->lock);
 	int rc = daemon_info(out, m->d, now) || ca_generations(out, cas, n_cas) || ca_scalars(out, cas, n_cas) ||
-	         ca_events(out, cas, n_cas) || ca_enrollments(out, cas, n_cas) || histogram(out, m) ||
+	         ca_events(out, cas, n_cas) || ca_enrollments(out, cas, n_cas) || ca_store(out, cas, n_cas) ||
+	         histogram(out, m) ||
 	         trustpoints(out, tps, n_tps);
 	free(cas);
 	free(tps);

@@ -67,7 +67,10 @@ pkiops=$(value evercert_scep_request_duration_seconds_count 'operation="PKIOpera
 [ "$pkiops" -ge 2 ] || fail "PKIOperations counted: $pkiops"
 assert_eq "$(value evercert_scep_request_duration_seconds_bucket 'operation="PKIOperation",le="+Inf"')" "$pkiops" \
   "the +Inf bucket holds every PKIOperation"
-pass "values read back: TP's and the CA's notAfter, next CA event, queue, outcomes, latency, renewal"
+commits=$(value evercert_store_commits_total 'server="ROOTCA"')
+syncs=$(value evercert_store_fdatasyncs_total 'server="ROOTCA"')
+[ "$commits" -ge 1 ] && [ "$syncs" -ge 1 ] || fail "the store's commits ($commits) and syncs ($syncs)"
+pass "values read back: TP's and the CA's notAfter, next CA event, queue, outcomes, latency, renewal, store"
 
 # BAD's CA does not answer: each attempt (every minute, doubling) adds a failure.
 before=$(value evercert_trustpoint_consecutive_failures 'trustpoint="BAD"')
