@@ -8,9 +8,9 @@
  * shutdown, `ip http max-connections`, and the `logging` lines. Refused: what the running
  * certificate servers, their store or the listener were built from (a server added or removed,
  * issuer-name, key size, database lines, mode, lifetime ca-certificate and auto-rollover, which
- * shape CA generations already planned), the listener's address and port, the clock lines and the
- * hostname. A reload with any refused change applies nothing: the daemon goes on with the whole
- * of its running configuration, never half of each.
+ * shape CA generations already planned), the listeners' addresses and ports (SCEP and metrics), the
+ * clock lines (time zone included) and the hostname. A reload with any refused change applies
+ * nothing: the daemon goes on with the whole of its running configuration, never half of each.
  *
  * Servers and trustpoints are matched by name; where a block starts in the file does not count.
  *
