@@ -217,10 +217,13 @@ static int html_table(const lanes_timeline *t, ec_buf *out)
 	for (size_t i = 0; i < t->n_lanes; i++) {
 		const lanes_lane *l = &t->lanes[i];
 		int n[LANES_MARK_KINDS] = {0};
+		size_t certs = 0; /* the spans of validity, not the time a successor waited for its start */
+		for (size_t j = 0; j < l->n_spans; j++)
+			certs += l->spans[j].kind == LANES_SPAN_CA || l->spans[j].kind == LANES_SPAN_CERT;
 		for (size_t j = 0; j < l->n_marks; j++)
 			n[l->marks[j].kind] += l->marks[j].count;
 		if (ec_buf_printf(out, "<tr><td>") != 0 || picture_html_escape(out, l->name) != 0 ||
-		    ec_buf_printf(out, "</td><td>%zu</td>", l->n_spans) != 0)
+		    ec_buf_printf(out, "</td><td>%zu</td>", certs) != 0)
 			return -1;
 		for (int k = 0; k < LANES_MARK_KINDS; k++)
 			if (ec_buf_printf(out, "<td>%d</td>", n[k]) != 0)
