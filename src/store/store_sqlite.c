@@ -6,7 +6,9 @@
  * is prepared once at open and reset after each use: no read transaction is left open between
  * calls (an open one would stall WAL checkpoints). A change is one transaction (BEGIN IMMEDIATE ..
  * COMMIT, or a single autocommit statement); with journal_mode=WAL and synchronous=FULL the WAL
- * is fsynced at commit, so a 0 return means the change is on disk.
+ * is fsynced at commit, so a 0 return means the change is on disk. Grants are the exception in
+ * how, not in what: their group commits without a sync and syncs the WAL itself once the lock
+ * is released, before any of them returns (store_sqlite_group.c).
  *
  * Iterations (the _each calls) read pages of STORE_PAGE rows keyed by the last row seen and call
  * the callback with the lock released, so a callback may call the store (for example to change
