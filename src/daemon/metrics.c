@@ -407,7 +407,9 @@ int daemon_metrics_open(daemon_ctx *d, ec_err *err)
 	if (daemon_http_start(&o, metrics_handle, m, &m->http, err) != 0)
 		return ec_err_wrap(err, "%s: `ip http metrics %s %d`", d->config_path, d->cfg->metrics_bind,
 		                   d->cfg->metrics_port);
-	dlog(d, "metrics at http://%s:%d%s", d->cfg->metrics_bind, http_server_port(m->http), METRICS_PATH);
+	bool v6 = strchr(d->cfg->metrics_bind, ':') != NULL;
+	dlog(d, "metrics at http://%s%s%s:%d%s", v6 ? "[" : "", d->cfg->metrics_bind, v6 ? "]" : "",
+	     http_server_port(m->http), METRICS_PATH);
 	return 0;
 }
 
