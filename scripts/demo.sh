@@ -12,7 +12,18 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 export EVERCERTD="$root/$build/evercertd" EVERCERT="$root/$build/evercert"
 work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-demo.XXXXXX")
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+# At exit every daemon goes, lap-1's second life too: it was started by the Python part, so its pid
+# is only in its lock file.
+stop_all() {
+  for lock in "$work"/*/evercertd.lock; do
+    p=$(cat "$lock" 2>/dev/null) || continue
+    grep -qa evercertd "/proc/$p/cmdline" 2>/dev/null && pids+=("$p")
+  done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; done
+  rm -rf "$work"
+}
+trap stop_all EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 start=2015-10-09T13:14:16Z
 
