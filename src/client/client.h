@@ -56,6 +56,10 @@ typedef struct client_env {
 	const char *hostname;            /* for the default subject CN=<hostname> (copied) */
 	void (*log)(void *ctx, const char *line);
 	void *log_ctx;
+	/* Optional: the daemon's clock, read when a reply arrives. The `now` a timer fired at may be
+	 * seconds old by then (a slow CA, several exchanges), too old to judge the CA's clock by. */
+	ec_time (*now)(void *ctx);
+	void *now_ctx;
 } client_env;
 
 /* Loads (or creates) the trustpoint's state; a trustpoint with auto-enroll, a URL and a

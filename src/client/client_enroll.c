@@ -340,8 +340,11 @@ static void on_success(tp_runtime *tp, scep_msg *m, const exchange *x, ec_time n
 	ec_time at = x->shadow ? pki_cert_not_before(x->recipient) : now;
 	ec_time nb = pki_cert_not_before(cert);
 	if (!x->shadow && nb > now && nb - now <= CLIENT_SKEW_TOLERANCE) {
-		client_log(tp, "the certificate starts %lld s in our future: the CA's clock is ahead",
-		           (long long)((nb - now + 999) / 1000));
+		/* Issued after our `now` but not after the reply came: no clock is ahead. */
+		ec_time replied = tp->env.now != NULL ? tp->env.now(tp->env.now_ctx) : now;
+		if (nb > replied)
+			client_log(tp, "the certificate starts %lld s in our future: the CA's clock is ahead",
+			           (long long)((nb - replied + 999) / 1000));
 		at = nb;
 	}
 	STACK_OF(X509) *trusted = sk_X509_new_null();

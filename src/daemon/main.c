@@ -194,6 +194,12 @@ static int open_servers(daemon_ctx *d, ec_err *err)
 	return 0;
 }
 
+static ec_time daemon_now(void *ctx)
+{
+	daemon_ctx *d = ctx;
+	return ec_clock_now(d->clock);
+}
+
 int daemon_open_trustpoint(daemon_ctx *d, const cfg_config *cfg, size_t i, tp_runtime **out, ec_err *err)
 {
 	char host[256] = "";
@@ -202,7 +208,7 @@ int daemon_open_trustpoint(daemon_ctx *d, const cfg_config *cfg, size_t i, tp_ru
 	else if (gethostname(host, sizeof(host) - 1) != 0)
 		snprintf(host, sizeof(host), "evercert");
 	client_env env = {.state_dir = d->state.path, .state = &d->state, .hostname = host, .log = dlog_line,
-	                  .log_ctx = d};
+	                  .log_ctx = d, .now = daemon_now, .now_ctx = d};
 	/* The check in force, the default depending on the servers' grant lines. */
 	cfg_trustpoint tp = cfg->trustpoints[i];
 	tp.revocation_check = cfg_trustpoint_revocation(cfg, &tp);

@@ -49,6 +49,7 @@ assert_contains "$(cat "$WORK/err")" "is an operator command, not configuration:
 pass "a mistyped keyword gets a suggestion; an exec command in the file names the operator command"
 
 start_ca ca "clock timezone CET 1
+clock calendar-valid
 crypto pki server ROOTCA
   grant auto
   lifetime ca-certificate 730"
@@ -65,3 +66,16 @@ assert_contains "$(cli ca show crypto k my rsa)" "ROOTCA"
 if out=$(cli ca show crypto pki t 2>&1); then fail "an ambiguous abbreviation was run: $out"; fi
 assert_contains "$out" '% Ambiguous command: "show crypto pki t"'
 pass "every word may be abbreviated where unique; an ambiguous one gets the router's message"
+
+# One host, one clock: a certificate issued while the trustpoint made its key and exchanged is no
+# sign of a CA clock ahead of ours.
+start_daemon cl "clock calendar-valid
+crypto pki trustpoint ROOT
+  enrollment url http://127.0.0.1:$port
+  fingerprint $fp
+  subject-name CN=spoke,O=Evercert
+  auto-enroll 80
+  output certificate $WORK/cl.pem"
+wait_for 60 test -s "$WORK/cl.pem"
+if grep -q "in our future" "$WORK/cl.log"; then cat "$WORK/cl.log" >&2; fail "a CA on our own clock was said to be ahead"; fi
+pass "a trustpoint enrolled from a CA on the same clock reports no clock skew"
