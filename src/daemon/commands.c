@@ -478,7 +478,8 @@ bool command_read_only(int argc, char **argv)
 	for (int i = 0; i < argc && c.n < CMD_WORDS_MAX; i++)
 		if (argv[i][0] != '-')
 			c.w[c.n++] = argv[i];
-	if (c.n == 0)
+	ec_err err;
+	if (c.n == 0 || cmd_expand((const char **)c.w, (size_t)c.n, &err) != 0)
 		return false;
 	if (kw(c.w[0], "show", 2) || kw(c.w[0], "ping", 4))
 		return true;
