@@ -69,7 +69,7 @@ end0 = cert_dates(f"{work}/ca/ROOTCA/ROOTCA.pem")[1]
 # Both away clients stop after the successor exists (end0 - 90 days) but before their SHADOW.
 fleet.run_until(end0 - 80 * DAY, check)
 for d in (away1, away2):
-    st = d.json("show", "crypto", "pki", "trustpoints", "status")
+    st = d.trustpoint_status()
     if st["renewal"] != "SHADOW":
         sys.exit(f"FAIL: {d.name} should have a SHADOW renewal ahead: {st}")
     leave(d)

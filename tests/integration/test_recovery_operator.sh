@@ -65,7 +65,7 @@ def valid(at):
 def grant_and_poll(when):
     """The operator grants what is pending; one poll period later the client holds it."""
     wait_for(f"{when}: the request is not pending",
-             lambda: c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] == "polling")
+             lambda: c1.trustpoint_status()["phase"] == "polling")
     ca.call("crypto", "pki", "server", "ROOTCA", "grant", "all")
     now = fleet.now()
     fleet.run_until(now + POLL)
@@ -114,7 +114,7 @@ fleet = Fleet([fake, c1])
 t = fleet.now()
 # Past the client's renewal time (80% of 30 days): its first request to the impostor.
 fleet.run_until(t + 25 * DAY)
-st = c1.json("show", "crypto", "pki", "trustpoints", "status")
+st = c1.trustpoint_status()
 if st["phase"] != "reauthenticate":
     sys.exit(f"FAIL: the client is not waiting for re-authentication: {st}\n{c1.log()[-3000:]}")
 if "Issuing CA authenticated ... No: re-authenticate needed" not in c1.call("show", "crypto", "pki", "trustpoints", "status"):
@@ -155,14 +155,14 @@ c1 = Daemon(cli, "c1", f"{work}/c1", f"{work}/c1.log")
 now = Fleet([fake]).now()
 stop(c1)
 start(c1, f"{work}/c1.conf", now)
-if c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] != "reauthenticate":
+if c1.trustpoint_status()["phase"] != "reauthenticate":
     sys.exit("FAIL: a restart left the re-authenticate needed state by itself")
 c1.call("crypto", "pki", "authenticate", "ROOT")
 deadline = time.time() + 30
 while time.time() < deadline and not verify_at(f"{work}/out/c1/cert.pem", f"{work}/out/c1/ca.pem", now)[0]:
     time.sleep(0.1)
 ok, msg = verify_at(f"{work}/out/c1/cert.pem", f"{work}/out/c1/ca.pem", now)
-if not ok or c1.json("show", "crypto", "pki", "trustpoints", "status")["phase"] != "idle":
+if not ok or c1.trustpoint_status()["phase"] != "idle":
     sys.exit(f"FAIL: after crypto pki authenticate the client did not enroll with the new CA: {msg}\n"
              + c1.log()[-3000:])
 print("ok - crypto pki authenticate with the new fingerprint: the client enrolls with that CA at once")
@@ -215,7 +215,7 @@ def valid(d, at):
     return verify_at(f"{work}/out/{d.name}/cert.pem", f"{work}/out/{d.name}/ca.pem", at)
 
 def phase(d):
-    return d.json("show", "crypto", "pki", "trustpoints", "status")["phase"]
+    return d.trustpoint_status()["phase"]
 
 def within_one_poll(d, now, what):
     fleet.run_until(now + POLL)
@@ -251,7 +251,7 @@ end0 = cert_dates(f"{work}/gca/ROOTCA/ROOTCA.pem")[1]
 # Stopped after the successor exists (end0 - 90 days), before their SHADOW renewal.
 fleet.run_until(end0 - 80 * DAY)
 for d in (g1, g2):
-    st = d.json("show", "crypto", "pki", "trustpoints", "status")
+    st = d.trustpoint_status()
     if st["renewal"] != "SHADOW" or cert_dates(f"{work}/out/{d.name}/cert.pem")[1] != end0:
         sys.exit(f"FAIL: {d.name} should hold a certificate that ends with its CA, SHADOW ahead: {st}")
     stop(d)

@@ -49,6 +49,12 @@ class Daemon:
     def clock(self):
         return self.json("show", "clock")
 
+    def trustpoint_status(self):
+        """The status of the daemon's one trustpoint (show crypto pki trustpoints status)."""
+        tps = self.json("show", "crypto", "pki", "trustpoints", "status")["trustpoints"]
+        assert len(tps) == 1, tps
+        return tps[0]
+
     def next_timer(self):
         n = self.clock()["next_timer_ms"]
         return None if n < 0 else n

@@ -27,6 +27,7 @@ import time
 
 from op_probe import iso_ms
 
+LOG_TAG = re.compile(r"^(audit|error|warning|notice|info|debug): ")
 LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) evercertd: (.*)$")
 
 
@@ -42,8 +43,11 @@ def log_events(path, pattern):
     with open(path, errors="replace") as f:
         for line in f:
             m = LOG_TIME.match(line.rstrip("\n"))
-            if m and rx.search(m.group(2)):
-                out.append((iso_ms(m.group(1)), rx.search(m.group(2))))
+            # The daemon tags decisions and problems ("audit: CA ...", "warning: ..."): the
+            # message is what follows the tag.
+            message = LOG_TAG.sub("", m.group(2)) if m else ""
+            if m and rx.search(message):
+                out.append((iso_ms(m.group(1)), rx.search(message)))
     return out
 
 
