@@ -119,10 +119,16 @@ static int archive_generation(ca_engine *ca, const ca_gen *g, ec_err *err)
 	if (rc != 0)
 		return ec_err_set(err, "archive path too long");
 	char label[CFG_NAME_MAX + 2];
-	snprintf(label, sizeof(label), "%s%s", ca->cfg.name, g->role == STORE_CA_ROLLOVER ? "#" : "");
-	if (pem)
-		return pki_export_pem_at(&ca->dir, path, g->key, g->cert, ca->key_password, err);
-	return pki_export_pkcs12_at(&ca->dir, path, label, g->key, g->cert, ca->key_password, err);
+	bool shadow = g->role == STORE_CA_ROLLOVER;
+	snprintf(label, sizeof(label), "%s%s", ca->cfg.name, shadow ? "#" : "");
+	/* The router's lines, so that an operator sees where the shadow CA's archive went. */
+	if (shadow)
+		ca_audit(ca, "exporting shadow CA key and cert");
+	rc = pem ? pki_export_pem_at(&ca->dir, path, g->key, g->cert, ca->key_password, err)
+	         : pki_export_pkcs12_at(&ca->dir, path, label, g->key, g->cert, ca->key_password, err);
+	if (shadow && rc == 0)
+		ca_audit(ca, "file opened: %s/%s", ca->dir.path, path);
+	return rc;
 }
 
 /* Writes NAME.pem, the active CA certificate in PEM, for people and scripts. */

@@ -48,6 +48,9 @@ code=$(curl -s -o "$WORK/next.p7" -w '%{http_code}' "http://127.0.0.1:$port/cgi-
 assert_eq "$code" 200 "GetNextCACert after rollover"
 openssl pkcs7 -inform DER -in "$WORK/next.p7" -print_certs -noout >/dev/null || fail "GetNextCACert is not PKCS#7"
 [ -f "$WORK/ca/ROOTCA/ROOTCA_00001.p12" ] || fail "rollover archive missing"
+# The router's lines at shadow generation, with where the archive went.
+wait_for_text "$WORK/ca.log" "CA ROOTCA: exporting shadow CA key and cert"
+wait_for_text "$WORK/ca.log" "CA ROOTCA: file opened: $WORK/ca/ROOTCA/ROOTCA_00001.p12"
 pass "rollover created by the timer; GetNextCACert and the archive are there"
 
 # The socket is the daemon user's only.
