@@ -2,6 +2,7 @@
 #include "daemon/cmd_grammar.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,8 +50,8 @@ typedef struct form {
 	size_t n;
 } form;
 
-/* The forms split into words, SERVER written out both ways. Static text, built on each call:
- * a few hundred string operations against a command's round trip. */
+/* The forms split into words, SERVER written out both ways. Built once: the keywords put in a
+ * command's words point into it for as long as the program runs. */
 typedef struct grammar {
 	char text[FORMS_MAX][96];
 	form f[FORMS_MAX];
@@ -69,8 +70,12 @@ static void add_form(grammar *g, const char *prefix, const char *rest)
 	g->n++;
 }
 
-static void grammar_build(grammar *g)
+static grammar the_grammar;
+static pthread_once_t the_grammar_once = PTHREAD_ONCE_INIT;
+
+static void grammar_build(void)
 {
+	grammar *g = &the_grammar;
 	g->n = 0;
 	for (size_t i = 0; i < sizeof(FORMS) / sizeof(FORMS[0]); i++) {
 		if (strncmp(FORMS[i], "SERVER ", 7) == 0) {
@@ -136,27 +141,27 @@ static int ambiguous_line(const char *const *typed, size_t n, ec_err *err)
 
 int cmd_expand(const char **words, size_t n, ec_err *err)
 {
-	grammar g;
 	bool live[FORMS_MAX];
 	const char *typed[FORM_WORDS_MAX * 4];
 	if (n > sizeof(typed) / sizeof(typed[0]))
 		return 0; /* longer than any command: the handlers judge it */
 	memcpy(typed, words, n * sizeof(words[0]));
-	grammar_build(&g);
-	for (size_t k = 0; k < g.n; k++)
+	pthread_once(&the_grammar_once, grammar_build);
+	const grammar *g = &the_grammar;
+	for (size_t k = 0; k < g->n; k++)
 		live[k] = true;
 	size_t place = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (words[i][0] == '-')
 			continue;
 		bool ambiguous = false;
-		const char *keyword = match(&g, live, place++, words[i], &ambiguous);
+		const char *keyword = match(g, live, place++, words[i], &ambiguous);
 		if (ambiguous)
 			return ambiguous_line(typed, n, err);
 		if (keyword != NULL)
 			words[i] = keyword;
 		bool any = false;
-		for (size_t k = 0; k < g.n; k++)
+		for (size_t k = 0; k < g->n; k++)
 			any = any || live[k];
 		if (!any)
 			return 0; /* a line the grammar does not know: the handlers judge it */

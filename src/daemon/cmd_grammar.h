@@ -8,7 +8,8 @@
  * for an argument, which is never expanded. A line the grammar does not know is left as it is,
  * for the command handlers to judge.
  *
- * Purity and threads: pure; called by whoever runs an operator command.
+ * Purity and threads: pure but for the table of forms, built once (pthread_once) and kept for the
+ * life of the program; any thread may call it.
  */
 #ifndef EVERCERT_DAEMON_CMD_GRAMMAR_H
 #define EVERCERT_DAEMON_CMD_GRAMMAR_H

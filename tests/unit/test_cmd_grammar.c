@@ -101,6 +101,30 @@ static void unknown_lines_left_alone(void **state)
 	expands("sh crypto pki server extra words", "show crypto pki server extra words");
 }
 
+/* Writes over the stack below the caller, where a callee's locals were. */
+static __attribute__((noinline)) void clobber_stack(void)
+{
+	volatile char junk[64 * 1024];
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)0xA5;
+}
+
+/* The keywords put in the words' place live on after the call: the daemon reads them later,
+ * from other functions. */
+static void keywords_outlive_the_call(void **state)
+{
+	(void)state;
+	char a[] = "sh", b[] = "cr", c[] = "pk", d[] = "ser";
+	const char *w[] = {a, b, c, d};
+	ec_err err;
+	assert_int_equal(cmd_expand(w, 4, &err), 0);
+	clobber_stack();
+	assert_string_equal(w[0], "show");
+	assert_string_equal(w[1], "crypto");
+	assert_string_equal(w[2], "pki");
+	assert_string_equal(w[3], "server");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +132,7 @@ int main(void)
 		cmocka_unit_test(arguments_stay),
 		cmocka_unit_test(ambiguous),
 		cmocka_unit_test(unknown_lines_left_alone),
+		cmocka_unit_test(keywords_outlive_the_call),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
