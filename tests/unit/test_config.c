@@ -17,36 +17,12 @@
 #define HOUR EC_MS_PER_HOUR
 #define MINUTE EC_MS_PER_MINUTE
 
-/* Parses text that must be valid; the caller frees the result. */
-static cfg_config *parse_ok(const char *text)
-{
-	cfg_config *cfg = NULL;
-	ec_err err = {{0}};
-	if (cfg_parse((const uint8_t *)text, strlen(text), &cfg, &err) != 0)
-		fail_msg("unexpected error: %s\n--- in:\n%s", err.msg, text);
-	assert_non_null(cfg);
-	return cfg;
-}
-
-/* Parses text that must fail at line `line` with a message containing want. */
-static void parse_fails(const char *text, int line, const char *want)
-{
-	cfg_config *cfg = (cfg_config *)(uintptr_t)1;
-	ec_err err = {{0}};
-	char prefix[32];
-	snprintf(prefix, sizeof(prefix), "line %d: ", line);
-	assert_int_equal(cfg_parse((const uint8_t *)text, strlen(text), &cfg, &err), -1);
-	assert_null(cfg);
-	if (strncmp(err.msg, prefix, strlen(prefix)) != 0 || strstr(err.msg, want) == NULL)
-		fail_msg("error '%s' is not '%s...%s'\n--- in:\n%s", err.msg, prefix, want, text);
-}
-
 /* A one-server configuration: "crypto pki server CA" then the given (indented) lines. */
 static cfg_config *server_ok(const char *lines, const cfg_server **s)
 {
 	char text[8192];
 	snprintf(text, sizeof(text), "crypto pki server CA\n%s", lines);
-	cfg_config *cfg = parse_ok(text);
+	cfg_config *cfg = tu_parse_ok(text);
 	assert_int_equal(cfg->n_servers, 1);
 	*s = &cfg->servers[0];
 	return cfg;
@@ -56,14 +32,14 @@ static void server_fails(const char *lines, const char *want)
 {
 	char text[8192];
 	snprintf(text, sizeof(text), "crypto pki server CA\n%s", lines);
-	parse_fails(text, 2, want);
+	tu_parse_fails(text, 2, want);
 }
 
 static cfg_config *tp_ok(const char *lines, const cfg_trustpoint **tp)
 {
 	char text[8192];
 	snprintf(text, sizeof(text), "crypto pki trustpoint TP\n%s", lines);
-	cfg_config *cfg = parse_ok(text);
+	cfg_config *cfg = tu_parse_ok(text);
 	assert_int_equal(cfg->n_trustpoints, 1);
 	*tp = &cfg->trustpoints[0];
 	return cfg;
@@ -73,7 +49,7 @@ static void tp_fails(const char *lines, const char *want)
 {
 	char text[8192];
 	snprintf(text, sizeof(text), "crypto pki trustpoint TP\n%s", lines);
-	parse_fails(text, 2, want);
+	tu_parse_fails(text, 2, want);
 }
 
 /* ---- the SPEC examples ---- */
@@ -91,14 +67,14 @@ static const char spec_server[] = "crypto pki server ROOTCA\n"
 static void spec_server_example(void **state)
 {
 	/* As printed, the example keeps its database on an FTP server, which is refused. */
-	parse_fails(spec_server, 8, "only local paths are supported");
-	parse_fails(spec_server, 8, "ftp://10.1.1.1/DB/ROOTCA/");
+	tu_parse_fails(spec_server, 8, "only local paths are supported");
+	tu_parse_fails(spec_server, 8, "ftp://10.1.1.1/DB/ROOTCA/");
 
 	char text[1024];
 	snprintf(text, sizeof(text), "%s", spec_server);
 	char *ftp = strstr(text, "ftp://10.1.1.1/DB/ROOTCA/");
 	memcpy(ftp, "unix:/var/lib/ROOTCA/    ", strlen("ftp://10.1.1.1/DB/ROOTCA/"));
-	cfg_config *cfg = parse_ok(text);
+	cfg_config *cfg = tu_parse_ok(text);
 	assert_int_equal(cfg->n_servers, 1);
 	const cfg_server *s = cfg_find_server(cfg, "ROOTCA");
 	assert_non_null(s);
@@ -122,7 +98,7 @@ static void spec_server_example(void **state)
 
 static void spec_trustpoint_example(void **state)
 {
-	cfg_config *cfg = parse_ok("crypto pki trustpoint Root-CA\n"
+	cfg_config *cfg = tu_parse_ok("crypto pki trustpoint Root-CA\n"
 	                           "  enrollment url http://172.16.1.1:80\n"
 	                           "  serial-number\n"
 	                           "  ip-address none\n"
@@ -175,7 +151,7 @@ static void shipped_config(void **state)
 
 static void global_defaults(void **state)
 {
-	cfg_config *cfg = parse_ok("");
+	cfg_config *cfg = tu_parse_ok("");
 	assert_string_equal(cfg->hostname, "");
 	assert_false(cfg->http_server);
 	assert_int_equal(cfg->http_port, 80);
@@ -253,7 +229,7 @@ static void trustpoint_defaults(void **state)
 
 static void globals(void **state)
 {
-	cfg_config *cfg = parse_ok("hostname spoke-1.example.com\n"
+	cfg_config *cfg = tu_parse_ok("hostname spoke-1.example.com\n"
 	                           "ip http server 8080\n"
 	                           "ip http bind 127.0.0.1\n"
 	                           "clock calendar-valid\n"
@@ -276,7 +252,7 @@ static void globals(void **state)
 	assert_int_equal(cfg_key_bits(cfg, "rootca", 7), 7);
 	cfg_config_free(cfg);
 
-	cfg = parse_ok("ip http server\nip http port 8443\nip http bind ::1\n"
+	cfg = tu_parse_ok("ip http server\nip http port 8443\nip http bind ::1\n"
 	               "crypto key generate rsa label K modulus 2048\n"
 	               "crypto key generate rsa label K modulus 8192\n");
 	assert_true(cfg->http_server);
@@ -286,18 +262,18 @@ static void globals(void **state)
 	assert_int_equal(cfg_key_bits(cfg, "K", 0), 8192);
 	cfg_config_free(cfg);
 
-	cfg = parse_ok("ip http server 8080\nno ip http server\n");
+	cfg = tu_parse_ok("ip http server 8080\nno ip http server\n");
 	assert_false(cfg->http_server);
 	assert_int_equal(cfg->http_port, 8080);
 	cfg_config_free(cfg);
 
 	/* The line that set the port is kept, for the error when it is in use. */
-	cfg = parse_ok("hostname h\nip http server\nip http max-connections 4096\n");
+	cfg = tu_parse_ok("hostname h\nip http server\nip http max-connections 4096\n");
 	assert_int_equal(cfg->http_port, 80);
 	assert_int_equal(cfg->http_port_line, 2);
 	assert_int_equal(cfg->http_max_connections, 4096);
 	cfg_config_free(cfg);
-	cfg = parse_ok("ip http server\nip http bind ::1\nip http port 8443\n");
+	cfg = tu_parse_ok("ip http server\nip http bind ::1\nip http port 8443\n");
 	assert_int_equal(cfg->http_port_line, 3);
 	assert_int_equal(cfg->http_max_connections, CFG_HTTP_MAX_CONNECTIONS);
 	cfg_config_free(cfg);
@@ -305,84 +281,84 @@ static void globals(void **state)
 
 static void clock_lines(void **state)
 {
-	cfg_config *cfg = parse_ok("clock simulate start 2015-10-09T13:14:16Z rate 0\n");
+	cfg_config *cfg = tu_parse_ok("clock simulate start 2015-10-09T13:14:16Z rate 0\n");
 	assert_true(cfg->clock_simulated);
 	assert_int_equal(cfg->clock_simulate_start, INT64_C(1444396456000));
 	assert_true(cfg->clock_simulate_rate == 0.0);
 	assert_false(cfg->calendar_valid);
 	cfg_config_free(cfg);
 
-	cfg = parse_ok("clock simulate start 2015-10-09T13:14:16.250Z\n");
+	cfg = tu_parse_ok("clock simulate start 2015-10-09T13:14:16.250Z\n");
 	assert_true(cfg->clock_simulated);
 	assert_int_equal(cfg->clock_simulate_start, INT64_C(1444396456250));
 	assert_true(cfg->clock_simulate_rate == 1.0);
 	cfg_config_free(cfg);
 
-	cfg = parse_ok("CLOCK Simulate START 2015-10-09T13:14:16Z RATE 2.5\n");
+	cfg = tu_parse_ok("CLOCK Simulate START 2015-10-09T13:14:16Z RATE 2.5\n");
 	assert_true(cfg->clock_simulate_rate == 2.5);
 	cfg_config_free(cfg);
 
-	cfg = parse_ok("clock simulate start 2015-10-09T13:14:16Z rate 86400\n");
+	cfg = tu_parse_ok("clock simulate start 2015-10-09T13:14:16Z rate 86400\n");
 	assert_true(cfg->clock_simulate_rate == 86400.0);
 	cfg_config_free(cfg);
 
-	parse_fails("clock simulate start 2015-10-09\n", 1, "is not an ISO 8601 UTC time");
-	parse_fails("clock simulate start yesterday\n", 1, "'yesterday' is not an ISO 8601");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate -1\n", 1, "rate '-1' is not a decimal number");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate fast\n", 1, "is not a decimal number");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate 1.2.3\n", 1, "is not a decimal number");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate nan\n", 1, "is not a decimal number");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate inf\n", 1, "is not a decimal number");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate 1e3\n", 1, "is not a decimal number");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate .\n", 1, "is not a decimal number");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate 2000000\n", 1, "out of range");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z rate\n", 1, "malformed command");
-	parse_fails("clock simulate start 2015-10-09T13:14:16Z speed 2\n", 1, "malformed command");
-	parse_fails("clock simulate begin 2015-10-09T13:14:16Z\n", 1, "malformed command");
-	parse_fails("clock simulate\n", 1, "incomplete command");
-	parse_fails("clock calendar-valid now\n", 1, "unexpected argument 'now'");
-	parse_fails("clock set 10:00\n", 1, "unknown command 'clock set 10:00'");
+	tu_parse_fails("clock simulate start 2015-10-09\n", 1, "is not an ISO 8601 UTC time");
+	tu_parse_fails("clock simulate start yesterday\n", 1, "'yesterday' is not an ISO 8601");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate -1\n", 1, "rate '-1' is not a decimal number");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate fast\n", 1, "is not a decimal number");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate 1.2.3\n", 1, "is not a decimal number");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate nan\n", 1, "is not a decimal number");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate inf\n", 1, "is not a decimal number");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate 1e3\n", 1, "is not a decimal number");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate .\n", 1, "is not a decimal number");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate 2000000\n", 1, "out of range");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z rate\n", 1, "malformed command");
+	tu_parse_fails("clock simulate start 2015-10-09T13:14:16Z speed 2\n", 1, "malformed command");
+	tu_parse_fails("clock simulate begin 2015-10-09T13:14:16Z\n", 1, "malformed command");
+	tu_parse_fails("clock simulate\n", 1, "incomplete command");
+	tu_parse_fails("clock calendar-valid now\n", 1, "unexpected argument 'now'");
+	tu_parse_fails("clock set 10:00\n", 1, "unknown command 'clock set 10:00'");
 }
 
 static void global_errors(void **state)
 {
-	parse_fails("hostname\n", 1, "incomplete command (syntax: hostname NAME)");
-	parse_fails("hostname a b\n", 1, "unexpected argument 'b'");
-	parse_fails("hostname a,b\n", 1, "hostname 'a,b' may only hold");
-	parse_fails("ip http server 0\n", 1, "port 0 out of range 1..65535");
-	parse_fails("ip http server 65536\n", 1, "port 65536 out of range 1..65535");
-	parse_fails("ip http server eighty\n", 1, "port: 'eighty' is not a number");
-	parse_fails("ip http server 99999999999999999999999\n", 1, "out of range");
-	parse_fails("ip http port\n", 1, "incomplete command (syntax: ip http port PORT)");
-	parse_fails("ip http bind localhost\n", 1, "address 'localhost' is not a numeric IPv4 or IPv6 address");
-	parse_fails("ip http max-connections 15\n", 1, "connections 15 out of range 16..65536");
-	parse_fails("ip http max-connections 65537\n", 1, "out of range 16..65536");
-	parse_fails("ip http max-connections\n", 1, "incomplete command (syntax: ip http max-connections N)");
-	parse_fails("ip http secure-server\n", 1, "unknown command 'ip http secure-server'");
-	parse_fails("ip route 0.0.0.0 0.0.0.0 10.0.0.1\n", 1, "unknown command 'ip route");
-	parse_fails("crypto key generate rsa modulus 2048\n", 1, "missing 'label NAME'");
-	parse_fails("crypto key generate rsa label\n", 1, "missing key label");
-	parse_fails("crypto key generate rsa label K modulus 512\n", 1, "modulus 512 out of range 1024..8192");
-	parse_fails("crypto key generate rsa label K modulus\n", 1, "missing modulus");
-	parse_fails("crypto key generate rsa label K exportable\n", 1, "unexpected argument 'exportable'");
-	parse_fails("crypto key generate rsa label K label L\n", 1, "unexpected argument 'label'");
-	parse_fails("crypto key generate ec label K\n", 1, "unknown command 'crypto key generate ec label K'");
-	parse_fails("crypto key generate rsa label ../x\n", 1, "key label '../x' must start with");
-	parse_fails("crypto key generate rsa label a/b\n", 1, "key label 'a/b' may only hold");
-	parse_fails("crypto pki server\n", 1, "incomplete command (syntax: crypto pki server NAME)");
-	parse_fails("crypto pki server A B\n", 1, "unexpected argument 'B'");
-	parse_fails("crypto pki server CA#\n", 1, "server name 'CA#' may only hold");
-	parse_fails("crypto pki trustpoint ..\n", 1, "trustpoint name '..' must start with");
-	parse_fails("crypto pki certificate chain TP\n", 1, "unknown command 'crypto pki certificate chain TP'");
-	parse_fails("crypto isakmp policy 10\n", 1, "unknown command 'crypto isakmp");
-	parse_fails("end now\n", 1, "unexpected argument 'now'");
-	parse_fails("exit 1\n", 1, "unexpected argument '1'");
-	parse_fails("no\n", 1, "unknown command 'no'");
-	parse_fails("no ip routing\n", 1, "unknown command 'no ip'");
-	parse_fails("! fine\ninterface Ethernet0\n", 2, "unknown command 'interface'");
+	tu_parse_fails("hostname\n", 1, "incomplete command (syntax: hostname NAME)");
+	tu_parse_fails("hostname a b\n", 1, "unexpected argument 'b'");
+	tu_parse_fails("hostname a,b\n", 1, "hostname 'a,b' may only hold");
+	tu_parse_fails("ip http server 0\n", 1, "port 0 out of range 1..65535");
+	tu_parse_fails("ip http server 65536\n", 1, "port 65536 out of range 1..65535");
+	tu_parse_fails("ip http server eighty\n", 1, "port: 'eighty' is not a number");
+	tu_parse_fails("ip http server 99999999999999999999999\n", 1, "out of range");
+	tu_parse_fails("ip http port\n", 1, "incomplete command (syntax: ip http port PORT)");
+	tu_parse_fails("ip http bind localhost\n", 1, "address 'localhost' is not a numeric IPv4 or IPv6 address");
+	tu_parse_fails("ip http max-connections 15\n", 1, "connections 15 out of range 16..65536");
+	tu_parse_fails("ip http max-connections 65537\n", 1, "out of range 16..65536");
+	tu_parse_fails("ip http max-connections\n", 1, "incomplete command (syntax: ip http max-connections N)");
+	tu_parse_fails("ip http secure-server\n", 1, "unknown command 'ip http secure-server'");
+	tu_parse_fails("ip route 0.0.0.0 0.0.0.0 10.0.0.1\n", 1, "unknown command 'ip route");
+	tu_parse_fails("crypto key generate rsa modulus 2048\n", 1, "missing 'label NAME'");
+	tu_parse_fails("crypto key generate rsa label\n", 1, "missing key label");
+	tu_parse_fails("crypto key generate rsa label K modulus 512\n", 1, "modulus 512 out of range 1024..8192");
+	tu_parse_fails("crypto key generate rsa label K modulus\n", 1, "missing modulus");
+	tu_parse_fails("crypto key generate rsa label K exportable\n", 1, "unexpected argument 'exportable'");
+	tu_parse_fails("crypto key generate rsa label K label L\n", 1, "unexpected argument 'label'");
+	tu_parse_fails("crypto key generate ec label K\n", 1, "unknown command 'crypto key generate ec label K'");
+	tu_parse_fails("crypto key generate rsa label ../x\n", 1, "key label '../x' must start with");
+	tu_parse_fails("crypto key generate rsa label a/b\n", 1, "key label 'a/b' may only hold");
+	tu_parse_fails("crypto pki server\n", 1, "incomplete command (syntax: crypto pki server NAME)");
+	tu_parse_fails("crypto pki server A B\n", 1, "unexpected argument 'B'");
+	tu_parse_fails("crypto pki server CA#\n", 1, "server name 'CA#' may only hold");
+	tu_parse_fails("crypto pki trustpoint ..\n", 1, "trustpoint name '..' must start with");
+	tu_parse_fails("crypto pki certificate chain TP\n", 1, "unknown command 'crypto pki certificate chain TP'");
+	tu_parse_fails("crypto isakmp policy 10\n", 1, "unknown command 'crypto isakmp");
+	tu_parse_fails("end now\n", 1, "unexpected argument 'now'");
+	tu_parse_fails("exit 1\n", 1, "unexpected argument '1'");
+	tu_parse_fails("no\n", 1, "unknown command 'no'");
+	tu_parse_fails("no ip routing\n", 1, "unknown command 'no ip'");
+	tu_parse_fails("! fine\ninterface Ethernet0\n", 2, "unknown command 'interface'");
 	char name[CFG_NAME_MAX + 40];
 	snprintf(name, sizeof(name), "hostname %0*d\n", CFG_NAME_MAX, 7);
-	parse_fails(name, 1, "hostname is too long (at most 63 characters)");
+	tu_parse_fails(name, 1, "hostname is too long (at most 63 characters)");
 }
 
 /* ---- server lines ---- */
@@ -513,7 +489,7 @@ static void server_grant(void **state)
 	assert_int_equal(s->grant, CFG_GRANT_MANUAL);
 	cfg_config_free(cfg);
 
-	cfg = parse_ok("crypto pki trustpoint TP1\ncrypto pki server CA\n  grant auto trustpoint TP1\n");
+	cfg = tu_parse_ok("crypto pki trustpoint TP1\ncrypto pki server CA\n  grant auto trustpoint TP1\n");
 	s = &cfg->servers[0];
 	assert_int_equal(s->grant, CFG_GRANT_AUTO_TRUSTPOINT);
 	assert_int_equal(s->n_grant_trustpoints, 1);
@@ -521,7 +497,7 @@ static void server_grant(void **state)
 	cfg_config_free(cfg);
 
 	/* A trustpoint named later in the file and a server name both count. */
-	cfg = parse_ok("crypto pki server CA\n  grant auto tp-list CA TP2 TP3\n  grant auto rollover ca-cert\n"
+	cfg = tu_parse_ok("crypto pki server CA\n  grant auto tp-list CA TP2 TP3\n  grant auto rollover ca-cert\n"
 	               "crypto pki trustpoint TP2\ncrypto pki trustpoint TP3\n");
 	s = &cfg->servers[0];
 	assert_int_equal(s->grant, CFG_GRANT_AUTO_TRUSTPOINT);
@@ -585,16 +561,16 @@ static void server_renewal_grace(void **state)
 
 static void grant_unknown_trustpoint(void **state)
 {
-	parse_fails("crypto pki server CA\n  lifetime crl 6\n  grant auto trustpoint NOPE\n", 3,
+	tu_parse_fails("crypto pki server CA\n  lifetime crl 6\n  grant auto trustpoint NOPE\n", 3,
 	            "grant auto trustpoint NOPE: no crypto pki trustpoint or server named NOPE");
-	parse_fails("crypto pki trustpoint A\n!\ncrypto pki server CA\n  grant auto tp-list A B\n  hash sha1\n", 4,
+	tu_parse_fails("crypto pki trustpoint A\n!\ncrypto pki server CA\n  grant auto tp-list A B\n  hash sha1\n", 4,
 	            "no crypto pki trustpoint or server named B");
 	/* Names are case-sensitive. */
-	parse_fails("crypto pki trustpoint tp\ncrypto pki server CA\n  grant auto trustpoint TP\n", 3,
+	tu_parse_fails("crypto pki trustpoint tp\ncrypto pki server CA\n  grant auto trustpoint TP\n", 3,
 	            "named TP");
 	/* The last grant line counts. */
-	parse_fails("crypto pki server CA\n  grant auto trustpoint X\n  grant auto trustpoint Y\n", 3, "named Y");
-	cfg_config *cfg = parse_ok("crypto pki server CA\n  grant auto trustpoint X\n  grant auto\n");
+	tu_parse_fails("crypto pki server CA\n  grant auto trustpoint X\n  grant auto trustpoint Y\n", 3, "named Y");
+	cfg_config *cfg = tu_parse_ok("crypto pki server CA\n  grant auto trustpoint X\n  grant auto\n");
 	cfg_config_free(cfg);
 }
 
@@ -893,9 +869,9 @@ static void trustpoint_names(void **state)
 	cfg_config_free(cfg);
 
 	/* Errors name the line of the bad value. */
-	parse_fails("crypto pki trustpoint TP\n  subject-alt-name ok.example.net\n  subject-alt-name bad_name.example\n",
+	tu_parse_fails("crypto pki trustpoint TP\n  subject-alt-name ok.example.net\n  subject-alt-name bad_name.example\n",
 	            3, "subject-alt-name 'bad_name.example' is not a valid DNS name");
-	parse_fails("crypto pki trustpoint TP\n  fqdn a.example.net\n  auto-enroll\n  subject-alt-name 10.0.0.256\n",
+	tu_parse_fails("crypto pki trustpoint TP\n  fqdn a.example.net\n  auto-enroll\n  subject-alt-name 10.0.0.256\n",
 	            4, "subject-alt-name '10.0.0.256' is not a valid IP address");
 	tp_fails("  subject-alt-name\n", "incomplete command (syntax: subject-alt-name [dns|ip|email] NAME...)");
 	tp_fails("  subject-alt-name ip host.example.net\n", "'host.example.net' is not a valid IP address");
@@ -918,7 +894,7 @@ static void trustpoint_names(void **state)
 	char text[1024] = "crypto pki trustpoint TP\n";
 	for (int i = 0; i <= CFG_MAX_ALT_NAMES; i++)
 		snprintf(text + strlen(text), sizeof(text) - strlen(text), "  subject-alt-name h%d.example.net\n", i);
-	parse_fails(text, CFG_MAX_ALT_NAMES + 2, "too many subject-alt-name values (at most 16)");
+	tu_parse_fails(text, CFG_MAX_ALT_NAMES + 2, "too many subject-alt-name values (at most 16)");
 }
 
 static void trustpoint_fingerprint(void **state)
@@ -950,7 +926,7 @@ static void trustpoint_fingerprint(void **state)
 
 static void blocks_and_comments(void **state)
 {
-	cfg_config *cfg = parse_ok("! a comment\n"
+	cfg_config *cfg = tu_parse_ok("! a comment\n"
 	                           "!another\n"
 	                           "\n"
 	                           "hostname ca1\n"
@@ -993,30 +969,30 @@ static void blocks_and_comments(void **state)
 static void block_closing(void **state)
 {
 	/* `!` at column 0, `exit` and an unindented line each close the block. */
-	parse_fails("crypto pki server CA\n  grant auto\n!\n  hash sha1\n", 4,
+	tu_parse_fails("crypto pki server CA\n  grant auto\n!\n  hash sha1\n", 4,
 	            "'hash sha1' is only valid inside a crypto pki server or trustpoint block (no block is open here)");
-	parse_fails("crypto pki server CA\n  exit\n  grant auto\n", 3, "only valid inside a crypto pki server block");
-	parse_fails("crypto pki server CA\nhostname x\n  grant auto\n", 3, "only valid inside");
-	parse_fails("crypto pki server CA\n  exit now\n", 2, "unexpected argument 'now'");
+	tu_parse_fails("crypto pki server CA\n  exit\n  grant auto\n", 3, "only valid inside a crypto pki server block");
+	tu_parse_fails("crypto pki server CA\nhostname x\n  grant auto\n", 3, "only valid inside");
+	tu_parse_fails("crypto pki server CA\n  exit now\n", 2, "unexpected argument 'now'");
 	/* A line of the other kind of block, at column 0 after a block (the open block's own lines
 	 * stay in it: test_config_router). */
-	parse_fails("crypto pki server CA\n  grant auto\nauto-enroll 80\n", 3,
+	tu_parse_fails("crypto pki server CA\n  grant auto\nauto-enroll 80\n", 3,
 	            "'auto-enroll 80' is only valid inside a crypto pki trustpoint block (not a line of the crypto pki "
 	            "server block open here)");
-	parse_fails("no shutdown\n", 1, "'no shutdown' is only valid inside a crypto pki server block (no block is open here)");
-	parse_fails("crypto pki server CA\n  grant auto\n!\ngrant none\n", 4, "(no block is open here)");
-	parse_fails("no auto-enroll\n", 1, "only valid inside a crypto pki trustpoint block");
+	tu_parse_fails("no shutdown\n", 1, "'no shutdown' is only valid inside a crypto pki server block (no block is open here)");
+	tu_parse_fails("crypto pki server CA\n  grant auto\n!\ngrant none\n", 4, "(no block is open here)");
+	tu_parse_fails("no auto-enroll\n", 1, "only valid inside a crypto pki trustpoint block");
 	/* Stray server line at top level. */
-	parse_fails("hostname x\n  lifetime certificate 30\n", 2,
+	tu_parse_fails("hostname x\n  lifetime certificate 30\n", 2,
 	            "'lifetime certificate 30' is only valid inside a crypto pki server block");
 	/* `end` ends the configuration. */
-	parse_fails("end\nhostname x\n", 2, "text after 'end' (line 1)");
-	parse_fails("crypto pki server CA\n  grant auto\nend\n\n! ok\n  grant none\n", 6, "text after 'end' (line 3)");
+	tu_parse_fails("end\nhostname x\n", 2, "text after 'end' (line 1)");
+	tu_parse_fails("crypto pki server CA\n  grant auto\nend\n\n! ok\n  grant none\n", 6, "text after 'end' (line 3)");
 }
 
 static void case_and_line_endings(void **state)
 {
-	cfg_config *cfg = parse_ok("HOSTNAME MixedCase\r\n"
+	cfg_config *cfg = tu_parse_ok("HOSTNAME MixedCase\r\n"
 	                           "Crypto PKI Server MyCA\r\n"
 	                           "  Grant Auto\r\n"
 	                           "  ISSUER-NAME CN=Keep Case,O=Ex\r\n"
@@ -1040,11 +1016,11 @@ static void case_and_line_endings(void **state)
 	cfg_config_free(cfg);
 
 	/* A UTF-8 byte order mark is skipped; line numbers count CRLF lines. */
-	cfg = parse_ok("\xef\xbb\xbfhostname bom\n");
+	cfg = tu_parse_ok("\xef\xbb\xbfhostname bom\n");
 	assert_string_equal(cfg->hostname, "bom");
 	cfg_config_free(cfg);
-	parse_fails("! x\r\n! y\r\nbogus\r\n", 3, "unknown command 'bogus'");
-	parse_fails("hostname a\rhostname b\n", 1, "control character 0x0d");
+	tu_parse_fails("! x\r\n! y\r\nbogus\r\n", 3, "unknown command 'bogus'");
+	tu_parse_fails("hostname a\rhostname b\n", 1, "control character 0x0d");
 }
 
 static void bad_bytes_and_sizes(void **state)
@@ -1055,8 +1031,8 @@ static void bad_bytes_and_sizes(void **state)
 	assert_int_equal(cfg_parse(nul, sizeof(nul) - 1, &cfg, &err), -1);
 	assert_null(cfg);
 	assert_string_equal(err.msg, "line 2: NUL byte in the configuration");
-	parse_fails("hostname \x01x\n", 1, "control character 0x01");
-	parse_fails("\n\nhostname x\x7f\n", 3, "control character 0x7f");
+	tu_parse_fails("hostname \x01x\n", 1, "control character 0x01");
+	tu_parse_fails("\n\nhostname x\x7f\n", 3, "control character 0x7f");
 
 	/* 4096 characters are accepted, 4097 refused. */
 	size_t big = CFG_FILE_MAX + 16;
@@ -1066,19 +1042,19 @@ static void bad_bytes_and_sizes(void **state)
 	memcpy(text, "! ", 2);
 	text[4096] = '\n';
 	memcpy(text + 4097, "! x", 4);
-	cfg = parse_ok(text);
+	cfg = tu_parse_ok(text);
 	cfg_config_free(cfg);
 	memset(text, ' ', 4097);
 	memcpy(text, "! ", 2);
 	text[4097] = '\0';
-	parse_fails(text, 1, "line longer than 4096 characters");
+	tu_parse_fails(text, 1, "line longer than 4096 characters");
 
 	/* Too many words. */
 	size_t n = 0;
 	n += (size_t)snprintf(text + n, big - n, "crypto pki trustpoint T\n  output post-install");
 	for (int i = 0; i < 130; i++)
 		n += (size_t)snprintf(text + n, big - n, " w");
-	parse_fails(text, 2, "too many words on one line (at most 128)");
+	tu_parse_fails(text, 2, "too many words on one line (at most 128)");
 
 	/* Larger than CFG_FILE_MAX. */
 	memset(text, '\n', big);
@@ -1097,9 +1073,9 @@ static void bad_bytes_and_sizes(void **state)
 
 static void duplicates_and_limits(void **state)
 {
-	parse_fails("crypto pki server A\n  grant auto\ncrypto pki server A\n", 3,
+	tu_parse_fails("crypto pki server A\n  grant auto\ncrypto pki server A\n", 3,
 	            "duplicate crypto pki server A (already defined at line 1)");
-	parse_fails("crypto pki trustpoint T\n!\ncrypto pki trustpoint T\n", 3,
+	tu_parse_fails("crypto pki trustpoint T\n!\ncrypto pki trustpoint T\n", 3,
 	            "duplicate crypto pki trustpoint T (already defined at line 1)");
 
 	char *text = malloc(65536);
@@ -1107,17 +1083,17 @@ static void duplicates_and_limits(void **state)
 	size_t n = 0;
 	for (int i = 0; i <= CFG_MAX_SERVERS; i++)
 		n += (size_t)snprintf(text + n, 65536 - n, "crypto pki server S%d\n", i);
-	parse_fails(text, CFG_MAX_SERVERS + 1, "too many crypto pki server blocks (at most 8)");
+	tu_parse_fails(text, CFG_MAX_SERVERS + 1, "too many crypto pki server blocks (at most 8)");
 
 	n = 0;
 	for (int i = 0; i <= CFG_MAX_TRUSTPOINTS; i++)
 		n += (size_t)snprintf(text + n, 65536 - n, "crypto pki trustpoint T%d\n", i);
-	parse_fails(text, CFG_MAX_TRUSTPOINTS + 1, "too many crypto pki trustpoint blocks (at most 64)");
+	tu_parse_fails(text, CFG_MAX_TRUSTPOINTS + 1, "too many crypto pki trustpoint blocks (at most 64)");
 
 	n = 0;
 	for (int i = 0; i <= CFG_MAX_KEYS; i++)
 		n += (size_t)snprintf(text + n, 65536 - n, "crypto key generate rsa label K%d\n", i);
-	parse_fails(text, CFG_MAX_KEYS + 1, "too many crypto key generate rsa lines (at most 64)");
+	tu_parse_fails(text, CFG_MAX_KEYS + 1, "too many crypto key generate rsa lines (at most 64)");
 
 	/* Exactly at every limit is fine. */
 	n = 0;
@@ -1134,7 +1110,7 @@ static void duplicates_and_limits(void **state)
 	assert_int_equal(cfg_parse((const uint8_t *)text, n, &cfg, &err), -1);
 	assert_string_equal(err.msg, "line 137: too many crypto pki server blocks (at most 8)");
 	text[at_limit] = '\0';
-	cfg = parse_ok(text);
+	cfg = tu_parse_ok(text);
 	free(text);
 	assert_int_equal(cfg->n_servers, CFG_MAX_SERVERS);
 	cfg_config_free(cfg);

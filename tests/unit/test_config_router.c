@@ -13,28 +13,7 @@
 
 #include "clock/clock.h"
 #include "config/config.h"
-
-static cfg_config *parse_ok(const char *text)
-{
-	cfg_config *cfg = NULL;
-	ec_err err = {{0}};
-	if (cfg_parse((const uint8_t *)text, strlen(text), &cfg, &err) != 0)
-		fail_msg("unexpected error: %s\n--- in:\n%s", err.msg, text);
-	assert_non_null(cfg);
-	return cfg;
-}
-
-static void parse_fails(const char *text, int line, const char *want)
-{
-	cfg_config *cfg = NULL;
-	ec_err err = {{0}};
-	char prefix[32];
-	snprintf(prefix, sizeof(prefix), "line %d: ", line);
-	assert_int_equal(cfg_parse((const uint8_t *)text, strlen(text), &cfg, &err), -1);
-	assert_null(cfg);
-	if (strncmp(err.msg, prefix, strlen(prefix)) != 0 || strstr(err.msg, want) == NULL)
-		fail_msg("error '%s' is not '%s...%s'\n--- in:\n%s", err.msg, prefix, want, text);
-}
+#include "testutil.h"
 
 static bool has_notice(const cfg_config *cfg, const char *want)
 {
@@ -112,7 +91,7 @@ static void guide_block_unindented(void **state)
 	assert_int_equal(cfg_parse((const uint8_t *)GUIDE_SERVER_UNINDENTED, strlen(GUIDE_SERVER_UNINDENTED), &cfg, &err), -1);
 	assert_non_null(strstr(err.msg, "line 8: database url 'ftp://10.1.1.1/DB/ROOTCA/': only local paths"));
 	char *text = local_database(GUIDE_SERVER_UNINDENTED);
-	cfg = parse_ok(text);
+	cfg = tu_parse_ok(text);
 	free(text);
 	assert_int_equal(cfg->n_servers, 1);
 	check_guide_server(&cfg->servers[0]);
@@ -127,7 +106,7 @@ static void guide_blocks_nbsp(void **state)
 {
 	(void)state;
 	char *text = local_database(GUIDE_BLOCKS_NBSP);
-	cfg_config *cfg = parse_ok(text);
+	cfg_config *cfg = tu_parse_ok(text);
 	free(text);
 	assert_int_equal(cfg->n_servers, 1);
 	check_guide_server(&cfg->servers[0]);
@@ -147,7 +126,7 @@ static void guide_blocks_nbsp(void **state)
 static void retry_snippet(void **state)
 {
 	(void)state;
-	cfg_config *cfg = parse_ok("crypto pki trustpoint TP\n"
+	cfg_config *cfg = tu_parse_ok("crypto pki trustpoint TP\n"
 	                           "    enrollment retry count 10\n"
 	                           "enrollment retry period 2\n");
 	assert_int_equal(cfg->trustpoints[0].retry_count, 10);
@@ -161,34 +140,34 @@ static void retry_snippet(void **state)
 static void block_ends_at_a_line_not_its_own(void **state)
 {
 	(void)state;
-	cfg_config *cfg = parse_ok("crypto pki server CA\ngrant auto\nno shutdown\nhostname R1\n");
+	cfg_config *cfg = tu_parse_ok("crypto pki server CA\ngrant auto\nno shutdown\nhostname R1\n");
 	assert_string_equal(cfg->hostname, "R1");
 	assert_int_equal(cfg->servers[0].grant, CFG_GRANT_AUTO);
 	cfg_config_free(cfg);
-	parse_fails("crypto pki server CA\ngrant auto\nhostname R1\ngrant none\n", 4,
+	tu_parse_fails("crypto pki server CA\ngrant auto\nhostname R1\ngrant none\n", 4,
 	            "'grant none' is only valid inside a crypto pki server block (no block is open here)");
-	parse_fails("crypto pki server CA\ngrant auto\nsubject-name CN=x\n", 3,
+	tu_parse_fails("crypto pki server CA\ngrant auto\nsubject-name CN=x\n", 3,
 	            "'subject-name CN=x' is only valid inside a crypto pki trustpoint block (not a line of the crypto "
 	            "pki server block open here)");
 	/* `!` at column 0 and `exit` still close a block. */
-	parse_fails("crypto pki server CA\ngrant auto\n!\ngrant none\n", 4, "(no block is open here)");
-	parse_fails("crypto pki server CA\ngrant auto\nexit\ngrant none\n", 4, "(no block is open here)");
+	tu_parse_fails("crypto pki server CA\ngrant auto\n!\ngrant none\n", 4, "(no block is open here)");
+	tu_parse_fails("crypto pki server CA\ngrant auto\nexit\ngrant none\n", 4, "(no block is open here)");
 }
 
 static void did_you_mean(void **state)
 {
 	(void)state;
-	parse_fails("crypto pki server CA\n  isuer-name CN=x\n", 2,
+	tu_parse_fails("crypto pki server CA\n  isuer-name CN=x\n", 2,
 	            "unknown command 'isuer-name' in crypto pki server block (did you mean 'issuer-name'?)");
-	parse_fails("crypto pki server CA\n  lifetme certificate 30\n", 2, "(did you mean 'lifetime'?)");
-	parse_fails("crypto pki trustpoint TP\n  enrolment url http://x\n", 2, "(did you mean 'enrollment'?)");
-	parse_fails("crypto pki trustpoint TP\n  subjetc-name CN=x\n", 2, "(did you mean 'subject-name'?)");
-	parse_fails("hostnme R1\n", 1, "unknown command 'hostnme' (did you mean 'hostname'?)");
+	tu_parse_fails("crypto pki server CA\n  lifetme certificate 30\n", 2, "(did you mean 'lifetime'?)");
+	tu_parse_fails("crypto pki trustpoint TP\n  enrolment url http://x\n", 2, "(did you mean 'enrollment'?)");
+	tu_parse_fails("crypto pki trustpoint TP\n  subjetc-name CN=x\n", 2, "(did you mean 'subject-name'?)");
+	tu_parse_fails("hostnme R1\n", 1, "unknown command 'hostnme' (did you mean 'hostname'?)");
 	/* At column 0 after a block: the open block's words are suggested first. */
-	parse_fails("crypto pki server CA\nissuer-nam CN=x\n", 2, "(did you mean 'issuer-name'?)");
+	tu_parse_fails("crypto pki server CA\nissuer-nam CN=x\n", 2, "(did you mean 'issuer-name'?)");
 	/* Nothing close: no guess. */
-	parse_fails("crypto pki server CA\n  frobnicate\n", 2, "unknown command 'frobnicate' in crypto pki server block");
-	parse_fails("xyzzy\n", 1, "unknown command 'xyzzy'");
+	tu_parse_fails("crypto pki server CA\n  frobnicate\n", 2, "unknown command 'frobnicate' in crypto pki server block");
+	tu_parse_fails("xyzzy\n", 1, "unknown command 'xyzzy'");
 	cfg_config *cfg = NULL;
 	ec_err err = {{0}};
 	assert_int_equal(cfg_parse((const uint8_t *)"xyzzy\n", 6, &cfg, &err), -1);
@@ -198,23 +177,23 @@ static void did_you_mean(void **state)
 static void clock_timezone(void **state)
 {
 	(void)state;
-	cfg_config *cfg = parse_ok("clock timezone CET 1\n");
+	cfg_config *cfg = tu_parse_ok("clock timezone CET 1\n");
 	assert_string_equal(cfg->timezone_name, "CET");
 	assert_int_equal(cfg->timezone_offset_minutes, 60);
 	cfg_config_free(cfg);
-	cfg = parse_ok("clock timezone IST 5 30\n");
+	cfg = tu_parse_ok("clock timezone IST 5 30\n");
 	assert_int_equal(cfg->timezone_offset_minutes, 330);
 	cfg_config_free(cfg);
-	cfg = parse_ok("clock timezone NST -3 30\n");
+	cfg = tu_parse_ok("clock timezone NST -3 30\n");
 	assert_int_equal(cfg->timezone_offset_minutes, -210);
 	cfg_config_free(cfg);
-	cfg = parse_ok("hostname R1\n");
+	cfg = tu_parse_ok("hostname R1\n");
 	assert_string_equal(cfg->timezone_name, "");
 	cfg_config_free(cfg);
-	parse_fails("clock timezone CET\n", 1, "clock timezone NAME HOURS [MINUTES]");
-	parse_fails("clock timezone C3T 1\n", 1, "time zone name 'C3T' must be 1 to 7 letters");
-	parse_fails("clock timezone CET 24\n", 1, "hours offset");
-	parse_fails("clock timezone CET 1 60\n", 1, "minutes offset");
+	tu_parse_fails("clock timezone CET\n", 1, "clock timezone NAME HOURS [MINUTES]");
+	tu_parse_fails("clock timezone C3T 1\n", 1, "time zone name 'C3T' must be 1 to 7 letters");
+	tu_parse_fails("clock timezone CET 24\n", 1, "hours offset");
+	tu_parse_fails("clock timezone CET 1 60\n", 1, "minutes offset");
 }
 
 static void router_dates_in_the_zone(void **state)
@@ -241,22 +220,22 @@ static void router_dates_in_the_zone(void **state)
 static void revocation_check_crl_none(void **state)
 {
 	(void)state;
-	cfg_config *cfg = parse_ok("crypto pki trustpoint TP\n  revocation-check crl none\n");
+	cfg_config *cfg = tu_parse_ok("crypto pki trustpoint TP\n  revocation-check crl none\n");
 	assert_int_equal(cfg->trustpoints[0].revocation_check, CFG_REVOCATION_CRL_NONE);
 	assert_int_equal(cfg_trustpoint_revocation(cfg, &cfg->trustpoints[0]), CFG_REVOCATION_CRL_NONE);
 	cfg_config_free(cfg);
-	parse_fails("crypto pki trustpoint TP\n  revocation-check crl ocsp\n", 2, "revocation-check crl [none] | none");
-	parse_fails("crypto pki trustpoint TP\n  revocation-check ocsp\n", 2, "expected crl, crl none or none");
+	tu_parse_fails("crypto pki trustpoint TP\n  revocation-check crl ocsp\n", 2, "revocation-check crl [none] | none");
+	tu_parse_fails("crypto pki trustpoint TP\n  revocation-check ocsp\n", 2, "expected crl, crl none or none");
 }
 
 static void exec_command_in_a_file(void **state)
 {
 	(void)state;
-	parse_fails("crypto pki server ROOTCA rollover\n", 1,
+	tu_parse_fails("crypto pki server ROOTCA rollover\n", 1,
 	            "'crypto pki server ROOTCA rollover' is an operator command, not configuration: run `evercert "
 	            "server ROOTCA rollover` against the running daemon");
-	parse_fails("crypto pki server ROOTCA grant all\n", 1, "run `evercert server ROOTCA grant all`");
-	parse_fails("crypto pki server ROOTCA extra\n", 1, "crypto pki server NAME");
+	tu_parse_fails("crypto pki server ROOTCA grant all\n", 1, "run `evercert server ROOTCA grant all`");
+	tu_parse_fails("crypto pki server ROOTCA extra\n", 1, "crypto pki server NAME");
 }
 
 int main(void)

@@ -3,6 +3,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,4 +157,28 @@ long long tu_sql_number(const char *path, const char *sql)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return n;
+}
+
+cfg_config *tu_parse_ok(const char *text)
+{
+	cfg_config *cfg = NULL;
+	ec_err err = {{0}};
+	if (cfg_parse((const uint8_t *)text, strlen(text), &cfg, &err) != 0 || cfg == NULL) {
+		fprintf(stderr, "unexpected error: %s\n--- in:\n%s\n", err.msg, text);
+		abort();
+	}
+	return cfg;
+}
+
+void tu_parse_fails(const char *text, int line, const char *want)
+{
+	cfg_config *cfg = (cfg_config *)(uintptr_t)1;
+	ec_err err = {{0}};
+	char prefix[32];
+	snprintf(prefix, sizeof(prefix), "line %d: ", line);
+	if (cfg_parse((const uint8_t *)text, strlen(text), &cfg, &err) != -1 || cfg != NULL ||
+	    strncmp(err.msg, prefix, strlen(prefix)) != 0 || strstr(err.msg, want) == NULL) {
+		fprintf(stderr, "error '%s' is not '%s...%s'\n--- in:\n%s\n", err.msg, prefix, want, text);
+		abort();
+	}
 }

@@ -9,6 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "config/config.h"
+
 /* A fresh empty directory under $EVERCERT_TEST_TMP (or /tmp); returns a static-lifetime path
  * that the caller frees with free(). */
 char *tu_tmpdir(const char *tag);
@@ -25,6 +27,11 @@ X509 *tu_self_signed(EVP_PKEY *key, const char *cn, long serial, time_t not_befo
 /* A certificate for subject_key signed by issuer/issuer_key. */
 X509 *tu_issue(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *subject_key, const char *cn,
                long serial, time_t not_before, int days);
+
+/* Parses configuration text that must be valid; the caller frees the result. */
+cfg_config *tu_parse_ok(const char *text);
+/* Parses configuration text that must fail at line `line` with a message containing want. */
+void tu_parse_fails(const char *text, int line, const char *want);
 
 /* A PKCS#10 request with subject CN=cn and an optional challenge password. */
 X509_REQ *tu_csr(EVP_PKEY *key, const char *cn, const char *challenge);
