@@ -60,7 +60,7 @@ struct tp_runtime {
 	pid_t post_install_pid;           /* the running one's; 0 when none */
 };
 
-/* client_show.c: the metrics' account of outcomes (client_metrics). */
+/* client_show_status.c: the metrics' account of outcomes (client_metrics). */
 void client_note_success(tp_runtime *tp, ec_time now);
 void client_note_failure(tp_runtime *tp);
 
