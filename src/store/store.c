@@ -118,6 +118,17 @@ int store_record_granted(ec_store *st, store_request *req, const store_cert *cer
 	return st->ops->record_granted(st->be, req, cert, otp, err);
 }
 
+unsigned store_grant_expect_begin(ec_store *st)
+{
+	return st->ops->grant_expect_begin != NULL ? st->ops->grant_expect_begin(st->be) : 0;
+}
+
+void store_grant_expect_end(ec_store *st, unsigned token)
+{
+	if (st->ops->grant_expect_end != NULL)
+		st->ops->grant_expect_end(st->be, token);
+}
+
 int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err)
 {
 	char canon[STORE_SERIAL_MAX];

@@ -156,6 +156,14 @@ int store_record_issued(ec_store *st, const store_cert *cert, int64_t request_id
  * recorded and 1 is returned, and if the grant fails the password stays usable. */
 int store_record_granted(ec_store *st, store_request *req, const store_cert *cert, const char *otp,
                          ec_err *err) EC_MUST_USE;
+/* A request under way (its envelope opened, being decided and signed) will likely call
+ * store_record_granted within a few signatures' time. On SQLite a group commit about to start
+ * waits a little (a few ms at most) for the requests that began before it, so that they share
+ * its sync rather than each starting a group of its own. Every begin is matched by exactly one
+ * end with its token, before the caller's own store_record_granted (a leader must not wait for
+ * itself) and on every path that records nothing. */
+unsigned store_grant_expect_begin(ec_store *st);
+void store_grant_expect_end(ec_store *st, unsigned token);
 /* 0 found, 1 not found. */
 int store_cert_get(ec_store *st, const char *serial, store_cert *out, ec_err *err) EC_MUST_USE;
 /* Sets or clears revocation; 1 when the serial is unknown. */

@@ -26,6 +26,9 @@ typedef struct store_backend store_backend;
 typedef struct store_ops {
 	const char *name;
 	void (*close)(store_backend *b);
+	/* Optional (NULL where commits are not grouped): store_grant_expect_begin and _end. */
+	unsigned (*grant_expect_begin)(store_backend *b);
+	void (*grant_expect_end)(store_backend *b, unsigned token);
 	int (*reserve_serial)(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err);
 	int (*last_serial)(store_backend *b, char serial[STORE_SERIAL_MAX], ec_err *err);
 	int (*record_issued)(store_backend *b, const store_cert *cert, int64_t request_id, const uint8_t *cert_der,

@@ -416,6 +416,8 @@ int sq_meta_set(store_backend *st, const char *key, const char *value, ec_err *e
 const store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.close = sq_close,
+	.grant_expect_begin = sq_grant_expect_begin,
+	.grant_expect_end = sq_grant_expect_end,
 	.shared = false,
 	STORE_OPERATIONS(SQ_OP_ENTRY)
 };

@@ -10,10 +10,15 @@
  * certificate is durable.
  *
  * Before it starts, a leader waits a little (at most SQ_GROUP_WAIT_MS on the machine's monotonic
- * clock) while certificates are being signed (serials handed out by reserve_serial, not recorded
- * yet): each will be recorded within a signature's time. That is what makes the groups as large as the number of requests
- * under way rather than the number that happened to arrive during the previous sync; a serial
- * handed out and never recorded (an issuance that failed) stops being waited for after
+ * clock) for the requests that were under way when it started: those the CA announced as likely
+ * grants (store_grant_expect_begin, from the moment their message arrives to the moment they
+ * queue their own grant) and the certificates being signed (serials handed out by reserve_serial,
+ * not recorded yet). Like PostgreSQL's commit_delay, it lingers only while others are known to be
+ * about to commit; unlike it, it waits for those and not for a fixed time, and not for requests
+ * that begin during the wait (they count toward the next group, else every wait would last until
+ * the deadline under a steady load). That is what makes the groups as large as the number of
+ * requests under way rather than the number that happened to arrive during the previous sync; a
+ * serial handed out and never recorded (an issuance that failed) stops being waited for after
  * SQ_SIGNING_STALE_MS. The wait costs no CPU: the other requests' RSA goes on meanwhile.
  *
  * Without a WAL file of our own to sync (a database in memory, or one we could not open), the
@@ -30,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SQ_GROUP_WAIT_MS 4        /* longest wait for certificates being signed */
+#define SQ_GROUP_WAIT_MS 4        /* longest wait for the requests under way */
 #define SQ_SIGNING_STALE_MS 40    /* a serial older than this is not waited for */
 
 /* One certificate and its request waiting to be committed with others. */
@@ -80,23 +85,48 @@ void sq_signing_done(store_backend *st, int64_t num)
 	pthread_mutex_unlock(&st->group_lock);
 }
 
-/* Whether a serial handed out recently is still being signed at now (inside group_lock). */
-static bool signing_now(const store_backend *st, ec_time now)
+/* Whether a serial handed out by start is still being signed at now (inside group_lock). Serials
+ * handed out later belong to requests that will join the next group. */
+static bool signing_now(const store_backend *st, ec_time start, ec_time now)
 {
 	for (int i = 0; i < st->n_signing; i++)
-		if (now - st->signing[i].since_ms < SQ_SIGNING_STALE_MS)
+		if (st->signing[i].since_ms <= start && now - st->signing[i].since_ms < SQ_SIGNING_STALE_MS)
 			return true;
 	return false;
 }
 
-/* The leader's wait for the certificates being signed (inside group_lock). */
+/* ---- requests expected to be granted (store_grant_expect_begin) ---- */
+
+unsigned sq_grant_expect_begin(store_backend *st)
+{
+	pthread_mutex_lock(&st->group_lock);
+	unsigned epoch = st->expect_epoch;
+	st->expected[epoch & 1]++;
+	pthread_mutex_unlock(&st->group_lock);
+	return epoch;
+}
+
+void sq_grant_expect_end(store_backend *st, unsigned token)
+{
+	pthread_mutex_lock(&st->group_lock);
+	if (--st->expected[token & 1] == 0)
+		pthread_cond_signal(&st->group_arrival);   /* the leader may have nothing left to wait for */
+	pthread_mutex_unlock(&st->group_lock);
+}
+
+/* The leader's wait (inside group_lock) for the requests that were under way when it started:
+ * those expected to be granted and the certificates being signed. Requests beginning meanwhile
+ * count toward the next epoch: waiting for them too would only ever end at the deadline. */
 static void gather(store_backend *st)
 {
-	ec_time now = ec_elapsed_ms(), deadline = now + SQ_GROUP_WAIT_MS;
+	ec_time start = ec_elapsed_ms(), now = start, deadline = start + SQ_GROUP_WAIT_MS;
+	unsigned epoch = st->expect_epoch++;
 	struct timespec until = {deadline / 1000, deadline % 1000 * 1000000}; /* group_arrival's clock */
-	while (signing_now(st, now) && (now = ec_elapsed_ms()) < deadline)
+	while ((st->expected[epoch & 1] > 0 || signing_now(st, start, now)) && now < deadline) {
 		if (pthread_cond_timedwait(&st->group_arrival, &st->group_lock, &until) == ETIMEDOUT)
 			break;
+		now = ec_elapsed_ms();
+	}
 }
 
 /* ---- the commit ---- */

@@ -105,6 +105,11 @@ struct store_backend {
 	pthread_cond_t group_arrival;   /* a job queued: the leader may stop waiting */
 	sq_signing signing[SQ_SIGNING_MAX];
 	int n_signing;
+	/* Requests under way that will likely be granted (store_grant_expect_begin), counted by the
+	 * parity of the epoch they began in: a leader waits for the epoch that was current when it
+	 * started, and requests beginning meanwhile count toward the next group. */
+	unsigned expect_epoch;
+	int expected[2];
 	/* The WAL, opened by us to sync a group's commit outside the lock (-1: none, in memory). */
 	int wal_fd;
 	char wal_path[4096];
@@ -124,6 +129,8 @@ void sq_vfs_attribute(sq_counters *c);
 /* A serial handed out by reserve_serial is being signed / has been recorded (group commit). */
 void sq_signing_add(store_backend *st, const char *serial);
 void sq_signing_done(store_backend *st, int64_t num);
+unsigned sq_grant_expect_begin(store_backend *st);
+void sq_grant_expect_end(store_backend *st, unsigned token);
 /* Writes "<what>: <SQLite's reason>" and returns -1. Call before the statement is reset. */
 int sq_fail(store_backend *st, ec_err *err, const char *fmt, ...) EC_PRINTF(3, 4);
 
