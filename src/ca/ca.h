@@ -158,6 +158,9 @@ int ca_reconfigure(ca_engine *ca, const cfg_server *cfg, ec_time now, ec_err *er
  * object, the certificates as items of an array (comma-separated), the keys likewise. */
 #define CA_SHOW_JSON 1u
 #define CA_SHOW_MD5 2u
+/* The daemon's clock is not authoritative (SPEC §2): the server's State says so, and its timers
+ * do not run. The engine never reads the clock; the daemon tells it. */
+#define CA_SHOW_CLOCK_UNSET 4u
 int ca_show_server(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
 int ca_show_certificates(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err) EC_MUST_USE;
 /* The same listing, where the daemon's trustpoints that hold one of the server's certificates are

@@ -190,6 +190,7 @@ int ca_create_generation(ca_engine *ca, int generation, int role, ec_time not_be
 		goto out;
 	ca->gens[ca->n_gens++] = g;
 	memset(&g, 0, sizeof(g));
+	ca_key_time_record(ca, generation, now);
 	char nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
 	ec_time_format_iso(ca->gens[ca->n_gens - 1].not_before, nb);
 	ec_time_format_iso(ca->gens[ca->n_gens - 1].not_after, na);

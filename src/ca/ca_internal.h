@@ -178,4 +178,12 @@ ec_time ca_shadow_generation_time(const ca_engine *ca);             /* INT64_MAX
 /* ca_metrics.c: "active", "rollover" or "retired", as show and the metrics name them. */
 const char *ca_role_name(enum store_ca_role role);
 
+/* ca_keytime.c: when each CA key pair was made, for `show crypto key mypubkey rsa`: kept in
+ * NAME.<G>.key.made beside the key (ISO 8601 UTC), written once when the generation is created.
+ * A failure to write it is audited, never fatal: the show then falls back to the key file's time. */
+void ca_key_time_record(ca_engine *ca, int generation, ec_time made);
+/* The key's recorded making time (returns 1), else its key file's modification time (0), else
+ * -1 (neither: a key of a shared store that this node never wrote). */
+int ca_key_time(const ca_engine *ca, int generation, ec_time *out);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pki/cert_show.h"
 #include "util/encoding.h"
 #include "util/json.h"
 
@@ -33,6 +34,9 @@ static const char *level_text(int level)
 	}
 }
 
+/* Room for a Storage line's text: a path in the CA directory and a note. */
+#define STORAGE_TEXT_MAX (2 * EC_PATH_MAX)
+
 static int fp_text(X509 *cert, const EVP_MD *md, char *out, size_t sz)
 {
 	return ec_cert_fingerprint(cert, md, out, sz);
@@ -49,45 +53,69 @@ static int period_line(ec_buf *out, ec_time p)
 	return ec_buf_printf(out, "\n");
 }
 
-static int show_server_text(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out)
+/* The issuer name in effect: the configured one, else CN=NAME (as the CA certificate has it). */
+static const char *issuer_text(const ca_engine *ca, char *buf, size_t sz)
+{
+	if (ca->cfg.issuer_name[0] != '\0')
+		return ca->cfg.issuer_name;
+	snprintf(buf, sz, "CN=%s", ca->cfg.name);
+	return buf;
+}
+
+/* Status, State and the lock line. While shut down the router's configuration is unlocked;
+ * without an authoritative clock (SPEC §2) requests are still answered but no timer runs (CRL
+ * updates, shadow generation, the switch), which State says after the router's " - " form. */
+static int state_lines(ca_engine *ca, unsigned flags, ec_buf *out)
+{
+	const char *state = ca->shutdown ? "disabled" : "enabled";
+	return ec_buf_printf(out, "Certificate Server %s:\n    Status: %s\n    State: %s%s\n", ca->cfg.name, state, state,
+	                     (flags & CA_SHOW_CLOCK_UNSET) ? " - clock not authoritative" : "") ||
+	       ec_buf_printf(out, ca->shutdown ? "    Server's configuration is unlocked  (enter \"no shut\" to lock it)\n"
+	                                       : "    Server's configuration is locked  (enter \"shut\" to unlock it)\n");
+}
+
+static int md5_line(ec_buf *out, const char *what, X509 *cert)
+{
+	char md5[160];
+	return fp_text(cert, EVP_md5(), md5, sizeof(md5)) != 0 || ec_buf_printf(out, "    %s (MD5): %s\n", what, md5) ? -1 : 0;
+}
+
+static int rollover_lines(ca_engine *ca, unsigned flags, ec_buf *out)
+{
+	if (ca->rollover < 0)
+		return ec_buf_printf(out, "    Rollover status: not available\n");
+	ca_gen *r = &ca->gens[ca->rollover];
+	char fp[160], t[EC_TIME_TEXT_MAX];
+	if (fp_text(r->cert, EVP_sha256(), fp, sizeof(fp)) != 0)
+		return -1;
+	ec_time_format_router(r->not_after, t);
+	return ec_buf_printf(out, "    Rollover status: available for rollover\n"
+	                     "    Rollover CA certificate fingerprint: %s\n", fp) ||
+	       ((flags & CA_SHOW_MD5) && md5_line(out, "Rollover CA certificate fingerprint", r->cert)) ||
+	       ec_buf_printf(out, "    Rollover CA certificate expiration time: %s\n", t) ? -1 : 0;
+}
+
+static int show_server_text(ca_engine *ca, unsigned flags, ec_buf *out)
 {
 	ca_gen *a = &ca->gens[ca->active];
-	char grant[512], fp[160], last[STORE_SERIAL_MAX], t1[EC_TIME_TEXT_MAX], t2[EC_TIME_TEXT_MAX];
+	char grant[512], issuer[CFG_NAME_MAX + 4], fp[160], last[STORE_SERIAL_MAX], t1[EC_TIME_TEXT_MAX],
+	    t2[EC_TIME_TEXT_MAX];
 	ec_err err;
 	if (fp_text(a->cert, EVP_sha256(), fp, sizeof(fp)) != 0 || store_last_serial(ca->store, last, &err) != 0)
 		return -1;
 	ec_time_format_router(a->not_after, t1);
 	ec_time_format_router(ca->crl_next_update, t2);
-	const char *state = ca->shutdown ? "disabled" : "enabled";
-	if (ec_buf_printf(out, "Certificate Server %s:\n    Status: %s\n    State: %s\n", ca->cfg.name, state, state) ||
-	    ec_buf_printf(out, "    Server's configuration is locked  (enter \"shut\" to unlock it)\n") ||
+	if (state_lines(ca, flags, out) ||
 	    ec_buf_printf(out, "    Issuer name: %s\n    CA cert fingerprint: %s\n",
-	                  ca->cfg.issuer_name[0] ? ca->cfg.issuer_name : "", fp))
-		return -1;
-	if (flags & CA_SHOW_MD5) {
-		char md5[160];
-		if (fp_text(a->cert, EVP_md5(), md5, sizeof(md5)) != 0 ||
-		    ec_buf_printf(out, "    CA cert fingerprint (MD5): %s\n", md5))
-			return -1;
-	}
-	if (ec_buf_printf(out, "    Granting mode is: %s\n", grant_text(&ca->cfg, grant, sizeof(grant))) ||
+	                  issuer_text(ca, issuer, sizeof(issuer)), fp) ||
+	    ((flags & CA_SHOW_MD5) && md5_line(out, "CA cert fingerprint", a->cert)) ||
+	    ec_buf_printf(out, "    Granting mode is: %s\n", grant_text(&ca->cfg, grant, sizeof(grant))) ||
 	    ec_buf_printf(out, "    Last certificate issued serial number (hex): %s\n", last) ||
 	    ec_buf_printf(out, "    CA certificate expiration timer: %s\n    CRL NextUpdate timer: %s\n", t1, t2) ||
 	    ec_buf_printf(out, "    Current primary storage dir: unix:%s/\n    Database Level: %s\n", ca->dir.path,
-	                  level_text(ca->cfg.database_level)))
+	                  level_text(ca->cfg.database_level)) ||
+	    rollover_lines(ca, flags, out))
 		return -1;
-	if (ca->rollover >= 0) {
-		ca_gen *r = &ca->gens[ca->rollover];
-		if (fp_text(r->cert, EVP_sha256(), fp, sizeof(fp)) != 0)
-			return -1;
-		ec_time_format_router(r->not_after, t1);
-		if (ec_buf_printf(out, "    Rollover status: available for rollover\n"
-		                  "    Rollover CA certificate fingerprint: %s\n"
-		                  "    Rollover CA certificate expiration time: %s\n", fp, t1))
-			return -1;
-	} else if (ec_buf_printf(out, "    Rollover status: not available\n")) {
-		return -1;
-	}
 	if (ca->cfg.auto_rollover &&
 	    (ec_buf_printf(out, "    Auto-Rollover configured, overlap period ") ||
 	     period_line(out, ca->cfg.auto_rollover_period)))
@@ -97,7 +125,6 @@ static int show_server_text(ca_engine *ca, ec_time now, unsigned flags, ec_buf *
 	if (ec_buf_printf(out, "    Renewal grace after the CA certificate's end: ") ||
 	    period_line(out, ca->cfg.renewal_grace))
 		return -1;
-	(void)now;
 	return 0;
 }
 
@@ -127,9 +154,9 @@ static const char *level_name(int level)
 	return level == CFG_DB_COMPLETE ? "complete" : level == CFG_DB_NAMES ? "names" : "minimum";
 }
 
-static int show_server_json(ca_engine *ca, ec_buf *out)
+static int show_server_json(ca_engine *ca, unsigned flags, ec_buf *out)
 {
-	char grant[512], last[STORE_SERIAL_MAX], crl[EC_TIME_TEXT_MAX];
+	char grant[512], issuer[CFG_NAME_MAX + 4], last[STORE_SERIAL_MAX], crl[EC_TIME_TEXT_MAX];
 	ec_err err;
 	if (store_last_serial(ca->store, last, &err) != 0)
 		return -1;
@@ -137,6 +164,8 @@ static int show_server_json(ca_engine *ca, ec_buf *out)
 	if (ec_buf_printf(out, "{") || ec_json_kv_str(out, true, "name", ca->cfg.name) ||
 	    ec_json_kv_bool(out, false, "enabled", !ca->shutdown) ||
 	    ec_json_kv_str(out, false, "issuer_name", ca->cfg.issuer_name) ||
+	    ec_json_kv_str(out, false, "issuer_name_effective", issuer_text(ca, issuer, sizeof(issuer))) ||
+	    ec_json_kv_bool(out, false, "clock_authoritative", !(flags & CA_SHOW_CLOCK_UNSET)) ||
 	    ec_json_kv_str(out, false, "granting_mode", grant_text(&ca->cfg, grant, sizeof(grant))) ||
 	    ec_json_kv_str(out, false, "last_serial_hex", last) || ec_json_kv_str(out, false, "crl_next_update", crl) ||
 	    ec_json_kv_str(out, false, "storage_dir", ca->dir.path) ||
@@ -152,74 +181,50 @@ static int show_server_json(ca_engine *ca, ec_buf *out)
 
 int ca_show_server(ca_engine *ca, ec_time now, unsigned flags, ec_buf *out, ec_err *err)
 {
+	(void)now;
 	pthread_rwlock_rdlock(&ca->lock);
-	int rc = (flags & CA_SHOW_JSON) ? show_server_json(ca, out) : show_server_text(ca, now, flags, out);
+	int rc = (flags & CA_SHOW_JSON) ? show_server_json(ca, flags, out) : show_server_text(ca, flags, out);
 	pthread_rwlock_unlock(&ca->lock);
 	return rc == 0 ? 0 : ec_err_set(err, "cannot render the server status");
 }
 
-/* The name one attribute a line, as the router shows it ("cn=RootCA"). */
-static int name_lines(ec_buf *out, X509_NAME *name)
+/* Where a CA certificate lives on disk: the active and the rollover one are published as
+ * NAME.pem and NAME-rollover.pem in the CA directory; a retired one is only in the store. */
+static void storage_text(const ca_engine *ca, const ca_gen *g, char *out, size_t sz)
 {
-	for (int i = X509_NAME_entry_count(name) - 1; i >= 0; i--) {
-		X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
-		const char *sn = OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)));
-		unsigned char *utf8 = NULL;
-		int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-		if (n < 0)
-			return -1;
-		char lower[32];
-		size_t k = 0;
-		for (; sn[k] && k < sizeof(lower) - 1; k++)
-			lower[k] = (char)((sn[k] >= 'A' && sn[k] <= 'Z') ? sn[k] + 32 : sn[k]);
-		lower[k] = '\0';
-		int rc = ec_buf_printf(out, "    %s=%.*s\n", lower, n, (char *)utf8);
-		OPENSSL_free(utf8);
-		if (rc)
-			return -1;
-	}
-	return 0;
-}
-
-static const char *gen_status(const ca_gen *g, ec_time now)
-{
-	return now < g->not_before ? "Available (not yet valid)" : now > g->not_after ? "Expired" : "Available";
+	if (g->role == STORE_CA_ACTIVE || g->role == STORE_CA_ROLLOVER)
+		snprintf(out, sz, "%s/%s%s.pem", ca->dir.path, ca->cfg.name, g->role == STORE_CA_ROLLOVER ? "-rollover" : "");
+	else if (ca->cfg.database_store_url[0] == '\0' && ca->env.store == NULL)
+		snprintf(out, sz, "%s/%s.db (CA generation %d)", ca->dir.path, ca->cfg.name, g->generation);
+	else
+		snprintf(out, sz, "the CA's database (CA generation %d)", g->generation);
 }
 
 static int cert_text(ca_engine *ca, ca_gen *g, ec_time now, ca_cert_holders_fn holders, void *ctx, ec_buf *out)
 {
-	char nb[EC_TIME_TEXT_MAX], na[EC_TIME_TEXT_MAX];
-	ec_time_format_router(g->not_before, nb);
-	ec_time_format_router(g->not_after, na);
-	const char *title = g->role == STORE_CA_ROLLOVER ? "CA Certificate (Rollover)"
-	                    : g->role == STORE_CA_RETIRED ? "CA Certificate (Retired)" : "CA Certificate";
-	const char *status = gen_status(g, now);
-	/* Whole octets, as the router prints serials in certificate listings ("01", "03"). */
-	const char *pad = strlen(g->serial) % 2 ? "0" : "";
-	if (ec_buf_printf(out, "%s\n  Status: %s\n  Certificate Serial Number (hex): %s%s\n"
-	                  "  Certificate Usage: Signature\n  Issuer:\n", title, status, pad, g->serial) ||
-	    name_lines(out, X509_get_issuer_name(g->cert)) || ec_buf_printf(out, "  Subject:\n") ||
-	    name_lines(out, X509_get_subject_name(g->cert)) ||
-	    ec_buf_printf(out, "  Validity Date:\n    start date: %s\n    end   date: %s\n"
-	                  "  Associated Trustpoints: %s", nb, na, ca->cfg.name) ||
-	    (holders != NULL && holders(ctx, g->cert, false, out)) || ec_buf_printf(out, "\n\n"))
-		return -1;
-	return 0;
+	char storage[STORAGE_TEXT_MAX];
+	storage_text(ca, g, storage, sizeof(storage));
+	pki_cert_entry e = {.cert = g->cert, .ca = true,
+	                    .qualifier = g->role == STORE_CA_ROLLOVER ? "Rollover" : g->role == STORE_CA_RETIRED ? "Retired" : NULL};
+	return pki_cert_entry_head(out, &e, now) || ec_buf_printf(out, " %s", ca->cfg.name) ||
+	       (holders != NULL && holders(ctx, g->cert, false, out)) || pki_cert_entry_tail(out, storage) ? -1 : 0;
 }
 
 static int cert_json(ca_engine *ca, ca_gen *g, ec_time now, bool first, ca_cert_holders_fn holders, void *ctx,
                      ec_buf *out)
 {
-	char subject[1024], issuer[1024];
+	char subject[1024], issuer[1024], storage[STORAGE_TEXT_MAX];
+	storage_text(ca, g, storage, sizeof(storage));
 	if (pki_name_format(X509_get_subject_name(g->cert), subject, sizeof(subject)) != 0 ||
 	    pki_name_format(X509_get_issuer_name(g->cert), issuer, sizeof(issuer)) != 0)
 		return -1;
-	const char *status = gen_status(g, now);
+	const char *status = pki_cert_status(g->cert, now);
 	return (!first && ec_buf_printf(out, ",")) || ec_buf_printf(out, "{") ||
 	       ec_json_kv_str(out, true, "type", "ca_certificate") || ec_json_kv_str(out, false, "server", ca->cfg.name) ||
 	       ec_json_kv_bool(out, false, "rollover", g->role == STORE_CA_ROLLOVER) ||
 	       ec_json_kv_str(out, false, "status", status) || ec_buf_printf(out, ",") || json_gen_fields(out, g) ||
 	       ec_json_kv_str(out, false, "issuer", issuer) || ec_json_kv_str(out, false, "subject", subject) ||
+	       ec_json_kv_str(out, false, "storage", storage) ||
 	       ec_buf_printf(out, ",\"subject_alt_names\":[],\"associated_trustpoints\":[") ||
 	       ec_json_string(out, ca->cfg.name) || (holders != NULL && holders(ctx, g->cert, true, out)) ||
 	       ec_buf_printf(out, "]}")
@@ -259,50 +264,42 @@ int ca_show_certificates_held(ca_engine *ca, ec_time now, unsigned flags, ca_cer
 	return rc == 0 ? 0 : ec_err_set(err, "cannot render the certificates");
 }
 
-static int key_text(ca_engine *ca, ca_gen *g, ec_buf *out)
+/* A generation's key as an entry of the listing; storage must hold STORAGE_TEXT_MAX bytes. */
+static void key_entry(const ca_engine *ca, const ca_gen *g, char *name, size_t name_sz, char *storage,
+                      pki_key_entry *e)
 {
-	unsigned char *spki = NULL;
-	int n = i2d_PUBKEY(g->key, &spki);
-	if (n <= 0)
-		return -1;
-	char valid[EC_TIME_TEXT_MAX];
-	ec_time_format_router(g->not_before, valid);
-	int rc = ec_buf_printf(out, "%% Key pair of CA certificate %s (valid from %s)\nKey name: %s%s\n"
-	                       " Key type: RSA KEYS %d bits\n Storage Device: %s\n Usage: General Purpose Key\n"
-	                       " Key is not exportable.\n Key Data:\n", g->serial, valid, ca->cfg.name,
-	                       g->role == STORE_CA_ROLLOVER ? "#" : "", EVP_PKEY_get_bits(g->key), ca->dir.path);
-	for (int i = 0; i < n && rc == 0; i += 4) {
-		char hex[9];
-		ec_hex_encode(spki + i, (size_t)(n - i < 4 ? n - i : 4), hex);
-		for (char *p = hex; *p; p++)
-			*p = (char)(*p >= 'a' ? *p - 32 : *p);
-		rc = ec_buf_printf(out, "%s%s%s", i % 32 == 0 ? "  " : " ", hex, (i % 32 == 28 || i + 4 >= n) ? "\n" : "");
-	}
-	OPENSSL_free(spki);
-	return rc;
+	char key_file[EC_PATH_MAX];
+	snprintf(name, name_sz, "%s%s", ca->cfg.name, g->role == STORE_CA_ROLLOVER ? "#" : "");
+	*e = (pki_key_entry){.name = name, .key = g->key};
+	e->made_source = ca_key_time(ca, g->generation, &e->made);
+	/* The key pair is in its encrypted file, or only in the shared store on a node that never
+	 * wrote it. It is archived (NAME.p12), but no command exports it. */
+	if (ca_gen_files(ca, g->generation, key_file, NULL, sizeof(key_file)) == 0 &&
+	    ec_file_exists_at(&ca->dir, key_file))
+		snprintf(storage, STORAGE_TEXT_MAX, "%s/%s", ca->dir.path, key_file);
+	else
+		snprintf(storage, STORAGE_TEXT_MAX, "the CA's database (CA generation %d)", g->generation);
+	e->storage = storage;
 }
 
 static int key_json(ca_engine *ca, ca_gen *g, bool first, ec_buf *out)
 {
-	unsigned char *spki = NULL;
-	int n = i2d_PUBKEY(g->key, &spki);
-	if (n <= 0)
-		return -1;
-	char *hex = malloc(2 * (size_t)n + 1), key_name[CFG_NAME_MAX + 2];
-	snprintf(key_name, sizeof(key_name), "%s%s", ca->cfg.name, g->role == STORE_CA_ROLLOVER ? "#" : "");
-	int rc = hex == NULL ? -1 : 0;
-	if (rc == 0)
-		ec_hex_encode(spki, (size_t)n, hex);
-	rc = rc || (!first && ec_buf_printf(out, ",")) || ec_buf_printf(out, "{") ||
-	     ec_json_kv_str(out, true, "server", ca->cfg.name) || ec_json_kv_str(out, false, "key_name", key_name) ||
-	     ec_json_kv_int(out, false, "generation", g->generation) ||
-	     ec_json_kv_str(out, false, "role", ca_role_name(g->role)) ||
-	     ec_json_kv_str(out, false, "key_type", EVP_PKEY_get_base_id(g->key) == EVP_PKEY_RSA ? "rsa" : "ec") ||
-	     ec_json_kv_int(out, false, "bits", EVP_PKEY_get_bits(g->key)) ||
-	     ec_json_kv_str(out, false, "public_key_der_hex", hex) || ec_buf_printf(out, "}");
-	free(hex);
-	OPENSSL_free(spki);
-	return rc ? -1 : 0;
+	char name[CFG_NAME_MAX + 2], storage[STORAGE_TEXT_MAX];
+	pki_key_entry e;
+	key_entry(ca, g, name, sizeof(name), storage, &e);
+	return (!first && ec_buf_printf(out, ",")) || ec_buf_printf(out, "{") ||
+	       ec_json_kv_str(out, true, "server", ca->cfg.name) || pki_key_entry_json(out, &e) ||
+	       ec_json_kv_int(out, false, "generation", g->generation) ||
+	       ec_json_kv_str(out, false, "role", ca_role_name(g->role)) || ec_buf_printf(out, "}")
+	           ? -1 : 0;
+}
+
+static int key_text(ca_engine *ca, ca_gen *g, ec_buf *out)
+{
+	char name[CFG_NAME_MAX + 2], storage[STORAGE_TEXT_MAX];
+	pki_key_entry e;
+	key_entry(ca, g, name, sizeof(name), storage, &e);
+	return pki_key_entry_text(out, &e);
 }
 
 int ca_show_mypubkey(ca_engine *ca, unsigned flags, ec_buf *out, ec_err *err)

@@ -92,6 +92,11 @@ int client_show_all_certificates(tp_runtime *const *tps, size_t n_tps, ec_time n
                                  client_cert_filter elsewhere, void *ctx, ec_buf *out) EC_MUST_USE;
 /* Whether cert is the trustpoint's CA certificate or rollover CA certificate. */
 bool client_holds_ca_cert(const tp_runtime *tp, X509 *cert);
+/* `show crypto key mypubkey rsa` for all the trustpoints: each key pair once (trustpoints that
+ * share an `rsakeypair` label list it under the first), the successor of a regenerated renewal
+ * as "LABEL#"; --json: items of the daemon's "keys" array, comma-separated (one before the first
+ * unless first), without the array. */
+int client_show_all_keys(tp_runtime *const *tps, size_t n_tps, bool json, bool first, ec_buf *out) EC_MUST_USE;
 /* JSON: one object of the daemon's "trustpoints" array, without a line end (docs/JSON.md). */
 int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
 

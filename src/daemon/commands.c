@@ -261,12 +261,26 @@ static int show_clock_json(cmd *c, const char *iso)
 
 static int ca_show_server_at(cmd *c, ca_engine *ca, ec_err *err)
 {
-	return ca_show_server(ca, c->now, c->show_flags, c->out, err);
+	unsigned flags = c->show_flags | (ec_clock_is_authoritative(c->d->clock) ? 0u : CA_SHOW_CLOCK_UNSET);
+	return ca_show_server(ca, c->now, flags, c->out, err);
 }
 
-static int ca_show_mypubkey_at(cmd *c, ca_engine *ca, ec_err *err)
+/* show crypto key mypubkey rsa: the servers' key pairs, then the trustpoints'; JSON: one document
+ * {"keys":[...]}. */
+static int show_keys(cmd *c)
 {
-	return ca_show_mypubkey(ca, c->show_flags, c->out, err);
+	ec_err err = {""};
+	bool json = c->show_flags & CA_SHOW_JSON;
+	if (json && ec_buf_printf(c->out, "{\"keys\":[") != 0)
+		return -1;
+	size_t start = c->out->len;
+	for (size_t i = 0; i < c->d->n_cas; i++)
+		if ((json && c->out->len > start && ec_buf_printf(c->out, ",") != 0) ||
+		    ca_show_mypubkey(c->d->cas[i], c->show_flags, c->out, &err) != 0)
+			return fail_err(c, &err);
+	if (client_show_all_keys(c->d->tps, c->d->n_tps, json, c->out->len == start, c->out) != 0)
+		return -1;
+	return json ? json_items_end(c) : 0;
 }
 
 /* A show of each certificate server; JSON: one document {"KEY":[...]} of their items. */
@@ -296,9 +310,8 @@ static int show(cmd *c)
 		return ec_buf_printf(c->out, "%s (%s, %s)\n", iso, ec_clock_is_simulated(c->d->clock) ? "simulated" : "system",
 		                     ec_clock_is_authoritative(c->d->clock) ? "authoritative" : "not authoritative");
 	}
-	if (at(c, 1, "crypto", 2) && at(c, 2, "key", 2) && at(c, 3, "mypubkey", 2)) {
-		return show_each_server(c, "keys", ca_show_mypubkey_at);
-	}
+	if (at(c, 1, "crypto", 2) && at(c, 2, "key", 2) && at(c, 3, "mypubkey", 2))
+		return show_keys(c);
 	if (at(c, 1, "ip", 2) && at(c, 2, "http", 2) && at(c, 3, "server", 2) && (c->n == 4 || at(c, 4, "status", 2)))
 		return show_http(c);
 	if (at(c, 1, "timeline", 2))

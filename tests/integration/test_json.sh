@@ -98,7 +98,11 @@ assert not t["BAD"]["enrolled"] and t["BAD"]["consecutive_failures"] >= 1, t["BA
 assert t["BAD"]["certificate_not_after"] is None and t["BAD"]["last_success"] is None, t["BAD"]'
 cli pki --json show crypto key mypubkey rsa | check_json "show crypto key mypubkey rsa" '
 k = d["keys"]
-assert len(k) == 1 and k[0]["server"] == "ROOTCA" and k[0]["bits"] == 2048 and k[0]["role"] == "active", k'
+ca = [x for x in k if "server" in x]
+assert len(ca) == 1 and ca[0]["server"] == "ROOTCA" and ca[0]["bits"] == 2048 and ca[0]["role"] == "active", k
+assert ca[0]["generated_at_source"] == "recorded" and ca[0]["storage_device"].endswith("/ROOTCA.0.key"), k
+tp = [x for x in k if x.get("trustpoint") == "TP"]
+assert len(tp) == 1 and tp[0]["key_name"] == "TP" and tp[0]["role"] == "active", k'
 cli pki --json show clock | check_json "show clock" '
 assert d["simulated"] and d["now"] == "2026-01-01T00:01:00.000Z", d'
 cli pki --json show ip http server status | check_json "show ip http server status" '

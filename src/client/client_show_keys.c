@@ -1,0 +1,74 @@
+/* `show crypto key mypubkey rsa` for the trustpoints: each one's key pair and, while a
+ * regenerated renewal or a SHADOW certificate waits on it, its successor ("NAME#"). */
+#include "client/client_internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pki/cert_show.h"
+#include "util/json.h"
+
+/* The key's label: the `rsakeypair` label, else the trustpoint's name (client_key_file). */
+static const char *label_of(const tp_runtime *tp)
+{
+	return tp->cfg.rsakeypair[0] ? tp->cfg.rsakeypair : tp->cfg.name;
+}
+
+/* A key file's time: a trustpoint writes its key file once, when it makes the key, but a
+ * restore writes it again, so it is shown as the file's time (pki_key_entry). */
+static int file_time(const tp_runtime *tp, const char *file, ec_time *out)
+{
+	struct stat st;
+	if (fstatat(tp->keys.fd, file, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return PKI_KEY_TIME_NONE;
+	*out = (ec_time)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	return PKI_KEY_TIME_FILE;
+}
+
+static int one_key(tp_runtime *tp, EVP_PKEY *key, char slot, bool json, bool *first, ec_buf *out)
+{
+	char name[CFG_NAME_MAX + 2], file[EC_PATH_MAX], storage[2 * EC_PATH_MAX];
+	bool successor = slot != tp->rec.key_slot;
+	snprintf(name, sizeof(name), "%s%s", label_of(tp), successor ? "#" : "");
+	pki_key_entry e = {.name = name, .key = key, .made_source = PKI_KEY_TIME_NONE, .storage = storage,
+	                   /* `output key` writes it in clear for the application (the successor at its install). */
+	                   .exportable = tp->cfg.key_file[0] != '\0'};
+	if (client_key_file(tp, slot, file, sizeof(file)) == 0) {
+		snprintf(storage, sizeof(storage), "%s/%s", tp->keys.path, file);
+		e.made_source = file_time(tp, file, &e.made);
+	} else {
+		snprintf(storage, sizeof(storage), "%s", tp->keys.path);
+	}
+	if (!json)
+		return pki_key_entry_text(out, &e);
+	int rc = (!*first && ec_buf_printf(out, ",")) || ec_buf_printf(out, "{") ||
+	         ec_json_kv_str(out, true, "trustpoint", tp->cfg.name) || pki_key_entry_json(out, &e) ||
+	         ec_json_kv_str(out, false, "role", successor ? "shadow" : "active") || ec_buf_printf(out, "}");
+	*first = false;
+	return rc ? -1 : 0;
+}
+
+/* Whether an earlier trustpoint shares tps[i]'s key label (`rsakeypair`): its keys are listed once. */
+static bool listed_before(tp_runtime *const *tps, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(label_of(tps[j]), label_of(tps[i])) == 0)
+			return true;
+	return false;
+}
+
+int client_show_all_keys(tp_runtime *const *tps, size_t n_tps, bool json, bool first, ec_buf *out)
+{
+	for (size_t i = 0; i < n_tps; i++) {
+		tp_runtime *tp = tps[i];
+		if (listed_before(tps, i))
+			continue;
+		char other = tp->rec.key_slot == 'a' ? 'b' : 'a';
+		if ((tp->key != NULL && one_key(tp, tp->key, tp->rec.key_slot, json, &first, out) != 0) ||
+		    (tp->shadow_key != NULL && one_key(tp, tp->shadow_key, other, json, &first, out) != 0))
+			return -1;
+	}
+	return 0;
+}
