@@ -1,11 +1,14 @@
 /* Operator commands on a certificate server (SPEC §6.9). */
 #include "ca/ca_internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "pki/name_line.h"
 #include "util/buf.h"
+#include "util/encoding.h"
 #include "util/json.h"
 
 static int out_of_space(ec_err *err)
@@ -29,26 +32,58 @@ typedef struct listing {
 	int64_t n;
 } listing;
 
+/* The request's fingerprint as the router shows it: the MD5 of the request (its PKCS#10, DER),
+ * 32 hex digits (upper-case as the router prints them, lower-case as JSON has every fingerprint);
+ * "" when it has no request kept. */
+static void request_md5(const store_request *r, bool upper, char out[2 * EVP_MAX_MD_SIZE + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	out[0] = '\0';
+	if (r->csr_der == NULL || EVP_Digest(r->csr_der, r->csr_der_len, md, &len, EVP_md5(), NULL) != 1)
+		return;
+	ec_hex_encode(md, len, out);
+	for (char *p = out; upper && *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+}
+
+/* The SCEP message and what the CA makes of it: a PKCSReq signed by a certificate this CA issued
+ * is a renewal as much as a RenewalReq is. */
+static void request_type(const store_request *r, char *out, size_t sz)
+{
+	snprintf(out, sz, "%s (%s)", scep_msg_type_name(r->msg_type), r->renewal ? "renewal" : "initial");
+}
+
 static int list_one(void *ctx, const store_request *r)
 {
 	listing *l = ctx;
+	char md5[2 * EVP_MAX_MD_SIZE + 1], subject[STORE_SUBJECT_MAX + 64], type[64];
 	l->n++;
-	/* The first 16 hex digits of the key's SHA-256 are enough to tell requests apart. */
-	if (ec_buf_printf(l->out, "%-6lld %-9s %-16.16s %-9s %s\n", (long long)r->id, state_name(r->state),
-	                  r->pubkey_fp, r->renewal ? "renewal" : "initial", r->subject) != 0)
+	request_md5(r, true, md5);
+	request_type(r, type, sizeof(type));
+	if (pki_name_line_from_text(r->subject, subject, sizeof(subject)) != 0)
+		snprintf(subject, sizeof(subject), "%s", r->subject);
+	/* The router's columns; evercert's additions on the lines below. */
+	if (ec_buf_printf(l->out, "%-6lld %-10s %-32s %s\n       Type: %s\n", (long long)r->id, state_name(r->state),
+	                  md5, subject, type) != 0)
 		return -1;
 	if (r->reason[0] != '\0' && ec_buf_printf(l->out, "       Reason: %s\n", r->reason) != 0)
 		return -1;
 	return ec_buf_printf(l->out, "       From: %s\n", r->source);
 }
 
+/* The router's table header, and its rule, under each section. */
+#define REQUESTS_HEADER "ReqID  State      Fingerprint                      SubjectName\n" \
+	"--------------------------------------------------------------\n"
+
 int ca_cmd_info_requests(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err)
 {
 	listing l = {out, 0};
-	if (ec_buf_printf(out, "Enrollment Request Database:\n\nRouter certificates requests:\n"
-	                  "%-6s %-9s %-16s %-9s %s\n", "ReqID", "State", "Key fingerprint", "Type",
-	                  "SubjectName") != 0 ||
-	    ec_buf_printf(out, "----------------------------------------------------------------\n") != 0)
+	/* evercert issues no subordinate CA or RA certificates: those sections stay empty, as on a
+	 * router that has none. */
+	if (ec_buf_printf(out, "Enrollment Request Database:\n\nSubordinate CA certificate requests:\n" REQUESTS_HEADER
+	                  "\nRA certificate requests:\n" REQUESTS_HEADER
+	                  "\nRouter certificates requests:\n" REQUESTS_HEADER) != 0)
 		return out_of_space(err);
 	if (store_request_each(ca->store, STORE_REQ_PENDING, list_one, &l, err) != 0)
 		return -1;
@@ -61,7 +96,8 @@ int ca_cmd_info_requests(ca_engine *ca, ec_time now, ec_buf *out, ec_err *err)
 static int json_one(void *ctx, const store_request *r)
 {
 	listing *l = ctx;
-	char created[EC_TIME_TEXT_MAX], expires[EC_TIME_TEXT_MAX];
+	char created[EC_TIME_TEXT_MAX], expires[EC_TIME_TEXT_MAX], md5[2 * EVP_MAX_MD_SIZE + 1];
+	request_md5(r, false, md5);
 	ec_time_format_iso(r->created, created);
 	ec_time_format_iso(r->expires, expires);
 	return (l->n++ > 0 && ec_buf_printf(l->out, ",")) || ec_buf_printf(l->out, "{") ||
@@ -69,6 +105,8 @@ static int json_one(void *ctx, const store_request *r)
 	       ec_json_kv_str(l->out, false, "type", r->renewal ? "renewal" : "initial") ||
 	       ec_json_kv_str(l->out, false, "subject", r->subject) ||
 	       ec_json_kv_str(l->out, false, "key_fingerprint_sha256", r->pubkey_fp) ||
+	       ec_json_kv_str(l->out, false, "fingerprint_md5", md5) ||
+	       ec_json_kv_str(l->out, false, "message_type", scep_msg_type_name(r->msg_type)) ||
 	       ec_json_kv_str(l->out, false, "transaction_id", r->txid) ||
 	       ec_json_kv_str(l->out, false, "source", r->source) || ec_json_kv_str(l->out, false, "reason", r->reason) ||
 	       ec_json_kv_str(l->out, false, "created", created) || ec_json_kv_str(l->out, false, "expires", expires) ||

@@ -281,8 +281,8 @@ static int trustpoints(ec_buf *out, const tp_copy *t, size_t n)
 	static const struct { const char *name, *help; enum tp_field field; bool time; } f[] = {
 		{"evercert_trustpoint_certificate_not_after_timestamp_seconds", "End of the identity certificate in use.",
 		 TP_CERT_END, true},
-		{"evercert_trustpoint_next_renewal_timestamp_seconds", "When the armed renewal fires (kind: RENEW, SHADOW, "
-		 "ENROLL).", TP_RENEWAL, true},
+		{"evercert_trustpoint_next_renewal_timestamp_seconds", "When the armed renewal fires (kind: RENEW, also "
+		 "before the first certificate, or SHADOW).", TP_RENEWAL, true},
 		{"evercert_trustpoint_consecutive_failures", "Exchanges with the CA failed since the last success.",
 		 TP_FAILURES, false},
 		{"evercert_trustpoint_last_success_timestamp_seconds", "When a certificate was last obtained (at the "

@@ -38,14 +38,14 @@ pass "auto-enroll arms RENEW before authentication; enroll refuses until authent
 out=$(cli cl authenticate ROOT </dev/null 2>&1 || true)
 assert_contains "$out" "Fingerprint SHA256: "
 assert_contains "$out" "run again with --yes"
-assert_contains "$(cli cl show crypto pki trustpoints)" "Issuing CA authenticated ... No"
+assert_contains "$(cli cl show crypto pki trustpoints)" "Issuing CA authenticated ....... No"
 cli cl authenticate ROOT --yes >/dev/null
-assert_contains "$(cli cl show crypto pki trustpoints)" "Issuing CA authenticated ... Yes"
+assert_contains "$(cli cl show crypto pki trustpoints)" "Issuing CA authenticated ....... Yes"
 pass "authenticate shows the fingerprint and installs only once confirmed"
 
 # The RENEW timer (armed at start) fires now: the first request waits in the CA's queue.
 cli cl clock advance 1m >/dev/null
-assert_contains "$(cli ca server ROOTCA info requests)" "CN=spoke-1.example,OU=VPN"
+assert_contains "$(cli ca server ROOTCA info requests)" "cn=spoke-1.example,ou=VPN"
 assert_contains "$(cli cl show crypto pki timers)" "1:00.000  POLL ROOT"
 pass "first request PENDING; POLL armed at the retry period"
 
@@ -59,7 +59,7 @@ pass "POLL resumes after a restart and doubles (1, then 2 minutes)"
 cli ca server ROOTCA grant all >/dev/null
 cli cl clock advance 2m >/dev/null
 status=$(cli cl show crypto pki trustpoints)
-assert_contains "$status" "Certificate ................ Yes"
+assert_contains "$status" "Certificate request(s) ..... Yes"
 openssl verify -CAfile "$cafile" "$WORK/out/spoke.pem" >/dev/null || fail "installed certificate does not verify"
 cmp -s <(openssl x509 -in "$WORK/out/ca.pem") <(openssl x509 -in "$cafile") || fail "chain file is not the CA"
 [ "$(stat -c %a "$WORK/out/spoke.key")" = 600 ] || fail "key file mode is not 600"
@@ -113,10 +113,10 @@ crypto pki trustpoint BAD
   enrollment url http://127.0.0.1:$port
   fingerprint 00112233445566778899AABBCCDDEEFF
   auto-enroll 70"
-wait_for 30 eval 'cli ca server ROOTCA info requests | grep -q "CN=spoke-2"'
-assert_contains "$(cli auto show crypto pki trustpoints)" "Issuing CA authenticated ... Yes"
+wait_for 30 eval 'cli ca server ROOTCA info requests | grep -q "cn=spoke-2"'
+assert_contains "$(cli auto show crypto pki trustpoints)" "Issuing CA authenticated ....... Yes"
 grep -q "BAD: authentication failed: the CA certificate's fingerprint does not match" "$WORK/auto.log" \
   || fail "wrong fingerprint not reported"
-cli auto show crypto pki trustpoints | grep -A6 "Trustpoint BAD" | grep -q "authenticated ... No" \
+cli auto show crypto pki trustpoints | grep -A6 "Trustpoint BAD" | grep -q "authenticated ....... No" \
   || fail "BAD trustpoint authenticated with a wrong fingerprint"
 pass "configured fingerprint: authenticated and enrolled at start; a mismatch installs nothing"

@@ -40,7 +40,7 @@ out=$(ask a3 pkcsreq alice "$K/alice.cert" tx-alice-3 --csr-key "$K/mallory.key"
 expect "a request for another subject signed by alice's certificate" PENDING "$out"
 assert_eq "$(certs)" "$before" "certificates after the attempt"
 queue=$(cli ca server ROOTCA info requests)
-assert_contains "$queue" "CN=www.bank.example" "the queue"
+assert_contains "$queue" "cn=www.bank.example" "the queue"
 assert_contains "$queue" "subject differs from the signing certificate CN=alice.example.net" "the queue's reason"
 out=$(ask a4 renewalreq alice "$K/alice.cert" tx-alice-4 --cn alice.example.net \
   --ext "subjectAltName=DNS:alice.example.net,IP:192.0.2.10,DNS:*.bank.example")

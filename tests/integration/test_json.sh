@@ -29,7 +29,7 @@ crypto pki trustpoint BAD
   enrollment retry period 1
 EOF
 restart_daemon pki
-wait_for 30 eval '[ "$(cli pki server ROOTCA info requests | grep -c "CN=tp.example")" -ge 1 ]'
+wait_for 30 eval '[ "$(cli pki server ROOTCA info requests | grep -c "cn=tp.example")" -ge 1 ]'
 
 # check_json WHAT PYTHON_ASSERTIONS: parses standard input as one JSON document (json.load
 # refuses a second one after it), checks the naming scheme everywhere in it, then runs the
@@ -51,7 +51,8 @@ def walk(v, path):
             if k.endswith("serial_hex"):
                 assert re.match(r"^[0-9A-F]+$", x), "%s.%s: %r" % (path, k, x)
             if "fingerprint" in k and x:
-                assert re.match(r"^[0-9a-f]{64}$", x), "%s.%s: %r" % (path, k, x)
+                hexlen = 32 if k.endswith("_md5") else 40 if k.endswith("_sha1") else 64
+                assert re.match(r"^[0-9a-f]{%d}$" % hexlen, x), "%s.%s: %r" % (path, k, x)
             if k in ("not_before", "not_after", "now", "fire_at", "created", "expires", "renewal_at",
                      "last_success", "certificate_not_after", "next_timer", "crl_next_update") and x:
                 assert iso.match(x), "%s.%s: %r is not ISO 8601 UTC" % (path, k, x)
@@ -68,12 +69,13 @@ exec(extra)
 cli pki --json server ROOTCA info requests | check_json "info requests" '
 r = d["requests"]
 assert d["server"] == "ROOTCA" and len(r) == 1 and r[0]["state"] == "pending", d
-assert r[0]["subject"] == "CN=tp.example" and re.match(r"^[0-9a-f]{64}$", r[0]["key_fingerprint_sha256"]), r'
+assert r[0]["subject"] == "CN=tp.example" and re.match(r"^[0-9a-f]{64}$", r[0]["key_fingerprint_sha256"]), r
+assert re.match(r"^[0-9a-f]{32}$", r[0]["fingerprint_md5"]) and r[0]["message_type"] == "PKCSReq", r'
 pass "info requests --json: the pending request"
 
 cli pki server ROOTCA grant all >/dev/null
 cli pki clock advance 1m >/dev/null
-wait_for 30 eval 'cli pki show crypto pki trustpoints | grep -q "Certificate ................ Yes"'
+wait_for 30 eval 'cli pki show crypto pki trustpoints | grep -q "Certificate request(s) ..... Yes"'
 
 ca_serial=$(openssl x509 -in "$WORK/pki/ROOTCA/ROOTCA.pem" -noout -serial | cut -d= -f2 | sed 's/^0*//')
 ca_fp=$(tr -d : <<<"$fp" | tr A-F a-f)

@@ -117,7 +117,7 @@ fleet.run_until(t + 25 * DAY)
 st = c1.trustpoint_status()
 if st["phase"] != "reauthenticate":
     sys.exit(f"FAIL: the client is not waiting for re-authentication: {st}\n{c1.log()[-3000:]}")
-if "Issuing CA authenticated ... No: re-authenticate needed" not in c1.call("show", "crypto", "pki", "trustpoints", "status"):
+if "Issuing CA authenticated ....... No: re-authenticate needed" not in c1.call("show", "crypto", "pki", "trustpoints", "status"):
     sys.exit("FAIL: show crypto pki trustpoints status does not say re-authentication is needed")
 log = c1.log()
 if not re.search(r"does not chain to the pinned CA certificate.*crypto pki authenticate ROOT", log):
