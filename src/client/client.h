@@ -97,7 +97,10 @@ bool client_holds_ca_cert(const tp_runtime *tp, X509 *cert);
  * as "LABEL#"; --json: items of the daemon's "keys" array, comma-separated (one before the first
  * unless first), without the array. */
 int client_show_all_keys(tp_runtime *const *tps, size_t n_tps, bool json, bool first, ec_buf *out) EC_MUST_USE;
-/* JSON: one object of the daemon's "trustpoints" array, without a line end (docs/JSON.md). */
+/* `show crypto pki trustpoints status`: the router's sub-blocks (Issuing CA certificate, Router
+ * General Purpose certificate, State, and the Rollover ones after a SHADOW renewal) then
+ * evercert's lines (URL, request in flight, renewal armed, revocation check, last result). JSON:
+ * one object of the daemon's "trustpoints" array, without a line end (docs/JSON.md). */
 int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_MUST_USE;
 
 /* What the metrics report of a trustpoint; read by the daemon's loop, which publishes it. Times
@@ -105,8 +108,8 @@ int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out) EC_M
 typedef struct client_metrics {
 	bool authenticated, enrolled;
 	ec_time cert_not_after;           /* the active identity certificate's end */
-	ec_time renewal_at;               /* the armed RENEW or SHADOW (or first ENROLL) */
-	const char *renewal_kind;         /* "RENEW", "SHADOW", "ENROLL" (static) */
+	ec_time renewal_at;               /* the armed RENEW (also the first enrollment's) or SHADOW */
+	const char *renewal_kind;         /* "RENEW" or "SHADOW" (static) */
 	bool rollover_ready;              /* a SHADOW certificate waits for the switch */
 	int failures_in_row;              /* exchanges failed since the last success (since start) */
 	ec_time last_success;             /* the last certificate installed; at start, its notBefore */
