@@ -33,7 +33,7 @@ static void usage(FILE *f)
 	        "  show crypto pki server            status of each certificate server\n"
 	        "  show crypto pki certificates      identity and CA certificates (active, rollover)\n"
 	        "  show crypto pki timers            PKI and CS timers with the time left\n"
-	        "  show crypto key mypubkey rsa      the CA key pairs\n"
+	        "  show crypto key mypubkey rsa      the servers' and trustpoints' key pairs\n"
 	        "  show clock                        the daemon's clock\n"
 	        "  show ip http server status        HTTP connections held, limits, refusals\n"
 	        "  server NAME info requests         pending enrollment requests\n"
