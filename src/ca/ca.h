@@ -8,6 +8,7 @@
  * certificates. Files live in the CA directory (`database url`, default <state-dir>/<NAME>):
  *   NAME.db          the store (certificates, requests, CA generations, serial counter)
  *   NAME.<G>.key     the key of CA generation G (0 first, then one per rollover), encrypted
+ *   NAME.<G>.key.made  when that key was made (`show crypto key mypubkey rsa`)
  *   NAME.pem         the active CA certificate, for operators and clients to copy
  *   NAME-rollover.pem  the rollover CA certificate, only while there is one
  *   NAME.crl         the current CRL (DER)
