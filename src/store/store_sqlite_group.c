@@ -136,15 +136,15 @@ static void gather(store_backend *st)
  * is used up in the same savepoint: it is spent if and only if the certificate is recorded. */
 static int grant_job_apply(store_backend *st, grant_job *j)
 {
-	if (sqlite3_exec(st->db, "SAVEPOINT grant_job", NULL, NULL, NULL) != SQLITE_OK)
-		return sq_fail(st, &j->err, "opening a savepoint");
+	if (sq_tx(st, ST_JOB_SAVEPOINT, &j->err) != 0)
+		return -1;
 	int rc = j->otp_hash != NULL ? sq_otp_use_in_tx(st, j->otp_hash, j->req->created, &j->err) : 0;
 	if (rc == 0 && (sq_cert_row_insert(st, j->cert, j->serial, j->num, &j->err) != 0 ||
 	                sq_request_row_insert(st, j->req, &j->err) != 0))
 		rc = -1;
 	if (rc != 0)
-		(void)sqlite3_exec(st->db, "ROLLBACK TO grant_job", NULL, NULL, NULL);
-	(void)sqlite3_exec(st->db, "RELEASE grant_job", NULL, NULL, NULL);
+		(void)sq_tx(st, ST_JOB_ROLLBACK, NULL);
+	(void)sq_tx(st, ST_JOB_RELEASE, NULL);
 	return rc;
 }
 
@@ -175,8 +175,7 @@ static void grant_group_commit(store_backend *st, grant_job *jobs)
 	ec_err err;
 	const bool deferred = st->wal_fd >= 0;
 	sq_lock(st);
-	int rc = deferred ? (sqlite3_exec(st->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) == SQLITE_OK
-	                     ? 0 : sq_fail(st, &err, "deferring the sync")) : 0;
+	int rc = deferred ? sq_tx(st, ST_SYNC_NORMAL, &err) : 0;
 	if (rc == 0)
 		rc = sq_tx(st, ST_BEGIN, &err);
 	for (grant_job *j = jobs; rc == 0 && j != NULL; j = j->next)
@@ -185,9 +184,11 @@ static void grant_group_commit(store_backend *st, grant_job *jobs)
 		rc = sq_tx(st, ST_COMMIT, &err);
 	sq_tx_abort(st);
 	/* Every other change syncs at its commit: the connection goes back to that at once. */
-	if (deferred && sqlite3_exec(st->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK &&
-	    rc == 0)
-		rc = sq_fail(st, &err, "restoring synchronous commits");
+	ec_err restore;
+	if (deferred && sq_tx(st, ST_SYNC_FULL, &restore) != 0 && rc == 0) {
+		err = restore;
+		rc = -1;
+	}
 	sq_unlock(st);
 	if (rc == 0 && deferred)
 		rc = wal_sync(st, &err);

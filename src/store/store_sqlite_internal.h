@@ -27,6 +27,11 @@ enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
+	ST_SYNC_NORMAL,         /* a group commit's deferred sync (store_sqlite_group.c) */
+	ST_SYNC_FULL,
+	ST_JOB_SAVEPOINT,       /* one grant of a group */
+	ST_JOB_ROLLBACK,
+	ST_JOB_RELEASE,
 	ST_SERIAL_BUMP,
 	ST_SERIAL_LAST,
 	ST_CERT_INSERT,

@@ -25,6 +25,12 @@ const char *const sq_stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	/* Prepared once like the others: run as text, each group's parses cost as much as its inserts. */
+	[ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	[ST_JOB_SAVEPOINT] = "SAVEPOINT grant_job",
+	[ST_JOB_ROLLBACK] = "ROLLBACK TO grant_job",
+	[ST_JOB_RELEASE] = "RELEASE grant_job",
 	/* The bound keeps the counter an integer: past 2^63-1 SQLite would turn it into a real. */
 	[ST_SERIAL_BUMP] = "UPDATE serial_counter SET last = last + ?1"
 	                   " WHERE id = 1 AND last <= 9223372036854775807 - ?1",
