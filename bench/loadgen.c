@@ -7,11 +7,13 @@
  * reply is read: pkiStatus, and for SUCCESS the certificate's serial, to count duplicates.
  *
  *   loadgen --url URL --connections N --requests M [--keys K] [--pid CA_PID] [--label NAME]
- *   loadgen --url URL --connections N --replay DIR [--content-type TYPE] [--pid CA_PID] [--label NAME]
+ *   loadgen --url URL --connections N --replay DIR [--content-type TYPE | --get] [--pid CA_PID] [--label NAME]
  *
  * --replay sends, once each, the PKIOperation messages recorded from a real client (files DIR/NAME.der,
- * as bench/shapes.sh records them), POSTed with that client's Content-Type; their keys stay with
- * the client, so a SUCCESS reply is counted, not opened (no duplicate check).
+ * as bench/shapes.sh records them), POSTed with that client's Content-Type, or with --get by GET
+ * (base64 in message=, percent-encoded: the URLs are made before the clock starts), as clients that
+ * do not use POSTPKIOperation send them; their keys stay with the client, so a SUCCESS reply is
+ * counted, not opened (no duplicate check).
  *
  * Prints one line of JSON (and a human summary on stderr): enrollments/s counting SUCCESS only,
  * p50/p95/p99 latency in ms, errors by kind, duplicate serials, and with --pid the CA process's
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <openssl/rsa.h>
 
 #include "pki/pki.h"
@@ -36,6 +39,7 @@
 typedef struct job {
 	uint8_t *msg;
 	size_t msg_len;
+	char *get_url;      /* --get: the whole URL, message included */
 	int key;
 	uint8_t *reply;
 	size_t reply_len;
@@ -76,10 +80,15 @@ static void *worker(void *arg)
 		job *j = &g_jobs[i];
 		ec_buf b;
 		ec_buf_init(&b, 1 << 20);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)j->msg);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->msg_len);
+		if (j->get_url != NULL) {
+			curl_easy_setopt(c, CURLOPT_URL, j->get_url);
+			curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		} else {
+			curl_easy_setopt(c, CURLOPT_URL, url);
+			curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)j->msg);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->msg_len);
+		}
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
@@ -92,6 +101,29 @@ static void *worker(void *arg)
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	return NULL;
+}
+
+/* --get: each job's URL with its message in base64, percent-encoded. */
+static int make_get_urls(void)
+{
+	for (int i = 0; i < g_n; i++) {
+		job *j = &g_jobs[i];
+		size_t b64_len = 4 * ((j->msg_len + 2) / 3) + 1;
+		char *b64 = malloc(b64_len);
+		if (b64 == NULL)
+			return -1;
+		EVP_EncodeBlock((unsigned char *)b64, j->msg, (int)j->msg_len);
+		char *esc = curl_easy_escape(NULL, b64, 0);
+		free(b64);
+		size_t len = strlen(g_url) + strlen(esc) + 64;
+		j->get_url = esc != NULL ? malloc(len) : NULL;
+		if (j->get_url != NULL)
+			snprintf(j->get_url, len, "%s?operation=PKIOperation&message=%s", g_url, esc);
+		curl_free(esc);
+		if (j->get_url == NULL)
+			return -1;
+	}
+	return 0;
 }
 
 static X509 *fetch_ca(const char *url)
@@ -237,6 +269,14 @@ static const char *arg(int argc, char **argv, const char *name, const char *def)
 	return def;
 }
 
+static bool flag(int argc, char **argv, const char *name)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	ec_err err;
@@ -257,7 +297,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (g_url == NULL || conns < 1 || g_n < 1 || nkeys < 1 || scep_init(&err) != 0) {
-		fprintf(stderr, "usage: loadgen --url URL --connections N --requests M [--keys K] [--pid PID] [--label NAME]\n");
+		fprintf(stderr, "usage: loadgen --url URL --connections N (--requests M [--keys K] | --replay DIR "
+		        "[--content-type TYPE | --get]) [--pid PID] [--label NAME]\n");
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -292,6 +333,10 @@ int main(int argc, char **argv)
 		}
 		g_jobs[i].key = i % nkeys;
 		free(csr);
+	}
+	if (flag(argc, argv, "--get") && make_get_urls() != 0) {
+		fprintf(stderr, "loadgen: out of memory making the GET URLs\n");
+		return 1;
 	}
 	double cpu0, cpu1;
 	long hwm;

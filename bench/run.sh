@@ -20,7 +20,7 @@ requests=${BENCH_REQUESTS:-1000}
 loadgen="$root/$build/bench/loadgen"
 work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-bench.XXXXXX")
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 echo "== RSA-2048 private operations on this machine ($(nproc) cores)"
 sign=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6}')

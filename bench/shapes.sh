@@ -1,32 +1,40 @@
 #!/usr/bin/env bash
-# make bench, part 2: enrollment load with requests shaped exactly like a real client's, beside the
-# load generator's own. The real client is the scep package's scepclient (micromdm): it is run
-# BENCH_SHAPE_REQUESTS times through tests/lib/tamper_proxy.py in record mode against a CA, and
-# its PKIOperation messages (whatever envelope, digest, signer certificate and attributes it
-# chooses) are kept. Each measured run starts from a copy of that CA's state as it was before the
+# make bench, part 2: enrollment load with requests shaped exactly like real clients', beside the
+# load generator's own. The real clients (bench/shape_clients.sh) are the scep package's
+# scepclient (micromdm), strongSwan's `pki --scep` and certmonger: each enrolls
+# BENCH_SHAPE_REQUESTS times (certmonger BENCH_CERTMONGER_REQUESTS, default 100: it takes about a
+# second per request) through tests/lib/tamper_proxy.py in record mode against a CA, and its
+# PKIOperation messages (whatever envelope, digest, signer certificate and attributes it chooses)
+# are kept. Each measured run starts from a copy of that CA's state as it was before the
 # recording (same CA key, no certificate issued), so every recorded message is a new enrollment;
-# loadgen --replay POSTs them once each over BENCH_CONNECTIONS kept-alive connections with
-# scepclient's Content-Type. Rows: loadgen's shape and scepclient's shape against evercertd with
-# an RSA-2048 CA key, the same two with an RSA-4096 CA key, and scepclient's shape against the
-# scep package's server (scepserver), recorded the same way against it.
+# loadgen --replay sends them once each over BENCH_CONNECTIONS kept-alive connections as the client
+# sent them: POST with scepclient's Content-Type, POST with pki's (application/pkcs7-mime), GET
+# with certmonger's base64.
+# Rows: the four shapes against evercertd with an RSA-2048 CA key, loadgen's and scepclient's with
+# an RSA-4096 CA key, and scepclient's shape against the scep package's server (scepserver),
+# recorded the same way against it.
 #
 # Each row: enrollments/s, p50/p99 ms, the CA's CPU per enrollment (/proc/PID/stat), the RSA
 # share (the CA's three private operations per enrollment, timed by `openssl speed` on one core in
 # the same run, over that CPU), fdatasync and WAL bytes per enrollment (the store's own counters,
-# logged by evercertd when it stops). BENCH_RUNS (default 1) repeats each measured row.
+# logged by evercertd when it stops, less those of a start and stop with no load: the CA's own
+# commits at start). BENCH_RUNS (default 1) repeats each measured row.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/bench/lib.sh"
+source "$root/tests/lib/private_bus.sh"
+source "$root/bench/shape_clients.sh"
 bench_private_network "$0" "$@"
 conns=${BENCH_CONNECTIONS:-8}
 count=${BENCH_SHAPE_REQUESTS:-200}
+cm_count=${BENCH_CERTMONGER_REQUESTS:-100}
 runs=${BENCH_RUNS:-1}
 loadgen="$root/$build/bench/loadgen"
 evercertd="$root/$build/evercertd"
 work=$(mktemp -d "${TMPDIR:-/tmp}/evercert-shapes.XXXXXX")
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 
 # sign_ms BITS: one RSA private operation of that size on one core, in ms.
 sign_ms() {
@@ -75,10 +83,11 @@ start_evercertd() {
 
 stop() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }
 
-# record BASE PATH OUT: scepclient enrolls BENCH_SHAPE_REQUESTS times (a fresh key each) at
-# BASE/PATH through the recording proxy; its PKIOperation messages land in OUT/NNNNN.der.
+# record CLIENT BASE PATH OUT [CAFILE [N]]: CLIENT (drive_CLIENT) enrolls N times (default
+# BENCH_SHAPE_REQUESTS) at BASE/PATH through the recording proxy; its PKIOperation messages land in
+# OUT/NNNNN.der.
 record() {
-  local upstream=$1 path=$2 out=$3 p proxy
+  local client=$1 upstream=$2 path=$3 out=$4 cafile=${5:-} n=${6:-$count} p proxy
   mkdir -p "$out"
   p=$(port)
   echo record >"$out/mode"
@@ -86,15 +95,13 @@ record() {
   proxy=$!
   pids+=("$proxy")
   wait_http "http://127.0.0.1:$p$path?operation=GetCACaps" "$proxy"
-  seq 1 "$count" | xargs -P 2 -I{} sh -c 'd=$1/c{}; mkdir -p "$d"; scepclient -server-url "$2" \
-    -private-key "$d/key.pem" -certificate "$d/cert.pem" -cn "shape-{}" >"$d/log" 2>&1 || true' \
-    _ "$out" "http://127.0.0.1:$p$path"
+  "drive_$client" "http://127.0.0.1:$p$path" "$out/scratch" "$cafile" "$n"
   stop "$proxy"
   for f in "$out"/mode.*.der; do
-    mv "$f" "$out/$(printf '%05d' "$(basename "$f" .der | cut -d. -f2)").der"
+    [ -e "$f" ] && mv "$f" "$out/$(printf '%05d' "$(basename "$f" .der | cut -d. -f2)").der"
   done
-  rm -rf "$out"/c*
-  echo "   recorded $(ls "$out" | grep -c '\.der$') scepclient requests"
+  rm -rf "$out/scratch"
+  echo "   recorded $(ls "$out" | grep -c '\.der$') $client requests"
 }
 
 # measure LABEL DIR PRISTINE [loadgen args...]: one run against a copy of PRISTINE; prints JSON
@@ -108,16 +115,30 @@ measure() {
   out=$("$loadgen" --url "$base/cgi-bin/pkiclient.exe" --connections "$conns" --pid "$started" --label "$label" "$@" 2>/dev/null)
   stop "$started"
   line=$(grep -o 'store: .*' "$dir/run.log" | tail -1)
-  python3 - "$out" "$line" <<'PY'
+  python3 - "$out" "$line" "$(cat "$dir/idle")" <<'PY'
 import json, re, sys
 r = json.loads(sys.argv[1])
-m = re.search(r"(\d+) certificates recorded in (\d+) group commits; (\d+) commits, (\d+) fdatasyncs, "
-              r"(\d+) WAL pages \((\d+) bytes\)", sys.argv[2] or "")
+pat = (r"(\d+) certificates recorded in (\d+) group commits; (\d+) commits, (\d+) fdatasyncs, "
+       r"(\d+) WAL pages \((\d+) bytes\)")
+m, idle = re.search(pat, sys.argv[2] or ""), re.search(pat, sys.argv[3] or "")
 if m:
     g, groups, commits, syncs, pages, wbytes = map(int, m.groups())
-    r.update(grants=g, groups=groups, fdatasyncs=syncs, wal_pages=pages, wal_bytes=wbytes)
+    # What a start and stop with no load syncs and writes is the CA's own, not the enrollments'.
+    i = list(map(int, idle.groups())) if idle else [0] * 6
+    r.update(grants=g, groups=groups, fdatasyncs=syncs - i[3], wal_pages=pages - i[4], wal_bytes=wbytes - i[5],
+             fdatasyncs_gross=syncs)
 print(json.dumps(r))
 PY
+}
+
+# idle DIR PRISTINE: the store's counters of a start and stop of a copy of PRISTINE with no load,
+# kept in DIR/idle for measure to subtract.
+idle() {
+  rm -rf "$1/run"
+  cp -a "$2" "$1/run"
+  start_evercertd "$1" "$1/run"
+  stop "$started"
+  grep -o 'store: .*' "$1/run.log" | tail -1 >"$1/idle" || true
 }
 
 echo "== RSA private operations on one core (openssl speed, this run)"
@@ -127,18 +148,29 @@ echo "   rsa2048 $ms2048 ms, rsa4096 $ms4096 ms"
 
 results=()
 for bits in 2048 4096; do
-  echo "== evercertd, RSA-$bits CA key: recording scepclient's requests"
   d="$work/ca$bits"
   mkdir -p "$d"
   ca_state "$d" "$bits"
   cp -a "$d/state" "$d/pristine"
-  start_evercertd "$d" "$d/state"
-  record "$base" /cgi-bin/pkiclient.exe "$d/scepclient"
-  stop "$started"
+  idle "$d" "$d/pristine"
+  clients=(scepclient)
+  [ "$bits" = 2048 ] && clients=(scepclient strongswan certmonger)
+  for client in "${clients[@]}"; do
+    echo "== evercertd, RSA-$bits CA key: recording $client's requests"
+    start_evercertd "$d" "$d/state"
+    n=$count
+    [ "$client" = certmonger ] && n=$cm_count
+    record "$client" "$base" /cgi-bin/pkiclient.exe "$d/$client" "$d/state/ROOTCA/ROOTCA.pem" "$n"
+    stop "$started"
+  done
   for r in $(seq 1 "$runs"); do
     results+=("$(measure "loadgen rsa$bits" "$d" "$d/pristine" --requests "$(ls "$d/scepclient" | grep -c '\.der$')")")
     results+=("$(measure "scepclient rsa$bits" "$d" "$d/pristine" --replay "$d/scepclient" \
                  --content-type application/octet-stream)")
+    [ "$bits" = 2048 ] || continue
+    results+=("$(measure "strongswan rsa$bits" "$d" "$d/pristine" --replay "$d/strongswan" \
+                 --content-type application/pkcs7-mime)")
+    results+=("$(measure "certmonger rsa$bits" "$d" "$d/pristine" --replay "$d/certmonger" --get)")
   done
 done
 
@@ -153,7 +185,7 @@ pids+=("$peer")
 wait_http "http://127.0.0.1:$p/scep?operation=GetCACaps" "$peer"
 # scepserver keeps its depot in files: the recording's certificates are removed before the runs.
 cp -a "$d/depot" "$d/depot.pristine"
-record "http://127.0.0.1:$p" /scep "$d/scepclient"
+record scepclient "http://127.0.0.1:$p" /scep "$d/scepclient"
 stop "$peer"
 for r in $(seq 1 "$runs"); do
   rm -rf "$d/depot"
@@ -172,8 +204,8 @@ python3 - "$ms2048" "$ms4096" "${results[@]}" <<'PY'
 import json, sys
 ms = {"2048": float(sys.argv[1]), "4096": float(sys.argv[2])}
 rows = [json.loads(a) for a in sys.argv[3:]]
-print("   %-24s %8s %7s %7s %9s %6s %9s %9s" % ("shape", "enroll/s", "p50 ms", "p99 ms", "CPU ms/e",
-                                            "RSA %", "fsync/e", "WAL B/e"))
+print("   %-24s %8s %7s %7s %7s %9s %6s %9s %9s" % ("shape", "enroll/s", "p50 ms", "p99 ms", "p99/p50",
+                                                 "CPU ms/e", "RSA %", "fsync/e", "WAL B/e"))
 for r in rows:
     n = r["success"] or 1
     cpu = r["ca_cpu_s"] * 1000 / n
@@ -181,13 +213,14 @@ for r in rows:
     rsa = 100 * 3 * ms[bits] / cpu if cpu > 0 and "scepserver" not in r["label"] else float("nan")
     fs = r["fdatasyncs"] / n if "fdatasyncs" in r else float("nan")
     wb = r["wal_bytes"] / n if "wal_bytes" in r else float("nan")
-    print("   %-24s %8.1f %7.1f %7.1f %9.2f %6.0f %9.2f %9.0f" % (r["label"], r["enroll_per_s"], r["p50_ms"],
-          r["p99_ms"], cpu, rsa, fs, wb))
+    print("   %-24s %8.1f %7.1f %7.1f %7.2f %9.2f %6.0f %9.2f %9.0f" % (r["label"], r["enroll_per_s"],
+          r["p50_ms"], r["p99_ms"], r["p99_ms"] / (r["p50_ms"] or 1), cpu, rsa, fs, wb))
     if r["success"] != r["requests"]:
         print("   ^ %d of %d enrolled (pending %d, failure %d, HTTP errors %d, bad replies %d)" % (
               r["success"], r["requests"], r["pending"], r["failure"], r["http_errors"], r["bad_replies"]))
 ours = [r for r in rows if r["label"] == "scepclient rsa2048"]
 peer = [r for r in rows if r["label"].startswith("scepserver")]
-if ours and peer and peer[-1]["enroll_per_s"]:
-    print("   evercert / scepserver, scepclient's requests = %.2f" % (ours[-1]["enroll_per_s"] / peer[-1]["enroll_per_s"]))
+for i, (o, p) in enumerate(zip(ours, peer)):
+    if p["enroll_per_s"]:
+        print("   run %d: evercert / scepserver, scepclient's requests = %.2f" % (i + 1, o["enroll_per_s"] / p["enroll_per_s"]))
 PY

@@ -11,34 +11,21 @@
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 source "$(dirname "$0")/../lib/rollover_realtime.sh"
+source "$(dirname "$0")/../lib/private_bus.sh"
 for tool in certmonger getcert dbus-daemon; do
   command -v "$tool" >/dev/null || fail "$tool missing (scripts/deps.sh installs certmonger and dbus)"
 done
 
 # A private certmonger on its own session bus, its state in the work directory.
 C="$WORK/cm"
-mkdir -p "$C"/conf "$C"/req "$C"/cas "$C"/tmp "$C"/home "$C"/bus
+mkdir -p "$C"/conf "$C"/req "$C"/cas "$C"/tmp "$C"/home
 export HOME="$C/home" CERTMONGER_CONFIG_DIR="$C/conf" CERTMONGER_REQUESTS_DIR="$C/req" \
   CERTMONGER_CAS_DIR="$C/cas" CERTMONGER_TMPDIR="$C/tmp"
-# No service directories: getcert must never start a certmonger of the system's by bus activation.
-cat >"$C/bus.conf" <<CONF
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=$C/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/><allow own="*"/><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
-  </policy>
-</busconfig>
-CONF
 # Renewal only once the certificate has ended (the default also renews in its last 28 days: each
 # such renewal, capped by the CA's end, would be too young for certmonger to renew again in time).
 printf '[defaults]\nenroll_ttls = 1\nnotify_ttls = 1\n' >"$C/conf/certmonger.conf"
-dbus-daemon --config-file="$C/bus.conf" --fork --print-address=3 --print-pid=4 3>"$C/bus.address" 4>"$C/bus.pid" \
-  </dev/null >/dev/null 2>"$WORK/dbus.log" || fail "dbus-daemon"
-PIDS+=("$(cat "$C/bus.pid")")
-DBUS_SESSION_BUS_ADDRESS=$(head -1 "$C/bus.address")
-export DBUS_SESSION_BUS_ADDRESS
+private_bus "$C" || fail "dbus-daemon: $(cat "$C/dbus.log")"
+PIDS+=("$bus_pid")
 start_certmonger() {
   certmonger -s -n -d 1 >>"$WORK/certmonger.log" 2>&1 &
   PIDS+=($!)
