@@ -185,5 +185,7 @@ void ca_key_time_record(ca_engine *ca, int generation, ec_time made);
 /* The key's recorded making time (returns 1), else its key file's modification time (0), else
  * -1 (neither: a key of a shared store that this node never wrote). */
 int ca_key_time(const ca_engine *ca, int generation, ec_time *out);
+/* Removes the record with its key (a cancelled rollover). */
+void ca_key_time_forget(ca_engine *ca, int generation);
 
 #endif

@@ -29,6 +29,13 @@ void ca_key_time_record(ca_engine *ca, int generation, ec_time made)
 		         err.msg[0] ? err.msg : "file name too long");
 }
 
+void ca_key_time_forget(ca_engine *ca, int generation)
+{
+	char name[EC_PATH_MAX];
+	if (record_name(ca, generation, name, sizeof(name)) == 0)
+		ec_unlink_at(&ca->dir, name);
+}
+
 static int recorded(const ca_engine *ca, int generation, ec_time *out)
 {
 	char name[EC_PATH_MAX];

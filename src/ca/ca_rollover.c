@@ -136,6 +136,7 @@ int ca_cmd_rollover_cancel(ca_engine *ca, bool confirmed, ec_time now, ec_buf *o
 	    ca_gen_files(ca, g->generation, key_path, NULL, sizeof(key_path)) != 0)
 		goto out;
 	ec_unlink_at(&ca->dir, key_path);
+	ca_key_time_forget(ca, g->generation);
 	ca_audit(ca, "rollover CA certificate %s cancelled by the operator (%lld shadow certificate(s) "
 	         "had been issued)", g->serial, (long long)count.n);
 	if (ec_buf_printf(out, "Rollover CA certificate %s deleted; %lld shadow certificate(s) it issued "

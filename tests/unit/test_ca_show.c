@@ -163,6 +163,16 @@ static void key_times(void **state)
 	text = show_keys(&f);
 	assert_non_null(strstr(text, "% Key pair file was written at: "));
 	assert_non_null(strstr(text, "% Key pair was generated at: 13:14:16 UTC Jul 10 2017\nKey name: ROOTCA#\n"));
+
+	/* A cancelled rollover takes the record with its key. */
+	snprintf(path, sizeof(path), "%s/ROOTCA/ROOTCA.1.key.made", f.dir);
+	assert_int_equal(access(path, F_OK), 0);
+	ec_buf out;
+	ec_buf_init(&out, 4096);
+	assert_int_equal(ca_cmd_rollover_cancel(f.ca, true, T0 + 641 * DAY, &out, &err), 0);
+	ec_buf_free(&out);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_null(strstr(show_keys(&f), "ROOTCA#"));
 	close_ca(&f);
 }
 
