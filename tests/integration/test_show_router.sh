@@ -4,7 +4,8 @@
 # through its shadow generation, compared line for line with the guide's outputs where the router
 # has the line; a shut-down server with the default issuer name; the MD5 fingerprint of the
 # rollover CA certificate; the State note of an unauthoritative clock; and a client-only daemon
-# listing its trustpoint's key pair and certificates in the same layout.
+# listing its trustpoint's key pair (and its successor TP# during a regenerated SHADOW renewal)
+# and certificates in the same layout.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
@@ -163,7 +164,7 @@ crypto pki trustpoint TP
   enrollment url http://127.0.0.1:$ca_port
   fingerprint $ca_fp
   subject-name CN=spoke.example.test,O=Example
-  auto-enroll 80
+  auto-enroll 80 regenerate
   output certificate $WORK/tp.pem"
 wait_for 30 eval 'cli cl show crypto key mypubkey rsa | grep -q "^Key name: TP$"'
 expect_block "show crypto key mypubkey rsa (trustpoint)" "$(cli cl show crypto key mypubkey rsa)" "% Key pair file was written at: *
@@ -202,3 +203,20 @@ c = json.load(sys.stdin)["certificates"]
 assert [x["storage"] for x in c] == ["'"$WORK/tp.pem"'", "'"$WORK/cl/trustpoints/TP.state"'"], c
 ' || fail "show crypto pki certificates --json (storage)"
 pass "a trustpoint's certificates: the CA entries' form, Certificate Usage: General Purpose, Storage"
+
+# The SHADOW renewal (80% of the certificate's life, which ends with the CA's) regenerates the
+# key pair: while its request waits at the CA the successor is listed as TP#, in the other slot.
+active_key=$(ls "$WORK"/cl/trustpoints/keys/)
+cli cl clock advance-to 2017-09-25T00:00:00Z >/dev/null
+wait_for 30 eval 'cli cl show crypto key mypubkey rsa | grep -q "^Key name: TP#$"'
+keys=$(cli cl show crypto key mypubkey rsa)
+expect_block "show crypto key mypubkey rsa (TP)" "$keys" "Key name: TP
+Key type: RSA KEYS
+  Key size: 2048 bits
+  Storage Device: $WORK/cl/trustpoints/keys/$active_key"
+expect_block "show crypto key mypubkey rsa (TP#)" "$keys" "Key name: TP#
+Key type: RSA KEYS
+  Key size: 2048 bits
+  Storage Device: $WORK/cl/trustpoints/keys/TP.?.key"
+assert_contains "$keys" "Storage Device: $WORK/cl/trustpoints/keys/TP.$([ "$active_key" = TP.a.key ] && echo b || echo a).key"
+pass "a regenerated SHADOW renewal: the trustpoint's key pair and its successor TP#"
