@@ -37,7 +37,7 @@ crypto pki trustpoint ROOT
   output key $WORK/out/spoke.key"
 cli cl authenticate ROOT --yes >/dev/null
 cli cl clock advance 1m >/dev/null
-read -r id recv granter <<<"$(grant_elsewhere CN=spoke-1.example)"
+read -r id recv granter <<<"$(grant_elsewhere cn=spoke-1.example)"
 cli cl clock advance 1m >/dev/null
 wait_until 30 test -s "$WORK/out/spoke.pem" || { cli cl show crypto pki timers >&2; fail "the trustpoint's poll did not collect request $id"; }
 openssl verify -CAfile "$cafile" "$WORK/out/spoke.pem" >/dev/null || fail "the trustpoint's certificate does not verify"
@@ -60,7 +60,7 @@ scep_enroll() { # DIR CN
 mkdir -p "$WORK/s1"
 scep_enroll "$WORK/s1" scep-1 &
 client=$!
-read -r id recv granter <<<"$(grant_elsewhere CN=scep-1)"
+read -r id recv granter <<<"$(grant_elsewhere cn=scep-1)"
 wait "$client" || { cat "$WORK/s1/scepclient.log" >&2; fail "scepclient did not collect request $id"; }
 openssl verify -CAfile "$cafile" "$WORK/s1/client.pem" >/dev/null || fail "scepclient's certificate does not verify"
 stored_cert cluster "$WORK/s1/client.pem" || fail "scepclient's certificate is not the one in the database"
