@@ -74,7 +74,7 @@ static const char *requests_word(const tp_runtime *tp)
  * first certificate, SPEC 7.2) or SHADOW. */
 static const char *renewal_name(const tp_state *s)
 {
-	return s->enrolled && s->renewal_kind == TP_REQ_SHADOW ? "SHADOW" : "RENEW";
+	return s->renewal_kind == TP_REQ_SHADOW ? "SHADOW" : "RENEW";
 }
 
 /* An instant as ISO 8601, or JSON null when there is none. */
@@ -160,6 +160,7 @@ int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 		return -1;
 	if (s->renew_at != TP_NEVER)
 		ec_time_format_router(s->renew_at, at);
+	bool first = !s->enrolled && s->renewal_kind != TP_REQ_SHADOW;
 	/* evercert's own lines after the router's: what the router shows elsewhere or not at all. */
 	return status_router(tp, out) != 0 ||
 	       ec_buf_printf(out, "  Enrollment URL: %s\n  Issuing CA fingerprint SHA256: %s\n"
@@ -167,7 +168,7 @@ int client_show_status(tp_runtime *tp, ec_time now, bool json, ec_buf *out)
 	                     tp->cfg.enrollment_url[0] ? tp->cfg.enrollment_url : "(none)", fp,
 	                     s->phase == TP_PHASE_POLLING ? "pending, transaction " : "",
 	                     s->phase == TP_PHASE_POLLING ? tp->rec.txid : (s->phase == TP_PHASE_REJECTED ? "rejected" : "none"),
-	                     at[0] ? renewal_name(s) : "none", at[0] && !s->enrolled ? " (first enrollment)" : "",
+	                     at[0] ? renewal_name(s) : "none", at[0] && first ? " (first enrollment)" : "",
 	                     at[0] ? " at " : "", at) != 0 ||
 	       client_crl_show(tp, now, false, out) != 0 ||
 	       ec_buf_printf(out, "  Last result: %s\n\n", tp->rec.last_result[0] ? tp->rec.last_result : "-") != 0

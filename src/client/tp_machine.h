@@ -116,14 +116,15 @@ ec_time tp_backoff_next(ec_time prev, ec_time period);
 /* The earliest armed timer, or TP_NEVER. */
 ec_time tp_next_wakeup(const tp_state *s);
 
-/* What is due at now (and clears the timer that fired). Without authentication an ENROLL
- * cannot proceed: the driver authenticates first (with a configured fingerprint) or calls
- * tp_on_not_authenticated. */
+/* What is due at now (and clears the timer that fired). Without authentication the first
+ * enrollment cannot proceed: the driver authenticates first (with a configured fingerprint) or
+ * calls tp_on_not_authenticated. */
 int tp_due(tp_state *s, const tp_policy *p, ec_time now);
 
 /* ---- outcomes ---- */
 void tp_on_authenticated(tp_state *s, const tp_policy *p, ec_time ca_not_after, ec_time now);
-/* ENROLL fired before the CA certificate was installed: try again one period later. */
+/* RENEW fired for the first enrollment before the CA certificate was installed: try again one
+ * period later. */
 void tp_on_not_authenticated(tp_state *s, const tp_policy *p, ec_time now);
 /* A certificate was installed at now: arm RENEW or SHADOW (when auto-enroll is on). */
 void tp_on_installed(tp_state *s, const tp_policy *p, ec_time cert_not_after, ec_time ca_not_after, ec_time now);
@@ -143,7 +144,7 @@ void tp_on_rollover_ready(tp_state *s, ec_time switch_at);
 /* Without auto-enroll, a CA offering GetNextCACert: a SHADOW timer at 90% of the CA
  * certificate's validity, only to fetch the rollover CA certificate (§7.3). */
 void tp_arm_ca_shadow(tp_state *s, const tp_policy *p, ec_time ca_not_before, ec_time ca_not_after, ec_time now);
-/* The operator asked for an enrollment now (`enroll TP`): leaves REJECTED, arms ENROLL. */
+/* The operator asked for an enrollment now (`enroll TP`): leaves REJECTED, arms RENEW now. */
 void tp_on_manual_enroll(tp_state *s, ec_time now);
 
 /* The CA's certificate changed while the trustpoint held an older one, and the chain of custody
@@ -159,6 +160,7 @@ void tp_on_start(tp_state *s, const tp_policy *p, ec_time now);
 void tp_on_reauth_needed(tp_state *s);
 
 const char *tp_phase_name(int phase);
+/* "RENEW", "SHADOW", or "RENEW (first enrollment)": the RENEW timer makes that one too. */
 const char *tp_request_kind_name(int kind);
 
 #endif
