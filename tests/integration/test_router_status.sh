@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The router's lines, line for line: `show crypto pki trustpoints status` of a trustpoint before
-# authentication, authenticated with its first request pending, enrolled, and after its SHADOW
-# renewal (the Rollover sub-blocks, whose identity certificate is the one installed at the
-# switch); `info requests` of a manual-grant server with one pending request (the router's three
-# sections, the MD5 of the request); and the first-enrollment timer named RENEW everywhere.
+# authentication, with the CA certificate awaiting confirmation, authenticated with its first
+# request pending, enrolled, and after its SHADOW renewal (the Rollover sub-blocks, whose
+# identity certificate is the one installed at the switch); `info requests` of a manual-grant
+# server with one pending request (the router's three sections, the MD5 of the request); and the
+# first-enrollment timer named RENEW everywhere.
 source "$(dirname "$0")/../lib/common.sh"
 enter_private_network "$@"
 
@@ -50,6 +51,13 @@ assert t["keys_generated"] is False and t["certificate_requests"] == "None", t
 assert t["ca_certificate"] is None and t["certificate"] is None and t["rollover_certificate"] is None, t
 ' || fail "status --json before authentication"
 pass "before authentication: the State block alone; RENEW (first enrollment) in status, timers and JSON"
+
+# ---- the CA certificate fetched, awaiting the operator's confirmation
+cli cl authenticate TP </dev/null >/dev/null 2>&1 || true
+assert_eq "$(head_of_status 10)" "Trustpoint TP:
+$(block "Issuing CA certificate pending" cn=ROOTCA "$ca_pem")
+$(state No No None)" "status awaiting confirmation"
+pass "authenticate without confirmation: Issuing CA certificate pending, not authenticated"
 
 # ---- authenticated, the first request pending at a manual-grant server
 cli cl authenticate TP --yes >/dev/null
