@@ -47,12 +47,15 @@ active_entry() {
 # The MD5 fingerprint of a PEM certificate as the router prints it: 4 groups of 8 hex digits.
 md5_router() { openssl x509 -in "$1" -noout -fingerprint -md5 | cut -d= -f2 | tr -d : | sed -E 's/(.{8})/\1 /g; s/ $//'; }
 
+# The guide's server block; a CRL lifetime of a week (the router's default) keeps the 640 days
+# before the shadow generation to 92 CRL updates.
 start_ca ca "clock timezone CET 1
 clock simulate start 2015-10-09T12:14:16Z rate 0
 crypto pki server ROOTCA
   database level complete
   issuer-name CN=RootCA,OU=TAC,O=Cisco
   lifetime ca-certificate 730
+  lifetime crl 168
   auto-rollover 90
 crypto pki server SUB
   shutdown"
@@ -166,7 +169,8 @@ crypto pki trustpoint TP
   subject-name CN=spoke.example.test,O=Example
   auto-enroll 80 regenerate
   output certificate $WORK/tp.pem"
-wait_for 30 eval 'cli cl show crypto key mypubkey rsa | grep -q "^Key name: TP$"'
+# The key pair is listed from its making; its file's time once the file is written beside the loop.
+wait_for 30 eval 'cli cl show crypto key mypubkey rsa | grep -q "^% Key pair file was written at: "'
 expect_block "show crypto key mypubkey rsa (trustpoint)" "$(cli cl show crypto key mypubkey rsa)" "% Key pair file was written at: *
 Key name: TP
 Key type: RSA KEYS
