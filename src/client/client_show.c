@@ -31,14 +31,17 @@ typedef struct listing {
 #define STORAGE_TEXT_MAX (EC_PATH_MAX + CFG_NAME_MAX + 8)
 
 /* Where tp keeps cert: the application's file the trustpoint installs it in (`output
- * certificate` for the identity certificate in use, `output ca-bundle` for the CA certificates it
- * holds), else the trustpoint's record in the state directory, which holds them all. */
+ * certificate` for the identity certificate in use, `output ca-bundle` or else `output chain` for
+ * the CA certificates it holds, the next one included), else the trustpoint's record in the state
+ * directory, which holds them all. */
 static void storage_of(const tp_runtime *tp, bool ca, bool rollover, char *out, size_t sz)
 {
 	if (!ca && !rollover && tp->cfg.certificate_file[0] != '\0')
 		snprintf(out, sz, "%s", tp->cfg.certificate_file);
 	else if (ca && tp->cfg.ca_bundle_file[0] != '\0')
 		snprintf(out, sz, "%s", tp->cfg.ca_bundle_file);
+	else if (ca && tp->cfg.chain_file[0] != '\0')
+		snprintf(out, sz, "%s", tp->cfg.chain_file);
 	else
 		snprintf(out, sz, "%s/%s.state", tp->dir.path, tp->cfg.name);
 }

@@ -161,6 +161,11 @@ assert_eq "$(grep -c '^CA Certificate$' <<<"$show")" 1 "active CA certificates l
 assert_eq "$(grep -c '^Certificate (Rollover)$' <<<"$show")" 2 "rollover identity certificates listed"
 assert_eq "$(grep -c '^Certificate$' <<<"$show")" 2 "active identity certificates listed"
 assert_eq "$(grep -c 'Associated Trustpoints: WEB VPN$' <<<"$show")" 2 "CA certificates shared by WEB and VPN"
+# Storage: the file each is installed in (the first holder's), the record before the switch.
+assert_eq "$(grep -c "Storage: $web/www.pem$" <<<"$show")" 1 "WEB's certificate in use, stored in output certificate"
+assert_eq "$(grep -c "Storage: $vpn/x509/spoke-1.pem$" <<<"$show")" 1 "VPN's certificate in use, stored in output certificate"
+assert_eq "$(grep -c "Storage: $WORK/cl/trustpoints/\(WEB\|VPN\).state$" <<<"$show")" 2 "SHADOW certificates, kept in the record"
+assert_eq "$(grep -c "Storage: $web/chain.pem$" <<<"$show")" 2 "CA certificates, stored in WEB's output chain"
 json=$(cli cl show crypto pki certificates --json)
 python3 - "$json" "$web_names" <<'EOF' || fail "show crypto pki certificates --json"
 import json, re, sys
