@@ -2,13 +2,13 @@
 #include "pki/cert_show.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/x509v3.h>
 
+#include "pki/name_line.h"
 #include "pki/pki.h"
 #include "util/encoding.h"
 #include "util/json.h"
@@ -19,35 +19,12 @@ const char *pki_cert_status(X509 *cert, ec_time now)
 	       : now > pki_cert_not_after(cert) ? "Expired" : "Available";
 }
 
-/* A name one attribute a line, most specific first, the attribute in lower case ("cn=RootCA"),
- * control bytes escaped by OpenSSL (ESC_CTRL) and UTF-8 shown as it is. */
+/* A name one attribute a line, most specific first, with the router's attribute names
+ * (name_line.h: the same as every one-line name evercert shows). */
 static int name_lines(ec_buf *out, X509_NAME *name)
 {
-	BIO *mem = BIO_new(BIO_s_mem());
-	char *text = NULL;
-	long len = 0;
-	unsigned long flags = (XN_FLAG_ONELINE & ~(XN_FLAG_SEP_MASK | XN_FLAG_SPC_EQ)) | XN_FLAG_SEP_MULTILINE | XN_FLAG_DN_REV;
-	flags &= ~(unsigned long)ASN1_STRFLGS_ESC_MSB;
-	if (mem == NULL || X509_NAME_print_ex(mem, name, 0, flags) < 0 || (len = BIO_get_mem_data(mem, &text)) < 0) {
-		BIO_free(mem);
-		return -1;
-	}
-	int rc = 0;
-	for (long start = 0; start < len && rc == 0;) {
-		long end = start;
-		while (end < len && text[end] != '\n')
-			end++;
-		long eq = start;
-		while (eq < end && text[eq] != '=')
-			eq++;
-		rc = ec_buf_printf(out, "    ");
-		for (long k = start; k < eq && rc == 0; k++)
-			rc = ec_buf_printf(out, "%c", tolower((unsigned char)text[k]));
-		rc = rc || ec_buf_printf(out, "%.*s\n", (int)(end - eq), text + eq);
-		start = end + 1;
-	}
-	BIO_free(mem);
-	return rc;
+	char lines[8192];
+	return pki_name_lines(name, "    ", lines, sizeof(lines)) || ec_buf_printf(out, "%s", lines);
 }
 
 /* Keeps text printable: a control byte from a certificate never reaches the operator's terminal. */

@@ -27,7 +27,9 @@ static void router_key(const char *key, size_t len, char *out, size_t outsz)
 		*k = (char)tolower((unsigned char)*k);
 }
 
-int pki_name_line_from_text(const char *text, char *out, size_t outsz)
+/* Writes text's attributes with the router's names: joined by their own separators on one line,
+ * or, with indent, one a line after it (the separator dropped). */
+static int render(const char *text, const char *indent, char *out, size_t outsz)
 {
 	size_t used = 0;
 	if (outsz == 0)
@@ -43,7 +45,8 @@ int pki_name_line_from_text(const char *text, char *out, size_t outsz)
 			end += end[0] == '\\' && end[1] ? 2 : 1;
 		char key[64];
 		router_key(p, (size_t)(eq - p), key, sizeof(key));
-		int n = snprintf(out + used, outsz - used, "%s%.*s%.1s", key, (int)(end - eq), eq, end);
+		int n = indent != NULL ? snprintf(out + used, outsz - used, "%s%s%.*s\n", indent, key, (int)(end - eq), eq)
+		                       : snprintf(out + used, outsz - used, "%s%.*s%.1s", key, (int)(end - eq), eq, end);
 		if (n < 0 || (size_t)n >= outsz - used) {
 			out[0] = '\0';
 			return -1;
@@ -53,6 +56,17 @@ int pki_name_line_from_text(const char *text, char *out, size_t outsz)
 	}
 	out[used] = '\0';
 	return 0;
+}
+
+int pki_name_line_from_text(const char *text, char *out, size_t outsz)
+{
+	return render(text, NULL, out, outsz);
+}
+
+int pki_name_lines(const X509_NAME *name, const char *indent, char *out, size_t outsz)
+{
+	char text[4096];
+	return pki_name_format(name, text, sizeof(text)) == 0 ? render(text, indent, out, outsz) : -1;
 }
 
 int pki_name_line(const X509_NAME *name, char *out, size_t outsz)

@@ -50,6 +50,23 @@ static void from_a_name(void **state)
 	X509_NAME_free(name);
 }
 
+/* The multi-line form of show crypto pki certificates: the same names, one a line, no separator. */
+static void one_a_line(void **state)
+{
+	X509_NAME *name = NULL;
+	ec_err err;
+	char out[256];
+	assert_int_equal(pki_name_parse("CN=RootCA,OU=TAC,O=Cisco", &name, &err), 0);
+	assert_int_equal(pki_name_lines(name, "    ", out, sizeof(out)), 0);
+	assert_string_equal(out, "    cn=RootCA\n    ou=TAC\n    o=Cisco\n");
+	X509_NAME_free(name);
+	assert_int_equal(pki_name_parse("unstructuredName=r1.example.test,serialNumber=FTX1\\,2", &name, &err), 0);
+	assert_int_equal(pki_name_lines(name, "  ", out, sizeof(out)), 0);
+	assert_string_equal(out, "  hostname=r1.example.test\n  serialNumber=FTX1\\,2\n");
+	assert_int_equal(pki_name_lines(name, "  ", out, 12), -1);
+	X509_NAME_free(name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -57,6 +74,7 @@ int main(void)
 		cmocka_unit_test(keeps_escapes),
 		cmocka_unit_test(too_small),
 		cmocka_unit_test(from_a_name),
+		cmocka_unit_test(one_a_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
