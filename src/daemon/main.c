@@ -20,9 +20,6 @@
 #include "util/encoding.h"
 #include "util/fsutil.h"
 
-/* Requests served at once: beyond the cores, so that a certificate's commit waits for the others'
- * (one group commit, one sync) while the cores go on with their RSA. */
-#define HTTP_THREADS 8
 /* What one connection may use for its request line and headers: a PKIOperation by GET with a
  * 4096-bit key (about 6 KB of base64) fits. It is also what an idle kept-alive connection costs
  * (libmicrohttpd clears the whole of it between requests), so `ip http max-connections` of them
@@ -268,7 +265,6 @@ static int start_http(daemon_ctx *d, ec_err *err)
 	http_server_opts o = {
 		.bind_address = d->cfg->http_bind,
 		.port = d->cfg->http_port,
-		.threads = HTTP_THREADS,
 		.max_body = SCEP_MESSAGE_MAX,
 		.connection_memory = HTTP_CONNECTION_MEMORY,
 		.header_timeout = HTTP_HEADER_TIMEOUT,

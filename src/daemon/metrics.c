@@ -394,7 +394,6 @@ int daemon_metrics_open(daemon_ctx *d, ec_err *err)
 	http_server_opts o = {
 		.bind_address = d->cfg->metrics_bind,
 		.port = d->cfg->metrics_port,
-		.threads = 2,
 		.max_body = 0,
 		.connection_memory = 8 * 1024,
 		.header_timeout = 10,

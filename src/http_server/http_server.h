@@ -2,7 +2,7 @@
  * http_server.h - the HTTP listener, over libmicrohttpd.
  *
  * Generic: it knows nothing of SCEP. It accepts GET and POST, collects a POST body up to a cap
- * (413 past it), hands one complete request to the handler on one of its worker threads, and
+ * (413 past it), hands one complete request to the handler on its connection's thread, and
  * sends the handler's response. Limits are explicit: body size, per-connection memory (which
  * bounds the URL and headers, so a GET carrying a several-kilobyte base64 message fits but an
  * endless one does not), and who holds the connections for how long (conn_guard.h): a capacity,
@@ -14,7 +14,7 @@
  * to start (with the system's reason) instead of sharing the traffic.
  *
  * Purity and threads: not pure (the network); started and stopped on the daemon's main thread, the
- * handler runs on libmicrohttpd's worker threads.
+ * handler runs on libmicrohttpd's threads, one per connection, several at once.
  */
 #ifndef EVERCERT_HTTP_SERVER_HTTP_SERVER_H
 #define EVERCERT_HTTP_SERVER_HTTP_SERVER_H
@@ -46,13 +46,12 @@ typedef struct http_response {
 	int64_t retry_after;           /* >= 0: a Retry-After header in seconds */
 } http_response;
 
-/* Fills resp; must set status and may leave body NULL. Called on worker threads. */
+/* Fills resp; must set status and may leave body NULL. Called on connection threads, several at once. */
 typedef void (*http_handler)(void *ctx, const http_request *req, http_response *resp);
 
 typedef struct http_server_opts {
 	const char *bind_address;      /* NULL or "" for every address */
 	int port;
-	unsigned threads;              /* worker threads (thread pool size) */
 	size_t max_body;               /* POST body cap */
 	size_t connection_memory;      /* per-connection memory (bounds URL and headers) */
 	unsigned header_timeout;       /* seconds for the request line and headers */

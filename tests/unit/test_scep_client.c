@@ -186,7 +186,6 @@ static int start_server(void **state)
 	http_server_opts o = {
 		.bind_address = "127.0.0.1",
 		.port = 0,
-		.threads = 4,
 		.max_body = 1024 * 1024,
 		.connection_memory = 256 * 1024,
 		.header_timeout = 10,
