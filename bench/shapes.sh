@@ -17,8 +17,8 @@
 # Each row: enrollments/s, p50/p99 ms, the CA's CPU per enrollment (/proc/PID/stat), the RSA
 # share (the CA's three private operations per enrollment, timed by `openssl speed` on one core in
 # the same run, over that CPU), fdatasync and WAL bytes per enrollment (the store's own counters,
-# logged by evercertd when it stops, less those of a start and stop with no load: the CA's own
-# commits at start). BENCH_RUNS (default 1) repeats each measured row.
+# logged by evercertd when it stops, less those of a start, one enrollment and a stop: the CA's
+# own commits at start). BENCH_RUNS (default 1) repeats each measured row.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -123,20 +123,23 @@ pat = (r"(\d+) certificates recorded in (\d+) group commits; (\d+) commits, (\d+
 m, idle = re.search(pat, sys.argv[2] or ""), re.search(pat, sys.argv[3] or "")
 if m:
     g, groups, commits, syncs, pages, wbytes = map(int, m.groups())
-    # What a start and stop with no load syncs and writes is the CA's own, not the enrollments'.
+    # What a start, one enrollment and a stop sync and write: the CA's own commits at start are not
+    # the enrollments' (that one enrollment is left out of the count as well).
     i = list(map(int, idle.groups())) if idle else [0] * 6
     r.update(grants=g, groups=groups, fdatasyncs=syncs - i[3], wal_pages=pages - i[4], wal_bytes=wbytes - i[5],
-             fdatasyncs_gross=syncs)
+             net_grants=g - i[0], fdatasyncs_gross=syncs)
 print(json.dumps(r))
 PY
 }
 
-# idle DIR PRISTINE: the store's counters of a start and stop of a copy of PRISTINE with no load,
-# kept in DIR/idle for measure to subtract.
+# idle DIR PRISTINE: the store's counters of a start, one enrollment and a stop of a copy of
+# PRISTINE (evercertd logs them only once it has recorded a certificate), kept in DIR/idle for
+# measure to subtract.
 idle() {
   rm -rf "$1/run"
   cp -a "$2" "$1/run"
   start_evercertd "$1" "$1/run"
+  "$loadgen" --url "$base/cgi-bin/pkiclient.exe" --connections 1 --requests 1 --keys 1 >/dev/null 2>&1
   stop "$started"
   grep -o 'store: .*' "$1/run.log" | tail -1 >"$1/idle" || true
 }
@@ -211,8 +214,9 @@ for r in rows:
     cpu = r["ca_cpu_s"] * 1000 / n
     bits = "4096" if "4096" in r["label"] else "2048"
     rsa = 100 * 3 * ms[bits] / cpu if cpu > 0 and "scepserver" not in r["label"] else float("nan")
-    fs = r["fdatasyncs"] / n if "fdatasyncs" in r else float("nan")
-    wb = r["wal_bytes"] / n if "wal_bytes" in r else float("nan")
+    net = r.get("net_grants") or n
+    fs = r["fdatasyncs"] / net if "fdatasyncs" in r else float("nan")
+    wb = r["wal_bytes"] / net if "wal_bytes" in r else float("nan")
     print("   %-24s %8.1f %7.1f %7.1f %7.2f %9.2f %6.0f %9.2f %9.0f" % (r["label"], r["enroll_per_s"],
           r["p50_ms"], r["p99_ms"], r["p99_ms"] / (r["p50_ms"] or 1), cpu, rsa, fs, wb))
     if r["success"] != r["requests"]:
