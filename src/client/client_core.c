@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 
+#include "pki/key_time.h"
 #include "pki/pki.h"
 #include "scep/scep.h"
 #include "util/crashpoint.h"
@@ -106,8 +107,10 @@ void client_commit_install(tp_runtime *tp, const char *stage, const char *old_ke
 	}
 	snprintf(point, sizeof(point), "client-%s-after-commit", stage);
 	ec_crash_point(point);
-	if (old_key[0] != '\0')
+	if (old_key[0] != '\0') {
 		ec_unlink_at(&tp->keys, old_key);
+		pki_key_time_forget_at(&tp->keys, old_key);
+	}
 	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
@@ -142,6 +145,10 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 	}
 	client_log(tp, "key '%s%s' does not exist; generated automatically (%d bits)", key_label(tp),
 	           slot == tp->rec.key_slot ? "" : "#", bits);
+	/* For show crypto key mypubkey rsa; without it the show says the file's time instead. */
+	ec_err record_err;
+	if (tp->env.now != NULL && pki_key_time_record_at(&tp->keys, path, tp->env.now(tp->env.now_ctx), &record_err) != 0)
+		client_log(tp, "the making time of key '%s' is not recorded: %s", path, record_err.msg);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 
+#include "pki/key_time.h"
 #include "pki/pki.h"
 #include "scep/scep.h"
 #include "scep/scep_caps.h"
@@ -505,8 +506,10 @@ static EVP_PKEY *request_key(tp_runtime *tp, bool renewal, bool *shadow, ec_err 
 	char path[EC_PATH_MAX];
 	EVP_PKEY_free(tp->shadow_key);
 	tp->shadow_key = NULL;
-	if (client_key_file(tp, other, path, sizeof(path)) == 0)
+	if (client_key_file(tp, other, path, sizeof(path)) == 0) {
 		ec_unlink_at(&tp->keys, path); /* a shadow pair left from an abandoned attempt is not reused */
+		pki_key_time_forget_at(&tp->keys, path);
+	}
 	if (client_key_load_or_create(tp, other, true, &tp->shadow_key, err) != 0)
 		return NULL;
 	*shadow = true;

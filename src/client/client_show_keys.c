@@ -2,29 +2,17 @@
  * regenerated renewal or a SHADOW certificate waits on it, its successor ("NAME#"). */
 #include "client/client_internal.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "pki/cert_show.h"
+#include "pki/key_time.h"
 #include "util/json.h"
 
 /* The key's label: the `rsakeypair` label, else the trustpoint's name (client_key_file). */
 static const char *label_of(const tp_runtime *tp)
 {
 	return tp->cfg.rsakeypair[0] ? tp->cfg.rsakeypair : tp->cfg.name;
-}
-
-/* A key file's time: a trustpoint writes its key file once, when it makes the key, but a
- * restore writes it again, so it is shown as the file's time (pki_key_entry). */
-static int file_time(const tp_runtime *tp, const char *file, ec_time *out)
-{
-	struct stat st;
-	if (fstatat(tp->keys.fd, file, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-		return PKI_KEY_TIME_NONE;
-	*out = (ec_time)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
-	return PKI_KEY_TIME_FILE;
 }
 
 static int one_key(tp_runtime *tp, EVP_PKEY *key, char slot, bool json, bool *first, ec_buf *out)
@@ -37,7 +25,7 @@ static int one_key(tp_runtime *tp, EVP_PKEY *key, char slot, bool json, bool *fi
 	                   .exportable = tp->cfg.key_file[0] != '\0'};
 	if (client_key_file(tp, slot, file, sizeof(file)) == 0) {
 		snprintf(storage, sizeof(storage), "%s/%s", tp->keys.path, file);
-		e.made_source = file_time(tp, file, &e.made);
+		e.made_source = pki_key_time_at(&tp->keys, file, &e.made);
 	} else {
 		snprintf(storage, sizeof(storage), "%s", tp->keys.path);
 	}

@@ -169,9 +169,10 @@ crypto pki trustpoint TP
   subject-name CN=spoke.example.test,O=Example
   auto-enroll 80 regenerate
   output certificate $WORK/tp.pem"
-# The key pair is listed from its making; its file's time once the file is written beside the loop.
-wait_for 30 eval 'cli cl show crypto key mypubkey rsa | grep -q "^% Key pair file was written at: "'
-expect_block "show crypto key mypubkey rsa (trustpoint)" "$(cli cl show crypto key mypubkey rsa)" "% Key pair file was written at: *
+# The key pair is listed once its file is written beside the loop, with the (simulated) time it
+# was made, not its certificate's start.
+wait_for 30 eval 'cli cl show crypto key mypubkey rsa | grep -q "^% Key pair was generated at: "'
+expect_block "show crypto key mypubkey rsa (trustpoint)" "$(cli cl show crypto key mypubkey rsa)" "% Key pair was generated at: 13:30:00 CET Jul 10 2017
 Key name: TP
 Key type: RSA KEYS
   Key size: 2048 bits
@@ -210,7 +211,7 @@ pass "a trustpoint's certificates: the CA entries' form, Certificate Usage: Gene
 
 # The SHADOW renewal (80% of the certificate's life, which ends with the CA's) regenerates the
 # key pair: while its request waits at the CA the successor is listed as TP#, in the other slot.
-active_key=$(ls "$WORK"/cl/trustpoints/keys/)
+active_key=$(cd "$WORK"/cl/trustpoints/keys && ls -- *.key)
 cli cl clock advance-to 2017-09-25T00:00:00Z >/dev/null
 wait_for 30 eval 'cli cl show crypto key mypubkey rsa | grep -q "^Key name: TP#$"'
 keys=$(cli cl show crypto key mypubkey rsa)
