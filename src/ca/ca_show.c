@@ -70,8 +70,8 @@ static int state_lines(ca_engine *ca, unsigned flags, ec_buf *out)
 	const char *state = ca->shutdown ? "disabled" : "enabled";
 	return ec_buf_printf(out, "Certificate Server %s:\n    Status: %s\n    State: %s%s\n", ca->cfg.name, state, state,
 	                     (flags & CA_SHOW_CLOCK_UNSET) ? " - clock not authoritative" : "") ||
-	       ec_buf_printf(out, ca->shutdown ? "    Server's configuration is unlocked  (enter \"no shut\" to lock it)\n"
-	                                       : "    Server's configuration is locked  (enter \"shut\" to unlock it)\n");
+	       ec_buf_printf(out, ca->shutdown ? "    Server's configuration is unlocked (enter \"no shut\" to lock it)\n"
+	                                       : "    Server's configuration is locked (enter \"shut\" to unlock it)\n");
 }
 
 static int md5_line(ec_buf *out, const char *what, X509 *cert)

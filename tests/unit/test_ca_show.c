@@ -80,7 +80,7 @@ static void state_lock_and_issuer(void **state)
 	open_ca(&f, "  grant auto\n");
 	const char *text = show(&f, ca_show_server, T0, 0);
 	assert_non_null(strstr(text, "    Status: enabled\n    State: enabled\n"
-	                             "    Server's configuration is locked  (enter \"shut\" to unlock it)\n"
+	                             "    Server's configuration is locked (enter \"shut\" to unlock it)\n"
 	                             "    Issuer name: CN=ROOTCA\n"));
 	/* The daemon's clock is not authoritative: requests are answered, no timer runs. */
 	text = show(&f, ca_show_server, T0, CA_SHOW_CLOCK_UNSET);
@@ -96,7 +96,7 @@ static void state_lock_and_issuer(void **state)
 	ec_buf_free(&out);
 	text = show(&f, ca_show_server, T0, CA_SHOW_CLOCK_UNSET);
 	assert_non_null(strstr(text, "    Status: disabled\n    State: disabled - clock not authoritative\n"
-	                             "    Server's configuration is unlocked  (enter \"no shut\" to lock it)\n"));
+	                             "    Server's configuration is unlocked (enter \"no shut\" to lock it)\n"));
 	assert_null(strstr(text, "is locked"));
 	close_ca(&f);
 }
