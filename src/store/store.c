@@ -120,12 +120,12 @@ int store_record_granted(ec_store *st, store_request *req, const store_cert *cer
 
 unsigned store_grant_expect_begin(ec_store *st)
 {
-	return st->ops->grant_expect_begin != NULL ? st->ops->grant_expect_begin(st->be) : 0;
+	return st != NULL && st->ops->grant_expect_begin != NULL ? st->ops->grant_expect_begin(st->be) : 0;
 }
 
 void store_grant_expect_end(ec_store *st, unsigned token)
 {
-	if (st->ops->grant_expect_end != NULL)
+	if (st != NULL && st->ops->grant_expect_end != NULL)
 		st->ops->grant_expect_end(st->be, token);
 }
 

@@ -161,7 +161,7 @@ int store_record_granted(ec_store *st, store_request *req, const store_cert *cer
  * waits a little (a few ms at most) for the requests that began before it, so that they share
  * its sync rather than each starting a group of its own. Every begin is matched by exactly one
  * end with its token, before the caller's own store_record_granted (a leader must not wait for
- * itself) and on every path that records nothing. */
+ * itself) and on every path that records nothing. Either does nothing on a NULL store. */
 unsigned store_grant_expect_begin(ec_store *st);
 void store_grant_expect_end(ec_store *st, unsigned token);
 /* 0 found, 1 not found. */
