@@ -155,7 +155,6 @@ for bits in 2048 4096; do
   mkdir -p "$d"
   ca_state "$d" "$bits"
   cp -a "$d/state" "$d/pristine"
-  idle "$d" "$d/pristine"
   clients=(scepclient)
   [ "$bits" = 2048 ] && clients=(scepclient strongswan certmonger)
   for client in "${clients[@]}"; do
@@ -166,6 +165,8 @@ for bits in 2048 4096; do
     record "$client" "$base" /cgi-bin/pkiclient.exe "$d/$client" "$d/state/ROOTCA/ROOTCA.pem" "$n"
     stop "$started"
   done
+  # Also the warm-up of the measured rows: the first run after the recordings was always slower.
+  idle "$d" "$d/pristine"
   for r in $(seq 1 "$runs"); do
     results+=("$(measure "loadgen rsa$bits" "$d" "$d/pristine" --requests "$(ls "$d/scepclient" | grep -c '\.der$')")")
     results+=("$(measure "scepclient rsa$bits" "$d" "$d/pristine" --replay "$d/scepclient" \
