@@ -31,7 +31,7 @@ drive_certmonger() {
   mkdir -p "$c"/conf "$c"/req "$c"/cas "$c"/tmp "$c"/home "$c"/certs
   (
     export HOME="$c/home" CERTMONGER_CONFIG_DIR="$c/conf" CERTMONGER_REQUESTS_DIR="$c/req" \
-      CERTMONGER_CAS_DIR="$c/cas" CERTMONGER_TMPDIR="$c/tmp"
+      CERTMONGER_CAS_DIR="$c/cas" CERTMONGER_TMPDIR="$c/tmp" CERTMONGER_SYSTEM_LOCK_FILE="$c/lock"
     private_bus "$c" || exit 1
     certmonger -s -n -d 1 >"$c/certmonger.log" 2>&1 &
     cm=$!

@@ -28,7 +28,7 @@ crypto pki trustpoint ROOT
   fingerprint $fp
   subject-name CN=c1.example
   auto-enroll 60"
-enrolled() { cli c1 show crypto pki trustpoints | grep -q 'Certificate \.* Yes'; }
+enrolled() { cli c1 show crypto pki trustpoints | grep -q '^  Router General Purpose certificate configured:'; }
 wait_for 60 enrolled
 # An early GetNextCACert (503), then the successor made by hand: two generations.
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/cgi-bin/pkiclient.exe?operation=GetNextCACert")

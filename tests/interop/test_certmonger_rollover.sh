@@ -19,8 +19,10 @@ done
 # A private certmonger on its own session bus, its state in the work directory.
 C="$WORK/cm"
 mkdir -p "$C"/conf "$C"/req "$C"/cas "$C"/tmp "$C"/home
+# Its lock too: a session certmonger takes /var/lib/certmonger/lock by default and waits there
+# while another one (a bench run, a test beside this one) holds it.
 export HOME="$C/home" CERTMONGER_CONFIG_DIR="$C/conf" CERTMONGER_REQUESTS_DIR="$C/req" \
-  CERTMONGER_CAS_DIR="$C/cas" CERTMONGER_TMPDIR="$C/tmp"
+  CERTMONGER_CAS_DIR="$C/cas" CERTMONGER_TMPDIR="$C/tmp" CERTMONGER_SYSTEM_LOCK_FILE="$C/lock"
 # Renewal only once the certificate has ended (the default also renews in its last 28 days: each
 # such renewal, capped by the CA's end, would be too young for certmonger to renew again in time).
 printf '[defaults]\nenroll_ttls = 1\nnotify_ttls = 1\n' >"$C/conf/certmonger.conf"
