@@ -138,9 +138,12 @@ void tp_on_authenticated(tp_state *s, const tp_policy *p, ec_time ca_not_after, 
 		s->renew_at = p->auto_enroll && p->has_url ? now : TP_NEVER;
 		return;
 	}
-	if (p->auto_enroll && p->has_url && !s->enrolled && s->phase == TP_PHASE_IDLE &&
-	    s->renew_at == TP_NEVER && s->retry_at == TP_NEVER)
+	/* The first enrollment waited only for this: it goes now, not at the next try of its backoff
+	 * (minutes, or more after a long wait for the operator). */
+	if (p->auto_enroll && p->has_url && !s->enrolled && s->phase == TP_PHASE_IDLE && s->retry_at == TP_NEVER) {
 		s->renew_at = now;
+		s->retry_interval = 0;
+	}
 }
 
 void tp_on_not_authenticated(tp_state *s, const tp_policy *p, ec_time now)

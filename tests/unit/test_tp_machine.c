@@ -62,8 +62,11 @@ static void first_enrollment_waits_for_authentication(void **state)
 	assert_int_equal(s.request_kind, TP_REQ_INITIAL);
 	tp_on_not_authenticated(&s, &p, T);
 	assert_int_equal(s.renew_at, T + MIN);
-	tp_on_authenticated(&s, &p, T + 1000 * DAY, T + 10);
-	assert_int_equal(s.renew_at, T + MIN); /* already armed: unchanged */
+	tp_on_not_authenticated(&s, &p, T + MIN);
+	assert_int_equal(s.renew_at, T + 3 * MIN); /* the tries back off while nobody authenticates */
+	tp_on_authenticated(&s, &p, T + 1000 * DAY, T + MIN + 10);
+	assert_int_equal(s.renew_at, T + MIN + 10); /* authenticated: the first request goes at once */
+	assert_int_equal(tp_due(&s, &p, T + MIN + 10), TP_ACT_ENROLL);
 
 	tp_policy manual = p;
 	manual.auto_enroll = false;
