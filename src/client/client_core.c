@@ -132,17 +132,19 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 		return ec_file_exists_at(&tp->keys, path) ? pki_key_load_at(&tp->keys, path, tp->key_password, out, err) : 0;
 	int bits = tp->cfg.rsakeypair_bits > 0 ? tp->cfg.rsakeypair_bits : CFG_RSA_BITS_DEFAULT;
 	/* Seconds of arithmetic on the pair and its encryption, touching only this trustpoint's key
-	 * file: the daemon's loop runs beside it. */
+	 * file and a local: the daemon's loop runs beside it, and its show commands read *out (often
+	 * tp->key), which is set only once the turn is back. */
+	EVP_PKEY *made = NULL;
 	ec_task_detach(EC_DETACH_COMPUTE);
-	int rc = pki_key_generate(bits, out, err);
+	int rc = pki_key_generate(bits, &made, err);
 	if (rc == 0)
-		rc = pki_key_save_at(&tp->keys, path, *out, tp->key_password, err);
+		rc = pki_key_save_at(&tp->keys, path, made, tp->key_password, err);
 	ec_task_attach();
 	if (rc != 0) {
-		EVP_PKEY_free(*out);
-		*out = NULL;
+		EVP_PKEY_free(made);
 		return -1;
 	}
+	*out = made;
 	client_log(tp, "key '%s%s' does not exist; generated automatically (%d bits)", key_label(tp),
 	           slot == tp->rec.key_slot ? "" : "#", bits);
 	/* For show crypto key mypubkey rsa; without it the show says the file's time instead. */

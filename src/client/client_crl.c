@@ -169,12 +169,16 @@ static int getcrl_signer(tp_runtime *tp, ec_time now, X509 **signer, EVP_PKEY **
 	}
 	*key = tp->key != NULL ? tp->key : tp->crl_key;
 	if (*key == NULL) {
-		ec_task_detach(EC_DETACH_COMPUTE); /* the loop runs beside the arithmetic */
-		int rc = pki_key_generate(CFG_RSA_BITS_DEFAULT, &tp->crl_key, err);
+		/* The loop runs beside the arithmetic: the pair is made in a local and becomes the
+		 * trustpoint's once the turn is back. */
+		EVP_PKEY *made = NULL;
+		ec_task_detach(EC_DETACH_COMPUTE);
+		int rc = pki_key_generate(CFG_RSA_BITS_DEFAULT, &made, err);
 		ec_task_attach();
 		if (rc != 0)
 			return -1;
-		*key = tp->crl_key;
+		tp->crl_key = made;
+		*key = made;
 	}
 	X509_NAME *subject = NULL;
 	char cn[CFG_NAME_MAX + 16];
