@@ -49,14 +49,14 @@ const char *client_name(const tp_runtime *tp)
 	return tp->cfg.name;
 }
 
-static const char *key_label(const tp_runtime *tp)
+const char *client_key_label(const tp_runtime *tp)
 {
 	return tp->cfg.rsakeypair[0] ? tp->cfg.rsakeypair : tp->cfg.name;
 }
 
 int client_key_file(tp_runtime *tp, char slot, char *out, size_t sz)
 {
-	int n = snprintf(out, sz, "%s.%c.key", key_label(tp), slot);
+	int n = snprintf(out, sz, "%s.%c.key", client_key_label(tp), slot);
 	return (n < 0 || (size_t)n >= sz || strchr(out, '/') != NULL) ? -1 : 0;
 }
 
@@ -145,7 +145,7 @@ int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY *
 		return -1;
 	}
 	*out = made;
-	client_log(tp, "key '%s%s' does not exist; generated automatically (%d bits)", key_label(tp),
+	client_log(tp, "key '%s%s' does not exist; generated automatically (%d bits)", client_key_label(tp),
 	           slot == tp->rec.key_slot ? "" : "#", bits);
 	/* For show crypto key mypubkey rsa; without it the show says the file's time instead. */
 	ec_err record_err;

@@ -70,6 +70,8 @@ ec_time client_retry_after(const scep_client_reply *r, ec_time now);
 void client_log(tp_runtime *tp, const char *fmt, ...) EC_PRINTF(2, 3);
 int client_save(tp_runtime *tp, ec_err *err);
 /* The name of a slot's key file in tp->keys. */
+/* The key pair's label: the `rsakeypair` label, else the trustpoint's name (the router's key name). */
+const char *client_key_label(const tp_runtime *tp);
 int client_key_file(tp_runtime *tp, char slot, char *out, size_t sz);
 /* Loads or creates the key of a slot. */
 int client_key_load_or_create(tp_runtime *tp, char slot, bool create, EVP_PKEY **out, ec_err *err);

@@ -9,17 +9,11 @@
 #include "pki/key_time.h"
 #include "util/json.h"
 
-/* The key's label: the `rsakeypair` label, else the trustpoint's name (client_key_file). */
-static const char *label_of(const tp_runtime *tp)
-{
-	return tp->cfg.rsakeypair[0] ? tp->cfg.rsakeypair : tp->cfg.name;
-}
-
 static int one_key(tp_runtime *tp, EVP_PKEY *key, char slot, bool json, bool *first, ec_buf *out)
 {
 	char name[CFG_NAME_MAX + 2], file[EC_PATH_MAX], storage[2 * EC_PATH_MAX];
 	bool successor = slot != tp->rec.key_slot;
-	snprintf(name, sizeof(name), "%s%s", label_of(tp), successor ? "#" : "");
+	snprintf(name, sizeof(name), "%s%s", client_key_label(tp), successor ? "#" : "");
 	pki_key_entry e = {.name = name, .key = key, .made_source = PKI_KEY_TIME_NONE, .storage = storage,
 	                   /* `output key` writes it in clear for the application (the successor at its install). */
 	                   .exportable = tp->cfg.key_file[0] != '\0'};
@@ -42,7 +36,7 @@ static int one_key(tp_runtime *tp, EVP_PKEY *key, char slot, bool json, bool *fi
 static bool listed_before(tp_runtime *const *tps, size_t i)
 {
 	for (size_t j = 0; j < i; j++)
-		if (strcmp(label_of(tps[j]), label_of(tps[i])) == 0)
+		if (strcmp(client_key_label(tps[j]), client_key_label(tps[i])) == 0)
 			return true;
 	return false;
 }
