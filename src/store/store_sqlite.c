@@ -284,6 +284,8 @@ static store_backend *backend_new(void)
 	}
 	pthread_condattr_destroy(&mono);
 	st->group_tail = &st->group_head;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	st->cpus = cpus > 0 && cpus < 4096 ? (int)cpus : 1;
 	st->wal_fd = -1;
 	st->lock_ready = true;
 	return st;

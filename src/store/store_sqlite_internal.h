@@ -110,6 +110,11 @@ struct store_backend {
 	pthread_cond_t group_arrival;   /* a job queued: the leader may stop waiting */
 	sq_signing signing[SQ_SIGNING_MAX];
 	int n_signing;
+	/* How long a certificate and its reply take to sign here, from its serial handed out to its
+	 * grant queued: a moving average in 1/8 ms (0: none measured yet). The leader's wait follows
+	 * it, so that a slower key or a busier machine still gathers every request under way. */
+	int64_t signing_avg8;
+	int cpus;                       /* online CPUs: the requests left out of a group to use them */
 	/* Requests under way that will likely be granted (store_grant_expect_begin), counted by the
 	 * parity of the epoch they began in: a leader waits for the epoch that was current when it
 	 * started, and requests beginning meanwhile count toward the next group. */
