@@ -61,9 +61,9 @@ static void emit(daemon_ctx *d, int level, bool audit, const char *msg, size_t l
 	/* One write per line on an O_APPEND descriptor: lines of different threads never mix. A
 	 * failed write has nowhere left to be told. */
 	if (!configured || level <= console)
-		(void)!ec_write_all(STDERR_FILENO, line, used);
+		(void)!ec_write_all_file(STDERR_FILENO, line, used);   /* SIGPIPE is ignored here */
 	if (fd >= 0 && level <= file)
-		(void)!ec_write_all(fd, line, used);
+		(void)!ec_write_all_file(fd, line, used);
 }
 
 static void vlog(daemon_ctx *d, int level, bool audit, const char *fmt, va_list ap) EC_PRINTF(4, 0);

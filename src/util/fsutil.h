@@ -91,6 +91,10 @@ int ec_write_all(int fd, const void *data, size_t len) EC_MUST_USE;
  * util/task.h: in a task the loop goes on), at most stall_ms each time (-1: no bound); -1 when
  * the time runs out. */
 int ec_write_all_within(int fd, const void *data, size_t len, int64_t stall_ms) EC_MUST_USE;
+/* ec_write_all with write(2) alone, for a file, a pipe, or any descriptor in a process that
+ * ignores SIGPIPE (evercertd): no send(2) that fails with ENOTSOCK first, which the daemon's log
+ * paid twice for every line. */
+int ec_write_all_file(int fd, const void *data, size_t len) EC_MUST_USE;
 
 /* Reads a whole file of at most cap bytes into a malloc'd, NUL-terminated buffer. */
 int ec_read_file(const char *path, size_t cap, uint8_t **out, size_t *len, ec_err *err) EC_MUST_USE;
