@@ -1145,6 +1145,64 @@ static void test_group_commit(void **state)
 	free(g);
 }
 
+/* A grant made while other requests are announced as under way: the commit's leader waits for
+ * them, but never past its bound; one that ends releases it. */
+typedef struct announced {
+	ec_store *st;
+	const char *txid;
+	int rc;
+} announced;
+
+static void *grant_one(void *arg)
+{
+	announced *a = arg;
+	char serial[STORE_SERIAL_MAX];
+	ec_err err = {""};
+	a->rc = store_reserve_serial(a->st, serial, &err);
+	if (a->rc != 0)
+		return NULL;
+	store_request r = make_request(a->txid, "fp", 100, 1000);
+	r.state = STORE_REQ_GRANTED;
+	snprintf(r.cert_serial, sizeof(r.cert_serial), "%s", serial);
+	store_cert c = make_cert(serial, "CA1", NULL, 0);
+	a->rc = store_record_granted(a->st, &r, &c, NULL, &err);
+	return NULL;
+}
+
+static void test_group_wait_announced(void **state)
+{
+	fixture *f = *state;
+	ec_err err = {""};
+	store_request got;
+	/* Three requests announced that never queue a grant, and a serial handed out and never
+	 * recorded (an issuance that failed): the grant is still committed. */
+	unsigned tokens[3];
+	for (int i = 0; i < 3; i++)
+		tokens[i] = store_grant_expect_begin(f->st);
+	char abandoned[STORE_SERIAL_MAX];
+	reserve(f->st, abandoned);
+	announced a = {f->st, "waits-bounded", -1};
+	grant_one(&a);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(store_request_find(f->st, "waits-bounded", "fp", &got, &err), 0);
+	store_request_free(&got);
+	for (int i = 0; i < 3; i++)
+		store_grant_expect_end(f->st, tokens[i]);
+	/* Grants from two threads while a third request is announced and then ends without one. */
+	unsigned token = store_grant_expect_begin(f->st);
+	announced b[2] = {{f->st, "waits-1", -1}, {f->st, "waits-2", -1}};
+	pthread_t th[2];
+	for (int t = 0; t < 2; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, grant_one, &b[t]), 0);
+	store_grant_expect_end(f->st, token);
+	for (int t = 0; t < 2; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(b[t].rc, 0);
+		assert_int_equal(store_request_find(f->st, b[t].txid, "fp", &got, &err), 0);
+		store_request_free(&got);
+	}
+}
+
 /* Two connections (as two processes would have) wait for each other through busy_timeout. */
 static void test_threads_two_connections(void **state)
 {
@@ -1335,6 +1393,7 @@ static void test_open_url_forms(void **state)
 	cmocka_unit_test_setup_teardown(test_otp_with_grant, setup_fn, teardown_fn), \
 	cmocka_unit_test_setup_teardown(test_kept_and_purged, setup_fn, teardown_fn), \
 	cmocka_unit_test_setup_teardown(test_group_commit, setup_fn, teardown_fn), \
+	cmocka_unit_test_setup_teardown(test_group_wait_announced, setup_fn, teardown_fn), \
 	cmocka_unit_test_setup_teardown(test_threads_share_one_store, setup_fn, teardown_fn), \
 	cmocka_unit_test_setup_teardown(test_threads_two_connections, setup_fn, teardown_fn), \
 	cmocka_unit_test_setup_teardown(test_next_expiry, setup_fn, teardown_fn)
