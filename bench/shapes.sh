@@ -20,7 +20,8 @@
 # logged by evercertd when it stops, less those of a start, the warm-up and a stop: the CA's own
 # commits at start). Each measured run starts its CA, warms it up with 2 of loadgen's own
 # enrollments per connection (not counted), then replays; loadgen opens its connections before its
-# clock starts. BENCH_RUNS (default 1) repeats each measured row.
+# clock starts. BENCH_RUNS (default 1) repeats each measured row. BENCH_PROFILE=1 adds where the
+# CA's CPU goes, by step, from one more replay under perf (bench/cpu_steps.py).
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -190,6 +191,36 @@ for bits in 2048 4096; do
     results+=("$(measure "certmonger rsa$bits" "$d" "$d/pristine" --replay "$d/certmonger" --get)")
   done
 done
+
+# BENCH_PROFILE=1: one more replay of scepclient's RSA-2048 requests under perf with call chains,
+# and where the CA's CPU goes by step (bench/cpu_steps.py), its shares turned into ms with the CA
+# CPU per enrollment of the last measured run of that row.
+if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+  echo "== where the CA's CPU goes: scepclient's requests, RSA-2048, under perf"
+  if command -v perf >/dev/null; then
+    d="$work/ca2048"
+    rm -rf "$d/run"
+    cp -a "$d/pristine" "$d/run"
+    start_evercertd "$d" "$d/run"
+    warm_up
+    perf record -q -F 1999 --call-graph dwarf,32768 -o "$work/perf.data" -p "$started" >/dev/null 2>&1 &
+    profiler=$!
+    pids+=("$profiler")
+    for _ in $(seq 1 100); do [ -s "$work/perf.data" ] && break; sleep 0.05; done
+    "$loadgen" --url "$base/cgi-bin/pkiclient.exe" --connections "$conns" --replay "$d/scepclient" \
+      --content-type application/octet-stream >/dev/null 2>&1
+    kill -INT "$profiler"
+    wait "$profiler" 2>/dev/null || true
+    stop "$started"
+    cpu_ms=$(python3 -c 'import json, sys
+rows = [json.loads(a) for a in sys.argv[1:] if json.loads(a)["label"] == "scepclient rsa2048"]
+print(rows[-1]["ca_cpu_s"] * 1000 / max(rows[-1]["success"], 1))' "${results[@]}")
+    perf script -i "$work/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null |
+      python3 "$root/bench/cpu_steps.py" --cpu-ms "$cpu_ms"
+  else
+    echo "   perf is not installed (Debian: linux-perf): no profile"
+  fi
+fi
 
 echo "== scepserver (the scep package), RSA-2048: scepclient's requests recorded against it"
 d="$work/peer"

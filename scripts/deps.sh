@@ -12,7 +12,7 @@ packages=(
   certmonger dbus
   libpq-dev postgresql haproxy
   chromium python3-pil
-  prometheus
+  prometheus linux-perf
 )
 
 missing=()
