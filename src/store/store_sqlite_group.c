@@ -85,25 +85,27 @@ void sq_signing_add(store_backend *st, const char *serial)
 	pthread_mutex_unlock(&st->group_lock);
 }
 
-/* Inside group_lock. */
-static void signing_remove(store_backend *st, int64_t num)
+/* Inside group_lock. Returns when num was handed out (ec_elapsed_ms), -1 when it is not listed. */
+static int64_t signing_remove(store_backend *st, int64_t num)
 {
 	for (int i = 0; i < st->n_signing; i++)
 		if (st->signing[i].num == num) {
+			int64_t since = st->signing[i].since_ms;
 			st->signing[i] = st->signing[--st->n_signing];
-			return;
+			return since;
 		}
+	return -1;
 }
 
 void sq_signing_done(store_backend *st, int64_t num)
 {
 	pthread_mutex_lock(&st->group_lock);
-	signing_remove(st, num);
+	(void)signing_remove(st, num);
 	pthread_mutex_unlock(&st->group_lock);
 }
 
-/* Whether a serial handed out by start is still being signed at now (inside group_lock). Serials
- * handed out later belong to requests that will join the next group. */
+/* How many serials handed out by start are still being signed at now (inside group_lock), none
+ * older than stale_ms. Serials handed out later belong to requests that will join the next group. */
 static int signing_now(const store_backend *st, ec_time start, ec_time now, int64_t stale_ms)
 {
 	int n = 0;
@@ -113,16 +115,12 @@ static int signing_now(const store_backend *st, ec_time start, ec_time now, int6
 	return n;
 }
 
-/* A grant is queued (inside group_lock): how long its serial took from handed out to here goes
- * into the average the leader's wait follows. */
-static void signing_measured(store_backend *st, int64_t num)
+/* A grant is queued (inside group_lock) took_ms after its serial was handed out: that goes into
+ * the average the leader's wait follows. */
+static void signing_measured(store_backend *st, int64_t took_ms)
 {
-	for (int i = 0; i < st->n_signing; i++)
-		if (st->signing[i].num == num) {
-			int64_t took8 = (ec_elapsed_ms() - st->signing[i].since_ms) * 8;
-			st->signing_avg8 = st->signing_avg8 == 0 ? took8 : st->signing_avg8 + (took8 - st->signing_avg8) / 8;
-			return;
-		}
+	int64_t took8 = took_ms * 8;
+	st->signing_avg8 = st->signing_avg8 == 0 ? took8 : st->signing_avg8 + (took8 - st->signing_avg8) / 8;
 }
 
 /* The leader's longest wait (inside group_lock), in ms. */
@@ -256,8 +254,9 @@ static void group_run(store_backend *st, grant_job *job)
 	pthread_mutex_lock(&st->group_lock);
 	*st->group_tail = job;
 	st->group_tail = &job->next;
-	signing_measured(st, job->num);
-	signing_remove(st, job->num);
+	int64_t since = signing_remove(st, job->num);
+	if (since >= 0)
+		signing_measured(st, ec_elapsed_ms() - since);
 	pthread_cond_signal(&st->group_arrival);
 	while (!job->done) {
 		if (st->group_busy) {
