@@ -356,9 +356,16 @@ int main(int argc, char **argv)
 	double cpu0, cpu1;
 	long hwm;
 	pthread_t *t = calloc((size_t)conns, sizeof(*t));
-	pthread_barrier_init(&g_connected, NULL, (unsigned)conns + 1);
+	if (t == NULL || pthread_barrier_init(&g_connected, NULL, (unsigned)conns + 1) != 0) {
+		fprintf(stderr, "loadgen: cannot set up %d connections\n", conns);
+		return 1;
+	}
 	for (int i = 0; i < conns; i++)
-		pthread_create(&t[i], NULL, worker, NULL);
+		if (pthread_create(&t[i], NULL, worker, NULL) != 0) {
+			/* The barrier would wait for it forever. */
+			fprintf(stderr, "loadgen: cannot start connection thread %d of %d\n", i + 1, conns);
+			return 1;
+		}
 	pthread_barrier_wait(&g_connected);
 	cpu_of(pid, &cpu0, &hwm);
 	double start = now_ms();
