@@ -11,7 +11,7 @@ but the chains through them name the exported function and evercertd's caller):
   and under the public exponentiation OpenSSL 3.0 makes after each private one to check its
   result (on a signing or decrypting chain); `openssl speed` counts all of these too;
 * the RSA public operations: the other samples under BN_mod_exp_mont;
-* otherwise the innermost step of the request on the chain (STEPS below), split into user and
+* otherwise the innermost step of the request on the chain (ROWS below), split into user and
   kernel time for the group commit; samples on no step's chain are the HTTP threads' own work or
   the kernel's (loopback TCP, scheduling).
 
@@ -30,33 +30,25 @@ PUBLIC = {"BN_mod_exp_mont"}
 PRIVATE_CALLERS = {"RSA_sign", "EVP_DigestSignFinal", "EVP_PKEY_sign", "EVP_PKEY_decrypt",
                    "PKCS7_dataDecode", "PKCS7_decrypt", "RSA_private_decrypt", "RSA_private_encrypt"}
 
-# evercertd's functions that name a step, innermost first wins; the row each goes to.
-STEPS = [
-    ("sq_record_granted", "the group commit (SQLite, WAL, fdatasync, waits)"),
-    ("request_fetch", "the transactionID lookup"),
-    ("sq_request_find", "the transactionID lookup"),
-    ("scep_p7_sign", "signing the CertRep around its RSA"),
-    ("scep_envelope", "the reply's envelope around its RSA"),
-    ("scep_degenerate_build", "the rest of the request (signer, fingerprints, nonces, freeing)"),
-    ("pki_issue_cert", "building the certificate around its RSA"),
-    ("ca_issue_build", "building the certificate around its RSA"),
-    ("open_envelope", "opening the request's envelope around its RSA"),
-    ("scep_csr_parse", "parsing and checking the PKCS#10 around its RSA"),
-    ("scep_msg_parse", "parsing the pkiMessage around its RSA"),
-    ("scep_msg_free", "the rest of the request (signer, fingerprints, nonces, freeing)"),
-    ("classify_signer", "the rest of the request (signer, fingerprints, nonces, freeing)"),
-    ("pki_cert_fingerprint_hex", "the rest of the request (signer, fingerprints, nonces, freeing)"),
-    ("pki_spki_fingerprint", "the rest of the request (signer, fingerprints, nonces, freeing)"),
-    ("scep_random", "the rest of the request (signer, fingerprints, nonces, freeing)"),
-    ("ec_log_vline", "the HTTP layer, routing, the log lines, the metrics"),
-    ("ca_audit", "the HTTP layer, routing, the log lines, the metrics"),
-    ("obey", "the policy's decision and the request's record"),
-    ("pki_csr_check_policy", "the policy's decision and the request's record"),
-    ("ca_pki_operation", "the rest of the request (signer, fingerprints, nonces, freeing)"),
-    ("daemon_metrics_scep_handle", "the HTTP layer, routing, the log lines, the metrics"),
-    ("on_request", "the HTTP layer, routing, the log lines, the metrics"),
-]
-STEP_OF = dict(STEPS)
+# The rows, and evercertd's functions that name each: the innermost of them on a chain wins.
+COMMIT = "the group commit (SQLite, WAL, fdatasync, waits)"
+REST = "the rest of the request (signer, fingerprints, nonces, freeing)"
+HTTP = "the HTTP layer, routing, the log lines, the metrics"
+ROWS = {
+    COMMIT: ["sq_record_granted"],
+    "the transactionID lookup": ["request_fetch", "sq_request_find"],
+    "signing the CertRep around its RSA": ["scep_p7_sign"],
+    "the reply's envelope around its RSA": ["scep_envelope"],
+    "building the certificate around its RSA": ["pki_issue_cert", "ca_issue_build"],
+    "opening the request's envelope around its RSA": ["open_envelope"],
+    "parsing and checking the PKCS#10 around its RSA": ["scep_csr_parse"],
+    "parsing the pkiMessage around its RSA": ["scep_msg_parse"],
+    "the policy's decision and the request's record": ["obey", "pki_csr_check_policy"],
+    REST: ["scep_degenerate_build", "scep_msg_free", "classify_signer", "pki_cert_fingerprint_hex",
+           "pki_spki_fingerprint", "scep_random", "ca_pki_operation"],
+    HTTP: ["ec_log_vline", "ca_audit", "daemon_metrics_scep_handle", "on_request"],
+}
+STEP_OF = {fn: row for row, fns in ROWS.items() for fn in fns}
 FRAME = re.compile(r"\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$")
 
 
@@ -90,7 +82,7 @@ def row_of(chain):
     for n in names:
         if n in STEP_OF:
             row = STEP_OF[n]
-            if n == "sq_record_granted":
+            if row == COMMIT:
                 row += ": kernel" if kernel else ": SQLite and ours"
             return row
     return "loopback TCP, scheduling, interrupts (kernel)" if kernel else "unattributed"
