@@ -21,18 +21,6 @@ int ec_write_all(int fd, const void *data, size_t len)
 	return ec_write_all_within(fd, data, len, -1);
 }
 
-static int write_all(int fd, const void *data, size_t len, int64_t stall_ms, bool socket);
-
-int ec_write_all_within(int fd, const void *data, size_t len, int64_t stall_ms)
-{
-	return write_all(fd, data, len, stall_ms, true);
-}
-
-int ec_write_all_file(int fd, const void *data, size_t len)
-{
-	return write_all(fd, data, len, -1, false);
-}
-
 /* socket: try send(2) first (it refuses SIGPIPE per call), falling back to write(2) on ENOTSOCK. */
 static int write_all(int fd, const void *data, size_t len, int64_t stall_ms, bool socket)
 {
@@ -58,6 +46,16 @@ static int write_all(int fd, const void *data, size_t len, int64_t stall_ms, boo
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int ec_write_all_within(int fd, const void *data, size_t len, int64_t stall_ms)
+{
+	return write_all(fd, data, len, stall_ms, true);
+}
+
+int ec_write_all_file(int fd, const void *data, size_t len)
+{
+	return write_all(fd, data, len, -1, false);
 }
 
 /* "dir/name" for messages. */
