@@ -283,15 +283,20 @@ static int classify_trusted(op *o, X509 *signer)
 	return kind;
 }
 
+/* A signer that names itself as its issuer is an initial enrollment's. Its self-signature is not
+ * checked: it would vouch for nothing the message's signature has not already proved (that the
+ * sender holds the key), and the policy trusts such a signer with nothing. Checking it cost a
+ * public-key operation per enrollment. One of our generations is looked for first, so that a
+ * certificate naming itself after the CA is still checked against the CA's key. */
 static int classify_signer(op *o)
 {
 	ca_engine *ca = o->ca;
 	X509 *signer = o->msg->signer;
-	if (pki_cert_is_self_signed(signer))
-		return CA_SIGNER_SELF_SIGNED;
 	for (size_t i = 0; i < ca->n_gens; i++)
 		if (pki_cert_issued_by(signer, ca->gens[i].cert))
 			return classify_ours(o, signer, &ca->gens[i]);
+	if (X509_NAME_cmp(X509_get_issuer_name(signer), X509_get_subject_name(signer)) == 0)
+		return CA_SIGNER_SELF_SIGNED;
 	if (ca->cfg.grant != CFG_GRANT_AUTO_TRUSTPOINT || ca->env.trustpoint_trust == NULL)
 		return CA_SIGNER_FOREIGN;
 	return classify_trusted(o, signer);

@@ -14,7 +14,7 @@
 
 /* Who signed the request, as established by the CA engine. */
 enum ca_signer {
-	CA_SIGNER_SELF_SIGNED = 0,   /* initial enrollment */
+	CA_SIGNER_SELF_SIGNED = 0,   /* names itself as issuer: initial enrollment */
 	CA_SIGNER_OURS_VALID,        /* a certificate this CA issued, within validity, not revoked */
 	CA_SIGNER_OURS_EXPIRED,      /* a certificate this CA issued, outside its validity */
 	CA_SIGNER_OURS_REVOKED,      /* a certificate this CA issued, revoked */

@@ -325,6 +325,56 @@ static void manual_queue_grant_and_reject(void **state)
 	close_ca(&f);
 }
 
+/* The reason the queue shows for request id (fails the test when there is none). */
+static void assert_queue_reason(fixture *f, const char *reason)
+{
+	ec_buf out;
+	ec_buf_init(&out, 1 << 16);
+	ec_err err;
+	assert_int_equal(ca_cmd_info_requests(f->ca, T0, &out, &err), 0);
+	char line[160];
+	snprintf(line, sizeof(line), "Reason: %s\n", reason);
+	if (strstr((const char *)out.data, line) == NULL)
+		fail_msg("no '%s' in:\n%s", reason, (const char *)out.data);
+	ec_buf_free(&out);
+}
+
+/* A signer that names itself as its issuer is an initial enrollment's, whether or not its
+ * self-signature verifies (it vouches for nothing); one named after the CA is still checked
+ * against the CA's key, so it never passes for a certificate of ours. */
+static void signer_naming_itself(void **state)
+{
+	fixture f;
+	open_ca(&f, "", T0);
+	client a;
+	client_new(&a, "a");
+	const ASN1_BIT_STRING *sig = NULL;
+	X509_get0_signature(&sig, NULL, a.self);
+	((ASN1_BIT_STRING *)sig)->data[10] ^= 0x5a; /* the self-signature no longer verifies */
+	scep_msg *m = enroll(&f, &a, T0, "tx-broken-self", false, NULL, NULL);
+	assert_int_equal(m->status, SCEP_STATUS_PENDING);
+	scep_msg_free(m);
+	assert_queue_reason(&f, "waiting for the operator");
+
+	/* Named CN=ROOTCA, issuer and subject alike, made with the client's own key: a renewal
+	 * signed by it is not one of ours. */
+	client b;
+	client_new(&b, "b");
+	b.issued = tu_self_signed(b.key, "ROOTCA", 7, (time_t)(T0 / 1000) - 86400, 3650, 0);
+	m = enroll(&f, &b, T0, "tx-named-like-ca", true, NULL, NULL);
+	assert_int_equal(m->status, SCEP_STATUS_PENDING);
+	scep_msg_free(m);
+	ec_buf out;
+	ec_buf_init(&out, 1 << 16);
+	ec_err err;
+	assert_int_equal(ca_cmd_info_requests(f.ca, T0, &out, &err), 0);
+	assert_null(strstr((const char *)out.data, "renewal waiting"));
+	ec_buf_free(&out);
+	client_free(&a);
+	client_free(&b);
+	close_ca(&f);
+}
+
 static void one_time_password(void **state)
 {
 	fixture f;
@@ -495,6 +545,7 @@ int main(void)
 		cmocka_unit_test(worked_example_timers),
 		cmocka_unit_test(auto_grant_resend_and_renewal),
 		cmocka_unit_test(manual_queue_grant_and_reject),
+		cmocka_unit_test(signer_naming_itself),
 		cmocka_unit_test(one_time_password),
 		cmocka_unit_test(refusals_change_nothing),
 		cmocka_unit_test(lifetime_capped_and_revocation),
