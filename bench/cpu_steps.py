@@ -17,6 +17,11 @@ but the chains through them name the exported function and evercertd's caller):
 
 With --cpu-ms (the CA's CPU per enrollment measured without the profiler) each share is also
 given in ms per enrollment.
+
+With --libraries the samples outside the RSA operations are put by the library that was running
+instead (the kernel, libcrypto, OpenSSL's legacy provider, SQLite, libc, evercertd...), a libc
+function inlined or called from elsewhere going to libc: what a rewrite of evercertd's own steps
+could and could not remove.
 """
 import argparse
 import collections
@@ -88,13 +93,39 @@ def row_of(chain):
     return "loopback TCP, scheduling, interrupts (kernel)" if kernel else "unattributed"
 
 
+LIBRARIES = [("[kernel.kallsyms]", "the kernel"), ("libcrypto", "libcrypto, other than the RSA"),
+             ("legacy", "OpenSSL's legacy provider (DES, 3DES)"), ("libsqlite3", "SQLite"),
+             ("libc", "libc (allocations, locks, copies)"), ("libmicrohttpd", "libmicrohttpd"),
+             ("evercertd", "evercertd")]
+
+
+# perf shows glibc's functions inlined into their caller's library (malloc in CRYPTO_zalloc):
+# these names are glibc's own.
+GLIBC = re.compile(r"^(__GI_|_?__pthread|__libc|_int_|tcache_|__mem|__str|malloc|free|lll_|__lll|"
+                   r"__futex|unlink_chunk|__getpid|getpid)")
+
+
+def library_of(chain):
+    """The RSA row, or the library of the innermost frame: glibc's by its name when perf shows it
+    inlined, else the first frame's that names one."""
+    row = row_of(chain)
+    if row.startswith("RSA"):
+        return row
+    if chain and chain[0][1] == "inlined" and GLIBC.match(chain[0][0]):
+        return "libc (allocations, locks, copies)"
+    lib = next((lib for _, lib in chain if lib != "inlined"), "")
+    return next((name for prefix, name in LIBRARIES if lib.startswith(prefix)), "other")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cpu-ms", type=float, help="the CA's CPU per enrollment without the profiler")
+    ap.add_argument("--libraries", action="store_true", help="rows by library instead of by step")
     args = ap.parse_args()
     rows = collections.Counter()
+    classify = library_of if args.libraries else row_of
     for chain in samples(sys.stdin):
-        rows[row_of(chain)] += 1
+        rows[classify(chain)] += 1
     total = sum(rows.values())
     if total == 0:
         print("cpu_steps: no samples with call chains", file=sys.stderr)

@@ -193,8 +193,9 @@ for bits in 2048 4096; do
 done
 
 # BENCH_PROFILE=1: one more replay of scepclient's RSA-2048 requests under perf with call chains,
-# and where the CA's CPU goes by step (bench/cpu_steps.py), its shares turned into ms with the CA
-# CPU per enrollment of the last measured run of that row.
+# and where the CA's CPU goes by step and by library (bench/cpu_steps.py), its shares turned into
+# ms with the CA CPU per enrollment of the last measured run of that row. With LD_LIBRARY_PATH
+# naming a libcrypto built with its symbols, every sample names its function.
 if [ "${BENCH_PROFILE:-0}" = 1 ]; then
   echo "== where the CA's CPU goes: scepclient's requests, RSA-2048, under perf"
   if command -v perf >/dev/null; then
@@ -215,8 +216,10 @@ if [ "${BENCH_PROFILE:-0}" = 1 ]; then
     cpu_ms=$(python3 -c 'import json, sys
 rows = [json.loads(a) for a in sys.argv[1:] if json.loads(a)["label"] == "scepclient rsa2048"]
 print(rows[-1]["ca_cpu_s"] * 1000 / max(rows[-1]["success"], 1))' "${results[@]}")
-    perf script -i "$work/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null |
-      python3 "$root/bench/cpu_steps.py" --cpu-ms "$cpu_ms"
+    perf script -i "$work/perf.data" -F comm,tid,ip,sym,dso 2>/dev/null >"$work/perf.txt"
+    python3 "$root/bench/cpu_steps.py" --cpu-ms "$cpu_ms" <"$work/perf.txt"
+    echo "   the same samples by library"
+    python3 "$root/bench/cpu_steps.py" --cpu-ms "$cpu_ms" --libraries <"$work/perf.txt"
   else
     echo "   perf is not installed (Debian: linux-perf): no profile"
   fi
